@@ -1,0 +1,36 @@
+"""The app factory: the one place the application is assembled."""
+
+from __future__ import annotations
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import openrosa
+from .config import Settings, from_env
+from .db import Database
+from .request import Request
+from .runtime import Runtime
+from .storage import LocalStorage
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> Flask:
+    settings = settings or from_env()
+    app = Flask(__name__, static_folder=None)
+    app.request_class = Request
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        JSON_SORT_KEYS=False,
+    )
+    if settings.trusted_proxies:
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)
+    Runtime(
+        settings, db or Database(settings.database_url), LocalStorage(settings.media_root)
+    ).init_app(app)
+    openrosa.init_app(app)
+    if settings.bench_endpoint:
+        from . import bench_endpoint
+
+        app.register_blueprint(bench_endpoint.bp)
+    return app

@@ -1,0 +1,277 @@
+"""The ``khudan`` command. Exit codes: 0 ok, 1 a user error (one line saying what to do), 2 usage."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import socket
+import sys
+import zlib
+from pathlib import Path
+
+import click
+from sqlalchemy import func, select
+
+from . import errors
+from .config import Settings, from_env
+from .db import Database
+from .models import Form, FormVersion, Role, Submission
+from .services import forms, users
+from .storage import LocalStorage
+
+log = logging.getLogger("khudan")
+
+
+class Context:
+    """Settings and database, opened on first use so ``--help`` needs neither."""
+
+    def __init__(self):
+        self._settings: Settings | None = None
+        self._db: Database | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            try:
+                self._settings = from_env()
+            except ValueError as exc:
+                raise click.ClickException(str(exc)) from None
+        return self._settings
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            self._db = Database(self.settings.database_url)
+            self._db.migrate()
+        return self._db
+
+    @property
+    def storage(self) -> LocalStorage:
+        return LocalStorage(self.settings.media_root)
+
+
+pass_ctx = click.make_pass_decorator(Context, ensure=True)
+
+
+class _Group(click.Group):
+    """Turns an expected failure (a Problem) into one line and exit code 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except errors.Problem as problem:
+            raise click.ClickException(problem.message_en) from None
+
+
+@click.group(cls=_Group)
+def main() -> None:
+    """khudan: field-survey server for ODK Collect."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
+@click.option("--workers", default=2, show_default=True, type=int, help="Worker processes.")
+@click.option("--threads", default=4, show_default=True, type=int, help="Threads per worker.")
+@pass_ctx
+def serve(ctx: Context, host: str, port: int, workers: int, threads: int) -> None:
+    """Migrate the database, publish forms/, create an admin if none, and serve (gunicorn)."""
+    db = ctx.db
+    failed = _publish_all(ctx, forms.xlsforms_in(ctx.settings.forms_dir))
+    if failed:
+        log.warning("%d form(s) in %s were not published", failed, ctx.settings.forms_dir)
+    with db.session() as session:
+        password = users.ensure_admin(session)
+        session.commit()
+    if password:
+        click.echo(f"Created user 'admin' with password: {password}  (shown once; change it)")
+    db.dispose()  # workers open their own connections after the fork
+    from .wsgi import serve_gunicorn
+
+    click.echo(f"khudan listening on http://{host}:{port}  (ODK Collect server URL)")
+    serve_gunicorn(ctx.settings, host=host, port=port, workers=workers, threads=threads)
+
+
+@main.group("users")
+def users_group() -> None:
+    """People: collectors, supervisors, designers, admins."""
+
+
+@users_group.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--area", "areas", multiple=True, metavar="CODE", help="Area subtree (repeatable).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@pass_ctx
+def users_add(
+    ctx: Context, name: str, role: str, areas: tuple[str, ...], password_stdin: bool
+) -> None:
+    """Create a user; without --password-stdin a password is generated and printed."""
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else users.generate_password()
+    with ctx.db.session() as session:
+        users.create_user(session, name, role, password, list(areas))
+        session.commit()
+    click.echo(f"Created {role} '{name}'" + (f" for areas {', '.join(areas)}" if areas else ""))
+    if not password_stdin:
+        click.echo(f"Password: {password}")
+
+
+@users_group.command("list")
+@pass_ctx
+def users_list(ctx: Context) -> None:
+    """List users with their role, state and areas."""
+    with ctx.db.session() as session:
+        rows = [
+            (
+                u.username,
+                u.role,
+                "enabled" if u.enabled else "disabled",
+                ",".join(u.area_codes) or "-",
+            )
+            for u in users.list_users(session)
+        ]
+    _table(("USERNAME", "ROLE", "STATE", "AREAS"), rows)
+
+
+@users_group.command("token")
+@click.argument("name")
+@click.option("--url", help="Server URL phones use (default: KHUDAN_PUBLIC_URL, else this host).")
+@click.option(
+    "--qr",
+    "qr_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the QR code PNG (default: NAME-collect-qr.png).",
+)
+@pass_ctx
+def users_token(ctx: Context, name: str, url: str | None, qr_path: Path | None) -> None:
+    """Issue an app-user token: print the phone's server URL and write an ODK Collect QR code."""
+    base = (url or ctx.settings.public_url or _default_url()).rstrip("/")
+    with ctx.db.session() as session:
+        user = users.get_user(session, name)
+        if user is None:
+            raise click.ClickException(f"no user named {name!r}; see 'khudan users list'")
+        token = users.issue_token(session, user)
+        session.commit()
+    server_url = f"{base}/key/{token}"
+    qr_path = qr_path or Path(f"{name}-collect-qr.png")
+    write_collect_qr(qr_path, server_url, project_name=f"khudan ({name})")
+    click.echo(f"Server URL: {server_url}")
+    click.echo(f"QR code for ODK Collect (Project settings > Reconfigure with QR code): {qr_path}")
+
+
+def collect_settings_payload(
+    server_url: str,
+    username: str | None = None,
+    password: str | None = None,
+    project_name: str = "khudan",
+) -> str:
+    """ODK Collect's QR settings: JSON, zlib-compressed, base64-encoded."""
+    general = {"server_url": server_url}
+    if username:
+        general["username"] = username
+    if password:
+        general["password"] = password
+    settings = {
+        "general": general,
+        "admin": {},
+        "project": {"name": project_name, "icon": "K", "color": "#b71c1c"},
+    }
+    return base64.b64encode(zlib.compress(json.dumps(settings).encode())).decode()
+
+
+def write_collect_qr(path: Path, server_url: str, **kwargs) -> None:
+    import qrcode
+
+    qrcode.make(collect_settings_payload(server_url, **kwargs)).save(str(path))
+
+
+@main.group("forms")
+def forms_group() -> None:
+    """XLSForms: publish and list."""
+
+
+@forms_group.command("publish")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--skip-validate", is_flag=True, help="Do not run ODK Validate (JavaRosa).")
+@pass_ctx
+def forms_publish(ctx: Context, files: tuple[Path, ...], skip_validate: bool) -> None:
+    """Convert XLSForms with pyxform, check them with ODK Validate and publish new versions."""
+    failed = _publish_all(ctx, list(files), skip_validate=skip_validate)
+    if failed:
+        raise click.ClickException(f"{failed} of {len(files)} form(s) were not published")
+
+
+@forms_group.command("list")
+@pass_ctx
+def forms_list(ctx: Context) -> None:
+    """List forms with their current version, state and number of submissions."""
+    with ctx.db.session() as session:
+        counts = dict(
+            session.execute(
+                select(Submission.form_pk, func.count()).group_by(Submission.form_pk)
+            ).all()
+        )
+        nversions = dict(
+            session.execute(
+                select(FormVersion.form_pk, func.count()).group_by(FormVersion.form_pk)
+            ).all()
+        )
+        rows = []
+        for form in session.scalars(select(Form).order_by(Form.form_id)):
+            current = form.current_version
+            rows.append(
+                (
+                    form.form_id,
+                    current.version if current else "-",
+                    form.state,
+                    str(nversions.get(form.id, 0)),
+                    str(counts.get(form.id, 0)),
+                    current.title if current else "",
+                )
+            )
+    _table(("FORM", "VERSION", "STATE", "VERSIONS", "SUBMISSIONS", "TITLE"), rows)
+
+
+def _publish_all(ctx: Context, paths: list[Path], skip_validate: bool = False) -> int:
+    """Publish each file, printing warnings and errors; return how many failed."""
+    failed = 0
+    validate = ctx.settings.odk_validate and not skip_validate
+    for path in paths:
+        try:
+            result = forms.publish_xlsform(ctx.db, ctx.storage, path, validate=validate)
+        except errors.Problem as problem:
+            failed += 1
+            click.echo(f"{path.name}: {problem.message_en}", err=True)
+            continue
+        for warning in result.warnings:
+            click.echo(f"{path.name}: warning: {warning}", err=True)
+        if result.missing_media:
+            click.echo(
+                f"{path.name}: media not provided yet: {', '.join(result.missing_media)}", err=True
+            )
+        click.echo(f"{path.name}: {result.form_id} version {result.version!r}: {result.status}")
+    return failed
+
+
+def _table(header: tuple[str, ...], rows: list[tuple]) -> None:
+    rows = [tuple(str(c) for c in r) for r in rows]
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)
+    ]
+    for row in (header, *rows):
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _default_url() -> str:
+    try:
+        host = socket.gethostbyname(socket.gethostname())
+    except OSError:
+        host = "127.0.0.1"
+    return f"http://{host}:8080"

@@ -1,0 +1,78 @@
+"""Settings, read from ``KHUDAN_*`` environment variables in one place.
+
+Defaults make ``khudan serve`` work with no setup: an SQLite file under ``instance/`` and media under
+``media/``, both relative to the directory the server is started from.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+DEFAULT_MAX_REQUEST_BYTES = 100_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str
+    media_root: Path
+    secret_key: str
+    public_url: str | None = None
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    forms_dir: Path = Path("forms")
+    trusted_proxies: int = 0
+    odk_validate: bool = True
+    bench_endpoint: bool = False
+
+    def but(self, **changes) -> Settings:
+        """A copy with some values changed (tests and the CLI use this)."""
+        return replace(self, **changes)
+
+
+def _secret_key(instance_dir: Path) -> str:
+    """The secret signs Digest nonces, so every worker and every restart must share it.
+
+    Without ``KHUDAN_SECRET_KEY`` one is generated once and kept in ``instance/secret_key``.
+    """
+    path = instance_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def _int(env: dict, name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw.replace("_", ""))
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def from_env(env: dict | None = None) -> Settings:
+    """Build the settings from the environment (``os.environ`` unless another mapping is given)."""
+    env = dict(os.environ if env is None else env)
+    instance_dir = Path(env.get("KHUDAN_INSTANCE_DIR", "instance"))
+    database_url = env.get("KHUDAN_DATABASE_URL") or f"sqlite:///{instance_dir.resolve()}/khudan.db"
+    if database_url.startswith("sqlite:///") and ":memory:" not in database_url:
+        Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    public_url = (env.get("KHUDAN_PUBLIC_URL") or "").rstrip("/") or None
+    return Settings(
+        database_url=database_url,
+        media_root=Path(env.get("KHUDAN_MEDIA_ROOT") or "media"),
+        secret_key=env.get("KHUDAN_SECRET_KEY") or _secret_key(instance_dir),
+        public_url=public_url,
+        max_request_bytes=_int(env, "KHUDAN_MAX_REQUEST_BYTES", DEFAULT_MAX_REQUEST_BYTES),
+        forms_dir=Path(env.get("KHUDAN_FORMS_DIR") or "forms"),
+        trusted_proxies=_int(env, "KHUDAN_TRUSTED_PROXIES", 0),
+        odk_validate=env.get("KHUDAN_ODK_VALIDATE", "1") not in ("0", "false", "no"),
+        bench_endpoint=env.get("KHUDAN_BENCH_ENDPOINT", "0") in ("1", "true", "yes"),
+    )

@@ -1,0 +1,208 @@
+"""The one catalogue of errors khudan reports.
+
+Each problem has a permanent code whose integer part is the HTTP status (as ODK Central's
+``problem.js``), and a message in Vietnamese and English built from named details. The OpenRosa
+blueprint renders a problem as ``OpenRosaResponse`` XML (ODK Collect shows the message to the
+collector), the REST API as JSON ``{"code", "message", "details"}``, the CLI as one line.
+Codes are never renumbered; a retired code stays here as a comment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ProblemType:
+    code: str
+    vi: str
+    en: str
+
+    @property
+    def status(self) -> int:
+        return int(self.code.split(".")[0])
+
+    def __call__(self, **details) -> Problem:
+        return Problem(self, details)
+
+
+class Problem(Exception):
+    """An expected failure with a message a person can act on."""
+
+    def __init__(self, kind: ProblemType, details: dict | None = None):
+        self.kind = kind
+        self.details = details or {}
+        super().__init__(self.message)
+
+    @property
+    def code(self) -> str:
+        return self.kind.code
+
+    @property
+    def status(self) -> int:
+        return self.kind.status
+
+    @property
+    def message_vi(self) -> str:
+        return self.kind.vi.format(**self.details)
+
+    @property
+    def message_en(self) -> str:
+        return self.kind.en.format(**self.details)
+
+    @property
+    def message(self) -> str:
+        """Both languages, Vietnamese first: Collect shows this text as it is."""
+        return f"{self.message_vi} / {self.message_en}"
+
+
+P = ProblemType
+
+# 400: the request itself is wrong.
+OPENROSA_VERSION = P(
+    "400.1",
+    "Thiếu tiêu đề X-OpenRosa-Version: 1.0; hãy dùng ODK Collect hoặc ứng dụng OpenRosa.",
+    "Header X-OpenRosa-Version: 1.0 is required; use ODK Collect or another OpenRosa client.",
+)
+MULTIPART_INVALID = P(
+    "400.2",
+    "Không đọc được nội dung gửi lên (multipart hỏng: {reason}). Hãy gửi lại biểu mẫu.",
+    "The upload could not be read (broken multipart: {reason}). Send the form again.",
+)
+XML_PART_MISSING = P(
+    "400.3",
+    "Thiếu phần xml_submission_file trong bài gửi. Hãy gửi lại từ ODK Collect.",
+    "Required multipart field xml_submission_file is missing. Send again from ODK Collect.",
+)
+XML_MALFORMED = P(
+    "400.4",
+    "Tệp XML không hợp lệ ({reason}). Biểu mẫu trên máy có thể bị hỏng; hãy liên hệ quản trị viên.",
+    "The XML is not well-formed ({reason}). The form on the phone may be damaged; contact an admin.",
+)
+XML_DTD_FORBIDDEN = P(
+    "400.5",
+    "Tệp XML chứa khai báo DOCTYPE hoặc thực thể (entity), không được chấp nhận.",
+    "The XML contains a DOCTYPE or entity declaration, which is not accepted.",
+)
+FORM_ID_MISSING = P(
+    "400.6",
+    "Tệp XML thiếu thuộc tính id của biểu mẫu ở phần tử gốc.",
+    "The XML has no form id attribute on its root element.",
+)
+# 401/403: who is asking.
+AUTH_REQUIRED = P(
+    "401.1",
+    "Cần đăng nhập. Hãy nhập tên người dùng và mật khẩu trong cài đặt máy chủ của ODK Collect.",
+    "Log-in required. Enter your username and password in ODK Collect's server settings.",
+)
+AUTH_FAILED = P(
+    "401.2",
+    "Tên người dùng hoặc mật khẩu không đúng.",
+    "Wrong username or password.",
+)
+BASIC_NEEDS_HTTPS = P(
+    "401.3",
+    "Chỉ dùng đăng nhập Basic qua HTTPS; qua HTTP hãy dùng Digest (ODK Collect tự làm việc này).",
+    "Basic authentication is only accepted over HTTPS; over HTTP use Digest (ODK Collect does).",
+)
+TOKEN_INVALID = P(
+    "403.1",
+    "Mã truy cập trong địa chỉ máy chủ không còn hiệu lực. Hãy quét lại mã QR mới từ quản trị viên.",
+    "The access key in the server URL is unknown or revoked. Scan a new QR code from your admin.",
+)
+FORBIDDEN = P(
+    "403.2",
+    "Tài khoản {username} ({role}) không có quyền {action}.",
+    "Account {username} ({role}) may not {action}.",
+)
+
+# 404: what is asked for does not exist.
+FORM_NOT_FOUND = P(
+    "404.1",
+    "Không tìm thấy biểu mẫu '{form_id}' trên máy chủ. Hãy tải lại danh sách biểu mẫu.",
+    "Form '{form_id}' does not exist on this server. Download the form list again.",
+)
+FORM_VERSION_NOT_FOUND = P(
+    "404.2",
+    "Phiên bản '{version}' của biểu mẫu '{form_id}' không có trên máy chủ. "
+    "Hãy tải bản mới của biểu mẫu, điền lại hoặc liên hệ quản trị viên.",
+    "Version '{version}' of form '{form_id}' does not exist on this server. "
+    "Get the current form, fill it again, or contact an admin.",
+)
+EDIT_TARGET_NOT_FOUND = P(
+    "404.3",
+    "Bài nộp cần sửa ({instance_id}) không có trên máy chủ.",
+    "The submission you edited ({instance_id}) does not exist on this server.",
+)
+NOT_FOUND = P(
+    "404.4",
+    "Không tìm thấy: {what}.",
+    "Not found: {what}.",
+)
+
+# 409: conflicts with what is stored.
+XML_CONFLICT = P(
+    "409.1",
+    "Đã có bài nộp cùng mã {instance_id} nhưng nội dung XML khác. Muốn gửi thêm ảnh, "
+    "phải gửi lại đúng tệp XML cũ; muốn sửa, hãy dùng chức năng sửa bài đã gửi.",
+    "A submission with ID {instance_id} exists with different XML. To add files, resend the "
+    "identical xml_submission_file; to change answers, edit the sent form.",
+)
+FORM_CLOSED = P(
+    "409.2",
+    "Biểu mẫu '{form_id}' đã đóng, không nhận bài nộp. Hãy liên hệ giám sát viên.",
+    "Form '{form_id}' is closed and accepts no submissions. Contact your supervisor.",
+)
+EDIT_OUT_OF_DATE = P(
+    "409.3",
+    "Bản bạn đang sửa ({instance_id}) đã cũ: bài nộp đã được sửa sau đó. "
+    "Hãy tải bản mới nhất rồi sửa lại.",
+    "The copy you edited ({instance_id}) is out of date: the submission was edited since. "
+    "Get the newest copy and edit that.",
+)
+INSTANCE_ID_TAKEN = P(
+    "409.4",
+    "Mã bài nộp {instance_id} đã được dùng cho một bài khác.",
+    "Instance ID {instance_id} is already used by another submission.",
+)
+FORM_VERSION_CHANGED = P(
+    "409.5",
+    "Biểu mẫu '{form_id}' phiên bản '{version}' đã được xuất bản với nội dung khác. "
+    "Hãy tăng 'version' trong trang settings của XLSForm rồi xuất bản lại.",
+    "Form '{form_id}' version '{version}' is already published with different content. "
+    "Increase 'version' on the XLSForm's settings sheet and publish again.",
+)
+USER_EXISTS = P(
+    "409.6",
+    "Người dùng '{username}' đã tồn tại.",
+    "User '{username}' already exists.",
+)
+
+# 413: too big.
+TOO_LARGE = P(
+    "413.1",
+    "Dữ liệu gửi lên quá lớn (tối đa {limit} byte mỗi lần gửi).",
+    "The upload is too large (at most {limit} bytes per request).",
+)
+
+# 422: understood, but not acceptable.
+XLSFORM_INVALID = P(
+    "422.1",
+    "XLSForm không chuyển đổi được: {reason}",
+    "The XLSForm could not be converted: {reason}",
+)
+XFORM_INVALID = P(
+    "422.2",
+    "ODK Validate (JavaRosa, bộ máy của ODK Collect) từ chối biểu mẫu: {reason}",
+    "ODK Validate (JavaRosa, ODK Collect's form engine) rejected the form: {reason}",
+)
+VALIDATOR_UNAVAILABLE = P(
+    "422.3",
+    "Không chạy được ODK Validate ({reason}). Hãy cài Java 17, hoặc đặt KHUDAN_ODK_VALIDATE=0.",
+    "ODK Validate could not run ({reason}). Install Java 17, or set KHUDAN_ODK_VALIDATE=0.",
+)
+INVALID_INPUT = P(
+    "422.4",
+    "Dữ liệu không hợp lệ: {reason}",
+    "Invalid input: {reason}",
+)

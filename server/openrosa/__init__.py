@@ -1,0 +1,11 @@
+"""OpenRosa for ODK Collect: form list, form and media download, manifest, submission."""
+
+from flask import Flask
+
+from .routes import bp
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    # The same endpoints behind an app-user token, for phones configured by QR code.
+    app.register_blueprint(bp, url_prefix="/key/<token>", name="openrosa_key")

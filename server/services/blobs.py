@@ -1,0 +1,43 @@
+"""Database rows for stored files: one row per distinct content."""
+
+from __future__ import annotations
+
+import mimetypes
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import Blob
+from ..storage import Stored
+
+# Types Collect and the review pages meet that Python's table lacks or gets wrong.
+_TYPES = {
+    ".csv": "text/csv",
+    ".geojson": "application/geo+json",
+    ".amr": "audio/amr",
+    ".m4a": "audio/mp4",
+    ".oga": "audio/ogg",
+    ".webm": "video/webm",
+}
+
+
+def content_type_for(name: str) -> str:
+    ext = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    return _TYPES.get(ext) or mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+def row_for(session: Session, stored: Stored, content_type: str) -> Blob:
+    """The row for stored bytes, created if new. A concurrent insert of the same content raises
+    IntegrityError at commit; the caller's retry then finds this row."""
+    blob = session.scalar(select(Blob).where(Blob.sha256 == stored.sha256))
+    if blob is None:
+        blob = Blob(
+            sha256=stored.sha256,
+            md5=stored.md5,
+            size=stored.size,
+            content_type=content_type,
+            storage_key=stored.key,
+        )
+        session.add(blob)
+        session.flush()
+    return blob

@@ -1,0 +1,126 @@
+"""People, passwords and phone tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+import string
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .. import errors
+from ..models import AppToken, Role, User, UserArea
+
+# HTTP Digest hashes the realm into the stored HA1, so changing it would lock every phone out.
+REALM = "khudan"
+# Roles that may download forms to a phone and send submissions.
+COLLECTING_ROLES = frozenset({Role.COLLECTOR, Role.SUPERVISOR, Role.ADMIN})
+
+_TOKEN_ALPHABET = string.ascii_letters + string.digits
+_PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # noqa: S105
+
+
+def generate_password(length: int = 14) -> str:
+    """Easy to read aloud and type on a phone: no 0/O or 1/l/I."""
+    return "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(length))
+
+
+def digest_ha1(username: str, password: str) -> str:
+    return hashlib.md5(f"{username}:{REALM}:{password}".encode()).hexdigest()
+
+
+def create_user(
+    session: Session, username: str, role: Role | str, password: str, areas: list[str] = ()
+) -> User:
+    username = username.strip()
+    if not username or any(c in username for c in ':"\\') or len(username) > 150:
+        raise errors.INVALID_INPUT(reason=f'username {username!r} is empty, too long or has : " \\')
+    if len(password) < 8:
+        raise errors.INVALID_INPUT(reason="the password needs at least 8 characters")
+    try:
+        role = Role(role)
+    except ValueError:
+        raise errors.INVALID_INPUT(reason=f"unknown role {role!r}") from None
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise errors.USER_EXISTS(username=username)
+    user = User(
+        username=username,
+        role=role,
+        password_hash=generate_password_hash(password),
+        digest_ha1=digest_ha1(username, password),
+        areas=[UserArea(area_code=code) for code in dict.fromkeys(areas)],
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    user.password_hash = generate_password_hash(password)
+    user.digest_ha1 = digest_ha1(user.username, password)
+
+
+def check_password(user: User, password: str) -> bool:
+    return user.enabled and check_password_hash(user.password_hash, password)
+
+
+def get_user(session: Session, username: str) -> User | None:
+    return session.scalar(
+        select(User).where(User.username == username).options(selectinload(User.areas))
+    )
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).options(selectinload(User.areas)).order_by(User.id)))
+
+
+def ensure_admin(session: Session) -> str | None:
+    """Create ``admin`` with a random password if no admin exists; return that password once."""
+    if session.scalar(select(User.id).where(User.role == Role.ADMIN).limit(1)) is not None:
+        return None
+    password = generate_password()
+    create_user(session, "admin", Role.ADMIN, password)
+    return password
+
+
+def issue_token(session: Session, user: User) -> str:
+    """A new 64-character token for a phone's server URL; only its hash is stored."""
+    token = "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(64))
+    session.add(AppToken(user_id=user.id, token_sha256=_sha256(token)))
+    session.flush()
+    return token
+
+
+def revoke_tokens(session: Session, user: User) -> int:
+    now = dt.datetime.now(dt.UTC)
+    tokens = session.scalars(
+        select(AppToken).where(AppToken.user_id == user.id, AppToken.revoked_at.is_(None))
+    ).all()
+    for token in tokens:
+        token.revoked_at = now
+    return len(tokens)
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    """The enabled user a live token belongs to, or None."""
+    if len(token) != 64 or not token.isalnum():
+        return None
+    row = session.scalar(
+        select(AppToken)
+        .where(AppToken.token_sha256 == _sha256(token), AppToken.revoked_at.is_(None))
+        .options(selectinload(AppToken.user))
+    )
+    if row is None or not row.user.enabled:
+        return None
+    return row.user
+
+
+def may_collect(user: User) -> bool:
+    return user.enabled and user.role in COLLECTING_ROLES
+
+
+def _sha256(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,127 @@
+"""Fixtures: a real database (SQLite by default, PostgreSQL when KHUDAN_DATABASE_URL names one),
+migrated once per run and emptied after each test; real pyxform forms; real JPEGs; a Collect client.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from collect import CollectClient, flask_sender
+from xlsform import form_md, xlsx_bytes
+
+from server.app import create_app
+from server.config import Settings
+from server.db import Database
+from server.models import Base
+from server.services import forms, users
+from server.storage import LocalStorage
+
+PASSWORD = "correct horse"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("KHUDAN_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db')}/khudan-test.db"
+
+
+@pytest.fixture(scope="session")
+def database(database_url) -> Database:
+    db = Database(database_url)
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    db.migrate()
+    yield db
+    db.dispose()
+
+
+@pytest.fixture(autouse=False)
+def db(database) -> Database:
+    """The test database, emptied after the test (tests commit for real, as the server does)."""
+    yield database
+    tables = [t.name for t in Base.metadata.sorted_tables]
+    with database.engine.begin() as conn:
+        if database.engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            for name in reversed(tables):
+                conn.execute(text(f"DELETE FROM {name}"))
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+
+
+@pytest.fixture
+def settings(tmp_path, database_url) -> Settings:
+    return Settings(
+        database_url=database_url,
+        media_root=tmp_path / "media",
+        secret_key="test-secret",
+        forms_dir=tmp_path / "forms",
+        odk_validate=False,
+    )
+
+
+@pytest.fixture
+def storage(settings) -> LocalStorage:
+    return LocalStorage(settings.media_root)
+
+
+@pytest.fixture
+def app(settings, db):
+    return create_app(settings, db=db)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def make_user(db):
+    def make(
+        username: str = "thu",
+        role: str = "collector",
+        password: str = PASSWORD,
+        areas: tuple[str, ...] = (),
+    ):
+        with db.session() as session:
+            user = users.create_user(session, username, role, password, list(areas))
+            session.commit()
+            return user
+
+    return make
+
+
+@pytest.fixture
+def collector(client, make_user) -> CollectClient:
+    """Collect configured with a username and password, against the Flask test client."""
+    make_user("thu", "collector")
+    return CollectClient(flask_sender(client), "http://localhost", "thu", PASSWORD)
+
+
+@pytest.fixture
+def publish(db, storage):
+    """Publish a test form from tests/forms/<name>.md through real pyxform (as .xlsx)."""
+
+    def do(
+        name: str = "household",
+        version: str = "1",
+        media: dict | None = None,
+        validate: bool = False,
+    ):
+        xml, warnings = forms.convert_xlsform(xlsx_bytes(form_md(name, version=version)))
+        return forms.publish(
+            db, storage, xml=xml, media=media, warnings=warnings, validate=validate
+        )
+
+    return do

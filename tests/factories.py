@@ -1,0 +1,44 @@
+"""Real test data: JPEGs made by Pillow and submission XML shaped as JavaRosa writes it."""
+
+from __future__ import annotations
+
+import io
+import uuid
+
+from PIL import Image
+
+
+def jpeg(width: int = 64, height: int = 48, color=(200, 30, 30), quality: int = 85) -> bytes:
+    """A real JPEG made by Pillow; different colours give different bytes."""
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+def household_xml(
+    instance_id: str | None = None,
+    *,
+    version: str = "1",
+    code: str = "HH-01",
+    head: str = "Nguyễn Văn An",
+    members: tuple[tuple[str, str], ...] = (),
+    house_photo: str = "",
+    deprecated_id: str | None = None,
+    form_id: str = "household",
+) -> bytes:
+    """A submission of tests/forms/household.md shaped as JavaRosa serialises it."""
+    instance_id = instance_id or f"uuid:{uuid.uuid4()}"
+    rows = "".join(
+        f"<member><m_name>{n}</m_name><m_photo>{p}</m_photo></member>" for n, p in members
+    )
+    dep = f"<deprecatedID>{deprecated_id}</deprecatedID>" if deprecated_id else ""
+    return (
+        "<?xml version='1.0' encoding='UTF-8' ?>"
+        f'<data xmlns:jr="http://openrosa.org/javarosa" xmlns:orx="http://openrosa.org/xforms" '
+        f'id="{form_id}" version="{version}">'
+        f"<hh_code>{code}</hh_code><head>{head}</head><hh_size>{len(members)}</hh_size>{rows}"
+        f"<house_photo>{house_photo}</house_photo><village>t1</village>"
+        "<location>13.7765 109.2237 12.0 5.0</location>"
+        f"<meta><instanceID>{instance_id}</instanceID><instanceName>{code} - {head}</instanceName>"
+        f"{dep}</meta></data>"
+    ).encode()
