@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 import uuid
 
 from PIL import Image
@@ -12,6 +13,14 @@ def jpeg(width: int = 64, height: int = 48, color=(200, 30, 30), quality: int = 
     """A real JPEG made by Pillow; different colours give different bytes."""
     out = io.BytesIO()
     Image.new("RGB", (width, height), color).save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+def noisy_jpeg(width: int, height: int, seed: int = 0, quality: int = 90) -> bytes:
+    """A real JPEG of random pixels: it compresses badly, like a phone photo of a wall."""
+    pixels = random.Random(seed).randbytes(width * height * 3)
+    out = io.BytesIO()
+    Image.frombytes("RGB", (width, height), pixels).save(out, "JPEG", quality=quality)
     return out.getvalue()
 
 

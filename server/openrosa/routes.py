@@ -213,7 +213,7 @@ def _success_text(outcome: ingest.Outcome, partial: bool) -> str:
             f"Đã lưu bài nộp nhưng còn thiếu tệp: {names}. Hãy gửi lại bài này. / "
             f"Submission saved, but these files are missing: {names}. Send it again."
         )
-    if outcome.kind == "duplicate":
+    if outcome.kind == "duplicate" and not outcome.attached:
         return "Bài nộp này đã có trên máy chủ. / This submission was already received."
     return "Đã nhận đầy đủ bài nộp. / Full submission upload was successful!"
 

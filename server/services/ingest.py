@@ -63,6 +63,7 @@ class Outcome:
     instance_id: str
     kind: str  # "created", "duplicate" or "edited"
     missing: list[str] = field(default_factory=list)
+    attached: int = 0  # files this POST filled in
 
 
 def ingest(
@@ -147,10 +148,9 @@ def _record(
                 raise errors.INSTANCE_ID_TAKEN(instance_id=info.instance_id)
             raise errors.XML_CONFLICT(instance_id=info.instance_id)
         # A resend: keep what we have, fill in files that had not arrived.
-        _attach(session, existing, referenced, stored, inherited={})
-        return Outcome(
-            existing.submission_id, info.instance_id, "duplicate", _missing(session, existing)
-        )
+        attached = _attach(session, existing, referenced, stored, inherited={})
+        missing = _missing(session, existing)
+        return Outcome(existing.submission_id, info.instance_id, "duplicate", missing, attached)
 
     version = SubmissionVersion(
         form_pk=form_pk,
@@ -179,8 +179,8 @@ def _record(
     session.add(version)
     session.flush()
     submission.current_version_id = version.id
-    _attach(session, version, referenced, stored, inherited={})
-    return Outcome(submission.id, info.instance_id, "created", _missing(session, version))
+    attached = _attach(session, version, referenced, stored, inherited={})
+    return Outcome(submission.id, info.instance_id, "created", _missing(session, version), attached)
 
 
 def _record_edit(
@@ -211,8 +211,10 @@ def _record_edit(
     if switched != 1:
         raise errors.EDIT_OUT_OF_DATE(instance_id=info.deprecated_id)
     inherited = {a.name: a.blob_id for a in old.attachments if a.blob_id is not None}
-    _attach(session, version, referenced, stored, inherited=inherited)
-    return Outcome(old.submission_id, info.instance_id, "edited", _missing(session, version))
+    attached = _attach(session, version, referenced, stored, inherited=inherited)
+    return Outcome(
+        old.submission_id, info.instance_id, "edited", _missing(session, version), attached
+    )
 
 
 def _attach(
@@ -221,11 +223,13 @@ def _attach(
     referenced: list[str],
     stored: dict,
     inherited: dict[str, int],
-) -> None:
+) -> int:
     """Give each referenced file a row; fill it from this POST, else from the edited version.
 
-    A file that already arrived is never replaced: the first bytes are the evidence.
+    A file that already arrived is never replaced: the first bytes are the evidence. Returns how
+    many files this POST filled in.
     """
+    filled = 0
     rows = {
         a.name: a
         for a in session.scalars(select(Attachment).where(Attachment.version_id == version.id))
@@ -241,10 +245,12 @@ def _attach(
             item, content_type = stored[name]
             row.blob_id = blobs.row_for(session, item, content_type).id
             row.received_at = utcnow()
+            filled += 1
         elif name in inherited:
             row.blob_id = inherited[name]
             row.received_at = utcnow()
     session.flush()
+    return filled
 
 
 def _missing(session: Session, version: SubmissionVersion) -> list[str]:
