@@ -1,0 +1,163 @@
+"""The khudan command as an admin or designer types it: exit 0 ok, 1 user error, 2 usage."""
+
+from __future__ import annotations
+
+import base64
+import json
+import zlib
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+from xlsform import form_md, write_xlsx
+
+from server.cli import collect_settings_payload, main
+
+BROKEN = """
+| survey |
+| | type | name | label |
+| | text | a | A |
+| | integer | b | B ${nosuch} |
+| settings |
+| | form_id | version |
+| | broken | 1 |
+"""
+
+# pyxform accepts this constraint; JavaRosa (what ODK Collect runs) does not.
+JAVAROSA_REJECTS = """
+| survey |
+| | type | name | label | constraint |
+| | integer | a | A | . > (3 |
+| settings |
+| | form_id | version |
+| | jr_broken | 1 |
+"""
+
+
+@pytest.fixture
+def khudan(db, database_url, tmp_path):
+    runner = CliRunner()
+    env = {
+        "KHUDAN_DATABASE_URL": database_url,
+        "KHUDAN_MEDIA_ROOT": str(tmp_path / "media"),
+        "KHUDAN_INSTANCE_DIR": str(tmp_path / "instance"),
+        "KHUDAN_SECRET_KEY": "cli-test",
+        "KHUDAN_PUBLIC_URL": "",
+    }
+
+    def run(*args: str, input: str | None = None):
+        return runner.invoke(main, list(args), env=env, input=input, catch_exceptions=False)
+
+    return run
+
+
+def test_users_add_prints_a_generated_password_once(khudan):
+    r = khudan("users", "add", "thu", "--role", "collector", "--area", "52.21538.T1")
+    assert r.exit_code == 0, r.output
+    password = r.output.split("Password: ")[1].strip()
+    assert len(password) >= 12
+    listing = khudan("users", "list")
+    assert listing.exit_code == 0
+    assert "thu" in listing.output and "collector" in listing.output
+    assert "52.21538.T1" in listing.output and password not in listing.output
+
+
+def test_users_add_reads_the_password_from_stdin(khudan, db):
+    from server.services import users
+
+    r = khudan(
+        "users", "add", "lan", "--role", "supervisor", "--password-stdin", input="a long secret\n"
+    )
+    assert r.exit_code == 0 and "Password" not in r.output
+    with db.session() as s:
+        assert users.check_password(users.get_user(s, "lan"), "a long secret")
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "words"),
+    [
+        (("users", "add", "thu", "--role", "boss"), 2, "Invalid value for '--role'"),
+        (("users", "add"), 2, "Missing argument"),
+        (("users", "token", "nobody"), 1, "no user named 'nobody'"),
+        (("forms", "publish"), 2, "Missing argument"),
+    ],
+)
+def test_errors_exit_with_the_documented_codes(khudan, args, code, words):
+    r = khudan(*args)
+    assert r.exit_code == code
+    assert words in r.output
+
+
+def test_duplicate_user_is_a_one_line_user_error(khudan):
+    khudan("users", "add", "thu", "--role", "collector")
+    r = khudan("users", "add", "thu", "--role", "collector")
+    assert r.exit_code == 1
+    assert r.output.strip() == "Error: User 'thu' already exists."
+
+
+def test_users_token_prints_the_key_url_and_writes_a_collect_qr(khudan, tmp_path, app):
+    khudan("users", "add", "thu", "--role", "collector")
+    qr = tmp_path / "thu.png"
+    r = khudan("users", "token", "thu", "--url", "http://192.0.2.10:8080/", "--qr", str(qr))
+    assert r.exit_code == 0, r.output
+    url = r.output.split("Server URL: ")[1].split()[0]
+    assert url.startswith("http://192.0.2.10:8080/key/") and len(url.rsplit("/", 1)[1]) == 64
+    with Image.open(qr) as image:
+        assert image.size[0] == image.size[1] > 100
+    token = url.rsplit("/", 1)[1]
+    r = app.test_client().head(f"/key/{token}/submission", headers={"X-OpenRosa-Version": "1.0"})
+    assert r.status_code == 204
+
+
+def test_collect_qr_payload_is_zlib_base64_json():
+    payload = collect_settings_payload("http://h/key/abc", username="u", password="p")
+    settings = json.loads(zlib.decompress(base64.b64decode(payload)))
+    assert settings["general"] == {
+        "server_url": "http://h/key/abc",
+        "username": "u",
+        "password": "p",
+    }
+    assert settings["admin"] == {} and settings["project"]["name"] == "khudan"
+
+
+def test_forms_publish_runs_odk_validate_and_refuses_a_change_without_a_version_bump(
+    khudan, tmp_path
+):
+    path = write_xlsx(form_md("simple", version="2026010101"), tmp_path / "simple.xlsx")
+    r = khudan("forms", "publish", str(path))
+    assert r.exit_code == 0, r.output
+    assert "simple version '2026010101': published" in r.output
+    assert khudan("forms", "publish", str(path)).output.strip().endswith("unchanged")
+    changed = form_md("simple", version="2026010101").replace("Tuổi", "Tuổi (năm)")
+    write_xlsx(changed, path)
+    r = khudan("forms", "publish", str(path))
+    assert r.exit_code == 1
+    assert "Increase 'version'" in r.output
+    listing = khudan("forms", "list")
+    assert (
+        "simple" in listing.output and "2026010101" in listing.output and "open" in listing.output
+    )
+
+
+def test_forms_publish_reports_pyxform_errors_with_the_row(khudan, tmp_path):
+    path = write_xlsx(BROKEN, tmp_path / "broken.xlsx")
+    r = khudan("forms", "publish", str(path))
+    assert r.exit_code == 1
+    assert "broken.xlsx:" in r.output and "[row : 3]" in r.output and "nosuch" in r.output
+
+
+def test_forms_publish_reports_what_javarosa_rejects(khudan, tmp_path):
+    path = write_xlsx(JAVAROSA_REJECTS, tmp_path / "jr.xlsx")
+    r = khudan("forms", "publish", str(path))
+    assert r.exit_code == 1
+    assert "ODK Validate" in r.output
+    assert "not published" in r.output
+
+
+def test_forms_publish_prints_pyxform_warnings(khudan, tmp_path):
+    md = form_md("household", version="1")
+    path = write_xlsx(md.replace("max-pixels=1280", ""), tmp_path / "household.xlsx")
+    r = khudan("forms", "publish", "--skip-validate", str(path))
+    assert r.exit_code == 0
+    assert "warning:" in r.output and "max-pixels" in r.output
+    assert "media not provided yet: villages.csv" in r.output
