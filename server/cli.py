@@ -50,6 +50,11 @@ class Context:
     def storage(self) -> LocalStorage:
         return LocalStorage(self.settings.media_root)
 
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.dispose()
+            self._db = None
+
 
 pass_ctx = click.make_pass_decorator(Context, ensure=True)
 
@@ -65,8 +70,10 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group)
-def main() -> None:
+@click.pass_context
+def main(click_ctx: click.Context) -> None:
     """khudan: field-survey server for ODK Collect."""
+    click_ctx.call_on_close(click_ctx.ensure_object(Context).close)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -90,7 +97,7 @@ def serve(ctx: Context, host: str, port: int, workers: int, threads: int) -> Non
         session.commit()
     if password:
         click.echo(f"Created user 'admin' with password: {password}  (shown once; change it)")
-    db.dispose()  # workers open their own connections after the fork
+    ctx.close()  # workers open their own connections after the fork
     from .wsgi import serve_gunicorn
 
     click.echo(f"khudan listening on http://{host}:{port}  (ODK Collect server URL)")

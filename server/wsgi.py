@@ -22,7 +22,8 @@ class _Server(BaseApplication):
 
     def load_config(self) -> None:
         for key, value in self._options.items():
-            self.cfg.set(key, value)
+            if key in self.cfg.settings:  # settings newer than the installed gunicorn are skipped
+                self.cfg.set(key, value)
 
     def load(self):
         return create_app(self._settings)
@@ -41,5 +42,7 @@ def serve_gunicorn(settings: Settings, *, host: str, port: int, workers: int, th
             "errorlog": "-",
             "access_log_format": ACCESS_LOG_FORMAT,
             "forwarded_allow_ips": "*" if settings.trusted_proxies else "127.0.0.1",
+            # gunicorn 27's control socket lives in $HOME: two khudan servers would fight over it.
+            "control_socket_disable": True,
         },
     ).run()
