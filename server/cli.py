@@ -13,6 +13,8 @@ from pathlib import Path
 import click
 from sqlalchemy import func, select
 
+from schemas import FormSchema, UserSchema
+
 from . import errors
 from .config import Settings, from_env
 from .db import Database
@@ -129,10 +131,14 @@ def users_add(
 
 
 @users_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @pass_ctx
-def users_list(ctx: Context) -> None:
+def users_list(ctx: Context, as_json: bool) -> None:
     """List users with their role, state and areas."""
     with ctx.db.session() as session:
+        if as_json:
+            click.echo(json.dumps(UserSchema(many=True).dump(users.list_users(session)), indent=2))
+            return
         rows = [
             (
                 u.username,
@@ -216,10 +222,14 @@ def forms_publish(ctx: Context, files: tuple[Path, ...], skip_validate: bool) ->
 
 
 @forms_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @pass_ctx
-def forms_list(ctx: Context) -> None:
+def forms_list(ctx: Context, as_json: bool) -> None:
     """List forms with their current version, state and number of submissions."""
     with ctx.db.session() as session:
+        if as_json:
+            click.echo(json.dumps(FormSchema(many=True).dump(forms.list_forms(session)), indent=2))
+            return
         counts = dict(
             session.execute(
                 select(Submission.form_pk, func.count()).group_by(Submission.form_pk)

@@ -161,3 +161,17 @@ def test_forms_publish_prints_pyxform_warnings(khudan, tmp_path):
     assert r.exit_code == 0
     assert "warning:" in r.output and "max-pixels" in r.output
     assert "media not provided yet: villages.csv" in r.output
+
+
+def test_lists_print_json_for_scripts(khudan, tmp_path):
+    khudan("users", "add", "thu", "--role", "collector", "--area", "52")
+    path = write_xlsx(form_md("simple", version="7"), tmp_path / "simple.xlsx")
+    khudan("forms", "publish", "--skip-validate", str(path))
+    listed = json.loads(khudan("users", "list", "--json").output)
+    assert [(u["username"], u["role"], u["areas"], u["enabled"]) for u in listed] == [
+        ("thu", "collector", ["52"], True)
+    ]
+    assert "password" not in json.dumps(listed)
+    [form] = json.loads(khudan("forms", "list", "--json").output)
+    assert (form["form_id"], form["version"], form["state"]) == ("simple", "7", "open")
+    assert form["title"] == "Biểu mẫu đơn giản & thử" and len(form["md5"]) == 32
