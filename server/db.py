@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -32,10 +34,19 @@ class Database:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one write lock per file, and a writer that finds it taken sleeps in steps of
+        # up to 100 ms. Threads of one process queue here instead, and wake as soon as it is free.
+        self._write_lock = (
+            threading.Lock() if self.engine.dialect.name == "sqlite" else contextlib.nullcontext()
+        )
 
     def session(self) -> Session:
         """A new session; the caller (a service) decides when it commits."""
         return self._sessions()
+
+    def write_lock(self):
+        """Hold around a write transaction: serialises this process's SQLite writers."""
+        return self._write_lock
 
     def migrate(self) -> None:
         """Create or upgrade the schema to the newest Alembic revision."""

@@ -68,9 +68,8 @@ def check_password(user: User, password: str) -> bool:
 
 
 def get_user(session: Session, username: str) -> User | None:
-    return session.scalar(
-        select(User).where(User.username == username).options(selectinload(User.areas))
-    )
+    """One query, as every authenticated request makes it; areas load when first touched."""
+    return session.scalar(select(User).where(User.username == username))
 
 
 def list_users(session: Session) -> list[User]:

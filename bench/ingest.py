@@ -1,0 +1,543 @@
+"""Submission ingest benchmark: how many ODK Collect submissions per second khudan stores.
+
+What it measures
+    A real ``khudan serve`` (gunicorn, 2 workers x 4 threads) on 127.0.0.1, in a throw-away
+    directory with its own database, media root and secret key. Client threads, each with one
+    persistent HTTP connection, send submissions the way ODK Collect does: a ``HEAD /submission``
+    that is answered with a Digest challenge, then ``POST /submission`` with a pre-emptive
+    ``Authorization: Digest`` header and a counting ``nc``. Each POST is multipart with
+    ``xml_submission_file`` (a tests/forms/household.md submission with a fresh ``uuid:``
+    instanceID) and, in the photo scenarios, one ~500 KB random-pixel JPEG as ``house.jpg``. The
+    photo gets a unique JPEG comment per request, so every POST stores a new blob as real phones do.
+    Every response must be 201; anything else is counted as a failure.
+
+    The same bodies are also sent, at the same concurrency, to ``POST /bench/bare`` (enabled by
+    ``KHUDAN_BENCH_ENDPOINT=1``): no auth, no parsing, no storage; it only reads the body. The
+    ratio of the two rates is what khudan itself costs on this server.
+
+    Scenarios: XML only and XML + photo, each with 1 and 8 clients; per scenario a warm-up, then a
+    fixed duration. The load generator runs on the same machine, so it competes with the server
+    for CPU; its own CPU use is printed.
+
+Targets (checked at the end; exit code 1 when one is missed or a request failed)
+    >= 200 XML-only submissions/s with 8 clients on SQLite, and >= 0.5 of the bare endpoint's rate.
+
+How to run (from the repository, after ``pip install -e .``)
+    python bench/ingest.py                       # SQLite in a temp dir, ~90 s
+    python bench/ingest.py --seconds 20          # longer, steadier numbers
+    python bench/ingest.py --database-url postgresql+psycopg://user:pw@127.0.0.1/khudan_bench
+    python bench/ingest.py --keep                # keep the temp dir (server log, database)
+
+A PostgreSQL database must be empty (the script adds the user ``bench`` and publishes a form).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+from collect import digest_header, parse_digest_challenge  # noqa: E402
+from factories import household_xml, noisy_jpeg  # noqa: E402
+from xlsform import form_md, write_xlsx  # noqa: E402
+
+HOST = "127.0.0.1"
+USERNAME = "bench"
+PASSWORD = "bench-" + secrets.token_hex(8)
+PHOTO_NAME = "house.jpg"
+USER_AGENT = "org.odk.collect.android/v2026.2.0 (khudan bench/ingest.py)"
+TARGET_RATE = 200.0  # XML-only submissions/s with 8 clients, SQLite
+TARGET_RATIO = 0.5  # of the bare endpoint's rate
+MAX_CONSECUTIVE_ERRORS = 20  # a client thread gives up after this many failures in a row
+KHUDAN = shutil.which("khudan")
+KHUDAN_CMD = [KHUDAN] if KHUDAN else [sys.executable, "-c", "from server.cli import main; main()"]
+
+
+# -- Request bodies ---------------------------------------------------------------------------------
+
+
+class Bodies:
+    """Multipart bodies shaped as okhttp writes them; the XML (and photo comment) fresh each time."""
+
+    def __init__(self, photo: bytes | None):
+        self.boundary = uuid.uuid4().hex
+        self.content_type = f"multipart/form-data; boundary={self.boundary}"
+        self._photo = photo
+        b = self.boundary.encode()
+        self._xml_head = (
+            b"--" + b + b"\r\n"
+            b'Content-Disposition: form-data; name="xml_submission_file"; filename="instance.xml"\r\n'
+            b"Content-Type: text/xml\r\n\r\n"
+        )
+        self._photo_head = (
+            b"\r\n--" + b + b"\r\n"
+            b'Content-Disposition: form-data; name="house.jpg"; filename="house.jpg"\r\n'
+            b"Content-Type: image/jpeg\r\n\r\n"
+        )
+        self._tail = b"\r\n--" + b + b"--\r\n"
+
+    def make(self) -> bytes:
+        if self._photo is None:
+            return self._xml_head + household_xml() + self._tail
+        xml = household_xml(house_photo=PHOTO_NAME)
+        # SOI, then a COM segment (FF FE, 2-byte length including itself) making the bytes unique.
+        comment = uuid.uuid4().hex.encode()
+        com = b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big") + comment
+        photo = self._photo[:2] + com + self._photo[2:]
+        return b"".join((self._xml_head, xml, self._photo_head, photo, self._tail))
+
+
+def make_photo(target_bytes: int) -> bytes:
+    """A random-pixel JPEG of roughly ``target_bytes`` (noise compresses to ~2 bytes/pixel)."""
+    side = 400
+    photo = noisy_jpeg(side, side, seed=1, quality=90)
+    for _ in range(4):  # bounded refinement of the side length
+        side = max(16, int(side * (target_bytes / len(photo)) ** 0.5))
+        photo = noisy_jpeg(side, side, seed=1, quality=90)
+    return photo
+
+
+# -- Load generator ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    latencies: list[float] = field(default_factory=list)  # seconds, measured window only
+    failures: int = 0
+    total: int = 0  # requests answered, warm-up included
+    errors: dict[str, int] = field(default_factory=dict)
+    first_start: float = 0.0
+    last_end: float = 0.0
+
+    def fail(self, what: str) -> None:
+        self.failures += 1
+        self.errors[what] = self.errors.get(what, 0) + 1
+
+
+class Client:
+    """One ODK Collect-like client on one persistent connection."""
+
+    def __init__(self, port: int, path: str, bodies: Bodies, digest: bool):
+        self.port = port
+        self.url = f"{path}?deviceID=collect:{uuid.uuid4().hex[:16]}"
+        self.bodies = bodies
+        self.digest = digest
+        self.conn = http.client.HTTPConnection(HOST, port, timeout=60)
+        self.challenge: dict[str, str] | None = None
+        self.nc = 0
+
+    def _headers(self, method: str) -> dict[str, str]:
+        headers = {"X-OpenRosa-Version": "1.0", "User-Agent": USER_AGENT}
+        if self.digest and self.challenge is not None:
+            self.nc += 1
+            headers["Authorization"] = digest_header(
+                self.challenge, USERNAME, PASSWORD, method, self.url, self.nc
+            )
+        return headers
+
+    def _send(self, method: str, body: bytes | None, headers: dict) -> tuple[int, list, bytes]:
+        try:
+            self.conn.request(method, self.url, body=body, headers=headers)
+            resp = self.conn.getresponse()
+            data = resp.read()
+        except (OSError, http.client.HTTPException):
+            self.conn.close()  # reconnects on the next request
+            raise
+        return resp.status, resp.getheaders(), data
+
+    def _take_challenge(self, headers: list) -> bool:
+        values = [v for k, v in headers if k.lower() == "www-authenticate"]
+        challenge = parse_digest_challenge(values)
+        if challenge is None:
+            return False
+        self.challenge, self.nc = challenge, 0
+        return True
+
+    def preflight(self) -> None:
+        """Collect's HEAD /submission: answered 401 with the Digest challenge we then reuse."""
+        status, headers, _ = self._send("HEAD", None, self._headers("HEAD"))
+        if status != 401 or not self._take_challenge(headers):
+            raise RuntimeError(f"HEAD {self.url} answered {status} without a Digest challenge")
+
+    def post(self) -> tuple[int, bytes]:
+        headers = self._headers("POST")
+        headers["Content-Type"] = self.bodies.content_type
+        status, resp_headers, data = self._send("POST", self.bodies.make(), headers)
+        if status == 401 and self.digest:
+            self._take_challenge(resp_headers)  # stale nonce: the next POST answers the new one
+        return status, data
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def run_clients(
+    port: int, path: str, bodies: Bodies, clients: int, warmup: float, seconds: float
+) -> tuple[Result, float]:
+    """Run ``clients`` threads: warm-up, then a measured window. Returns (result, elapsed)."""
+    digest = path == "/submission"
+    result = Result()
+    lock = threading.Lock()
+    ready = threading.Barrier(clients + 1)
+    times: dict[str, float] = {}
+
+    def worker() -> None:
+        client = Client(port, path, bodies, digest)
+        local = Result()
+        try:
+            if digest:
+                client.preflight()
+        except Exception as exc:  # reported, not raised, from a thread
+            local.fail(f"preflight: {exc}")
+        ready.wait()
+        measure_from, stop_at = times["measure_from"], times["stop_at"]
+        consecutive = 0
+        while (now := time.perf_counter()) < stop_at and consecutive < MAX_CONSECUTIVE_ERRORS:
+            measured = now >= measure_from
+            try:
+                status, data = client.post()
+            except (OSError, http.client.HTTPException) as exc:
+                status, data = 0, type(exc).__name__.encode()
+            end = time.perf_counter()
+            local.total += 1
+            if status == 201:
+                consecutive = 0
+                if measured:
+                    local.latencies.append(end - now)
+            else:
+                consecutive += 1
+                detail = re.sub(rb"\s+", b" ", data[:200]).decode("utf-8", "replace")
+                local.fail(f"HTTP {status}: {detail}")
+            if measured:
+                local.last_end = max(local.last_end, end)
+        client.close()
+        with lock:
+            result.latencies += local.latencies
+            result.failures += local.failures
+            result.total += local.total
+            for key, n in local.errors.items():
+                result.errors[key] = result.errors.get(key, 0) + n
+            result.last_end = max(result.last_end, local.last_end)
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    start = time.perf_counter()
+    times["measure_from"] = start + warmup
+    times["stop_at"] = start + warmup + seconds
+    ready.wait()
+    for t in threads:
+        t.join(timeout=warmup + seconds + 120)
+    elapsed = max(result.last_end - times["measure_from"], 1e-9)
+    return result, elapsed
+
+
+# -- The server -------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def server_env(tmp: Path, database_url: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KHUDAN_")}
+    forms_dir = tmp / "forms"
+    forms_dir.mkdir()
+    env.update(
+        KHUDAN_INSTANCE_DIR=str(tmp / "instance"),
+        KHUDAN_MEDIA_ROOT=str(tmp / "media"),
+        KHUDAN_DATABASE_URL=database_url or f"sqlite:///{tmp / 'khudan.db'}",
+        KHUDAN_FORMS_DIR=str(forms_dir),
+        KHUDAN_SECRET_KEY=secrets.token_urlsafe(32),
+        KHUDAN_BENCH_ENDPOINT="1",
+        KHUDAN_ODK_VALIDATE="0",
+    )
+    return env
+
+
+def khudan(env: dict, cwd: Path, *args: str, stdin: str | None = None) -> None:
+    done = subprocess.run(
+        [*KHUDAN_CMD, *args],
+        env=env,
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"khudan {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+
+
+def setup(tmp: Path, env: dict) -> None:
+    khudan(
+        env,
+        tmp,
+        "users",
+        "add",
+        USERNAME,
+        "--role",
+        "collector",
+        "--password-stdin",
+        stdin=PASSWORD,
+    )
+    xlsx = write_xlsx(form_md("household", version="1"), tmp / "household.xlsx")
+    khudan(env, tmp, "forms", "publish", "--skip-validate", str(xlsx))
+
+
+def start_server(tmp: Path, env: dict, port: int, log) -> subprocess.Popen:
+    args = ["serve", "--host", HOST, "--port", str(port), "--workers", "2", "--threads", "4"]
+    return subprocess.Popen(
+        [*KHUDAN_CMD, *args],
+        env=env,
+        cwd=tmp,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, so stop_server can reach the workers
+    )
+
+
+def wait_ready(proc: subprocess.Popen, port: int, timeout: float = 60) -> None:
+    """Until ``HEAD /submission`` answers 401 (auth required: the app is up)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited with code {proc.returncode}")
+        conn = http.client.HTTPConnection(HOST, port, timeout=5)
+        try:
+            conn.request("HEAD", "/submission", headers={"X-OpenRosa-Version": "1.0"})
+            if conn.getresponse().status == 401:
+                return
+        except OSError:
+            pass
+        finally:
+            conn.close()
+        time.sleep(0.2)
+    raise RuntimeError(f"the server did not answer within {timeout:.0f} s")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+def process_tree_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) of a process and its live children, from /proc (Linux)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo, seen = 0.0, [pid], 0
+    while todo and seen < 64:
+        p = todo.pop()
+        seen += 1
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            kids = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except (OSError, IndexError, ValueError):
+            if p == pid:
+                return None
+            continue
+        todo += [int(k) for k in kids]
+    return total
+
+
+# -- Report -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    scenario: str
+    clients: int
+    ours: Result
+    ours_elapsed: float
+    bare: Result
+    bare_elapsed: float
+    server_cpu: float | None  # CPU seconds of the server during our measured run (incl. warm-up)
+    ours_total: int  # requests in that run, warm-up included
+
+    @property
+    def rate(self) -> float:
+        return len(self.ours.latencies) / self.ours_elapsed
+
+    @property
+    def bare_rate(self) -> float:
+        return len(self.bare.latencies) / self.bare_elapsed
+
+    @property
+    def ratio(self) -> float:
+        return self.rate / self.bare_rate if self.bare_rate else 0.0
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def print_table(rows: list[Row]) -> None:
+    header = ("scenario", "clients", "requests", "subs/s", "p50 ms", "p95 ms", "bare req/s")
+    header += ("bare p50", "ratio", "failures")
+    lines = [header]
+    for r in rows:
+        lines.append(
+            (
+                r.scenario,
+                str(r.clients),
+                str(len(r.ours.latencies)),
+                f"{r.rate:.1f}",
+                f"{pct(r.ours.latencies, 0.5):.1f}",
+                f"{pct(r.ours.latencies, 0.95):.1f}",
+                f"{r.bare_rate:.1f}",
+                f"{pct(r.bare.latencies, 0.5):.1f}",
+                f"{r.ratio:.2f}",
+                f"{r.ours.failures}/{r.bare.failures}",
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    for line in lines:
+        print(
+            "  ".join(
+                c.rjust(w) if i else c.ljust(w)
+                for i, (c, w) in enumerate(zip(line, widths, strict=True))
+            )
+        )
+
+
+def report(rows: list[Row], sqlite: bool, client_cpu: float, wall: float) -> bool:
+    print()
+    print_table(rows)
+    print()
+    for r in rows:
+        if r.clients < 2:
+            continue
+        cpu = (
+            f", server CPU {1000 * r.server_cpu / r.ours_total:.1f} ms/request"
+            if r.server_cpu is not None and r.ours_total
+            else ""
+        )
+        print(f"per-submission cost, {r.scenario} @ {r.clients}: {1000 / r.rate:.2f} ms wall{cpu}")
+    print(f"load generator CPU: {client_cpu:.1f} s over {wall:.1f} s wall ({os.cpu_count()} CPUs)")
+    for r in rows:
+        for name, res in (("ours", r.ours), ("bare", r.bare)):
+            for what, n in sorted(res.errors.items(), key=lambda kv: -kv[1])[:3]:
+                print(f"  {r.scenario} @ {r.clients} {name}: {n} x {what}")
+
+    print()
+    key = next((r for r in rows if r.scenario == "xml" and r.clients == 8), None)
+    failures = sum(r.ours.failures + r.bare.failures for r in rows)
+    ok = failures == 0
+    if key is None:
+        print("verdict: no XML-only run with 8 clients; targets not checked")
+        return ok
+    rate_ok = key.rate >= TARGET_RATE
+    ratio_ok = key.ratio >= TARGET_RATIO
+    db = "SQLite" if sqlite else "PostgreSQL (the rate target is set for SQLite)"
+    print(
+        f"verdict: XML-only @ 8 clients on {db}: {key.rate:.0f} subs/s "
+        f"(target >= {TARGET_RATE:.0f}: {'met' if rate_ok else 'MISSED'}), "
+        f"ratio {key.ratio:.2f} of bare (target >= {TARGET_RATIO}: "
+        f"{'met' if ratio_ok else 'MISSED'}), failed requests: {failures}"
+    )
+    return ok and ratio_ok and (rate_ok or not sqlite)
+
+
+# -- Main -------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--database-url", help="e.g. a PostgreSQL URL (default: SQLite, temp dir)")
+    parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds per scenario")
+    parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per scenario")
+    parser.add_argument("--clients", default="1,8", help="concurrency levels (default 1,8)")
+    parser.add_argument("--photo-kb", type=int, default=500, help="size of the photo (KB)")
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir and print its path")
+    args = parser.parse_args(argv)
+    levels = [int(c) for c in args.clients.split(",") if c.strip()]
+
+    tmp = Path(tempfile.mkdtemp(prefix="khudan-bench-"))
+    env = server_env(tmp, args.database_url)
+    sqlite = env["KHUDAN_DATABASE_URL"].startswith("sqlite")
+    log_path = tmp / "server.log"
+    proc = None
+    ok = False
+    failures = 0
+    finished = False
+    try:
+        print(f"setting up in {tmp} ...", flush=True)
+        setup(tmp, env)
+        photo = make_photo(args.photo_kb * 1000)
+        scenarios = [("xml", Bodies(None)), (f"xml+{len(photo) // 1000}KB jpg", Bodies(photo))]
+        port = free_port()
+        with log_path.open("wb") as log:
+            proc = start_server(tmp, env, port, log)
+            wait_ready(proc, port)
+            print(
+                f"server on {HOST}:{port}; {args.warmup:g}+{args.seconds:g} s per run", flush=True
+            )
+            rows = []
+            cpu0, wall0 = time.process_time(), time.perf_counter()
+            for name, bodies in scenarios:
+                for n in levels:
+                    before = process_tree_cpu(proc.pid)
+                    ours, ours_s = run_clients(
+                        port, "/submission", bodies, n, args.warmup, args.seconds
+                    )
+                    after = process_tree_cpu(proc.pid)
+                    cpu = after - before if before is not None and after is not None else None
+                    total = ours.total
+                    bare, bare_s = run_clients(
+                        port, "/bench/bare", bodies, n, args.warmup, args.seconds
+                    )
+                    rows.append(Row(name, n, ours, ours_s, bare, bare_s, cpu, total))
+                    print(
+                        f"  {name} @ {n}: {rows[-1].rate:.1f} subs/s, bare {rows[-1].bare_rate:.1f} req/s",
+                        flush=True,
+                    )
+            ok = report(rows, sqlite, time.process_time() - cpu0, time.perf_counter() - wall0)
+            failures = sum(r.ours.failures + r.bare.failures for r in rows)
+            finished = True
+    finally:
+        if proc is not None:
+            stop_server(proc)
+        problems = []
+        if log_path.exists():
+            text = log_path.read_text(errors="replace")
+            problems = [ln for ln in text.splitlines() if " ERROR " in ln or "Traceback" in ln]
+        if problems:
+            print(f"server log has {len(problems)} error line(s), e.g.: {problems[0][:200]}")
+        if args.keep or problems or failures or not finished:
+            print(f"kept {tmp} (server log: {log_path})")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
