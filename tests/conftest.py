@@ -110,6 +110,18 @@ def collector(client, make_user) -> CollectClient:
 
 
 @pytest.fixture
+def collector_with(settings, db, make_user):
+    """Collect (as user thu) against an app whose settings differ, e.g. a smaller upload limit."""
+
+    def make(**changes) -> CollectClient:
+        app = create_app(settings.but(**changes), db=db)
+        make_user("thu", "collector")
+        return CollectClient(flask_sender(app.test_client()), "http://localhost", "thu", PASSWORD)
+
+    return make
+
+
+@pytest.fixture
 def publish(db, storage):
     """Publish a test form from tests/forms/<name>.md through real pyxform (as .xlsx)."""
 

@@ -16,9 +16,10 @@ import pytest
 from clients.javarosa import JavaRosaRefused, compile_jrfill, fill
 from collect import CollectClient
 from factories import jpeg
-from sqlalchemy import func, select
+from sqlalchemy import select
+from stored import attachment_bytes, count
 
-from server.models import Attachment, Blob, Submission, SubmissionVersion
+from server.models import Attachment, Submission, SubmissionVersion
 
 VILLAGES = "name,label\nt1,Thôn Phú Thạnh\nt2,Thôn An Lợi\n".encode()
 UUID = re.compile(r"uuid:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
@@ -45,26 +46,6 @@ def household_on_phone(publish, collector: CollectClient, tmp_path) -> tuple[byt
         (media_dir / f["filename"]).write_bytes(collector.request("GET", f["downloadUrl"]).body)
     assert (media_dir / "villages.csv").read_bytes() == VILLAGES
     return form.body, media_dir
-
-
-def stored_attachments(db, storage, instance_id: str) -> dict[str, bytes]:
-    with db.session() as s:
-        rows = s.execute(
-            select(Attachment.name, Blob.storage_key)
-            .join(SubmissionVersion, Attachment.version_id == SubmissionVersion.id)
-            .join(Blob, Attachment.blob_id == Blob.id)
-            .where(SubmissionVersion.instance_id == instance_id)
-        ).all()
-    stored = {}
-    for name, key in rows:
-        with storage.open(key) as fh:
-            stored[name] = fh.read()
-    return stored
-
-
-def count(db, model) -> int:
-    with db.session() as s:
-        return s.scalar(select(func.count()).select_from(model))
 
 
 @pytest.mark.usefixtures("jrfill")
@@ -109,7 +90,7 @@ def test_a_submission_javarosa_serialised_is_stored_as_sent(
         assert version.xml == xml  # JavaRosa's bytes, byte for byte
         assert version.instance_id == instance_id
         assert version.instance_name == "HH-7 - Nguyễn Văn An"
-    assert stored_attachments(db, storage, instance_id) == photos
+    assert attachment_bytes(db, storage, instance_id) == photos
 
     resend = collector.submit(xml, photos)
     assert [r.status for r in resend] == [201] and "already" in resend[0].message

@@ -22,7 +22,8 @@ import pytest
 import requests
 from collect import CollectClient, requests_sender
 from factories import household_xml, noisy_jpeg
-from sqlalchemy import func, select
+from sqlalchemy import select
+from stored import count
 from xlsform import form_md, write_xlsx
 
 from server.models import Attachment, Blob, Submission, SubmissionVersion
@@ -102,20 +103,17 @@ class LiveServer:
 
 @pytest.fixture
 def live(tmp_path, database_url, db, make_user):
-    server = LiveServer(tmp_path, database_url, max_request_bytes=200_000)
-    server.start()
     make_user("thu")
-    yield server
-    server.stop()
+    server = LiveServer(tmp_path, database_url, max_request_bytes=200_000)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
 
 
 def collector(live: LiveServer) -> CollectClient:
     return CollectClient(requests_sender(), live.url, "thu", "correct horse")
-
-
-def count(db, model) -> int:
-    with db.session() as s:
-        return s.scalar(select(func.count()).select_from(model))
 
 
 def test_collects_whole_sequence_against_khudan_serve(live, db):

@@ -139,13 +139,9 @@ def test_media_update_without_version_bump_changes_the_manifest_hash(collector, 
     assert files[0]["hash"] == "md5:" + hashlib.md5(CSV + b"t3,Thon 3\n").hexdigest()
 
 
-def test_public_url_is_used_for_every_link(settings, db, publish, make_user):
-    from server.app import create_app
-
-    app = create_app(settings.but(public_url="https://khudan.example.vn/odk"), db=db)
-    make_user("thu")
+def test_public_url_is_used_for_every_link(collector_with, publish):
+    c = collector_with(public_url="https://khudan.example.vn/odk")
     publish("household")
-    c = CollectClient(flask_sender(app.test_client()), "http://localhost", "thu", "correct horse")
     _, listed = c.form_list()
     assert listed[0]["downloadUrl"] == "https://khudan.example.vn/odk/forms/household.xml"
     assert listed[0]["manifestUrl"] == "https://khudan.example.vn/odk/forms/household/manifest"

@@ -9,35 +9,15 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from collect import multipart
+from collect import CollectClient, flask_sender, multipart
 from factories import household_xml, jpeg, noisy_jpeg
-from sqlalchemy import func, select
+from sqlalchemy import select
+from stored import attachment_hashes, count, sha
 
-from server.models import Attachment, Blob, FormState, Submission, SubmissionVersion
+from server.models import Blob, FormState, Submission, SubmissionVersion
 from server.services import forms
 
 OR = {"X-OpenRosa-Version": "1.0"}
-
-
-def count(db, model) -> int:
-    with db.session() as s:
-        return s.scalar(select(func.count()).select_from(model))
-
-
-def attachments(db, instance_id: str) -> dict[str, str | None]:
-    """name -> sha256 of the stored bytes (None while missing) for one submission version."""
-    with db.session() as s:
-        rows = s.execute(
-            select(Attachment.name, Blob.sha256)
-            .join(SubmissionVersion, Attachment.version_id == SubmissionVersion.id)
-            .outerjoin(Blob, Attachment.blob_id == Blob.id)
-            .where(SubmissionVersion.instance_id == instance_id)
-        ).all()
-    return dict(rows)
-
-
-def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 @pytest.fixture
@@ -63,14 +43,8 @@ def test_head_submission_needs_auth_and_the_openrosa_header(client, collector):
     )
 
 
-def test_accept_content_length_follows_the_setting(settings, db, make_user):
-    from collect import CollectClient, flask_sender
-
-    from server.app import create_app
-
-    app = create_app(settings.but(max_request_bytes=5_000_000), db=db)
-    make_user("thu")
-    c = CollectClient(flask_sender(app.test_client()), "http://localhost", "thu", "correct horse")
+def test_accept_content_length_follows_the_setting(collector_with):
+    c = collector_with(max_request_bytes=5_000_000)
     assert c.preflight().headers["x-openrosa-accept-content-length"] == "5000000"
 
 
@@ -92,7 +66,10 @@ def test_submission_with_photos_is_stored_byte_for_byte(collector, household, db
         submission = s.get(Submission, version.submission_id)
         assert submission.review_state == "received"
         assert submission.current_version_id == version.id
-    assert attachments(db, "uuid:a1") == {"1700000000.jpg": sha(house), "1700000001.jpg": sha(m1)}
+    assert attachment_hashes(db, "uuid:a1") == {
+        "1700000000.jpg": sha(house),
+        "1700000001.jpg": sha(m1),
+    }
     with db.session() as s:
         blob = s.scalar(select(Blob).where(Blob.sha256 == sha(house)))
     with storage.open(blob.storage_key) as fh:
@@ -107,11 +84,11 @@ def test_resending_identical_xml_stores_nothing_twice_and_fills_missing_files(
     xml = household_xml("uuid:r1", house_photo="house.jpg")
     first = collector.submit(xml)  # the photo did not make it
     assert first[0].status == 201 and "house.jpg" in first[0].message
-    assert attachments(db, "uuid:r1") == {"house.jpg": None}
+    assert attachment_hashes(db, "uuid:r1") == {"house.jpg": None}
     again = collector.submit(xml, {"house.jpg": house})
     assert again[0].status == 201
     assert count(db, Submission) == 1 and count(db, SubmissionVersion) == 1
-    assert attachments(db, "uuid:r1") == {"house.jpg": sha(house)}
+    assert attachment_hashes(db, "uuid:r1") == {"house.jpg": sha(house)}
     third = collector.submit(xml, {"house.jpg": house})
     assert third[0].status == 201 and "already" in third[0].message
     assert count(db, Submission) == 1 and count(db, Blob) == 1
@@ -122,7 +99,7 @@ def test_an_arrived_file_is_never_replaced_by_a_resend(collector, household, db)
     original = jpeg(color=(1, 2, 3))
     collector.submit(xml, {"house.jpg": original})
     collector.submit(xml, {"house.jpg": jpeg(color=(9, 9, 9))})
-    assert attachments(db, "uuid:r2") == {"house.jpg": sha(original)}
+    assert attachment_hashes(db, "uuid:r2") == {"house.jpg": sha(original)}
 
 
 def test_same_instance_id_with_different_xml_is_409(collector, household, db):
@@ -145,15 +122,8 @@ def test_same_instance_id_on_another_form_is_a_new_submission(collector, publish
     assert count(db, Submission) == 2
 
 
-def test_split_upload_with_is_incomplete_assembles_one_submission(settings, db, make_user, publish):
-    from collect import CollectClient, flask_sender
-
-    from server.app import create_app
-
-    app = create_app(settings.but(max_request_bytes=5_000), db=db)
-    make_user("thu")
-    publish("household")
-    c = CollectClient(flask_sender(app.test_client()), "http://localhost", "thu", "correct horse")
+def test_split_upload_with_is_incomplete_assembles_one_submission(collector_with, db, household):
+    c = collector_with(max_request_bytes=5_000)
     photos = {f"p{i}.jpg": noisy_jpeg(50, 40, seed=i) for i in range(3)}
     assert all(2_000 < len(p) < 5_000 for p in photos.values())
     xml = household_xml("uuid:s1", members=(("A", "p1.jpg"), ("B", "p2.jpg")), house_photo="p0.jpg")
@@ -161,7 +131,7 @@ def test_split_upload_with_is_incomplete_assembles_one_submission(settings, db, 
     assert [r.status for r in replies] == [201, 201, 201], [r.message for r in replies]
     assert "Partial" in replies[0].message and "successful" in replies[-1].message
     assert count(db, Submission) == 1
-    assert attachments(db, "uuid:s1") == {n: sha(d) for n, d in photos.items()}
+    assert attachment_hashes(db, "uuid:s1") == {n: sha(d) for n, d in photos.items()}
 
 
 def test_parts_the_xml_does_not_name_are_ignored(collector, household, db):
@@ -170,7 +140,7 @@ def test_parts_the_xml_does_not_name_are_ignored(collector, household, db):
         xml, {"house.jpg": jpeg(), "stray.jpg": jpeg(color=(5, 5, 5)), "notes.txt": b"hello"}
     )[0]
     assert reply.status == 201
-    assert attachments(db, "uuid:u1") == {"house.jpg": sha(jpeg())}
+    assert attachment_hashes(db, "uuid:u1") == {"house.jpg": sha(jpeg())}
     assert count(db, Blob) == 1
 
 
@@ -178,14 +148,14 @@ def test_non_ascii_attachment_names_are_kept(collector, household, db):
     name = "ảnh nhà 😂.jpg"
     xml = household_xml("uuid:n1", house_photo=name)
     assert collector.submit(xml, {name: jpeg()})[0].status == 201
-    assert attachments(db, "uuid:n1") == {name: sha(jpeg())}
+    assert attachment_hashes(db, "uuid:n1") == {name: sha(jpeg())}
 
 
 def test_path_tricks_in_file_names_never_reach_the_disk(collector, household, db, settings):
     name = "../../../etc/evil.jpg"
     xml = household_xml("uuid:p1", house_photo=name)
     assert collector.submit(xml, {name: jpeg()})[0].status == 201
-    assert attachments(db, "uuid:p1") == {name: sha(jpeg())}
+    assert attachment_hashes(db, "uuid:p1") == {name: sha(jpeg())}
     stored = [p for p in settings.media_root.rglob("*") if p.is_file()]
     assert [p.name for p in stored] == [sha(jpeg())]
     assert not (settings.media_root.parent / "etc").exists()
@@ -214,8 +184,8 @@ def test_edit_with_deprecated_id_is_a_new_version_and_carries_files_forward(
         assert submission.current_version_id == versions[1].id
         assert submission.review_state == "edited"
         assert versions[0].xml == old  # the old version is kept
-    assert attachments(db, "uuid:e2") == {"h.jpg": sha(house), "m2.jpg": sha(new_member)}
-    assert attachments(db, "uuid:e1") == {"h.jpg": sha(house), "m.jpg": sha(member)}
+    assert attachment_hashes(db, "uuid:e2") == {"h.jpg": sha(house), "m2.jpg": sha(new_member)}
+    assert attachment_hashes(db, "uuid:e1") == {"h.jpg": sha(house), "m.jpg": sha(member)}
 
 
 def test_edit_of_an_unknown_submission_is_404(collector, household):
@@ -329,15 +299,8 @@ def test_broken_multipart_is_400(collector, household, db, body, ctype):
     assert count(db, Submission) == 0
 
 
-def test_upload_over_the_limit_is_413(settings, db, make_user, publish):
-    from collect import CollectClient, flask_sender
-
-    from server.app import create_app
-
-    app = create_app(settings.but(max_request_bytes=20_000), db=db)
-    make_user("thu")
-    publish("household")
-    c = CollectClient(flask_sender(app.test_client()), "http://localhost", "thu", "correct horse")
+def test_upload_over_the_limit_is_413(collector_with, db, household):
+    c = collector_with(max_request_bytes=20_000)
     xml = household_xml("uuid:big", house_photo="big.jpg")
     body, ctype = multipart(
         [
@@ -358,8 +321,6 @@ def test_submission_without_instance_id_is_still_stored_once(collector, househol
 
 
 def test_a_designer_may_not_submit(client, make_user, household, db):
-    from collect import CollectClient, flask_sender
-
     make_user("dung", "designer")
     c = CollectClient(flask_sender(client), "http://localhost", "dung", "correct horse")
     reply = c.submit(household_xml("uuid:d1"))[0]
