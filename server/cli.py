@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import csv
 import json
 import logging
 import socket
@@ -19,7 +20,7 @@ from . import errors
 from .config import Settings, from_env
 from .db import Database
 from .models import Form, FormVersion, Role, Submission
-from .services import forms, users
+from .services import areas, facts, forms, users
 from .storage import LocalStorage
 
 log = logging.getLogger("khudan")
@@ -201,6 +202,74 @@ def write_collect_qr(path: Path, server_url: str, **kwargs) -> None:
     import qrcode
 
     qrcode.make(collect_settings_payload(server_url, **kwargs)).save(str(path))
+
+
+@main.group("areas")
+def areas_group() -> None:
+    """The area tree: provinces, communes, residential areas."""
+
+
+@areas_group.command("load-official")
+@click.option(
+    "--file",
+    "path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Official list (default: the 2025 list shipped with khudan).",
+)
+@pass_ctx
+def areas_load_official(ctx: Context, path: Path | None) -> None:
+    """Load Vietnam's provinces and communes (after the 1 July 2025 reform)."""
+    with ctx.db.session() as session:
+        report = areas.load_official(session, path or areas.OFFICIAL_CSV)
+        session.commit()
+    click.echo(f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged")
+
+
+@areas_group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_ctx
+def areas_import(ctx: Context, path: Path) -> None:
+    """Import residential areas (thôn, tổ dân phố) from CSV:
+    commune_code,code,name[,kind,households_total]."""
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    with ctx.db.session() as session:
+        report = areas.import_areas(session, rows)
+        session.commit()
+    click.echo(
+        f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{len(report.rejected)} rejected"
+    )
+    for line, reason in report.rejected:
+        click.echo(f"  line {line}: {reason}", err=True)
+    if report.rejected:
+        raise SystemExit(1)
+
+
+@main.group("facts")
+def facts_group() -> None:
+    """Per-household facts derived from the domain forms."""
+
+
+@facts_group.command("rebuild")
+@click.option(
+    "--form",
+    "form_id",
+    type=click.Choice(sorted(facts.DOMAIN_OF_FORM)),
+    help="Only this form (default: all domain forms).",
+)
+@click.option("--period", help="Only this period, e.g. 2026.")
+@pass_ctx
+def facts_rebuild(ctx: Context, form_id: str | None, period: str | None) -> None:
+    """Recompute facts from the stored submissions after a rule or registry change."""
+    with click.progressbar(length=1, label="Rebuilding facts", show_pos=True) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        derived = facts.rebuild(ctx.db, form_id=form_id, period=period, progress=progress)
+    click.echo(f"{derived} household fact(s) derived")
 
 
 @main.group("forms")

@@ -201,6 +201,13 @@ VALIDATOR_UNAVAILABLE = P(
     "Không chạy được ODK Validate ({reason}). Hãy cài Java 17, hoặc đặt KHUDAN_ODK_VALIDATE=0.",
     "ODK Validate could not run ({reason}). Install Java 17, or set KHUDAN_ODK_VALIDATE=0.",
 )
+DOMAIN_FIELDS_MISSING = P(
+    "422.5",
+    "Biểu mẫu '{form_id}' thiếu các trường mà quy tắc nghiệp vụ cần: {fields}. "
+    "Hãy thêm lại các trường đó (giữ nguyên tên) rồi xuất bản.",
+    "Form '{form_id}' lacks fields its domain rules read: {fields}. "
+    "Put them back (same names) and publish again.",
+)
 INVALID_INPUT = P(
     "422.4",
     "Dữ liệu không hợp lệ: {reason}",

@@ -24,7 +24,7 @@ from ..models import Blob, Form, FormMedia, FormState, FormVersion
 from ..models.base import utcnow
 from ..storage import Storage
 from ..xforms.schema import XFormInfo, read_xform
-from . import blobs
+from . import blobs, facts
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,9 @@ def publish(
     with a different XForm it is refused, because phones would never see the change.
     """
     info = read_xform(xml)
+    missing = facts.missing_fields(info.form_id, info.fields)
+    if missing:
+        raise errors.DOMAIN_FIELDS_MISSING(form_id=info.form_id, fields=", ".join(missing))
     md5 = hashlib.md5(xml).hexdigest()
     media = dict(media or {})
     result = PublishResult(

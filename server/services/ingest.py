@@ -32,12 +32,13 @@ from ..models import (
     FormVersion,
     ReviewState,
     Submission,
+    SubmissionProblem,
     SubmissionVersion,
 )
 from ..models.base import utcnow
 from ..storage import Storage
 from ..xforms.submission import SubmissionInfo, read_submission
-from . import blobs
+from . import blobs, facts
 
 RETRIES = 5
 
@@ -78,6 +79,7 @@ class _Incoming:
     xml_sha: str
     form_pk: int
     form_version_id: int
+    fields: list[dict]
     referenced: list[str]
     stored: dict  # file name -> (Stored, content type)
     client: Client
@@ -88,8 +90,8 @@ def ingest(
 ) -> Outcome:
     info = read_submission(xml)
     with db.session() as session:
-        form_pk, form_version_id, binary_paths = _target(session, info)
-    referenced = info.referenced_files(binary_paths)
+        form_pk, form_version_id, fields = _target(session, info)
+    referenced = info.referenced_files({f["path"] for f in fields if f["type"] == "binary"})
 
     stored = {}
     for upload in uploads:
@@ -103,6 +105,7 @@ def ingest(
         hashlib.sha256(xml).hexdigest(),
         form_pk,
         form_version_id,
+        fields,
         referenced,
         stored,
         client,
@@ -121,8 +124,8 @@ def ingest(
     raise AssertionError("unreachable")
 
 
-def _target(session: Session, info: SubmissionInfo) -> tuple[int, int, set[str]]:
-    """(form pk, form version pk, binary field paths), or the Problem that stops the POST."""
+def _target(session: Session, info: SubmissionInfo) -> tuple[int, int, list[dict]]:
+    """(form pk, form version pk, field schema), or the Problem that stops the POST."""
     row = session.execute(
         select(Form.id, Form.state, FormVersion.id, FormVersion.fields)
         .join(FormVersion, FormVersion.form_pk == Form.id)
@@ -135,7 +138,7 @@ def _target(session: Session, info: SubmissionInfo) -> tuple[int, int, set[str]]
     form_pk, state, version_pk, fields = row
     if state == FormState.CLOSED:
         raise errors.FORM_CLOSED(form_id=info.form_id)
-    return form_pk, version_pk, {f["path"] for f in fields if f["type"] == "binary"}
+    return form_pk, version_pk, fields
 
 
 def _record(session: Session, new: _Incoming) -> Outcome:
@@ -164,10 +167,12 @@ def _record(session: Session, new: _Incoming) -> Outcome:
         .returning(Submission.id)
     ).scalar_one()  # the unique (form, instance_id) constraint speaks here on a race
     version_id = _insert_version(session, new, submission_id, now)
+    has_problems = _derive(session, new, submission_id, version_id, now)
+    state = ReviewState.HAS_ISSUES if has_problems else ReviewState.RECEIVED
     session.execute(
         update(Submission)
         .where(Submission.id == submission_id)
-        .values(current_version_id=version_id)
+        .values(current_version_id=version_id, review_state=state.value)
     )
     if new.referenced:
         session.execute(
@@ -208,6 +213,28 @@ def _insert_version(session: Session, new: _Incoming, submission_id: int, now) -
     ).scalar_one()
 
 
+def _derive(session: Session, new: _Incoming, submission_id: int, version_id: int, now) -> bool:
+    """Per-household facts of a domain form, in this transaction; True when problems were found."""
+    source = facts.Source(submission_id, version_id, now)
+    found = facts.record(session, new.info.form_id, new.fields, new.info.root, source)
+    if found:
+        session.execute(
+            insert(SubmissionProblem),
+            [
+                {
+                    "version_id": version_id,
+                    "path": p.path,
+                    "rule": p.rule,
+                    "value": p.value,
+                    "message_vi": p.message_vi,
+                    "message_en": p.message_en,
+                }
+                for p in found
+            ],
+        )
+    return bool(found)
+
+
 def _record_resend(session: Session, new: _Incoming, existing: SubmissionVersion) -> Outcome:
     """The same instanceID again: identical XML fills in missing files, different XML is refused."""
     info = new.info
@@ -246,6 +273,7 @@ def _record_edit(session: Session, new: _Incoming, blob_ids: dict[str, int]) -> 
     ).rowcount
     if switched != 1:
         raise errors.EDIT_OUT_OF_DATE(instance_id=info.deprecated_id)
+    _derive(session, new, old.submission_id, version_id, now)
     inherited = {a.name: a.blob_id for a in old.attachments if a.blob_id is not None}
     rows = []
     for name in new.referenced:

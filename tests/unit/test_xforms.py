@@ -94,3 +94,23 @@ def test_referenced_files_come_from_binary_fields_only_in_order_once():
     )
     names = read_submission(xml).referenced_files({"/data/member/p", "/data/house"})
     assert names == ["a.jpg", "b.jpg", "h.jpg"]
+
+
+def test_read_answers_by_name_with_repeats_as_lists(household_xform):
+    from server.xforms.answers import read_answers
+    from server.xforms.safexml import parse
+
+    fields = read_xform(household_xform).fields
+    xml = (
+        '<data id="household" version="1"><hh_code> H1 </hh_code><head>An</head>'
+        "<member><m_name>An</m_name><m_photo>a.jpg</m_photo></member>"
+        "<member><m_name>Bình</m_name><m_photo/></member>"
+        "<meta><instanceID>uuid:1</instanceID></meta></data>"
+    ).encode()
+    answers = read_answers(parse(xml), fields)
+    assert answers.get("hh_code") == "H1" and answers.get("nosuch") == ""
+    assert answers.paths["instanceID"] == "/data/meta/instanceID"
+    assert answers.repeats["member"] == [
+        {"m_name": "An", "m_photo": "a.jpg"},
+        {"m_name": "Bình", "m_photo": ""},
+    ]

@@ -1,0 +1,82 @@
+"""Per-household facts derived from submissions of the domain forms, one row per (period, household).
+
+The latest non-rejected submission of a household in a period is the one whose facts are kept;
+reports count these rows (GROUP BY area), never the raw XML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, intpk
+
+
+class _FactColumns:
+    """Where a fact came from and where it is counted."""
+
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("submission_versions.id"))
+    period: Mapped[str] = mapped_column(String(16))  # "2026", or a half-year "2026-H1"
+    household_key: Mapped[str] = mapped_column(String(200))  # "<commune code>/<household code>"
+    household_code: Mapped[str] = mapped_column(String(100))
+    province_code: Mapped[str | None] = mapped_column(String(64))
+    commune_code: Mapped[str | None] = mapped_column(String(64))
+    area_code: Mapped[str | None] = mapped_column(String(64))
+    submitted_at: Mapped[dt.datetime]
+
+
+class PovertyFact(_FactColumns, Base):
+    __tablename__ = "poverty_facts"
+    __table_args__ = (
+        UniqueConstraint("period", "household_key"),
+        Index("ix_poverty_facts_area", "period", "area_code"),
+    )
+
+    id: Mapped[intpk]
+    review_kind: Mapped[str | None] = mapped_column(String(32))
+    head_name: Mapped[str | None]
+    area_kind: Mapped[str] = mapped_column(String(8))  # urban or rural, from the commune's type
+    ethnic_minority: Mapped[bool | None]
+    household_size: Mapped[int | None]
+    income_per_capita: Mapped[int | None]
+    b1_score: Mapped[int | None]
+    deprivation_count: Mapped[int]
+    b2_score: Mapped[int]
+    # indicator id -> deprived (after the collector's justified overrides); null = not assessed.
+    indicators: Mapped[dict] = mapped_column(JSON)
+    standard_id: Mapped[str] = mapped_column(String(64))
+    poverty_class: Mapped[str] = mapped_column(String(16))
+    local_standard_id: Mapped[str | None] = mapped_column(String(64))
+    local_class: Mapped[str | None] = mapped_column(String(16))
+
+
+class CulturalFamilyFact(_FactColumns, Base):
+    __tablename__ = "cultural_family_facts"
+    __table_args__ = (
+        UniqueConstraint("period", "household_key"),
+        Index("ix_cultural_family_facts_area", "period", "area_code"),
+    )
+
+    id: Mapped[intpk]
+    head_name: Mapped[str | None]
+    earned: Mapped[bool]
+    failed: Mapped[list] = mapped_column(JSON)
+    disqualified_by: Mapped[list] = mapped_column(JSON)
+    meeting_result: Mapped[str | None] = mapped_column(String(32))
+
+
+class SatisfactionFact(_FactColumns, Base):
+    __tablename__ = "satisfaction_facts"
+    __table_args__ = (
+        UniqueConstraint("period", "household_key"),
+        Index("ix_satisfaction_facts_area", "period", "area_code"),
+    )
+
+    id: Mapped[intpk]
+    criteria_set: Mapped[str] = mapped_column(String(32))
+    satisfied: Mapped[list] = mapped_column(JSON)
+    not_satisfied: Mapped[list] = mapped_column(JSON)
+    agree: Mapped[bool | None]

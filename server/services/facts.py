@@ -1,0 +1,406 @@
+"""From a submission of a domain form to per-household facts, in the ingest transaction.
+
+A form feeds a domain by its ``form_id`` (the three shipped forms). The rules themselves are pure
+functions in ``server.domain``; this module reads the answers, asks the area registry whether the
+commune is urban or rural, calls the rules, and keeps one fact row per (period, household): the
+one from the latest submission received. What it finds wrong becomes a problem on the submission,
+never a refusal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..domain import cultural_family, deprivation, poverty, satisfaction
+from ..models import (
+    CulturalFamilyFact,
+    Form,
+    FormVersion,
+    PovertyFact,
+    ReviewState,
+    SatisfactionFact,
+    Submission,
+    SubmissionVersion,
+)
+from ..xforms.answers import Answers, read_answers
+from ..xforms.submission import read_submission
+from . import areas
+
+DOMAIN_OF_FORM = {
+    "poverty_review": "poverty",
+    "cultural_family": "cultural_family",
+    "satisfaction_survey": "satisfaction",
+}
+
+_PLACE = ("province", "commune", "area_code")
+_MEMBER = (
+    "m_sex",
+    "m_birth_year",
+    "m_relation",
+    "m_schooling",
+    "m_education",
+    "m_work",
+    "m_contract",
+    "m_health_insurance",
+    "m_disability",
+    "m_social_allowance",
+    "m_child_nutrition",
+)
+_POVERTY = (
+    "period",
+    "review_kind",
+    *_PLACE,
+    "household_code",
+    "head_name",
+    "ethnic_minority",
+    "household_size",
+    "member",
+    *_MEMBER,
+    "wall",
+    "column",
+    "roof",
+    "floor_area",
+    "water_source",
+    "latrine",
+    "internet",
+    "devices",
+    "loudspeaker",
+    "income_per_capita",
+    "b1_score",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    path: str
+    rule: str
+    value: str | None
+    message_vi: str
+    message_en: str
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """The submission version the facts come from."""
+
+    submission_id: int
+    version_id: int
+    submitted_at: dt.datetime
+
+
+def required_fields(form_id: str) -> tuple[str, ...]:
+    """Field names a domain form must carry for its rules to work (checked at publish)."""
+    domain = DOMAIN_OF_FORM.get(form_id)
+    if domain == "poverty":
+        indicators = {
+            deprivation.form_field(i.id)
+            for s in poverty.load_catalogue().standards
+            for i in s.indicators
+            if deprivation.form_field(i.id)
+        }
+        overrides = {f.replace("ind_", "ovr_", 1) for f in indicators}
+        return (*_POVERTY, *sorted(indicators), *sorted(overrides))
+    if domain == "cultural_family":
+        catalogue = cultural_family.load_catalogue()
+        return (
+            "year",
+            *_PLACE,
+            "household_code",
+            "head_name",
+            *catalogue.criterion_ids,
+            *catalogue.disqualifier_ids,
+            "meeting_result",
+        )
+    if domain == "satisfaction":
+        return (
+            "period",
+            *_PLACE,
+            "respondent_household",
+            "criteria_set",
+            "agree",
+            *satisfaction.load_sets().item_ids,
+        )
+    return ()
+
+
+def missing_fields(form_id: str, fields: list[dict]) -> list[str]:
+    names = {f["name"] for f in fields}
+    return [name for name in required_fields(form_id) if name not in names]
+
+
+def record(
+    session: Session, form_id: str, fields: list[dict], root, source: Source
+) -> list[Problem]:
+    """Derive and keep the facts of one submission version; return the problems found."""
+    domain = DOMAIN_OF_FORM.get(form_id)
+    if domain is None:
+        return []
+    answers = read_answers(root, fields)
+    try:
+        return _RECORDERS[domain](session, answers, source)
+    except (ValueError, LookupError) as exc:
+        # An answer the rules do not cover (an unknown criteria set, a code outside yes/no): the
+        # submission is kept and a supervisor sees why the household was not counted.
+        return [
+            Problem(
+                f"/{domain}",
+                "rules-not-applicable",
+                None,
+                f"Quy tắc không áp dụng được cho câu trả lời: {exc}",
+                f"The rules do not cover these answers: {exc}",
+            )
+        ]
+
+
+def _poverty(session: Session, a: Answers, source: Source) -> list[Problem]:
+    problems: list[Problem] = []
+    catalogue = poverty.load_catalogue()
+    period = a.get("period")
+    year = _year(period)
+    if year is None or not catalogue.has_year(year):
+        return [
+            _problem(
+                a,
+                "period",
+                "period-unknown",
+                period,
+                f"Kỳ rà soát '{period}' không có chuẩn nghèo tương ứng.",
+                f"Review period '{period}' has no poverty standard.",
+            )
+        ]
+    commune = a.get("commune")
+    commune_type = areas.commune_type(session, commune)
+    if commune_type is None:
+        return [
+            _problem(
+                a,
+                "commune",
+                "commune-unknown",
+                commune,
+                "Xã/phường không có trong danh mục địa bàn; chưa phân loại được hộ.",
+                "The commune is not in the area registry; the household is not "
+                "classified until it is (then run 'khudan facts rebuild').",
+            )
+        ]
+    kind = catalogue.area_kind(commune_type)
+    standard = catalogue.national(year)
+    household = deprivation.Household.from_answers(a.values, a.repeats.get("member", []), year)
+    derived = deprivation.derive(household, standard)
+    for indicator_id, value in derived.items():
+        name = deprivation.form_field(indicator_id)
+        said = a.get(name) if name else ""
+        if value is not None and said in ("0", "1") and (said == "1") != value:
+            problems.append(
+                _problem(
+                    a,
+                    name,
+                    "indicator-mismatch",
+                    f"form={said} server={int(value)}",
+                    f"Chỉ số {indicator_id}: biểu mẫu tính {said}, máy chủ tính {int(value)} "
+                    "từ cùng câu trả lời (biểu mẫu cũ hoặc bị sửa?).",
+                    f"Indicator {indicator_id}: the form computed {said}, the server {int(value)} "
+                    "from the same answers (an old or altered form?).",
+                )
+            )
+    final = deprivation.apply_overrides(derived, a.values)
+    count = sum(1 for v in final.values() if v)
+    income = _int(a.get("income_per_capita"))
+    if income is None:
+        problems.append(
+            _problem(
+                a,
+                "income_per_capita",
+                "income-missing",
+                None,
+                "Thiếu thu nhập bình quân; chưa phân loại được hộ.",
+                "Income per person is missing; the household is not classified.",
+            )
+        )
+        return problems
+    local = catalogue.local(a.get("province"), year)
+    values = {
+        "review_kind": a.get("review_kind") or None,
+        "head_name": a.get("head_name") or None,
+        "area_kind": kind.value,
+        "ethnic_minority": _yes(a.get("ethnic_minority")),
+        "household_size": _int(a.get("household_size")),
+        "income_per_capita": income,
+        "b1_score": _int(a.get("b1_score")),
+        "deprivation_count": count,
+        "b2_score": 10 * count,
+        "indicators": final,
+        "standard_id": standard.id,
+        "poverty_class": poverty.classify(income, count, kind, standard).value,
+        "local_standard_id": local.id if local else None,
+        "local_class": poverty.classify(income, count, kind, local).value if local else None,
+    }
+    return problems + _keep(
+        session, PovertyFact, a, period, a.get("household_code"), source, values
+    )
+
+
+def _cultural_family(session: Session, a: Answers, source: Source) -> list[Problem]:
+    result = cultural_family.assess(a.values, cultural_family.load_catalogue())
+    values = {
+        "head_name": a.get("head_name") or None,
+        "earned": result.earned,
+        "failed": list(result.failed),
+        "disqualified_by": list(result.disqualified_by),
+        "meeting_result": a.get("meeting_result") or None,
+    }
+    return _keep(
+        session, CulturalFamilyFact, a, a.get("year"), a.get("household_code"), source, values
+    )
+
+
+def _satisfaction(session: Session, a: Answers, source: Source) -> list[Problem]:
+    set_id = a.get("criteria_set")
+    result = satisfaction.summarize(a.values, set_id)
+    values = {
+        "criteria_set": set_id,
+        "satisfied": list(result.satisfied),
+        "not_satisfied": list(result.not_satisfied),
+        "agree": result.agree,
+    }
+    return _keep(
+        session, SatisfactionFact, a, a.get("period"), a.get("respondent_household"), source, values
+    )
+
+
+_RECORDERS = {
+    "poverty": _poverty,
+    "cultural_family": _cultural_family,
+    "satisfaction": _satisfaction,
+}
+
+
+def _keep(
+    session: Session,
+    model,
+    a: Answers,
+    period: str,
+    household_code: str,
+    source: Source,
+    values: dict,
+) -> None:
+    """One row per (period, household): the latest submission received wins (a later version id),
+    so a phone that resends an old review late does not overwrite a newer one."""
+    if not household_code or not a.get("commune"):
+        return [
+            _problem(
+                a,
+                "household_code",
+                "household-unidentified",
+                household_code or None,
+                "Thiếu mã hộ hoặc xã/phường; hộ này không được tính vào kết quả.",
+                "Household code or commune is missing; the household is not counted.",
+            )
+        ]
+    key = f"{a.get('commune')}/{household_code}"
+    row = session.scalar(select(model).where(model.period == period, model.household_key == key))
+    if row is None:
+        row = model(period=period, household_key=key)
+        session.add(row)
+    elif row.version_id > source.version_id and row.submission_id != source.submission_id:
+        return []
+    row.submission_id = source.submission_id
+    row.version_id = source.version_id
+    row.submitted_at = source.submitted_at
+    row.household_code = household_code
+    row.province_code = a.get("province") or None
+    row.commune_code = a.get("commune") or None
+    row.area_code = a.get("area_code") or None
+    for name, value in values.items():
+        setattr(row, name, value)
+    session.flush()  # the unique (period, household) constraint speaks here on a race
+    return []
+
+
+def _problem(a: Answers, name: str, rule: str, value: str | None, vi: str, en: str) -> Problem:
+    return Problem(a.paths.get(name, name), rule, value, vi, en)
+
+
+def _year(period: str) -> int | None:
+    head = (period or "")[:4]
+    return int(head) if head.isdigit() else None
+
+
+def _int(text: str) -> int | None:
+    try:
+        return int(float(text)) if text else None
+    except ValueError:
+        return None
+
+
+def _yes(text: str) -> bool | None:
+    return {"yes": True, "no": False}.get(text)
+
+
+def rebuild(db, form_id: str | None = None, period: str | None = None, progress=None) -> int:
+    """Recompute facts from the stored XML after a rule change; return how many were derived.
+
+    The current version of every non-rejected submission of the domain forms is read again in the
+    order received, so the latest still wins. Facts of the forms (and period) in scope are deleted
+    first, inside the same transaction, so a rejected submission's facts disappear too.
+    ``progress(done, total)`` is called after each submission.
+    """
+    form_ids = [form_id] if form_id else list(DOMAIN_OF_FORM)
+    derived = 0
+    with db.session() as session:
+        rows = session.execute(
+            select(
+                Form.form_id,
+                Submission.id,
+                SubmissionVersion.id,
+                SubmissionVersion.xml,
+                SubmissionVersion.created_at,
+                FormVersion.fields,
+            )
+            .join(Submission, Submission.form_pk == Form.id)
+            .join(SubmissionVersion, SubmissionVersion.id == Submission.current_version_id)
+            .join(FormVersion, FormVersion.id == SubmissionVersion.form_version_id)
+            .where(
+                Form.form_id.in_(form_ids), Submission.review_state != ReviewState.REJECTED.value
+            )
+            .order_by(SubmissionVersion.id)
+        ).all()
+        for fid in form_ids:
+            model = _MODELS.get(DOMAIN_OF_FORM.get(fid))
+            if model is None:
+                continue
+            doomed = (
+                select(model)
+                .join(Submission, Submission.id == model.submission_id)
+                .join(Form, Form.id == Submission.form_pk)
+                .where(Form.form_id == fid)
+            )
+            if period:
+                doomed = doomed.where(model.period == period)
+            for row in session.scalars(doomed):
+                session.delete(row)
+        session.flush()
+        for done, (fid, sub_id, ver_id, xml, created, fields) in enumerate(rows, start=1):
+            root = read_submission(xml).root
+            if not period or read_answers(root, fields).get(_PERIOD_FIELD[fid]) == period:
+                record(session, fid, fields, root, Source(sub_id, ver_id, created))
+                derived += 1
+            if progress:
+                progress(done, len(rows))
+        session.commit()
+    return derived
+
+
+_MODELS = {
+    "poverty": PovertyFact,
+    "cultural_family": CulturalFamilyFact,
+    "satisfaction": SatisfactionFact,
+}
+_PERIOD_FIELD = {
+    "poverty_review": "period",
+    "cultural_family": "year",
+    "satisfaction_survey": "period",
+}
