@@ -216,3 +216,28 @@ def test_cultural_family_and_satisfaction_submissions_become_facts(
     )
     assert sat.not_satisfied == [f"s_qd318_2022_{n}" for n in (4, 8, 12, 16)]
     assert len(sat.satisfied) == 15 and sat.agree is True
+
+
+def test_cli_facts_rebuild_shows_progress_and_counts(
+    collector, registry, shipped, db, database_url, tmp_path
+):
+    from click.testing import CliRunner
+
+    from server.cli import main
+
+    collector.submit(sample("pov1.xml"))
+    collector.submit(sample("cf.xml"))
+    env = {
+        "KHUDAN_DATABASE_URL": database_url,
+        "KHUDAN_SECRET_KEY": "x",
+        "KHUDAN_INSTANCE_DIR": str(tmp_path / "i"),
+        "KHUDAN_MEDIA_ROOT": str(tmp_path / "m"),
+    }
+    r = CliRunner().invoke(main, ["facts", "rebuild"], env=env)
+    assert r.exit_code == 0, r.output
+    assert "Rebuilding facts" in r.output and "2 household fact(s) derived" in r.output
+    r = CliRunner().invoke(
+        main, ["facts", "rebuild", "--form", "poverty_review", "--period", "2024"], env=env
+    )
+    assert "0 household fact(s) derived" in r.output
+    assert count(db, PovertyFact) == 1  # other periods are left alone
