@@ -1,25 +1,31 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
 
 from .areas import Area
+from .audit import AuditEvent
 from .base import Base
 from .blobs import Blob
 from .facts import CulturalFamilyFact, PovertyFact, SatisfactionFact
 from .forms import Form, FormMedia, FormState, FormVersion
 from .problems import SubmissionProblem
-from .submissions import Attachment, ReviewState, Submission, SubmissionVersion
+from .sessions import ApiSession, LoginFailure
+from .submissions import Attachment, Comment, ReviewState, Submission, SubmissionVersion
 from .users import AppToken, Role, User, UserArea
 
 __all__ = [
+    "ApiSession",
     "AppToken",
     "Area",
     "Attachment",
+    "AuditEvent",
     "Base",
     "Blob",
+    "Comment",
     "CulturalFamilyFact",
     "Form",
     "FormMedia",
     "FormState",
     "FormVersion",
+    "LoginFailure",
     "PovertyFact",
     "ReviewState",
     "Role",

@@ -8,7 +8,7 @@ import datetime as dt
 import enum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, created_at, intpk
@@ -30,11 +30,19 @@ class Submission(Base):
     __tablename__ = "submissions"
     # The instanceID of the first version identifies the submission; the database, not a prior
     # SELECT, guarantees that simultaneous resends store one row.
-    __table_args__ = (UniqueConstraint("form_pk", "instance_id"),)
+    __table_args__ = (
+        UniqueConstraint("form_pk", "instance_id"),
+        Index("ix_submissions_form_state", "form_pk", "review_state"),
+    )
 
     id: Mapped[intpk]
     form_pk: Mapped[int] = mapped_column(ForeignKey("forms.id"))
     instance_id: Mapped[str] = mapped_column(String(255))
+    # Where the household is, from the current version's answers (fields province, commune,
+    # area_code): what area scoping filters on. Null for forms that ask none of them.
+    province_code: Mapped[str | None] = mapped_column(String(64), index=True)
+    commune_code: Mapped[str | None] = mapped_column(String(64), index=True)
+    area_code: Mapped[str | None] = mapped_column(String(64), index=True)
     current_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("submission_versions.id", use_alter=True)
     )
@@ -98,3 +106,17 @@ class Attachment(Base):
 
     version: Mapped[SubmissionVersion] = relationship(back_populates="attachments")
     blob: Mapped[Blob | None] = relationship()
+
+
+class Comment(Base):
+    """A supervisor's note on a submission; required when rejecting or flagging it."""
+
+    __tablename__ = "submission_comments"
+
+    id: Mapped[intpk]
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[created_at]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..domain import cultural_family, deprivation, poverty, satisfaction
@@ -132,14 +132,11 @@ def missing_fields(form_id: str, fields: list[dict]) -> list[str]:
     return [name for name in required_fields(form_id) if name not in names]
 
 
-def record(
-    session: Session, form_id: str, fields: list[dict], root, source: Source
-) -> list[Problem]:
+def record(session: Session, form_id: str, answers: Answers, source: Source) -> list[Problem]:
     """Derive and keep the facts of one submission version; return the problems found."""
     domain = DOMAIN_OF_FORM.get(form_id)
     if domain is None:
         return []
-    answers = read_answers(root, fields)
     try:
         return _RECORDERS[domain](session, answers, source)
     except (ValueError, LookupError) as exc:
@@ -384,9 +381,12 @@ def rebuild(db, form_id: str | None = None, period: str | None = None, progress=
                 session.delete(row)
         session.flush()
         for done, (fid, sub_id, ver_id, xml, created, fields) in enumerate(rows, start=1):
-            root = read_submission(xml).root
-            if not period or read_answers(root, fields).get(_PERIOD_FIELD[fid]) == period:
-                record(session, fid, fields, root, Source(sub_id, ver_id, created))
+            answers = read_answers(read_submission(xml).root, fields)
+            if not period or answers.get(_PERIOD_FIELD[fid]) == period:
+                record(session, fid, answers, Source(sub_id, ver_id, created))
+                session.execute(
+                    update(Submission).where(Submission.id == sub_id).values(**answers.place())
+                )
                 derived += 1
             if progress:
                 progress(done, len(rows))

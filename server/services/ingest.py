@@ -37,6 +37,7 @@ from ..models import (
 )
 from ..models.base import utcnow
 from ..storage import Storage
+from ..xforms.answers import Answers, read_answers
 from ..xforms.submission import SubmissionInfo, read_submission
 from . import blobs, facts
 
@@ -79,7 +80,7 @@ class _Incoming:
     xml_sha: str
     form_pk: int
     form_version_id: int
-    fields: list[dict]
+    answers: Answers
     referenced: list[str]
     stored: dict  # file name -> (Stored, content type)
     client: Client
@@ -92,6 +93,7 @@ def ingest(
     with db.session() as session:
         form_pk, form_version_id, fields = _target(session, info)
     referenced = info.referenced_files({f["path"] for f in fields if f["type"] == "binary"})
+    answers = read_answers(info.root, fields)
 
     stored = {}
     for upload in uploads:
@@ -105,7 +107,7 @@ def ingest(
         hashlib.sha256(xml).hexdigest(),
         form_pk,
         form_version_id,
-        fields,
+        answers,
         referenced,
         stored,
         client,
@@ -163,6 +165,7 @@ def _record(session: Session, new: _Incoming) -> Outcome:
             submitter_id=new.client.user_id,
             review_state=ReviewState.RECEIVED.value,
             created_at=now,
+            **new.answers.place(),
         )
         .returning(Submission.id)
     ).scalar_one()  # the unique (form, instance_id) constraint speaks here on a race
@@ -216,7 +219,7 @@ def _insert_version(session: Session, new: _Incoming, submission_id: int, now) -
 def _derive(session: Session, new: _Incoming, submission_id: int, version_id: int, now) -> bool:
     """Per-household facts of a domain form, in this transaction; True when problems were found."""
     source = facts.Source(submission_id, version_id, now)
-    found = facts.record(session, new.info.form_id, new.fields, new.info.root, source)
+    found = facts.record(session, new.info.form_id, new.answers, source)
     if found:
         session.execute(
             insert(SubmissionProblem),
@@ -268,7 +271,10 @@ def _record_edit(session: Session, new: _Incoming, blob_ids: dict[str, int]) -> 
         update(Submission)
         .where(Submission.id == old.submission_id, Submission.current_version_id == old.id)
         .values(
-            current_version_id=version_id, review_state=ReviewState.EDITED.value, updated_at=now
+            current_version_id=version_id,
+            review_state=ReviewState.EDITED.value,
+            updated_at=now,
+            **new.answers.place(),
         )
     ).rowcount
     if switched != 1:

@@ -22,6 +22,14 @@ class Answers:
     def get(self, name: str, default: str = "") -> str:
         return self.values.get(name, default)
 
+    def place(self) -> dict[str, str | None]:
+        """Where the household is (fields province, commune, area_code), as scoping filters it."""
+        return {
+            "province_code": self.get("province") or None,
+            "commune_code": self.get("commune") or None,
+            "area_code": self.get("area_code") or None,
+        }
+
 
 def read_answers(root: Element, fields: list[dict]) -> Answers:
     repeat_paths = {f["path"] for f in fields if f["kind"] == "repeat"}
