@@ -59,6 +59,11 @@ class Problem(Exception):
 P = ProblemType
 
 # 400: the request itself is wrong.
+BODY_MALFORMED = P(
+    "400.8",
+    "Nội dung gửi lên không phải JSON hợp lệ: {reason}",
+    "The request body is not valid JSON: {reason}",
+)
 OPENROSA_VERSION = P(
     "400.1",
     "Thiếu tiêu đề X-OpenRosa-Version: 1.0; hãy dùng ODK Collect hoặc ứng dụng OpenRosa.",
@@ -140,6 +145,17 @@ NOT_FOUND = P(
     "Not found: {what}.",
 )
 
+API_AUTH_REQUIRED = P(
+    "401.5",
+    "Cần đăng nhập: gửi POST /api/v1/sessions rồi dùng tiêu đề 'Authorization: Bearer <token>'.",
+    "Log-in required: POST /api/v1/sessions, then send 'Authorization: Bearer <token>'.",
+)
+SESSION_INVALID = P(
+    "401.4",
+    "Phiên đăng nhập đã hết hạn hoặc đã đăng xuất. Hãy đăng nhập lại.",
+    "The session has expired or was logged out. Log in again.",
+)
+
 # 409: conflicts with what is stored.
 XML_CONFLICT = P(
     "409.1",
@@ -178,11 +194,31 @@ USER_EXISTS = P(
     "User '{username}' already exists.",
 )
 
+COMMENT_REQUIRED = P(
+    "409.7",
+    "Cần ghi nhận xét khi chuyển bài sang trạng thái '{state}'.",
+    "A comment is required to set the review state to '{state}'.",
+)
+
+# 429: slow down.
+TOO_MANY_LOGINS = P(
+    "429.1",
+    "Đăng nhập sai quá nhiều lần. Hãy thử lại sau {minutes} phút.",
+    "Too many failed log-ins. Try again in {minutes} minutes.",
+)
+
 # 413: too big.
 TOO_LARGE = P(
     "413.1",
     "Dữ liệu gửi lên quá lớn (tối đa {limit} byte mỗi lần gửi).",
     "The upload is too large (at most {limit} bytes per request).",
+)
+
+# 415: a body of a type this endpoint does not read.
+UNSUPPORTED_MEDIA = P(
+    "415.1",
+    "Kiểu nội dung không được hỗ trợ: {got}. Hãy gửi {expected}.",
+    "Unsupported content type: {got}. Send {expected}.",
 )
 
 # 422: understood, but not acceptable.
@@ -207,6 +243,11 @@ DOMAIN_FIELDS_MISSING = P(
     "Hãy thêm lại các trường đó (giữ nguyên tên) rồi xuất bản.",
     "Form '{form_id}' lacks fields its domain rules read: {fields}. "
     "Put them back (same names) and publish again.",
+)
+FIELDS_INVALID = P(
+    "422.6",
+    "Dữ liệu không hợp lệ ở các trường: {fields}.",
+    "Invalid values in: {fields}.",
 )
 INVALID_INPUT = P(
     "422.4",

@@ -1,0 +1,103 @@
+"""The REST API under /api/v1, with OpenAPI (Swagger) docs at /api/v1/docs.
+
+Thin: each route loads its input with a marshmallow schema (from ``schemas/``), calls a service and
+dumps the result with a schema. Every error is JSON ``{"code", "message", "details"}``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Flask, request
+from flask_restx import Api
+from marshmallow import ValidationError
+from werkzeug.exceptions import BadRequest, HTTPException, NotFound
+
+from .. import errors
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+api = Api(
+    bp,
+    version="1",
+    title="khudan API",
+    description="Forms, submissions, review, users and areas for the field survey. "
+    "Log in with POST /sessions and send 'Authorization: Bearer <token>'.",
+    doc="/docs",
+    authorizations={
+        "bearer": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "Bearer <token> from POST /sessions",
+        },
+        "basic": {"type": "basic"},
+    },
+    security=["bearer", "basic"],
+)
+
+
+def error_body(code: str, message: str, details=None) -> dict:
+    return {"code": code, "message": message, "details": details}
+
+
+def json_body():
+    """The request's JSON body: 415 for another content type, 400 for broken JSON."""
+    if not request.get_data(cache=True):
+        return None
+    if not request.is_json:
+        raise errors.UNSUPPORTED_MEDIA(got=request.mimetype or "none", expected="application/json")
+    try:
+        return request.get_json()
+    except BadRequest as exc:
+        raise errors.BODY_MALFORMED(reason=exc.description) from None
+
+
+def load(schema, data, **kwargs):
+    """Load input with a marshmallow schema; invalid input is a 422 whose details name each field.
+
+    (flask-restx would answer a raw ValidationError with its ``.data``, so it is turned into our
+    Problem here.)
+    """
+    try:
+        return schema.load(data if data is not None else {}, **kwargs)
+    except ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        raise errors.FIELDS_INVALID(
+            fields=", ".join(sorted(map(str, messages))), errors=messages
+        ) from None
+
+
+@api.errorhandler(errors.Problem)
+def _problem(problem: errors.Problem):
+    return error_body(problem.code, problem.message, problem.details or None), problem.status
+
+
+@api.errorhandler(HTTPException)
+def _http(exc: HTTPException):
+    if exc.code == 413:
+        from ..runtime import current
+
+        problem = errors.TOO_LARGE(limit=current().settings.max_request_bytes)
+        return error_body(problem.code, problem.message), 413
+    return error_body(f"{exc.code}.0", f"{exc.name}: {exc.description}"), exc.code
+
+
+@api.errorhandler(Exception)
+def _unexpected(exc: Exception):
+    log.exception("unexpected error in the API")
+    return error_body("500.0", "Lỗi máy chủ / Internal server error"), 500
+
+
+def init_app(app: Flask) -> None:
+    from . import sessions  # noqa: F401  (each module adds its namespace to ``api``)
+
+    app.register_blueprint(bp)
+
+    @app.errorhandler(NotFound)
+    def _not_found(exc: NotFound):
+        # Routing misses never reach the blueprint: answer API paths in the API's format.
+        if request.path.startswith(bp.url_prefix):
+            return error_body("404.0", "Không có đường dẫn này / No such path"), 404
+        return exc

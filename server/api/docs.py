@@ -1,0 +1,57 @@
+"""OpenAPI models generated from the marshmallow schemas, for documentation only.
+
+marshmallow loads and dumps every request and response; flask-restx does not read marshmallow
+(python-restx/flask-restx#505), so these models only describe the same shapes in the docs.
+"""
+
+from __future__ import annotations
+
+from flask_restx import Namespace, fields
+from marshmallow import Schema
+from marshmallow import fields as mf
+
+_SIMPLE = {
+    mf.String: fields.String,
+    mf.Email: fields.String,
+    mf.Integer: fields.Integer,
+    mf.Float: fields.Float,
+    mf.Boolean: fields.Boolean,
+    mf.DateTime: fields.DateTime,
+    mf.Date: fields.Date,
+    mf.Raw: fields.Raw,
+    mf.Dict: fields.Raw,
+    mf.Url: fields.String,
+}
+
+
+def model(ns: Namespace, schema: Schema | type[Schema], name: str | None = None):
+    """A restx model with the schema's fields (nested schemas become nested models)."""
+    schema = schema() if isinstance(schema, type) else schema
+    name = name or type(schema).__name__.removesuffix("Schema")
+    return ns.model(
+        name, {key: _field(ns, f) for key, f in schema.fields.items() if not f.load_only}
+    )
+
+
+def input_model(ns: Namespace, schema: Schema | type[Schema], name: str | None = None):
+    schema = schema() if isinstance(schema, type) else schema
+    name = name or type(schema).__name__.removesuffix("Schema") + "Input"
+    return ns.model(
+        name, {key: _field(ns, f) for key, f in schema.fields.items() if not f.dump_only}
+    )
+
+
+def _field(ns: Namespace, f: mf.Field):
+    kwargs = {
+        "required": f.required,
+        "description": f.metadata.get("description"),
+        "nullable": f.allow_none or None,
+    }
+    if isinstance(f, mf.Nested):
+        return fields.Nested(model(ns, f.schema), **kwargs, as_list=bool(f.many))
+    if isinstance(f, mf.List):
+        return fields.List(_field(ns, f.inner), **kwargs)
+    for kind, doc in _SIMPLE.items():
+        if isinstance(f, kind):
+            return doc(**kwargs)
+    return fields.Raw(**kwargs)

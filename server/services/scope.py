@@ -1,0 +1,52 @@
+"""Who sees which rows: a supervisor or collector sees only their area subtrees (row-level, as
+KoboToolbox does), admins and designers see everything."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy.orm import Session
+
+from ..models import Area, Role, User
+
+UNSCOPED_ROLES = frozenset({Role.ADMIN, Role.DESIGNER})
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    everything: bool
+    provinces: frozenset[str] = frozenset()
+    communes: frozenset[str] = frozenset()
+    areas: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, session: Session, user: User) -> Scope:
+        if user.role in UNSCOPED_ROLES:
+            return cls(everything=True)
+        codes = [a.area_code for a in user.areas]
+        levels = dict(
+            session.execute(select(Area.code, Area.level).where(Area.code.in_(codes))).all()
+        )
+        pick = lambda level: frozenset(c for c in codes if levels.get(c) == level)  # noqa: E731
+        return cls(False, pick("province"), pick("commune"), pick("area"))
+
+    def clause(self, model) -> ColumnElement[bool]:
+        """A WHERE clause for any model with province_code, commune_code and area_code columns."""
+        if self.everything:
+            return true()
+        parts = []
+        if self.provinces:
+            parts.append(model.province_code.in_(self.provinces))
+        if self.communes:
+            parts.append(model.commune_code.in_(self.communes))
+        if self.areas:
+            parts.append(model.area_code.in_(self.areas))
+        return or_(*parts) if parts else false()
+
+    def allows(self, province: str | None, commune: str | None, area: str | None) -> bool:
+        return self.everything or (
+            (province is not None and province in self.provinces)
+            or (commune is not None and commune in self.communes)
+            or (area is not None and area in self.areas)
+        )
