@@ -1,11 +1,85 @@
-"""A person who logs in, without any secret."""
+"""A person who logs in, without any secret; what an admin sends to create or change one; and the
+phone set-up an app-user token gives."""
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, ValidationError, fields, validate
+
+from server.models import Role
+
+ROLES = [r.value for r in Role]
+
+
+def _username(value: str) -> None:
+    # HTTP Digest and Basic put the name in a header: these characters would break it.
+    if not value.strip() or any(c in value for c in ':"\\'):
+        raise ValidationError('Must not be blank or contain : " or \\.')
 
 
 class UserSchema(Schema):
     username = fields.String(required=True)
-    role = fields.String(required=True)
+    role = fields.String(required=True, metadata={"description": " | ".join(ROLES)})
     enabled = fields.Boolean(required=True)
-    areas = fields.List(fields.String(), attribute="area_codes")
+    areas = fields.List(
+        fields.String(),
+        attribute="area_codes",
+        metadata={"description": "Codes of the area subtrees a supervisor or collector works in"},
+    )
     created_at = fields.DateTime()
+
+
+class UserWithPasswordSchema(UserSchema):
+    password = fields.String(
+        metadata={
+            "description": "The generated password, shown this once (absent when you chose it)"
+        }
+    )
+
+
+class UserQuerySchema(Schema):
+    role = fields.String(validate=validate.OneOf(ROLES))
+
+
+class UserCreateSchema(Schema):
+    username = fields.String(required=True, validate=[validate.Length(min=1, max=150), _username])
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    areas = fields.List(
+        fields.String(validate=validate.Length(min=1, max=64)),
+        load_default=list,
+        metadata={"description": "Area codes; must exist once the area registry is loaded"},
+    )
+    password = fields.String(
+        load_only=True,
+        validate=validate.Length(min=8, max=1024),
+        metadata={"description": "At least 8 characters; omit it to have one generated"},
+    )
+
+
+class UserUpdateSchema(Schema):
+    role = fields.String(validate=validate.OneOf(ROLES))
+    areas = fields.List(
+        fields.String(validate=validate.Length(min=1, max=64)),
+        metadata={"description": "Replaces the user's area list"},
+    )
+    enabled = fields.Boolean(metadata={"description": "false disables log-in and phones"})
+
+
+class PasswordResetSchema(Schema):
+    password = fields.String(
+        load_only=True,
+        validate=validate.Length(min=8, max=1024),
+        metadata={"description": "At least 8 characters; omit it to have one generated"},
+    )
+
+
+class AppTokenSchema(Schema):
+    server_url = fields.String(
+        required=True,
+        metadata={"description": "The server URL for ODK Collect, with the token: .../key/<token>"},
+    )
+    qr_png = fields.String(
+        required=True,
+        metadata={"description": "data:image/png;base64 URL of the ODK Collect settings QR code"},
+    )
+
+
+class RevokedSchema(Schema):
+    revoked = fields.Integer(required=True, metadata={"description": "Tokens revoked"})

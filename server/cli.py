@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 import csv
 import json
 import logging
 import socket
 import sys
-import zlib
 from pathlib import Path
 
 import click
@@ -21,6 +19,7 @@ from .config import Settings, from_env
 from .db import Database
 from .models import Form, FormVersion, Role, Submission
 from .services import areas, facts, forms, users
+from .services.collect_qr import write_collect_qr
 from .storage import LocalStorage
 
 log = logging.getLogger("khudan")
@@ -176,32 +175,6 @@ def users_token(ctx: Context, name: str, url: str | None, qr_path: Path | None) 
     write_collect_qr(qr_path, server_url, project_name=f"khudan ({name})")
     click.echo(f"Server URL: {server_url}")
     click.echo(f"QR code for ODK Collect (Project settings > Reconfigure with QR code): {qr_path}")
-
-
-def collect_settings_payload(
-    server_url: str,
-    username: str | None = None,
-    password: str | None = None,
-    project_name: str = "khudan",
-) -> str:
-    """ODK Collect's QR settings: JSON, zlib-compressed, base64-encoded."""
-    general = {"server_url": server_url}
-    if username:
-        general["username"] = username
-    if password:
-        general["password"] = password
-    settings = {
-        "general": general,
-        "admin": {},
-        "project": {"name": project_name, "icon": "K", "color": "#b71c1c"},
-    }
-    return base64.b64encode(zlib.compress(json.dumps(settings).encode())).decode()
-
-
-def write_collect_qr(path: Path, server_url: str, **kwargs) -> None:
-    import qrcode
-
-    qrcode.make(collect_settings_payload(server_url, **kwargs)).save(str(path))
 
 
 @main.group("areas")

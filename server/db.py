@@ -25,6 +25,13 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+    # SQLite's lower() folds ASCII letters only; Python's folds Vietnamese ones too ("Đ" -> "đ"), as
+    # PostgreSQL's does, so a case-insensitive search behaves the same on both databases.
+    dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+
+
+def _lower(value):
+    return value.lower() if isinstance(value, str) else value
 
 
 class Database:

@@ -144,6 +144,11 @@ NOT_FOUND = P(
     "Không tìm thấy: {what}.",
     "Not found: {what}.",
 )
+MEDIA_NOT_EXPECTED = P(
+    "404.5",
+    "Biểu mẫu '{form_id}' không dùng tệp '{filename}'. Các tệp biểu mẫu cần: {expected}.",
+    "Form '{form_id}' does not use a media file named '{filename}'. It uses: {expected}.",
+)
 
 API_AUTH_REQUIRED = P(
     "401.5",
@@ -193,19 +198,21 @@ USER_EXISTS = P(
     "Người dùng '{username}' đã tồn tại.",
     "User '{username}' already exists.",
 )
-
-COMMENT_REQUIRED = P(
-    "409.7",
-    "Cần ghi nhận xét khi chuyển bài sang trạng thái '{state}'.",
-    "A comment is required to set the review state to '{state}'.",
+LAST_ADMIN = P(
+    "409.8",
+    "Không thể tắt hoặc đổi vai trò của '{username}': đây là quản trị viên cuối cùng còn hoạt động. "
+    "Hãy tạo hoặc bật một quản trị viên khác trước.",
+    "Cannot disable or demote '{username}': it is the last enabled admin. "
+    "Create or enable another admin first.",
+)
+MEDIA_GENERATED = P(
+    "409.9",
+    "Tệp '{filename}' do khudan tự tạo cho từng điều tra viên từ danh mục địa bàn, không tải lên "
+    "được. Muốn đổi nội dung, hãy nhập địa bàn (POST /api/v1/areas/import).",
+    "'{filename}' is written by khudan for each collector from the area registry and cannot be "
+    "uploaded. To change it, import areas (POST /api/v1/areas/import).",
 )
 
-# 429: slow down.
-TOO_MANY_LOGINS = P(
-    "429.1",
-    "Đăng nhập sai quá nhiều lần. Hãy thử lại sau {minutes} phút.",
-    "Too many failed log-ins. Try again in {minutes} minutes.",
-)
 
 # 413: too big.
 TOO_LARGE = P(
@@ -249,8 +256,20 @@ FIELDS_INVALID = P(
     "Dữ liệu không hợp lệ ở các trường: {fields}.",
     "Invalid values in: {fields}.",
 )
+COMMENT_REQUIRED = P(
+    "422.7",
+    "Cần ghi nhận xét khi chuyển bài sang trạng thái '{state}'.",
+    "A comment is required to set the review state to '{state}'.",
+)
 INVALID_INPUT = P(
     "422.4",
     "Dữ liệu không hợp lệ: {reason}",
     "Invalid input: {reason}",
+)
+
+# 429: slow down.
+TOO_MANY_LOGINS = P(
+    "429.1",
+    "Đăng nhập sai quá nhiều lần. Hãy thử lại sau {minutes} phút.",
+    "Too many failed log-ins. Try again in {minutes} minutes.",
 )

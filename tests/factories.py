@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import random
 import uuid
+from pathlib import Path
 
 from PIL import Image
 
@@ -51,3 +52,16 @@ def household_xml(
         f"<meta><instanceID>{instance_id}</instanceID><instanceName>{code} - {head}</instanceName>"
         f"{dep}</meta></data>"
     ).encode()
+
+
+SAMPLES = Path(__file__).parent / "unit" / "domain" / "data"
+
+
+def domain_sample(name: str, **replace: str) -> bytes:
+    """A JavaRosa-filled submission of a shipped form (tests/unit/domain/data), its residential
+    area codes written as khudan registers them (<commune>.<code>), with text replaced."""
+    text = (SAMPLES / name).read_text(encoding="utf-8").replace("-T01<", ".T01<")
+    text = text.replace("-T02<", ".T02<").replace("-K01<", ".K01<")
+    for old, new in replace.items():
+        text = text.replace(old, new)
+    return text.encode()

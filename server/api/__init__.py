@@ -71,11 +71,13 @@ def load(schema, data, **kwargs):
 
 @api.errorhandler(errors.Problem)
 def _problem(problem: errors.Problem):
+    """An expected failure, with its stable code."""
     return error_body(problem.code, problem.message, problem.details or None), problem.status
 
 
 @api.errorhandler(HTTPException)
 def _http(exc: HTTPException):
+    """An HTTP error raised by Flask or werkzeug."""
     if exc.code == 413:
         from ..runtime import current
 
@@ -86,12 +88,14 @@ def _http(exc: HTTPException):
 
 @api.errorhandler(Exception)
 def _unexpected(exc: Exception):
+    """A bug: logged, and answered without details."""
     log.exception("unexpected error in the API")
     return error_body("500.0", "Lỗi máy chủ / Internal server error"), 500
 
 
 def init_app(app: Flask) -> None:
-    from . import sessions  # noqa: F401  (each module adds its namespace to ``api``)
+    # Each module adds its namespace to ``api`` when imported.
+    from . import areas, audit, forms, sessions, submissions, users  # noqa: F401
 
     app.register_blueprint(bp)
 

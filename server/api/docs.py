@@ -42,11 +42,12 @@ def input_model(ns: Namespace, schema: Schema | type[Schema], name: str | None =
 
 
 def _field(ns: Namespace, f: mf.Field):
-    kwargs = {
-        "required": f.required,
-        "description": f.metadata.get("description"),
-        "nullable": f.allow_none or None,
-    }
+    doc = _doc_field(ns, f)
+    return _nullable(doc) if f.allow_none else doc
+
+
+def _doc_field(ns: Namespace, f: mf.Field):
+    kwargs = {"required": f.required, "description": f.metadata.get("description")}
     if isinstance(f, mf.Nested):
         return fields.Nested(model(ns, f.schema), **kwargs, as_list=bool(f.many))
     if isinstance(f, mf.List):
@@ -55,3 +56,15 @@ def _field(ns: Namespace, f: mf.Field):
         if isinstance(f, kind):
             return doc(**kwargs)
     return fields.Raw(**kwargs)
+
+
+def _nullable(field):
+    """Swagger 2.0 has no null type; ``x-nullable`` is the extension clients and schemathesis read
+    (flask-restx drops its own ``nullable`` argument from the document)."""
+    base = type(field)
+    field.__class__ = type(
+        f"Nullable{base.__name__}",
+        (base,),
+        {"schema": lambda self: {**base.schema(self), "x-nullable": True}},
+    )
+    return field

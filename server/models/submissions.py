@@ -43,6 +43,10 @@ class Submission(Base):
     province_code: Mapped[str | None] = mapped_column(String(64), index=True)
     commune_code: Mapped[str | None] = mapped_column(String(64), index=True)
     area_code: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The review period and household, where the form asks them: list filters, and the siblings
+    # whose facts count again when this submission is rejected.
+    period: Mapped[str | None] = mapped_column(String(16), index=True)
+    household_code: Mapped[str | None] = mapped_column(String(100))
     current_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("submission_versions.id", use_alter=True)
     )

@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from .. import errors
 from ..models import Area, Role, User
+from .scope import UNSCOPED_ROLES
 
 OFFICIAL_CSV = Path(__file__).resolve().parent.parent / "data" / "vn_admin_units_2025.csv"
 AREAS_MEDIA = "areas.csv"  # the media file name the shipped forms' cascades read
 _LEVEL_ORDER = {"province": 0, "district": 1, "commune": 2, "area": 3}
+LEVELS = tuple(_LEVEL_ORDER)
 
 
 @dataclass(slots=True)
@@ -61,15 +65,18 @@ def load_official(session: Session, path: Path = OFFICIAL_CSV) -> ImportReport:
     return report
 
 
-def import_areas(session: Session, rows: Iterable[Mapping[str, str]]) -> ImportReport:
+def import_areas(
+    session: Session, rows: Iterable[Mapping[str, str]], first_line: int = 2
+) -> ImportReport:
     """Residential areas from CSV rows ``commune_code, code, name[, kind, households_total]``.
 
     A row is rejected (with its reason) rather than guessed at; the others are still imported.
+    Rejections name the row's line: from 2 in a CSV file, whose line 1 is the header.
     """
     report = ImportReport()
     communes = set(session.scalars(select(Area.code).where(Area.level == "commune")))
     existing = {a.code: a for a in session.scalars(select(Area).where(Area.level == "area"))}
-    for line, row in enumerate(rows, start=2):  # line 1 is the header
+    for line, row in enumerate(rows, start=first_line):
         commune = (row.get("commune_code") or "").strip()
         local = (row.get("code") or "").strip()
         name = (row.get("name") or "").strip()
@@ -101,6 +108,134 @@ def import_areas(session: Session, rows: Iterable[Mapping[str, str]]) -> ImportR
     return report
 
 
+def subtrees_and_ancestors(parent_of: Mapping[str, str | None], roots: Iterable[str]) -> set[str]:
+    """The codes in the subtrees under ``roots`` and on the way up from each root to its province.
+
+    This is what a supervisor or collector scoped to ``roots`` may see of the registry: their areas
+    with everything below, and the nodes above them so a tree or a cascade can reach them. Roots
+    missing from the registry are ignored.
+    """
+    children: dict[str | None, list[str]] = {}
+    for code, parent in parent_of.items():
+        children.setdefault(parent, []).append(code)
+    keep: set[str] = set()
+    for code in roots:
+        if code not in parent_of:
+            continue
+        stack = [code]
+        while stack:  # the subtree
+            current = stack.pop()
+            keep.add(current)
+            stack.extend(children.get(current, []))
+        parent = parent_of[code]
+        while parent:  # and the way up to its province
+            keep.add(parent)
+            parent = parent_of.get(parent)
+    return keep
+
+
+def visible_codes(session: Session, user: User) -> set[str] | None:
+    """The area codes a user may see through the API; None means all (admins and designers).
+
+    Others see their subtrees and the ancestors leading to them, the rule ``areas_csv`` applies to
+    a phone's list; with no areas assigned, they see none.
+    """
+    if user.role in UNSCOPED_ROLES:
+        return None
+    parent_of = dict(session.execute(select(Area.code, Area.parent_code)).all())
+    return subtrees_and_ancestors(parent_of, user.area_codes)
+
+
+@dataclass(frozen=True, slots=True)
+class AreaPage:
+    items: list[Area]
+    children: dict[str, int]  # code -> how many children the user may see
+    total: int
+
+
+def search(
+    session: Session,
+    user: User,
+    *,
+    parent: str | None = None,
+    level: str | None = None,
+    q: str | None = None,
+    page: int = 1,
+    per_page: int = 100,
+) -> AreaPage:
+    """The areas a user may see, in code order, one page at a time.
+
+    ``parent`` lists a node's children. Without ``parent``, ``level`` or ``q`` the list is the top
+    of the tree (provinces); ``level`` or ``q`` alone search the whole tree. ``q`` is a part of the
+    name, in any case.
+    """
+    visible = visible_codes(session, user)
+    query = select(Area)
+    if parent is not None:
+        query = query.where(Area.parent_code == parent)
+    elif level is None and not q:
+        query = query.where(Area.parent_code.is_(None))
+    if level is not None:
+        query = query.where(Area.level == level)
+    if q:
+        # SQLite's own lower() folds ASCII only; server.db gives it Python's, so "đông" finds
+        # "Đông Hà" on both databases.
+        needle = unicodedata.normalize("NFC", q).lower()
+        query = query.where(func.lower(Area.name).contains(needle, autoescape=True))
+    if visible is not None:
+        query = query.where(Area.code.in_(visible))
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    items = list(
+        session.scalars(query.order_by(Area.code).offset((page - 1) * per_page).limit(per_page))
+    )
+    return AreaPage(items, _children_counts(session, [a.code for a in items], visible), total)
+
+
+def get_area(session: Session, user: User, code: str) -> tuple[Area, int]:
+    """One area and how many children the user may see; 404 if unknown or outside their scope
+    (the same answer, so a scope does not reveal what exists beyond it)."""
+    visible = visible_codes(session, user)
+    area = session.get(Area, code)
+    if area is None or (visible is not None and code not in visible):
+        raise errors.NOT_FOUND(what=f"area {code}")
+    return area, _children_counts(session, [code], visible).get(code, 0)
+
+
+def set_households_total(session: Session, code: str, total: int | None) -> tuple[Area, int | None]:
+    """Set (or clear, with None) an area's number of households; returns the area and the old value."""
+    area = session.get(Area, code)
+    if area is None:
+        raise errors.NOT_FOUND(what=f"area {code}")
+    old, area.households_total = area.households_total, total
+    session.flush()
+    return area, old
+
+
+def unknown_codes(session: Session, codes: Iterable[str]) -> list[str]:
+    """The codes not in the registry, in the order given. While the registry is empty (before
+    ``khudan areas load-official``) nothing can be checked, so none is unknown."""
+    codes = list(dict.fromkeys(codes))
+    if not codes or session.scalar(select(Area.code).limit(1)) is None:
+        return []
+    known = set(session.scalars(select(Area.code).where(Area.code.in_(codes))))
+    return [c for c in codes if c not in known]
+
+
+def _children_counts(
+    session: Session, codes: list[str], visible: set[str] | None
+) -> dict[str, int]:
+    if not codes:
+        return {}
+    query = (
+        select(Area.parent_code, func.count())
+        .where(Area.parent_code.in_(codes))
+        .group_by(Area.parent_code)
+    )
+    if visible is not None:
+        query = query.where(Area.code.in_(visible))
+    return dict(session.execute(query).all())
+
+
 def areas_csv(session: Session, user: User) -> bytes:
     """The cascade list for a user's phone: name,label,level,parent,kind.
 
@@ -109,23 +244,11 @@ def areas_csv(session: Session, user: User) -> bytes:
     the file's MD5 changes only when the registry does.
     """
     areas = {a.code: a for a in session.scalars(select(Area))}
-    children: dict[str | None, list[str]] = {}
-    for a in areas.values():
-        children.setdefault(a.parent_code, []).append(a.code)
-    scopes = [c for c in user.area_codes if c in areas]
-    if not user.area_codes and user.role == Role.ADMIN:
-        scopes = children.get(None, [])
-    keep: set[str] = set()
-    for code in scopes:
-        stack = [code]
-        while stack:  # the subtree
-            current = stack.pop()
-            keep.add(current)
-            stack.extend(children.get(current, []))
-        parent = areas[code].parent_code
-        while parent:  # and the way up to its province
-            keep.add(parent)
-            parent = areas[parent].parent_code
+    parent_of = {code: a.parent_code for code, a in areas.items()}
+    scopes = user.area_codes
+    if not scopes and user.role == Role.ADMIN:
+        scopes = [code for code, parent in parent_of.items() if parent is None]
+    keep = subtrees_and_ancestors(parent_of, scopes)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["name", "label", "level", "parent", "kind"])

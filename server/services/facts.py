@@ -394,6 +394,11 @@ def rebuild(db, form_id: str | None = None, period: str | None = None, progress=
     return derived
 
 
+def model_for(form_id: str):
+    """The fact table a domain form feeds."""
+    return _MODELS[DOMAIN_OF_FORM[form_id]]
+
+
 _MODELS = {
     "poverty": PovertyFact,
     "cultural_family": CulturalFamilyFact,

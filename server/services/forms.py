@@ -15,18 +15,24 @@ from pathlib import Path
 from pyxform.errors import PyXFormError
 from pyxform.validators import odk_validate
 from pyxform.xls2xform import convert
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from .. import errors
 from ..db import Database
-from ..models import Blob, Form, FormMedia, FormState, FormVersion
+from ..models import Blob, Form, FormMedia, FormState, FormVersion, Submission, User
 from ..models.base import utcnow
 from ..storage import Storage
+from ..xforms import pyxform_messages
 from ..xforms.schema import XFormInfo, read_xform
-from . import blobs, facts
+from . import areas, audit, blobs, facts
+from .scope import Scope
 
 log = logging.getLogger(__name__)
+
+# Media khudan writes itself, per user, from the area registry (services.areas.generated_media):
+# never uploaded, never missing.
+GENERATED_MEDIA = frozenset({areas.AREAS_MEDIA})
 
 
 @dataclass(slots=True)
@@ -40,16 +46,24 @@ class PublishResult:
 
 
 def convert_xlsform(data: bytes, filename: str = "form.xlsx") -> tuple[bytes, list[str]]:
-    """XLSForm bytes -> (XForm bytes, pyxform warnings). Errors keep pyxform's sheet and row."""
+    """XLSForm bytes -> (XForm bytes, pyxform warnings).
+
+    An error keeps pyxform's text as ``reason`` and adds ``errors``: the same text split into
+    ``{sheet, row, message}`` items (see server.xforms.pyxform_messages).
+    """
     suffix = Path(filename).suffix.lower() or ".xlsx"
     warnings: list[str] = []
     try:
         result = convert(xlsform=io.BytesIO(data), warnings=warnings, file_type=suffix)
     except PyXFormError as exc:
-        raise errors.XLSFORM_INVALID(reason=str(exc).strip()) from None
+        raise _xlsform_invalid(str(exc).strip()) from None
     except Exception as exc:  # pyxform raises plain exceptions on unreadable workbooks
-        raise errors.XLSFORM_INVALID(reason=f"{type(exc).__name__}: {exc}") from None
+        raise _xlsform_invalid(f"{type(exc).__name__}: {exc}") from None
     return result.xform.encode("utf-8"), list(dict.fromkeys(result.warnings or warnings))
+
+
+def _xlsform_invalid(reason: str) -> errors.Problem:
+    return errors.XLSFORM_INVALID(reason=reason, errors=pyxform_messages.parse(reason))
 
 
 def validate_xform(xml: bytes) -> list[str]:
@@ -81,7 +95,10 @@ def publish(
     """Publish an XForm as a new version of its form.
 
     The same ``(form_id, version)`` with the same XForm is a no-op (media may still be replaced);
-    with a different XForm it is refused, because phones would never see the change.
+    with a different XForm it is refused, because phones would never see the change. A new version
+    keeps the previous version's media files it still refers to, unless new ones are given (as ODK
+    Central carries attachments into a new version), so publishing an edited XLSForm does not mean
+    uploading every CSV and image again. A change is logged in the audit log as ``form.publish``.
     """
     info = read_xform(xml)
     missing = facts.missing_fields(info.form_id, info.fields)
@@ -97,8 +114,17 @@ def publish(
         result.warnings.append(
             f"media files not used by the form, ignored: {', '.join(unexpected)}"
         )
-    media = {name: data for name, data in media.items() if name in info.media_expected}
-    result.missing_media = [m for m in info.media_expected if m not in media]
+    generated = sorted(set(media) & GENERATED_MEDIA)
+    if generated:
+        result.warnings.append(
+            f"media files khudan writes for each collector from the area registry, "
+            f"ignored: {', '.join(generated)}"
+        )
+    media = {
+        name: data
+        for name, data in media.items()
+        if name in info.media_expected and name not in GENERATED_MEDIA
+    }
 
     with db.session() as session:
         existing = _version(session, info.form_id, info.version)
@@ -117,6 +143,20 @@ def publish(
         changed = _set_media(session, version, stored)
         if changed and result.status == "unchanged":
             result.status = "media-updated"
+        present = {m.filename for m in _media_rows(session, version)}
+        result.missing_media = [
+            m for m in info.media_expected if m not in present and m not in GENERATED_MEDIA
+        ]
+        if result.status != "unchanged":
+            audit.record(
+                session,
+                actor_id,
+                "form.publish",
+                f"form:{info.form_id}",
+                form_id=info.form_id,
+                version=info.version,
+                status=result.status,
+            )
         session.commit()
     return result
 
@@ -202,13 +242,167 @@ def media_files(session: Session, version: FormVersion) -> list[tuple[FormMedia,
     ]
 
 
-def set_state(db: Database, form_id: str, state: FormState | str) -> None:
+def set_state(
+    db: Database, form_id: str, state: FormState | str, actor_id: int | None = None
+) -> FormState:
+    """Open, close or wind down a form; return the state it had. Logged as ``form.state``."""
     with db.session() as session:
-        form = session.scalar(select(Form).where(Form.form_id == form_id))
-        if form is None:
-            raise errors.FORM_NOT_FOUND(form_id=form_id)
+        form = get_form(session, form_id)
+        before = FormState(form.state)
         form.state = FormState(state)
+        if before != form.state:
+            audit.record(
+                session,
+                actor_id,
+                "form.state",
+                f"form:{form_id}",
+                form_id=form_id,
+                before=str(before),
+                after=str(form.state),
+            )
         session.commit()
+    return before
+
+
+def get_form(session: Session, form_id: str) -> Form:
+    form = session.scalar(
+        select(Form).options(selectinload(Form.current_version)).where(Form.form_id == form_id)
+    )
+    if form is None:
+        raise errors.FORM_NOT_FOUND(form_id=form_id)
+    return form
+
+
+def get_version(session: Session, form_id: str, version: str) -> FormVersion:
+    found = _version(session, form_id, version)
+    if found is None:
+        get_form(session, form_id)  # 404.1 when the form itself is unknown
+        raise errors.FORM_VERSION_NOT_FOUND(form_id=form_id, version=version)
+    return found
+
+
+def counts(session: Session, within: Scope | None = None) -> dict[int, tuple[int, int]]:
+    """form pk -> (versions, submissions); with a scope, only its areas' submissions count."""
+    nversions = dict(
+        session.execute(
+            select(FormVersion.form_pk, func.count()).group_by(FormVersion.form_pk)
+        ).all()
+    )
+    query = select(Submission.form_pk, func.count()).group_by(Submission.form_pk)
+    if within is not None:
+        query = query.where(within.clause(Submission))
+    nsubmissions = dict(session.execute(query).all())
+    return {pk: (n, nsubmissions.get(pk, 0)) for pk, n in nversions.items()}
+
+
+def versions_of(session: Session, form: Form) -> list[tuple[FormVersion, str | None]]:
+    """Every version of a form, oldest first, with the username of who published it."""
+    return [
+        (version, username)
+        for version, username in session.execute(
+            select(FormVersion, User.username)
+            .outerjoin(User, FormVersion.published_by == User.id)
+            .where(FormVersion.form_pk == form.id)
+            .order_by(FormVersion.id)
+        )
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class MediaFile:
+    """One media file of a version, as designers see it."""
+
+    name: str
+    expected: bool
+    present: bool
+    generated: bool = False
+    md5: str | None = None
+    size: int | None = None
+    content_type: str | None = None
+    blob: Blob | None = None
+    data: bytes | None = None  # generated content, for this user
+
+
+def media_of(session: Session, version: FormVersion, username: str) -> list[MediaFile]:
+    """The files the version refers to and those uploaded for it; ``areas.csv`` is the one
+    written for ``username`` (what that user's phone would receive)."""
+    generated = areas.generated_media(session, version.media_expected, username)
+    uploaded = {m.filename: blob for m, blob in media_files(session, version)}
+    out = []
+    for name in sorted(set(version.media_expected) | set(uploaded)):
+        expected = name in version.media_expected
+        if name in generated:
+            data = generated[name]
+            out.append(
+                MediaFile(
+                    name,
+                    expected,
+                    True,
+                    True,
+                    hashlib.md5(data).hexdigest(),
+                    len(data),
+                    blobs.content_type_for(name),
+                    data=data,
+                )
+            )
+        elif name in uploaded:
+            blob = uploaded[name]
+            out.append(
+                MediaFile(name, expected, True, False, blob.md5, blob.size, blob.content_type, blob)
+            )
+        else:
+            out.append(MediaFile(name, expected, False, content_type=blobs.content_type_for(name)))
+    return out
+
+
+def put_media(
+    db: Database,
+    storage: Storage,
+    form_id: str,
+    filename: str,
+    stream,
+    actor_id: int | None = None,
+) -> bool:
+    """Upload or replace a media file of the current version; True when it was not there before.
+
+    Only names the form refers to are accepted (phones would never ask for others), and never the
+    files khudan writes itself. Logged as ``form.media``.
+    """
+    with db.session() as session:
+        form = get_form(session, form_id)
+        version = form.current_version
+        if version is None:
+            raise errors.FORM_NOT_FOUND(form_id=form_id)
+        expected = list(version.media_expected)
+    if filename in GENERATED_MEDIA and filename in expected:
+        raise errors.MEDIA_GENERATED(filename=filename)
+    if filename not in expected:
+        raise errors.MEDIA_NOT_EXPECTED(
+            form_id=form_id,
+            filename=filename,
+            expected=", ".join(n for n in expected if n not in GENERATED_MEDIA) or "-",
+        )
+    stored = storage.put_stream(stream)
+    if stored.size == 0:
+        raise errors.INVALID_INPUT(reason=f"{filename} is empty")
+    with db.session() as session:
+        version = session.get(FormVersion, version.id)
+        before = {m.filename for m in _media_rows(session, version)}
+        changed = _set_media(session, version, {filename: stored})
+        if changed:
+            audit.record(
+                session,
+                actor_id,
+                "form.media",
+                f"form:{form_id}",
+                form_id=form_id,
+                version=version.version,
+                filename=filename,
+                md5=stored.md5,
+                size=stored.size,
+            )
+        session.commit()
+    return filename not in before
 
 
 def _version(session: Session, form_id: str, version: str) -> FormVersion | None:
@@ -232,6 +426,7 @@ def _new_version(
         form = Form(form_id=info.form_id, state=FormState.OPEN)
         session.add(form)
         session.flush()
+    previous = form.current_version_id
     version = FormVersion(
         form_pk=form.id,
         version=info.version,
@@ -245,17 +440,29 @@ def _new_version(
     )
     session.add(version)
     session.flush()
+    if previous is not None:
+        for kept in session.scalars(
+            select(FormMedia).where(
+                FormMedia.form_version_id == previous,
+                FormMedia.filename.in_(info.media_expected),
+            )
+        ):
+            session.add(
+                FormMedia(form_version_id=version.id, filename=kept.filename, blob_id=kept.blob_id)
+            )
+        session.flush()
     form.current_version_id = version.id
     log.info("published form %s version %r", info.form_id, info.version)
     return version
 
 
+def _media_rows(session: Session, version: FormVersion) -> list[FormMedia]:
+    return list(session.scalars(select(FormMedia).where(FormMedia.form_version_id == version.id)))
+
+
 def _set_media(session: Session, version: FormVersion, stored: dict) -> bool:
     """Attach media files to a version; True when anything changed."""
-    current = {
-        m.filename: m
-        for m in session.scalars(select(FormMedia).where(FormMedia.form_version_id == version.id))
-    }
+    current = {m.filename: m for m in _media_rows(session, version)}
     changed = False
     for name, item in stored.items():
         blob = blobs.row_for(session, item, blobs.content_type_for(name))

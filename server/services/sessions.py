@@ -67,6 +67,17 @@ def log_out(session: Session, token: str) -> None:
         row.revoked_at = utcnow()
 
 
+def end_sessions(session: Session, user: User) -> int:
+    """Log a user out everywhere (after a password reset); returns how many sessions ended."""
+    rows = session.scalars(
+        select(ApiSession).where(ApiSession.user_id == user.id, ApiSession.revoked_at.is_(None))
+    ).all()
+    now = utcnow()
+    for row in rows:
+        row.revoked_at = now
+    return len(rows)
+
+
 def _aware(value: dt.datetime) -> dt.datetime:
     """SQLite hands back naive datetimes; ours are all UTC."""
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

@@ -72,8 +72,67 @@ def get_user(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(User.username == username))
 
 
-def list_users(session: Session) -> list[User]:
-    return list(session.scalars(select(User).options(selectinload(User.areas)).order_by(User.id)))
+def list_users(session: Session, role: Role | str | None = None) -> list[User]:
+    query = select(User).options(selectinload(User.areas)).order_by(User.id)
+    if role is not None:
+        query = query.where(User.role == role)
+    return list(session.scalars(query))
+
+
+def check_area_codes(session: Session, codes: list[str]) -> None:
+    """422 naming each area code the registry does not know (unchecked while it is empty), so a
+    typing mistake does not leave a collector scoped to nothing."""
+    from .areas import unknown_codes
+
+    unknown = set(unknown_codes(session, codes))
+    if unknown:
+        raise errors.FIELDS_INVALID(
+            fields="areas",
+            errors={
+                "areas": {
+                    i: [f"Unknown area code {code!r}."]
+                    for i, code in enumerate(codes)
+                    if code in unknown
+                }
+            },
+        )
+
+
+def update_user(
+    session: Session,
+    user: User,
+    *,
+    role: Role | str | None = None,
+    areas: list[str] | None = None,
+    enabled: bool | None = None,
+) -> dict[str, list]:
+    """Change what is given (``areas`` replaces the list); return ``{field: [old, new]}`` for what
+    changed. Refuses (409) to disable or demote the last enabled admin, who could not be replaced."""
+    changes: dict[str, list] = {}
+    if role is not None and Role(role) != user.role:
+        changes["role"] = [str(user.role), str(Role(role))]
+    if enabled is not None and enabled != user.enabled:
+        changes["enabled"] = [user.enabled, enabled]
+    if areas is not None and sorted(set(areas)) != sorted(user.area_codes):
+        changes["areas"] = [sorted(user.area_codes), sorted(set(areas))]
+    stays_admin = Role(role or user.role) == Role.ADMIN and (enabled is not False)
+    if user.role == Role.ADMIN and user.enabled and not stays_admin:
+        others = session.scalar(
+            select(User.id)
+            .where(User.role == Role.ADMIN, User.enabled.is_(True), User.id != user.id)
+            .limit(1)
+        )
+        if others is None:
+            raise errors.LAST_ADMIN(username=user.username)
+    if "role" in changes:
+        user.role = Role(role)
+    if "enabled" in changes:
+        user.enabled = enabled
+    if "areas" in changes:
+        keep = {a.area_code: a for a in user.areas}
+        user.areas = [keep.get(c) or UserArea(area_code=c) for c in changes["areas"][1]]
+    session.flush()
+    return changes
 
 
 def ensure_admin(session: Session) -> str | None:

@@ -23,11 +23,14 @@ class Answers:
         return self.values.get(name, default)
 
     def place(self) -> dict[str, str | None]:
-        """Where the household is (fields province, commune, area_code), as scoping filters it."""
+        """Where and when: the household's area (what scoping filters), period and code."""
         return {
             "province_code": self.get("province") or None,
             "commune_code": self.get("commune") or None,
             "area_code": self.get("area_code") or None,
+            "period": (self.get("period") or self.get("year"))[:16] or None,
+            "household_code": (self.get("household_code") or self.get("respondent_household"))[:100]
+            or None,
         }
 
 

@@ -19,6 +19,7 @@ XHTML = "http://www.w3.org/1999/xhtml"
 JR = "http://openrosa.org/javarosa"
 
 # jr://images/x.png, jr://file-csv/areas.csv ... Collect stores media by base name only.
+_ITEXT_REF = re.compile(r"jr:itext\('([^']+)'\)")
 _MEDIA_REF = re.compile(r"jr://(?:images|audio|video|file|file-csv)/([^\"'<>\s]+)")
 
 
@@ -60,6 +61,10 @@ def read_xform(xml: bytes) -> XFormInfo:
     )
     fields: list[dict] = []
     _walk(primary, "", None, binds, repeats, fields)
+    labels = _labels(model, body)
+    for f in fields:
+        if f["path"] in labels:
+            f["label"] = labels[f["path"]]
 
     media = sorted({m.rsplit("/", 1)[-1] for m in _MEDIA_REF.findall(xml.decode("utf-8"))})
     return XFormInfo(
@@ -101,6 +106,40 @@ def _walk(element: Element, parent: str, repeat: str | None, binds, repeats, out
         out.append(entry)
         if has_children:
             _walk(node, path, path if is_repeat else repeat, binds, repeats, out)
+
+
+def _labels(model: Element, body: Element | None) -> dict[str, dict[str, str]]:
+    """path -> {language: label} from the body's controls, translated through itext.
+
+    Languages are keyed by the code in parentheses ("Tiếng Việt (vi)" -> "vi"); a form with one
+    language and no itext gets the key "default".
+    """
+    itext: dict[str, dict[str, str]] = {}
+    block = child(model, "itext")
+    for translation in block if block is not None else []:
+        lang = _lang_code(translation.get("lang") or "default")
+        for text in translation:
+            value = next((v for v in text if local(v.tag) == "value" and not v.get("form")), None)
+            if value is not None:
+                words = "".join(value.itertext()).strip()
+                itext.setdefault(text.get("id"), {})[lang] = words
+    out: dict[str, dict[str, str]] = {}
+    for control in body.iter() if body is not None else []:
+        ref = control.get("ref") or control.get("nodeset")
+        label = child(control, "label")
+        if not ref or label is None or ref in out:
+            continue
+        match = _ITEXT_REF.match(label.get("ref") or "")
+        if match:
+            out[ref] = itext.get(match.group(1), {})
+        elif (label.text or "").strip():
+            out[ref] = {"default": "".join(label.itertext()).strip()}
+    return out
+
+
+def _lang_code(name: str) -> str:
+    match = re.search(r"\(([^)]+)\)\s*$", name)
+    return match.group(1) if match else name
 
 
 def _bind_type(bind: Element | None) -> str:

@@ -11,7 +11,8 @@ from click.testing import CliRunner
 from PIL import Image
 from xlsform import form_md, write_xlsx
 
-from server.cli import collect_settings_payload, main
+from server.cli import main
+from server.services.collect_qr import collect_settings_payload
 
 BROKEN = """
 | survey |

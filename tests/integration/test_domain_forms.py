@@ -11,6 +11,7 @@ import io
 from pathlib import Path
 
 import pytest
+from factories import domain_sample
 from openpyxl import load_workbook
 from sqlalchemy import select
 from stored import count
@@ -27,7 +28,6 @@ from server.services import areas, facts, forms
 from server.xforms.schema import read_xform
 
 FORMS = Path(__file__).resolve().parents[2] / "forms"
-SAMPLES = Path(__file__).resolve().parents[1] / "unit" / "domain" / "data"
 SHIPPED = ["poverty_review", "cultural_family", "satisfaction_survey"]
 
 
@@ -86,11 +86,7 @@ def shipped(db, storage):
 
 
 def sample(name: str, **replace: str) -> bytes:
-    text = (SAMPLES / name).read_text(encoding="utf-8").replace("-T01<", ".T01<")
-    text = text.replace("-K01<", ".K01<")
-    for old, new in replace.items():
-        text = text.replace(old, new)
-    return text.encode()
+    return domain_sample(name, **replace)
 
 
 def poverty_fact(db) -> PovertyFact:

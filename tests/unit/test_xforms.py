@@ -27,6 +27,7 @@ def test_read_xform_identity_fields_and_media(household_xform):
         "kind": "field",
         "type": "binary",
         "repeat": "/data/member",
+        "label": {"vi": "Ảnh", "en": "Photo"},
     }
     assert by_path["/data/hh_code"]["required"] == "true()"
     assert by_path["/data/hh_size"]["type"] == "int"

@@ -1,0 +1,29 @@
+"""Audit events as admins query them."""
+
+from marshmallow import Schema, fields, validate
+
+
+class AuditEventSchema(Schema):
+    id = fields.Integer(required=True)
+    actor = fields.String(allow_none=True)
+    action = fields.String(required=True)
+    target = fields.String(allow_none=True)
+    details = fields.Dict(required=True)
+    logged_at = fields.DateTime(required=True)
+
+
+class AuditPageSchema(Schema):
+    items = fields.List(fields.Nested(AuditEventSchema), required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+
+
+class AuditQuerySchema(Schema):
+    action = fields.String(load_default=None, metadata={"description": "e.g. user.login"})
+    actor = fields.String(load_default=None, metadata={"description": "username"})
+    target = fields.String(load_default=None)
+    since = fields.DateTime(load_default=None)
+    until = fields.DateTime(load_default=None)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))

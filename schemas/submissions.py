@@ -1,0 +1,119 @@
+"""Submissions as reviewers see them, and the review actions."""
+
+from marshmallow import Schema, fields, validate
+
+REVIEW_STATES = ["received", "hasIssues", "approved", "rejected"]
+
+
+class SubmissionSummarySchema(Schema):
+    id = fields.Integer(required=True)
+    form_id = fields.String(required=True)
+    form_version = fields.String(required=True)
+    instance_id = fields.String(required=True, metadata={"description": "first instanceID"})
+    current_instance_id = fields.String(required=True)
+    instance_name = fields.String(allow_none=True)
+    review_state = fields.String(required=True)
+    submitter = fields.String(allow_none=True)
+    device_id = fields.String(allow_none=True)
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(allow_none=True)
+    period = fields.String(allow_none=True)
+    household_code = fields.String(allow_none=True)
+    province_code = fields.String(allow_none=True)
+    commune_code = fields.String(allow_none=True)
+    area_code = fields.String(allow_none=True)
+    problem_count = fields.Integer(required=True)
+
+
+class SubmissionPageSchema(Schema):
+    items = fields.List(fields.Nested(SubmissionSummarySchema), required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+
+
+class AttachmentSchema(Schema):
+    name = fields.String(required=True)
+    exists = fields.Boolean(required=True)
+    url = fields.String(required=True)
+    content_type = fields.String(allow_none=True)
+    size = fields.Integer(allow_none=True)
+    md5 = fields.String(allow_none=True)
+
+
+class ProblemSchema(Schema):
+    path = fields.String(required=True)
+    rule = fields.String(required=True)
+    value = fields.String(allow_none=True)
+    message_vi = fields.String(required=True)
+    message_en = fields.String(required=True)
+
+
+class VersionSchema(Schema):
+    instance_id = fields.String(required=True)
+    deprecated_id = fields.String(allow_none=True)
+    instance_name = fields.String(allow_none=True)
+    created_at = fields.DateTime(required=True)
+    current = fields.Boolean(required=True)
+    device_id = fields.String(allow_none=True)
+    user_agent = fields.String(allow_none=True)
+
+
+class CommentSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    body = fields.String(required=True, validate=validate.Length(min=1, max=10_000))
+    author = fields.String(dump_only=True, allow_none=True)
+    created_at = fields.DateTime(dump_only=True)
+
+
+class SubmissionDetailSchema(SubmissionSummarySchema):
+    answers = fields.Dict(
+        required=True,
+        metadata={"description": "groups as objects, repeats as arrays, answers as strings"},
+    )
+    labels = fields.Dict(
+        required=True, metadata={"description": "field path -> {language code: label}"}
+    )
+    attachments = fields.List(fields.Nested(AttachmentSchema), required=True)
+    problems = fields.List(fields.Nested(ProblemSchema), required=True)
+    versions = fields.List(fields.Nested(VersionSchema), required=True)
+    comments = fields.List(fields.Nested(CommentSchema), required=True)
+
+
+class ReviewSchema(Schema):
+    review_state = fields.String(required=True, validate=validate.OneOf(REVIEW_STATES))
+    comment = fields.String(load_default=None, validate=validate.Length(max=10_000))
+
+
+class BulkReviewSchema(ReviewSchema):
+    ids = fields.List(fields.Integer(), required=True, validate=validate.Length(min=1, max=1000))
+
+
+class BulkResultSchema(Schema):
+    updated = fields.Integer(required=True)
+
+
+class ListQuerySchema(Schema):
+    form = fields.String(load_default=None)
+    version = fields.String(load_default=None)
+    period = fields.String(load_default=None)
+    area = fields.String(load_default=None)
+    review_state = fields.String(
+        load_default=None, validate=validate.OneOf([*REVIEW_STATES, "edited"])
+    )
+    submitter = fields.String(load_default=None)
+    since = fields.DateTime(load_default=None)
+    until = fields.DateTime(load_default=None)
+    has_problems = fields.Boolean(load_default=None)
+    sort = fields.String(
+        load_default="-created_at",
+        validate=validate.OneOf(
+            [
+                f"{d}{c}"
+                for c in ("created_at", "updated_at", "review_state", "id")
+                for d in ("", "-")
+            ]
+        ),
+    )
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))

@@ -1,0 +1,213 @@
+"""Submissions for reviewers: list, detail, raw XML, attachments, review state, comments."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from flask import Response, request, send_file
+from flask_restx import Namespace, Resource
+from sqlalchemy import select
+
+from schemas.common import ErrorSchema
+from schemas.submissions import (
+    BulkResultSchema,
+    BulkReviewSchema,
+    CommentSchema,
+    ListQuerySchema,
+    ReviewSchema,
+    SubmissionDetailSchema,
+    SubmissionPageSchema,
+)
+
+from .. import errors
+from ..models import Attachment, Blob, Role
+from ..runtime import current
+from ..services import submissions as service
+from . import api, docs, json_body, load
+from .auth import current_user, requires
+
+ns = Namespace("submissions", description="Review what collectors sent (scoped to your areas)")
+api.add_namespace(ns, path="/submissions")
+error = docs.model(ns, ErrorSchema)
+READERS = (Role.SUPERVISOR, Role.ADMIN, Role.COLLECTOR)
+REVIEWERS = (Role.SUPERVISOR, Role.ADMIN)
+# Shown inline in the browser; anything else only as a download (never sniffed as HTML).
+INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+
+list_query = ns.parser()
+for _name, _field in ListQuerySchema().fields.items():
+    list_query.add_argument(
+        _name, location="args", required=False, help=_field.metadata.get("description")
+    )
+
+
+@ns.route("")
+class Submissions(Resource):
+    @ns.expect(list_query)
+    @ns.response(200, "A page of submissions", docs.model(ns, SubmissionPageSchema))
+    @ns.response(401, "Not logged in", error)
+    @ns.response(403, "Role may not read submissions", error)
+    @ns.response(422, "Invalid filter", error)
+    @requires(*READERS)
+    def get(self):
+        """Submissions you may see, filtered, sorted and paginated (?sort=-created_at)."""
+        q = load(ListQuerySchema(), request.args.to_dict())
+        filters = service.Filters(
+            form_id=q["form"],
+            version=q["version"],
+            period=q["period"],
+            area=q["area"],
+            review_state=q["review_state"],
+            submitter=q["submitter"],
+            since=q["since"],
+            until=q["until"],
+            has_problems=q["has_problems"],
+            sort=q["sort"],
+            page=q["page"],
+            per_page=q["per_page"],
+        )
+        with current().db.session() as session:
+            items, total = service.list_submissions(session, current_user(), filters)
+        return SubmissionPageSchema().dump(
+            {"items": items, "page": q["page"], "per_page": q["per_page"], "total": total}
+        )
+
+
+@ns.route("/review")
+class BulkReview(Resource):
+    @ns.expect(docs.input_model(ns, BulkReviewSchema))
+    @ns.response(200, "Review state set", docs.model(ns, BulkResultSchema))
+    @ns.response(404, "Some ids are unknown or outside your areas (nothing changed)", error)
+    @ns.response(422, "Invalid state, or a comment is required", error)
+    @requires(*REVIEWERS)
+    def post(self):
+        """Set one review state on a selection of submissions, all or nothing."""
+        data = load(BulkReviewSchema(), json_body())
+        with current().db.session() as session:
+            rows = [service.get_visible(session, current_user(), i) for i in set(data["ids"])]
+            for row in rows:
+                service.set_review_state(
+                    session, current_user(), row, data["review_state"], data["comment"]
+                )
+            session.commit()
+        return BulkResultSchema().dump({"updated": len(rows)})
+
+
+@ns.route("/<int:submission_id>")
+class SubmissionDetail(Resource):
+    @ns.response(200, "The submission", docs.model(ns, SubmissionDetailSchema))
+    @ns.response(404, "Unknown or outside your areas", error)
+    @requires(*READERS)
+    def get(self, submission_id: int):
+        """Answers (nested as the form is, with labels), files, problems, versions, comments."""
+        with current().db.session() as session:
+            row = service.get_visible(session, current_user(), submission_id)
+            body = service.detail(session, row, lambda name: _attachment_url(submission_id, name))
+        return SubmissionDetailSchema().dump(body)
+
+    @ns.expect(docs.input_model(ns, ReviewSchema))
+    @ns.response(200, "Review state set", docs.model(ns, SubmissionDetailSchema))
+    @ns.response(404, "Unknown or outside your areas", error)
+    @ns.response(422, "Invalid state, or rejected/hasIssues without a comment", error)
+    @requires(*REVIEWERS)
+    def patch(self, submission_id: int):
+        """Approve, reject or flag (hasIssues); rejecting or flagging needs a comment."""
+        data = load(ReviewSchema(), json_body())
+        with current().db.session() as session:
+            row = service.get_visible(session, current_user(), submission_id)
+            service.set_review_state(
+                session, current_user(), row, data["review_state"], data["comment"]
+            )
+            session.commit()
+            body = service.detail(session, row, lambda name: _attachment_url(submission_id, name))
+        return SubmissionDetailSchema().dump(body)
+
+
+@ns.route("/<int:submission_id>/comments")
+class Comments(Resource):
+    @ns.response(200, "Comments, oldest first", docs.model(ns, CommentSchema))
+    @ns.response(404, "Unknown or outside your areas", error)
+    @requires(*READERS)
+    def get(self, submission_id: int):
+        """The comment thread of a submission."""
+        with current().db.session() as session:
+            row = service.get_visible(session, current_user(), submission_id)
+            return CommentSchema(many=True).dump(service.comments(session, row))
+
+    @ns.expect(docs.input_model(ns, CommentSchema))
+    @ns.response(201, "Comment added", docs.model(ns, CommentSchema))
+    @ns.response(404, "Unknown or outside your areas", error)
+    @ns.response(422, "Empty comment", error)
+    @requires(*REVIEWERS)
+    def post(self, submission_id: int):
+        """Add a comment."""
+        data = load(CommentSchema(), json_body())
+        with current().db.session() as session:
+            row = service.get_visible(session, current_user(), submission_id)
+            comment = service.add_comment(session, current_user(), row, data["body"])
+            session.commit()
+            body = {
+                "id": comment.id,
+                "body": comment.body,
+                "author": current_user().username,
+                "created_at": comment.created_at,
+            }
+        return CommentSchema().dump(body), 201
+
+
+@ns.route("/<int:submission_id>.xml")
+class SubmissionXml(Resource):
+    @ns.produces(["application/xml"])
+    @ns.response(200, "The current version's XML, byte for byte")
+    @ns.response(404, "Unknown or outside your areas", error)
+    @requires(*READERS)
+    def get(self, submission_id: int):
+        """The XML as the phone sent it (current version)."""
+        with current().db.session() as session:
+            row = service.get_visible(session, current_user(), submission_id)
+            xml = row.current_version.xml
+        return Response(xml, mimetype="application/xml")
+
+
+@ns.route("/<int:submission_id>/attachments/<string:name>")
+class AttachmentFile(Resource):
+    @ns.produces(["application/octet-stream"])
+    @ns.response(200, "The file, with Content-Type, Content-Disposition and ETag")
+    @ns.response(304, "Not modified")
+    @ns.response(404, "Unknown, not arrived yet, or outside your areas", error)
+    @requires(*READERS)
+    def get(self, submission_id: int, name: str):
+        """A file of the current version (a photo of the house, ...)."""
+        runtime = current()
+        with runtime.db.session() as session:
+            row = service.get_visible(session, current_user(), submission_id)
+            blob = session.scalar(
+                select(Blob)
+                .join(Attachment, Attachment.blob_id == Blob.id)
+                .where(Attachment.version_id == row.current_version_id, Attachment.name == name)
+            )
+        if blob is None:
+            raise errors.NOT_FOUND(what=f"attachment {name!r} of submission {submission_id}")
+        if request.if_none_match.contains(blob.md5):
+            response = Response(status=304)
+            response.set_etag(blob.md5)
+            return response
+        inline = blob.content_type in INLINE_TYPES
+        response = send_file(
+            runtime.storage.open(blob.storage_key),
+            mimetype=blob.content_type,
+            as_attachment=not inline,
+            download_name=name,
+            etag=blob.md5,
+            conditional=True,
+            max_age=0,
+        )
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+def _attachment_url(submission_id: int, name: str) -> str:
+    return (
+        f"{request.script_root}/api/v1/submissions/{submission_id}/attachments/"
+        f"{quote(name, safe='')}"
+    )

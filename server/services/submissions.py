@@ -1,0 +1,312 @@
+"""Reading and reviewing submissions: list with filters, detail, review state, comments.
+
+Every query goes through the caller's Scope, so a supervisor never sees, counts or changes a row
+outside their area subtrees; a collector sees only what they sent. A row out of scope is reported
+as not found, so its existence does not leak.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session, aliased
+
+from .. import errors
+from ..models import (
+    Area,
+    Attachment,
+    Blob,
+    Comment,
+    Form,
+    FormVersion,
+    ReviewState,
+    Role,
+    Submission,
+    SubmissionProblem,
+    SubmissionVersion,
+    User,
+)
+from ..models.base import utcnow
+from ..xforms.answers import read_answers
+from ..xforms.safexml import local
+from ..xforms.submission import read_submission
+from . import audit, facts
+from .scope import Scope
+
+NEEDS_COMMENT = frozenset({ReviewState.REJECTED, ReviewState.HAS_ISSUES})
+SETTABLE = frozenset(
+    {ReviewState.APPROVED, ReviewState.REJECTED, ReviewState.HAS_ISSUES, ReviewState.RECEIVED}
+)
+SORTS = {
+    "created_at": Submission.created_at,
+    "updated_at": Submission.updated_at,
+    "review_state": Submission.review_state,
+    "id": Submission.id,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    form_id: str | None = None
+    version: str | None = None
+    period: str | None = None
+    area: str | None = None
+    review_state: str | None = None
+    submitter: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    has_problems: bool | None = None
+    sort: str = "-created_at"
+    page: int = 1
+    per_page: int = 50
+
+
+def visible(session: Session, user: User):
+    """A SELECT of the submissions this user may see (collectors: only their own)."""
+    scope = Scope.of(session, user)
+    query = select(Submission).where(scope.clause(Submission))
+    if user.role == Role.COLLECTOR:
+        query = query.where(Submission.submitter_id == user.id)
+    return query
+
+
+def list_submissions(session: Session, user: User, f: Filters) -> tuple[list[dict], int]:
+    current = aliased(SubmissionVersion)
+    query = visible(session, user).join(current, current.id == Submission.current_version_id)
+    query = query.join(Form, Form.id == Submission.form_pk)
+    if f.form_id:
+        query = query.where(Form.form_id == f.form_id)
+    if f.version is not None:
+        query = query.join(FormVersion, FormVersion.id == current.form_version_id).where(
+            FormVersion.version == f.version
+        )
+    if f.period:
+        query = query.where(Submission.period == f.period)
+    if f.area:
+        query = query.where(_area_clause(session, f.area))
+    if f.review_state:
+        query = query.where(Submission.review_state == f.review_state)
+    if f.submitter:
+        query = query.join(User, User.id == Submission.submitter_id).where(
+            User.username == f.submitter
+        )
+    if f.since:
+        query = query.where(Submission.created_at >= f.since)
+    if f.until:
+        query = query.where(Submission.created_at < f.until)
+    if f.has_problems is not None:
+        problem = exists().where(SubmissionProblem.version_id == Submission.current_version_id)
+        query = query.where(problem if f.has_problems else ~problem)
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    column = SORTS[f.sort.lstrip("-")]
+    order = column.desc() if f.sort.startswith("-") else column.asc()
+    rows = session.scalars(
+        query.order_by(order, Submission.id.desc())
+        .offset((f.page - 1) * f.per_page)
+        .limit(f.per_page)
+    ).all()
+    return [summary(session, s) for s in rows], total
+
+
+def get_visible(session: Session, user: User, submission_id: int) -> Submission:
+    row = session.scalar(visible(session, user).where(Submission.id == submission_id))
+    if row is None:
+        raise errors.NOT_FOUND(what=f"submission {submission_id}")
+    return row
+
+
+def summary(session: Session, s: Submission) -> dict:
+    version = s.current_version
+    problems = session.scalar(
+        select(func.count())
+        .select_from(SubmissionProblem)
+        .where(SubmissionProblem.version_id == s.current_version_id)
+    )
+    submitter = session.get(User, s.submitter_id) if s.submitter_id else None
+    return {
+        "id": s.id,
+        "form_id": s.form.form_id,
+        "form_version": version.form_version.version,
+        "instance_id": s.instance_id,
+        "current_instance_id": version.instance_id,
+        "instance_name": version.instance_name,
+        "review_state": s.review_state,
+        "submitter": submitter.username if submitter else None,
+        "device_id": version.device_id,
+        "created_at": s.created_at,
+        "updated_at": s.updated_at,
+        "period": s.period,
+        "household_code": s.household_code,
+        "province_code": s.province_code,
+        "commune_code": s.commune_code,
+        "area_code": s.area_code,
+        "problem_count": problems,
+    }
+
+
+def detail(session: Session, s: Submission, attachment_url) -> dict:
+    """Everything a reviewer needs: answers nested as the form is, labels, files, history."""
+    version = s.current_version
+    fields = version.form_version.fields
+    root = read_submission(version.xml).root
+    out = summary(session, s)
+    out["answers"] = nested_answers(root, {f["path"] for f in fields if f["kind"] == "repeat"})
+    out["labels"] = {f["path"]: f["label"] for f in fields if f.get("label")}
+    rows = session.execute(
+        select(Attachment, Blob)
+        .outerjoin(Blob, Blob.id == Attachment.blob_id)
+        .where(Attachment.version_id == version.id)
+        .order_by(Attachment.name)
+    ).all()
+    out["attachments"] = [
+        {
+            "name": a.name,
+            "exists": blob is not None,
+            "url": attachment_url(a.name),
+            "content_type": blob.content_type if blob else None,
+            "size": blob.size if blob else None,
+            "md5": blob.md5 if blob else None,
+        }
+        for a, blob in rows
+    ]
+    out["problems"] = [
+        {
+            "path": p.path,
+            "rule": p.rule,
+            "value": p.value,
+            "message_vi": p.message_vi,
+            "message_en": p.message_en,
+        }
+        for p in session.scalars(
+            select(SubmissionProblem)
+            .where(SubmissionProblem.version_id == version.id)
+            .order_by(SubmissionProblem.id)
+        )
+    ]
+    out["versions"] = [
+        {
+            "instance_id": v.instance_id,
+            "deprecated_id": v.deprecated_id,
+            "instance_name": v.instance_name,
+            "created_at": v.created_at,
+            "current": v.id == s.current_version_id,
+            "device_id": v.device_id,
+            "user_agent": v.user_agent,
+        }
+        for v in reversed(s.versions)
+    ]
+    out["comments"] = comments(session, s)
+    return out
+
+
+def nested_answers(root, repeat_paths: set[str]) -> dict:
+    """Groups as objects, repeats as arrays, answers as strings (as the XML holds them)."""
+
+    def walk(element, path: str) -> dict:
+        out: dict = {}
+        for node in element:
+            if not isinstance(node.tag, str):
+                continue
+            name = local(node.tag)
+            node_path = f"{path}/{name}"
+            if node_path in repeat_paths:
+                out.setdefault(name, []).append(walk(node, node_path))
+            elif len(node):
+                out[name] = walk(node, node_path)
+            else:
+                out[name] = (node.text or "").strip()
+        return out
+
+    return walk(root, f"/{local(root.tag)}")
+
+
+def comments(session: Session, s: Submission) -> list[dict]:
+    rows = session.execute(
+        select(Comment, User.username)
+        .outerjoin(User, User.id == Comment.author_id)
+        .where(Comment.submission_id == s.id)
+        .order_by(Comment.id)
+    ).all()
+    return [
+        {"id": c.id, "body": c.body, "author": name, "created_at": c.created_at} for c, name in rows
+    ]
+
+
+def add_comment(session: Session, user: User, s: Submission, body: str) -> Comment:
+    comment = Comment(submission_id=s.id, author_id=user.id, body=body.strip())
+    session.add(comment)
+    audit.record(session, user.id, "submission.comment", f"submission:{s.id}")
+    session.flush()
+    return comment
+
+
+def set_review_state(
+    session: Session, user: User, s: Submission, state: str, comment: str | None
+) -> None:
+    """Change the review state; rejecting or flagging needs a comment. A rejection (or its undoing)
+    changes which submission counts for the household, so its facts are recomputed."""
+    new = ReviewState(state)
+    if new in NEEDS_COMMENT and not (comment or "").strip():
+        raise errors.COMMENT_REQUIRED(state=new.value)
+    old = ReviewState(s.review_state)
+    if comment and comment.strip():
+        add_comment(session, user, s, comment)
+    if old == new:
+        return
+    s.review_state = new.value
+    s.updated_at = utcnow()
+    audit.record(
+        session,
+        user.id,
+        "submission.review",
+        f"submission:{s.id}",
+        **{"from": old.value, "to": new.value},
+    )
+    if ReviewState.REJECTED in (old, new):
+        session.flush()
+        recount_household(session, s)
+
+
+def recount_household(session: Session, s: Submission) -> None:
+    """Make the household's facts come from its latest non-rejected submission (or none)."""
+    if not (s.period and s.household_code and s.form.form_id in facts.DOMAIN_OF_FORM):
+        return
+    model = facts.model_for(s.form.form_id)
+    key = f"{s.commune_code}/{s.household_code}"
+    for row in session.scalars(
+        select(model).where(model.period == s.period, model.household_key == key)
+    ):
+        session.delete(row)
+    session.flush()
+    latest = session.scalar(
+        select(Submission)
+        .where(
+            Submission.form_pk == s.form_pk,
+            Submission.period == s.period,
+            Submission.commune_code == s.commune_code,
+            Submission.household_code == s.household_code,
+            Submission.review_state != ReviewState.REJECTED.value,
+        )
+        .order_by(Submission.current_version_id.desc())
+        .limit(1)
+    )
+    if latest is None:
+        return
+    version = latest.current_version
+    answers = read_answers(read_submission(version.xml).root, version.form_version.fields)
+    facts.record(
+        session,
+        latest.form.form_id,
+        answers,
+        facts.Source(latest.id, version.id, version.created_at),
+    )
+
+
+def _area_clause(session: Session, code: str):
+    level = session.scalar(select(Area.level).where(Area.code == code))
+    column = {"province": Submission.province_code, "commune": Submission.commune_code}.get(
+        level, Submission.area_code
+    )
+    return column == code
