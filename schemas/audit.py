@@ -2,6 +2,8 @@
 
 from marshmallow import Schema, fields, validate
 
+from .common import page_of
+
 
 class AuditEventSchema(Schema):
     id = fields.Integer(required=True)
@@ -12,11 +14,7 @@ class AuditEventSchema(Schema):
     logged_at = fields.DateTime(required=True)
 
 
-class AuditPageSchema(Schema):
-    items = fields.List(fields.Nested(AuditEventSchema), required=True)
-    page = fields.Integer(required=True)
-    per_page = fields.Integer(required=True)
-    total = fields.Integer(required=True)
+AuditPageSchema = page_of(AuditEventSchema, "AuditPageSchema")
 
 
 class AuditQuerySchema(Schema):

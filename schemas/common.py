@@ -13,3 +13,8 @@ class PageSchema(Schema):
     page = fields.Integer(required=True)
     per_page = fields.Integer(required=True)
     total = fields.Integer(required=True)
+
+
+def page_of(item: type[Schema], name: str) -> type[Schema]:
+    """A page of items: {items, page, per_page, total}."""
+    return type(name, (PageSchema,), {"items": fields.List(fields.Nested(item), required=True)})

@@ -2,6 +2,8 @@
 
 from marshmallow import Schema, fields, validate
 
+from .common import page_of
+
 REVIEW_STATES = ["received", "hasIssues", "approved", "rejected"]
 
 
@@ -25,11 +27,7 @@ class SubmissionSummarySchema(Schema):
     problem_count = fields.Integer(required=True)
 
 
-class SubmissionPageSchema(Schema):
-    items = fields.List(fields.Nested(SubmissionSummarySchema), required=True)
-    page = fields.Integer(required=True)
-    per_page = fields.Integer(required=True)
-    total = fields.Integer(required=True)
+SubmissionPageSchema = page_of(SubmissionSummarySchema, "SubmissionPageSchema")
 
 
 class AttachmentSchema(Schema):

@@ -19,25 +19,8 @@ from server.services import forms
 SHIPPED = Path(__file__).resolve().parents[2] / "forms"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-BROKEN = """
-| survey |
-| | type | name | label |
-| | text | a | A |
-| | integer | b | B ${nosuch} |
-| settings |
-| | form_id | version |
-| | broken | 1 |
-"""
-
-# pyxform accepts this constraint; JavaRosa (what ODK Collect runs) does not.
-JAVAROSA_REJECTS = """
-| survey |
-| | type | name | label | constraint |
-| | integer | a | A | . > (3 |
-| settings |
-| | form_id | version |
-| | jr_broken | 1 |
-"""
+BROKEN = form_md("broken")
+JAVAROSA_REJECTS = form_md("javarosa_rejects")
 
 # An XForm with no version attribute: its version is "" and its URLs use "_".
 UNVERSIONED_XFORM = b"""<?xml version="1.0"?>

@@ -14,25 +14,8 @@ from xlsform import form_md, write_xlsx
 from server.cli import main
 from server.services.collect_qr import collect_settings_payload
 
-BROKEN = """
-| survey |
-| | type | name | label |
-| | text | a | A |
-| | integer | b | B ${nosuch} |
-| settings |
-| | form_id | version |
-| | broken | 1 |
-"""
-
-# pyxform accepts this constraint; JavaRosa (what ODK Collect runs) does not.
-JAVAROSA_REJECTS = """
-| survey |
-| | type | name | label | constraint |
-| | integer | a | A | . > (3 |
-| settings |
-| | form_id | version |
-| | jr_broken | 1 |
-"""
+BROKEN = form_md("broken")
+JAVAROSA_REJECTS = form_md("javarosa_rejects")
 
 
 @pytest.fixture
