@@ -39,7 +39,7 @@ from ..models.base import utcnow
 from ..storage import Storage
 from ..xforms.answers import Answers, read_answers
 from ..xforms.submission import SubmissionInfo, read_submission
-from . import blobs, facts
+from . import audit, blobs, facts
 
 RETRIES = 5
 
@@ -280,6 +280,14 @@ def _record_edit(session: Session, new: _Incoming, blob_ids: dict[str, int]) -> 
     if switched != 1:
         raise errors.EDIT_OUT_OF_DATE(instance_id=info.deprecated_id)
     _derive(session, new, old.submission_id, version_id, now)
+    audit.record(
+        session,
+        new.client.user_id,
+        "submission.edit",
+        f"submission:{old.submission_id}",
+        instance_id=info.instance_id,
+        deprecated_id=info.deprecated_id,
+    )
     inherited = {a.name: a.blob_id for a in old.attachments if a.blob_id is not None}
     rows = []
     for name in new.referenced:

@@ -14,7 +14,7 @@ from factories import household_xml, jpeg, noisy_jpeg
 from sqlalchemy import select
 from stored import attachment_hashes, count, sha
 
-from server.models import Blob, FormState, Submission, SubmissionVersion
+from server.models import AuditEvent, Blob, FormState, Submission, SubmissionVersion
 from server.services import forms
 
 OR = {"X-OpenRosa-Version": "1.0"}
@@ -186,6 +186,10 @@ def test_edit_with_deprecated_id_is_a_new_version_and_carries_files_forward(
         assert versions[0].xml == old  # the old version is kept
     assert attachment_hashes(db, "uuid:e2") == {"h.jpg": sha(house), "m2.jpg": sha(new_member)}
     assert attachment_hashes(db, "uuid:e1") == {"h.jpg": sha(house), "m.jpg": sha(member)}
+    with db.session() as s:
+        event = s.scalar(select(AuditEvent).where(AuditEvent.action == "submission.edit"))
+        assert event.details == {"instance_id": "uuid:e2", "deprecated_id": "uuid:e1"}
+        assert event.target == f"submission:{submission.id}"
 
 
 def test_edit_of_an_unknown_submission_is_404(collector, household):
