@@ -18,8 +18,9 @@ from . import errors
 from .config import Settings, from_env
 from .db import Database
 from .models import Form, FormVersion, Role, Submission
-from .services import areas, facts, forms, users
+from .services import areas, facts, forms, reports, users
 from .services.collect_qr import write_collect_qr
+from .services.scope import Scope
 from .storage import LocalStorage
 
 log = logging.getLogger("khudan")
@@ -243,6 +244,57 @@ def facts_rebuild(ctx: Context, form_id: str | None, period: str | None) -> None
 
         derived = facts.rebuild(ctx.db, form_id=form_id, period=period, progress=progress)
     click.echo(f"{derived} household fact(s) derived")
+
+
+@main.group("reports")
+def reports_group() -> None:
+    """Results per area and period."""
+
+
+@reports_group.command("poverty")
+@click.option("--period", required=True, help="A year (2026) or a half-year (2026-H1).")
+@click.option("--area", "area_code", help="An area code (default: every province).")
+@click.option(
+    "--counts",
+    type=click.Choice(["all", "approved"]),
+    default="all",
+    show_default=True,
+    help="All non-rejected submissions, or approved ones only.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@pass_ctx
+def reports_poverty(
+    ctx: Context, period: str, area_code: str | None, counts: str, as_json: bool
+) -> None:
+    """Poor, near-poor, medium and not-poor households per area, with the areas below."""
+    with ctx.db.session() as session:
+        body = reports.poverty_summary(session, Scope(everything=True), period, area_code, depth=1)
+    if as_json:
+        click.echo(json.dumps(body, ensure_ascii=False, indent=2))
+        return
+    rows = []
+    for node in body["areas"]:
+        for item, indent in [(node, ""), *((c, "  ") for c in node.get("children", []))]:
+            f = item[counts]
+            rows.append(
+                (
+                    indent + item["code"],
+                    item["name"],
+                    str(f["reviewed"]),
+                    *(str(f["classes"][c]) for c in reports.CLASSES),
+                    _percent(f["rates"]["poor"]),
+                    item["rate_of"],
+                )
+            )
+    click.echo(f"Kỳ {period} ({'đã duyệt' if counts == 'approved' else 'không bị từ chối'})")
+    _table(
+        ("AREA", "NAME", "REVIEWED", "POOR", "NEAR_POOR", "MEDIUM", "NOT_POOR", "POOR %", "OF"),
+        rows,
+    )
+
+
+def _percent(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate * 100:.1f}"
 
 
 @main.group("forms")

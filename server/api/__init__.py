@@ -95,7 +95,7 @@ def _unexpected(exc: Exception):
 
 def init_app(app: Flask) -> None:
     # Each module adds its namespace to ``api`` when imported.
-    from . import areas, audit, forms, sessions, submissions, users  # noqa: F401
+    from . import areas, audit, forms, reports, sessions, submissions, users  # noqa: F401
 
     app.register_blueprint(bp)
 

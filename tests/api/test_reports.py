@@ -1,0 +1,228 @@
+"""Poverty results per area and period, against figures worked out by hand.
+
+Households (JavaRosa-filled poverty reviews with their answers changed; 8 deprivations each unless
+"near", where the collector's justified overrides leave 2: water and sanitation):
+
+  Xã Nhơn Châu (21607, rural, line 1,500,000)      2024   2025       2026
+    Thôn Bắc T01 (120 households in the registry)
+      A                                                    poor       not poor, then re-reviewed poor
+      B                                                    poor       near-poor
+      C                                                    not poor   poor
+      D                                            poor    not poor   poor                (fell back)
+      E                                                    near-poor  not poor
+    Thôn Trung T02 (no total in the registry)
+      F  ethnic minority, approved                                    poor
+      G  rejected                                                     poor
+  Phường Quy Nhơn Bắc (21553, urban, line 2,000,000)
+    Tổ dân phố K01
+      H  1,900,000, approved                                          poor (medium if rural)
+      I  2,500,000                                                    medium
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+from factories import domain_sample
+
+from server.services import forms
+
+FORMS = Path(__file__).resolve().parents[2] / "forms"
+POOR, NEAR, RICH = 1_200_000, "near", 5_000_000
+FLIPPED = (
+    "employment",
+    "nutrition",
+    "health_insurance",
+    "adult_education",
+    "housing_quality",
+    "housing_area",
+)
+
+
+def review(
+    collector, period: str, commune: str, area: str, code: str, income, dtts: bool = False
+) -> str:
+    near = income == NEAR
+    replace = {
+        "<period>2025<": f"<period>{period}<",
+        "<commune>21607<": f"<commune>{commune}<",
+        "<area_code>21607.T01<": f"<area_code>{area}<",
+        "NC-T01-017": code,
+        "<income_per_capita>1200000<": f"<income_per_capita>{POOR if near else income}<",
+        "<ethnic_minority>no<": f"<ethnic_minority>{'yes' if dtts else 'no'}<",
+        "fa22d4b7-ce38-4004-900a-b698b0fd8ee7": str(uuid.uuid4()),
+    }
+    if near:
+        for name in FLIPPED:
+            replace[f"<ovr_{name}>no<"] = f"<ovr_{name}>yes<"
+    replies = collector.submit(domain_sample("pov1.xml", **replace))
+    assert [r.status for r in replies] == [201]
+    return code
+
+
+@pytest.fixture
+def households(registry, db, storage, collector, client, login):
+    forms.publish_xlsform(db, storage, FORMS / "poverty_review.xlsx", validate=False)
+    t01, t02, k01 = "21607.T01", "21607.T02", "21553.K01"
+    for period, code, income in [
+        ("2025", "A", POOR),
+        ("2026", "A", RICH),
+        ("2026", "A", POOR),
+        ("2025", "B", POOR),
+        ("2026", "B", NEAR),
+        ("2025", "C", RICH),
+        ("2026", "C", POOR),
+        ("2024", "D", POOR),
+        ("2025", "D", RICH),
+        ("2026", "D", POOR),
+        ("2025", "E", NEAR),
+        ("2026", "E", RICH),
+    ]:
+        review(collector, period, "21607", t01, code, income)
+    review(collector, "2026", "21607", t02, "F", POOR, dtts=True)
+    review(collector, "2026", "21607", t02, "G", POOR)
+    review(collector, "2026", "21553", k01, "H", 1_900_000)
+    review(collector, "2026", "21553", k01, "I", 2_500_000)
+    admin = login()
+    listed = client.get("/api/v1/submissions?period=2026&per_page=100", headers=admin).json
+    by_code = {item["household_code"]: item["id"] for item in listed["items"]}
+    for code, state, comment in [
+        ("F", "approved", None),
+        ("H", "approved", None),
+        ("G", "rejected", "Trùng hộ khác"),
+    ]:
+        r = client.patch(
+            f"/api/v1/submissions/{by_code[code]}",
+            headers=admin,
+            json={"review_state": state, "comment": comment},
+        )
+        assert r.status_code == 200, r.json
+    return admin
+
+
+def area(body: dict, code: str) -> dict:
+    def find(nodes):
+        for node in nodes:
+            if node["code"] == code:
+                return node
+            found = find(node.get("children", []))
+            if found:
+                return found
+        return None
+
+    return find(body["areas"])
+
+
+def test_poverty_figures_roll_up_from_thon_to_province(client, households):
+    r = client.get("/api/v1/reports/poverty?period=2026&area=52&depth=3", headers=households)
+    assert r.status_code == 200, r.json
+    province = area(r.json, "52")["all"]
+    assert province["reviewed"] == 8  # G was rejected; A counts once (its latest review)
+    assert province["classes"] == {"poor": 5, "near_poor": 1, "medium": 1, "not_poor": 1}
+    assert province["urban"] == {"poor": 1, "near_poor": 0, "medium": 1, "not_poor": 0}
+    assert province["rural"] == {"poor": 4, "near_poor": 1, "medium": 0, "not_poor": 1}
+    assert province["ethnic_minority"]["poor"] == 1
+    # Deprivation among the 6 poor and near-poor: all lack water and sanitation, 5 the rest.
+    assert province["deprivation"]["water"] == 6 and province["deprivation"]["sanitation"] == 6
+    assert province["deprivation"]["employment"] == 5
+    assert "telecom" not in province["deprivation"]
+
+    commune = area(r.json, "21607")
+    assert commune["all"]["classes"]["poor"] == 4 and commune["all"]["reviewed"] == 6
+    assert commune["rate_of"] == "reviewed"  # T02 has no registry total
+    assert commune["all"]["rates"]["poor"] == 0.6667
+    t01 = area(r.json, "21607.T01")
+    assert (t01["households_total"], t01["rate_of"]) == (120, "registry")
+    assert t01["all"]["classes"] == {"poor": 3, "near_poor": 1, "medium": 0, "not_poor": 1}
+    assert t01["all"]["rates"]["poor"] == 0.025  # 3 of the 120 households
+    ward = area(r.json, "21553")
+    assert ward["all"]["classes"] == {"poor": 1, "near_poor": 0, "medium": 1, "not_poor": 0}
+
+
+def test_approved_only_figures_stand_beside_all(client, households):
+    r = client.get("/api/v1/reports/poverty?period=2026&area=52&depth=1", headers=households)
+    province = area(r.json, "52")
+    assert province["approved"]["reviewed"] == 2  # F and H
+    assert province["approved"]["classes"]["poor"] == 2
+    assert province["all"]["reviewed"] == 8
+
+
+def test_transitions_household_by_household(client, households):
+    r = client.get("/api/v1/reports/poverty/transitions?period=2026", headers=households)
+    assert r.status_code == 200
+    assert r.json["previous_period"] == "2025"
+    assert r.json["poor"] == {
+        "start": 2,
+        "escaped": 1,
+        "still": 1,
+        "fell_back": 1,
+        "newly": 3,
+        "end": 5,
+    }
+    assert r.json["near_poor"] == {
+        "start": 1,
+        "escaped": 1,
+        "still": 0,
+        "fell_back": 0,
+        "newly": 1,
+        "end": 1,
+    }
+
+
+def test_a_supervisor_sees_only_their_subtree(client, households, login):
+    ward = login("hoa", "supervisor", areas=("21553",))
+    r = client.get("/api/v1/reports/poverty?period=2026", headers=ward)
+    assert [a["code"] for a in r.json["areas"]] == ["21553"]
+    assert r.json["areas"][0]["all"]["reviewed"] == 2
+    assert (
+        client.get("/api/v1/reports/poverty?period=2026&area=21607", headers=ward).status_code
+        == 404
+    )
+    assert (
+        client.get("/api/v1/reports/poverty?period=2026&area=52", headers=ward).status_code == 404
+    )
+    moves = client.get("/api/v1/reports/poverty/transitions?period=2026", headers=ward).json
+    assert moves["poor"] == {
+        "start": 0,
+        "escaped": 0,
+        "still": 0,
+        "fell_back": 0,
+        "newly": 1,
+        "end": 1,
+    }
+
+
+def test_bad_period_is_422_and_collectors_are_refused(client, households, login):
+    r = client.get("/api/v1/reports/poverty?period=26", headers=households)
+    assert r.status_code == 422 and "period" in r.json["details"]["errors"]
+    collector = login("c1", "collector", areas=("21607",))
+    assert client.get("/api/v1/reports/poverty?period=2026", headers=collector).status_code == 403
+
+
+def test_cli_prints_the_table_and_json(households, database_url, tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from server.cli import main
+
+    env = {
+        "KHUDAN_DATABASE_URL": database_url,
+        "KHUDAN_SECRET_KEY": "x",
+        "KHUDAN_INSTANCE_DIR": str(tmp_path / "i"),
+        "KHUDAN_MEDIA_ROOT": str(tmp_path / "m"),
+    }
+    r = CliRunner().invoke(
+        main, ["reports", "poverty", "--period", "2026", "--area", "21607"], env=env
+    )
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert lines[0] == "Kỳ 2026 (không bị từ chối)"
+    assert lines[2].split()[:2] == ["21607", "Xã"] and "4" in lines[2].split()
+    assert any(line.strip().startswith("21607.T01") and "2.5" in line for line in lines)
+    r = CliRunner().invoke(
+        main, ["reports", "poverty", "--period", "2026", "--area", "52", "--json"], env=env
+    )
+    assert json.loads(r.output)["areas"][0]["approved"]["reviewed"] == 2
