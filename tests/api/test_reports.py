@@ -226,3 +226,59 @@ def test_cli_prints_the_table_and_json(households, database_url, tmp_path):
         main, ["reports", "poverty", "--period", "2026", "--area", "52", "--json"], env=env
     )
     assert json.loads(r.output)["areas"][0]["approved"]["reviewed"] == 2
+
+
+def test_cultural_family_rates_most_failed_and_thon_title(
+    client, registry, db, storage, collector, login
+):
+    forms.publish_xlsform(db, storage, FORMS / "cultural_family.xlsx", validate=False)
+    # cf.xml: c2_6 not met and disqualifier dq_4; two more households in Thôn Trung earn it.
+    collector.submit(domain_sample("cf.xml"))
+    for code in ("NC-T02-045", "NC-T02-046"):
+        earned = domain_sample(
+            "cf.xml",
+            **{
+                "NC-T02-044": code,
+                "<c2_6>no<": "<c2_6>yes<",
+                "<dq_4>yes<": "<dq_4>no<",
+                "c02c8659-6e5e-4994-aa0a-fafab043e766": str(uuid.uuid4()),
+            },
+        )
+        assert [r.status for r in collector.submit(earned)] == [201]
+    r = client.get(
+        "/api/v1/reports/cultural-family?period=2025&area=21607&depth=1", headers=login()
+    )
+    assert r.status_code == 200, r.json
+    [commune] = r.json["areas"]
+    assert (commune["assessed"], commune["earned"], commune["rate"]) == (3, 2, 0.6667)
+    assert commune["most_failed"] == [{"criterion": "c2_6", "households": 1}]
+    thon = next(c for c in commune["children"] if c["code"] == "21607.T02")
+    assert thon["assessed"] == 3 and thon["thon_title"] is False  # 2/3 < 0.8 (the default)
+
+
+def test_satisfaction_shares_agreement_participation_and_pass(
+    client, registry, db, storage, collector, login
+):
+    forms.publish_xlsform(db, storage, FORMS / "satisfaction_survey.xlsx", validate=False)
+    collector.submit(domain_sample("sat.xml"))  # QĐ 318: 15 of 19 satisfied, agrees
+    other = domain_sample(
+        "sat.xml",
+        **{
+            "HH-01": "HH-02",
+            "<agree>yes<": "<agree>no<",
+            "<s_qd318_2022_1>hai_long<": "<s_qd318_2022_1>chua_hai_long<",
+        },
+    )
+    other = other.replace(b"<instanceID>uuid:", b"<instanceID>uuid:0")
+    assert [r.status for r in collector.submit(other)] == [201]
+    r = client.get(
+        "/api/v1/reports/satisfaction?period=2026&area=21607.T01&depth=0", headers=login()
+    )
+    assert r.status_code == 200, r.json
+    figures = r.json["areas"][0]["qd318_2022"]
+    assert (figures["respondents"], figures["agree"], figures["agree_share"]) == (2, 1, 0.5)
+    assert figures["participation"] == round(2 / 120, 4)  # Thôn Bắc has 120 households
+    assert figures["items"]["s_qd318_2022_1"]["share"] == 0.5
+    assert figures["items"]["s_qd318_2022_4"]["share"] == 0.0
+    assert figures["items"]["s_qd318_2022_2"]["share"] == 1.0
+    assert figures["passes"] is False
