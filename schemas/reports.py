@@ -11,6 +11,12 @@ class PovertyQuerySchema(Schema):
     depth = fields.Integer(load_default=1, validate=validate.Range(min=0, max=4))
 
 
+class ExportQuerySchema(Schema):
+    period = fields.String(required=True, validate=PERIOD)
+    area = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+    counts = fields.String(load_default="all", validate=validate.OneOf(["all", "approved"]))
+
+
 class TransitionQuerySchema(Schema):
     period = fields.String(required=True, validate=PERIOD)
     area = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
@@ -40,3 +46,14 @@ class TransitionsSchema(Schema):
         },
     )
     near_poor = fields.Dict(required=True)
+
+
+class AreaReportSchema(Schema):
+    period = fields.String(required=True)
+    areas = fields.List(
+        fields.Dict(),
+        required=True,
+        metadata={
+            "description": "per area: code, name, level, households_total, its figures, children"
+        },
+    )

@@ -282,3 +282,38 @@ def test_satisfaction_shares_agreement_participation_and_pass(
     assert figures["items"]["s_qd318_2022_4"]["share"] == 0.0
     assert figures["items"]["s_qd318_2022_2"]["share"] == 1.0
     assert figures["passes"] is False
+
+
+def test_xlsx_and_csv_files_like_the_official_table(client, households):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    r = client.get("/api/v1/reports/poverty.xlsx?period=2026&area=52", headers=households)
+    assert r.status_code == 200
+    assert r.headers["Content-Disposition"] == (
+        'attachment; filename="ra-soat-ho-ngheo-2026-52.xlsx"'
+    )
+    book = load_workbook(io.BytesIO(r.data))
+    assert book.sheetnames == ["Tổng hợp hộ nghèo", "Thiếu hụt dịch vụ", "Diễn biến"]
+    rows = list(book["Tổng hợp hộ nghèo"].iter_rows(values_only=True))
+    assert rows[1][0].startswith("Kỳ rà soát: 2026") and rows[2][0].startswith("Lập lúc:")
+    header = rows[4]
+    assert header[:2] == ("Mã địa bàn", "Địa bàn")
+    body = {row[0]: dict(zip(header, row, strict=True)) for row in rows[5:]}
+    codes = [row[0] for row in rows[5:]]
+    # Thôn under their commune, each commune's subtotal after them, the province total last.
+    assert codes == ["21553.K01", "21553", "21607.T01", "21607.T02", "21607", "52"]
+    assert body["21607"]["Địa bàn"] == "Cộng Xã Nhơn Châu"
+    assert body["21607.T01"]["Hộ nghèo"] == 3 and body["21607.T01"]["Tổng số hộ"] == 120
+    assert body["21607.T01"]["Tỷ lệ hộ nghèo (%)"] == 2.5  # a number, not text
+    assert body["52"]["Số hộ được rà soát"] == 8 and body["52"]["Hộ nghèo DTTS"] == 1
+    moves = list(book["Diễn biến"].iter_rows(values_only=True))
+    assert moves[-2] == ("Hộ nghèo", 2, 1, 1, 1, 3, 5)
+    r = client.get(
+        "/api/v1/reports/poverty.csv?period=2026&area=21607&counts=approved", headers=households
+    )
+    table = list(csv.reader(io.StringIO(r.get_data(as_text=True))))
+    assert table[0][0] == "Mã địa bàn" and table[-1][0] == "21607"
+    assert table[-1][4] == "1"  # approved only: F
