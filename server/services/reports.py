@@ -1,4 +1,4 @@
-"""Poverty review results per area and period, rolled up the area tree.
+"""Results per area and period, rolled up the area tree: poverty, cultural family, satisfaction.
 
 One GROUP BY over the per-household facts gives the counts of each residential area; the same code
 then adds children into parents along the tree, so a commune's and a province's figures are sums of
@@ -21,8 +21,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import errors
+from ..domain import cultural_family, satisfaction
 from ..domain.poverty import PovertyClass
-from ..models import Area, PovertyFact, ReviewState, Submission
+from ..models import (
+    Area,
+    CulturalFamilyFact,
+    PovertyFact,
+    ReviewState,
+    SatisfactionFact,
+    Submission,
+)
 from .scope import Scope
 
 CLASSES = [c.value for c in PovertyClass]
@@ -284,3 +292,165 @@ def _area_filter(session: Session, code: str):
 
 def _rate(count: int, base: int) -> float | None:
     return round(count / base, 4) if base else None
+
+
+def cultural_family_summary(
+    session: Session, scope: Scope, period: str, area_code: str | None = None, depth: int = 1
+) -> dict:
+    """Per area: households assessed, "Gia đình văn hóa" count and rate, the criteria failed most;
+    for a residential area, whether it meets its province's "Thôn/Tổ dân phố văn hóa" share."""
+    catalogue = cultural_family.load_catalogue()
+    rows = session.execute(
+        select(
+            CulturalFamilyFact.area_code,
+            CulturalFamilyFact.commune_code,
+            CulturalFamilyFact.province_code,
+            CulturalFamilyFact.earned,
+            CulturalFamilyFact.failed,
+        ).where(CulturalFamilyFact.period == period, scope.clause(CulturalFamilyFact))
+    )
+    leaves: dict[tuple, Counter] = defaultdict(Counter)
+    for area, commune, province, earned, failed in rows:
+        counts = leaves[(area, commune, province)]
+        counts["assessed"] += 1
+        counts["earned"] += int(bool(earned))
+        counts.update(f"failed:{c}" for c in failed or [])
+
+    def figures(node_area: Area, counts: Counter, total: int | None) -> dict:
+        assessed, earned = counts["assessed"], counts["earned"]
+        failed = Counter(
+            {k.removeprefix("failed:"): v for k, v in counts.items() if k.startswith("failed:")}
+        )
+        out = {
+            "assessed": assessed,
+            "earned": earned,
+            "rate": _rate(earned, assessed),
+            "most_failed": [
+                {"criterion": c, "households": n}
+                for c, n in sorted(failed.items(), key=lambda x: (-x[1], x[0]))[:3]
+            ],
+        }
+        if node_area.level == "area":
+            province = _province_of(tree, node_area)
+            out["thon_title"] = cultural_family.thon_title(earned, assessed, province, catalogue)
+        return out
+
+    tree = _tree(session)
+    return _counter_report(tree, scope, leaves, figures, period, area_code, depth)
+
+
+def satisfaction_summary(
+    session: Session, scope: Scope, period: str, area_code: str | None = None, depth: int = 1
+) -> dict:
+    """Per area and criteria set: the share satisfied with each criterion, overall agreement,
+    participation (of the registry's households) and whether the set's pass share is reached."""
+    sets = satisfaction.load_sets()
+    rows = session.execute(
+        select(
+            SatisfactionFact.area_code,
+            SatisfactionFact.commune_code,
+            SatisfactionFact.province_code,
+            SatisfactionFact.criteria_set,
+            SatisfactionFact.satisfied,
+            SatisfactionFact.not_satisfied,
+            SatisfactionFact.agree,
+        ).where(SatisfactionFact.period == period, scope.clause(SatisfactionFact))
+    )
+    leaves: dict[tuple, Counter] = defaultdict(Counter)
+    for area, commune, province, set_id, satisfied, not_satisfied, agree in rows:
+        counts = leaves[(area, commune, province)]
+        counts[f"respondents:{set_id}"] += 1
+        counts[f"agree:{set_id}"] += int(bool(agree))
+        counts.update(f"yes:{set_id}:{i}" for i in satisfied or [])
+        counts.update(f"no:{set_id}:{i}" for i in not_satisfied or [])
+
+    def figures(node_area: Area, counts: Counter, total: int | None) -> dict:
+        out = {}
+        for set_id, criteria_set in sets.sets.items():
+            respondents = counts[f"respondents:{set_id}"]
+            if not respondents:
+                continue
+            agreed = counts[f"agree:{set_id}"]
+            items = {}
+            for item in criteria_set.items:
+                yes, no = counts[f"yes:{set_id}:{item.id}"], counts[f"no:{set_id}:{item.id}"]
+                items[item.id] = {
+                    "name": item.name_vi,
+                    "satisfied": yes,
+                    "answered": yes + no,
+                    "share": _rate(yes, yes + no),
+                }
+            participation = _rate(respondents, total) if total else None
+            needed = criteria_set.participation.share if criteria_set.participation else None
+            out[set_id] = {
+                "respondents": respondents,
+                "agree": agreed,
+                "agree_share": _rate(agreed, respondents),
+                "participation": participation,
+                "pass_share": float(criteria_set.pass_share.share),
+                "passes": agreed / respondents >= criteria_set.pass_share.share
+                and (needed is None or participation is None or participation >= needed),
+                "items": items,
+            }
+        return out
+
+    tree = _tree(session)
+    return _counter_report(tree, scope, leaves, figures, period, area_code, depth)
+
+
+def _counter_report(
+    tree: dict[str, Area],
+    scope: Scope,
+    leaves: dict[tuple, Counter],
+    figures,
+    period: str,
+    area_code: str | None,
+    depth: int,
+) -> dict:
+    """Roll counters up the tree (the same walk as the poverty figures) and render each node."""
+    children: dict[str | None, list[str]] = defaultdict(list)
+    for code, a in tree.items():
+        children[a.parent_code].append(code)
+    sums: dict[str, Counter] = defaultdict(Counter)
+    for place, counts in leaves.items():
+        code = next((c for c in place if c in tree), None)
+        while code is not None:
+            sums[code].update(counts)
+            code = tree[code].parent_code
+
+    def total(code: str) -> int | None:
+        own = tree[code].households_total
+        if own is not None:
+            return own
+        below = [total(c) for c in children.get(code, [])]
+        return sum(below) if below and all(t is not None for t in below) else None
+
+    def render(code: str, level: int) -> dict:
+        node_total = total(code)
+        out = {
+            "code": code,
+            "name": tree[code].full_name,
+            "level": tree[code].level,
+            "households_total": node_total,
+            **figures(tree[code], sums[code], node_total),
+        }
+        if level > 0:
+            out["children"] = [
+                render(c, level - 1)
+                for c in sorted(children.get(code, []))
+                if sums[c] or tree[c].households_total
+            ]
+        return out
+
+    if area_code is not None:
+        if area_code not in tree or not _visible(tree, scope, area_code):
+            raise errors.NOT_FOUND(what=f"area {area_code}")
+        return {"period": period, "areas": [render(area_code, depth)]}
+    tops = [c for c in _top_codes(tree, scope) if c in tree]
+    return {"period": period, "areas": [render(c, depth) for c in tops]}
+
+
+def _province_of(tree: dict[str, Area], area: Area) -> str:
+    while area.parent_code and area.parent_code in tree:
+        area = tree[area.parent_code]
+    return area.code
