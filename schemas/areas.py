@@ -3,9 +3,9 @@ admin sends to import residential areas or set a household count."""
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from server.services.areas import LEVELS
+from server.services.areas import LEVELS, MAX_HOUSEHOLDS
 
-from .common import PageSchema
+from .common import MAX_PAGE, PageSchema
 
 
 class AreaSchema(Schema):
@@ -39,7 +39,7 @@ class AreaQuerySchema(Schema):
         validate=validate.Length(min=1, max=100),
         metadata={"description": "Part of the name, any case"},
     )
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
@@ -47,7 +47,7 @@ class AreaUpdateSchema(Schema):
     households_total = fields.Integer(
         required=True,
         allow_none=True,
-        validate=validate.Range(min=0),
+        validate=validate.Range(min=0, max=MAX_HOUSEHOLDS),
         metadata={"description": "Households in the area; null clears it"},
     )
 

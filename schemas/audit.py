@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from .common import page_of
+from .common import MAX_PAGE, UtcDateTime, page_of
 
 
 class AuditEventSchema(Schema):
@@ -11,7 +11,7 @@ class AuditEventSchema(Schema):
     action = fields.String(required=True)
     target = fields.String(allow_none=True)
     details = fields.Dict(required=True)
-    logged_at = fields.DateTime(required=True)
+    logged_at = UtcDateTime(required=True)
 
 
 AuditPageSchema = page_of(AuditEventSchema, "AuditPageSchema")
@@ -21,7 +21,7 @@ class AuditQuerySchema(Schema):
     action = fields.String(load_default=None, metadata={"description": "e.g. user.login"})
     actor = fields.String(load_default=None, metadata={"description": "username"})
     target = fields.String(load_default=None)
-    since = fields.DateTime(load_default=None)
-    until = fields.DateTime(load_default=None)
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    since = UtcDateTime(load_default=None)
+    until = UtcDateTime(load_default=None)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))

@@ -4,6 +4,8 @@ from marshmallow import Schema, fields, validate
 
 from server.models.forms import FormState
 
+from .common import UtcDateTime
+
 PUBLISH_STATUSES = ("published", "media-updated", "unchanged")
 
 
@@ -21,7 +23,7 @@ class FormSchema(Schema):
         allow_none=True,
         metadata={"description": "MD5 of the XForm bytes phones download"},
     )
-    published_at = fields.DateTime(attribute="current_version.published_at", allow_none=True)
+    published_at = UtcDateTime(attribute="current_version.published_at", allow_none=True)
     media_expected = fields.List(fields.String(), attribute="current_version.media_expected")
     version_count = fields.Integer(metadata={"description": "Versions published"})
     submission_count = fields.Integer(
@@ -58,7 +60,7 @@ class FormVersionSchema(Schema):
     )
     title = fields.String(required=True)
     md5 = fields.String(required=True)
-    published_at = fields.DateTime(required=True)
+    published_at = UtcDateTime(required=True)
     published_by = fields.String(
         allow_none=True, metadata={"description": "Username; null when published by the CLI"}
     )

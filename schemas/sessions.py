@@ -2,6 +2,8 @@
 
 from marshmallow import Schema, fields, validate
 
+from .common import UtcDateTime
+
 
 class LoginSchema(Schema):
     username = fields.String(required=True, validate=validate.Length(min=1, max=150))
@@ -12,6 +14,6 @@ class SessionSchema(Schema):
     token = fields.String(
         required=True, metadata={"description": "Send as 'Authorization: Bearer'"}
     )
-    expires_at = fields.DateTime(required=True)
+    expires_at = UtcDateTime(required=True)
     username = fields.String(required=True)
     role = fields.String(required=True)

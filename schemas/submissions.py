@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from .common import page_of
+from .common import MAX_PAGE, UtcDateTime, page_of
 
 REVIEW_STATES = ["received", "hasIssues", "approved", "rejected"]
 
@@ -17,8 +17,8 @@ class SubmissionSummarySchema(Schema):
     review_state = fields.String(required=True)
     submitter = fields.String(allow_none=True)
     device_id = fields.String(allow_none=True)
-    created_at = fields.DateTime(required=True)
-    updated_at = fields.DateTime(allow_none=True)
+    created_at = UtcDateTime(required=True)
+    updated_at = UtcDateTime(allow_none=True)
     period = fields.String(allow_none=True)
     household_code = fields.String(allow_none=True)
     province_code = fields.String(allow_none=True)
@@ -51,7 +51,7 @@ class VersionSchema(Schema):
     instance_id = fields.String(required=True)
     deprecated_id = fields.String(allow_none=True)
     instance_name = fields.String(allow_none=True)
-    created_at = fields.DateTime(required=True)
+    created_at = UtcDateTime(required=True)
     current = fields.Boolean(required=True)
     device_id = fields.String(allow_none=True)
     user_agent = fields.String(allow_none=True)
@@ -61,7 +61,7 @@ class CommentSchema(Schema):
     id = fields.Integer(dump_only=True)
     body = fields.String(required=True, validate=validate.Length(min=1, max=10_000))
     author = fields.String(dump_only=True, allow_none=True)
-    created_at = fields.DateTime(dump_only=True)
+    created_at = UtcDateTime(dump_only=True)
 
 
 class SubmissionDetailSchema(SubmissionSummarySchema):
@@ -100,8 +100,8 @@ class ListQuerySchema(Schema):
         load_default=None, validate=validate.OneOf([*REVIEW_STATES, "edited"])
     )
     submitter = fields.String(load_default=None)
-    since = fields.DateTime(load_default=None)
-    until = fields.DateTime(load_default=None)
+    since = UtcDateTime(load_default=None)
+    until = UtcDateTime(load_default=None)
     has_problems = fields.Boolean(load_default=None)
     sort = fields.String(
         load_default="-created_at",
@@ -113,5 +113,5 @@ class ListQuerySchema(Schema):
             ]
         ),
     )
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))

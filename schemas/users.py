@@ -5,6 +5,8 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from server.models import Role
 
+from .common import UtcDateTime
+
 ROLES = [r.value for r in Role]
 
 
@@ -23,7 +25,7 @@ class UserSchema(Schema):
         attribute="area_codes",
         metadata={"description": "Codes of the area subtrees a supervisor or collector works in"},
     )
-    created_at = fields.DateTime()
+    created_at = UtcDateTime()
 
 
 class UserWithPasswordSchema(UserSchema):

@@ -19,9 +19,10 @@ from .config import Settings, from_env
 from .db import Database
 from .models import Form, FormVersion, Role, Submission
 from .services import areas, facts, forms, reports, users
+from .services import photos as photo_checks
 from .services.collect_qr import write_collect_qr
 from .services.scope import Scope
-from .storage import LocalStorage
+from .storage import Storage, open_storage
 
 log = logging.getLogger("khudan")
 
@@ -50,8 +51,8 @@ class Context:
         return self._db
 
     @property
-    def storage(self) -> LocalStorage:
-        return LocalStorage(self.settings.media_root)
+    def storage(self) -> Storage:
+        return open_storage(self.settings.storage_url, self.settings.media_root)
 
     def close(self) -> None:
         if self._db is not None:
@@ -295,6 +296,20 @@ def reports_poverty(
 
 def _percent(rate: float | None) -> str:
     return "-" if rate is None else f"{rate * 100:.1f}"
+
+
+@main.group("photos")
+def photos_group() -> None:
+    """Photo checks and thumbnails of submission files."""
+
+
+@photos_group.command("backfill")
+@pass_ctx
+def photos_backfill(ctx: Context) -> None:
+    """Check files stored before photo checks existed (what they are, EXIF, thumbnails)."""
+    policy = photo_checks.Policy.from_settings(ctx.settings)
+    done = photo_checks.backfill(ctx.db, ctx.storage, policy)
+    click.echo(f"Checked {done} file(s)")
 
 
 @main.group("forms")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 DEFAULT_MAX_REQUEST_BYTES = 100_000_000
+DEFAULT_PHOTO_MAX_PIXELS = 89_478_485  # Pillow's own default for Image.MAX_IMAGE_PIXELS
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,14 @@ class Settings:
     trusted_proxies: int = 0
     odk_validate: bool = True
     bench_endpoint: bool = False
+    # Where files go: empty for local disk under media_root, else file:///path or s3://bucket/prefix.
+    storage_url: str | None = None
+    # Photo checks: a larger image is refused as a decompression bomb; a photo whose EXIF GPS is
+    # farther than this from the submission's geopoint, or whose EXIF time is this much older than
+    # the visit, is flagged (never rejected).
+    photo_max_pixels: int = DEFAULT_PHOTO_MAX_PIXELS
+    photo_max_distance_m: int = 500
+    photo_max_age_days: int = 30
 
     def but(self, **changes) -> Settings:
         """A copy with some values changed (tests and the CLI use this)."""
@@ -75,4 +84,8 @@ def from_env(env: dict | None = None) -> Settings:
         trusted_proxies=_int(env, "KHUDAN_TRUSTED_PROXIES", 0),
         odk_validate=env.get("KHUDAN_ODK_VALIDATE", "1") not in ("0", "false", "no"),
         bench_endpoint=env.get("KHUDAN_BENCH_ENDPOINT", "0") in ("1", "true", "yes"),
+        storage_url=env.get("KHUDAN_STORAGE_URL") or None,
+        photo_max_pixels=_int(env, "KHUDAN_PHOTO_MAX_PIXELS", DEFAULT_PHOTO_MAX_PIXELS),
+        photo_max_distance_m=_int(env, "KHUDAN_PHOTO_MAX_DISTANCE_M", 500),
+        photo_max_age_days=_int(env, "KHUDAN_PHOTO_MAX_AGE_DAYS", 30),
     )

@@ -14,16 +14,17 @@ from sqlalchemy import text
 sys.path.insert(0, str(Path(__file__).parent))
 
 from collect import CollectClient, flask_sender
+from stored import empty
 from xlsform import form_md, xlsx_bytes
 
 from server.app import create_app
 from server.config import Settings
 from server.db import Database
-from server.models import Base
 from server.services import forms, users
 from server.storage import LocalStorage
 
 PASSWORD = "correct horse"
+VILLAGES_CSV = "name,label\nt1,Thôn Phú Thạnh\nt2,Thôn An Lợi\n".encode()
 
 
 @pytest.fixture(scope="session")
@@ -49,15 +50,7 @@ def database(database_url) -> Database:
 def db(database) -> Database:
     """The test database, emptied after the test (tests commit for real, as the server does)."""
     yield database
-    tables = [t.name for t in Base.metadata.sorted_tables]
-    with database.engine.begin() as conn:
-        if database.engine.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            for name in reversed(tables):
-                conn.execute(text(f"DELETE FROM {name}"))
-            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+    empty(database)
 
 
 @pytest.fixture
@@ -104,8 +97,9 @@ def make_user(db):
 
 @pytest.fixture
 def collector(client, make_user) -> CollectClient:
-    """Collect configured with a username and password, against the Flask test client."""
-    make_user("thu", "collector")
+    """Collect configured with a username and password, against the Flask test client; the
+    collector works in Gia Lai (52), where the test households are."""
+    make_user("thu", "collector", areas=("52",))
     return CollectClient(flask_sender(client), "http://localhost", "thu", PASSWORD)
 
 
@@ -123,7 +117,11 @@ def collector_with(settings, db, make_user):
 
 @pytest.fixture
 def publish(db, storage):
-    """Publish a test form from tests/forms/<name>.md through real pyxform (as .xlsx)."""
+    """Publish a test form from tests/forms/<name>.md through real pyxform (as .xlsx).
+
+    The household form gets its villages.csv unless ``media`` says otherwise ({} for none), so
+    its submissions are checked against a real choice list.
+    """
 
     def do(
         name: str = "household",
@@ -131,6 +129,8 @@ def publish(db, storage):
         media: dict | None = None,
         validate: bool = False,
     ):
+        if media is None and name == "household":
+            media = {"villages.csv": VILLAGES_CSV}
         xml, warnings = forms.convert_xlsform(xlsx_bytes(form_md(name, version=version)))
         return forms.publish(
             db, storage, xml=xml, media=media, warnings=warnings, validate=validate

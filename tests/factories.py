@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import random
+import struct
 import uuid
+import zlib
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, ImageDraw
 
 
 def jpeg(width: int = 64, height: int = 48, color=(200, 30, 30), quality: int = 85) -> bytes:
@@ -23,6 +26,79 @@ def noisy_jpeg(width: int, height: int, seed: int = 0, quality: int = 90) -> byt
     out = io.BytesIO()
     Image.frombytes("RGB", (width, height), pixels).save(out, "JPEG", quality=quality)
     return out.getvalue()
+
+
+def photo(
+    seed: int = 0,
+    *,
+    size: tuple[int, int] = (640, 480),
+    taken: dt.datetime | None = None,
+    gps: tuple[float, float] | None = None,
+    orientation: int | None = None,
+    quality: int = 88,
+    image: Image.Image | None = None,
+) -> bytes:
+    """A real JPEG that looks like something: shapes placed by ``seed`` (so its perceptual hash
+    differs from another seed's), with the EXIF a phone camera writes when asked: DateTimeOriginal,
+    GPS in degrees/minutes/seconds, orientation."""
+    if image is None:
+        image = scene(seed, size)
+    exif = Image.Exif()
+    if orientation is not None:
+        exif[0x0112] = orientation
+    if taken is not None:
+        exif.get_ifd(0x8769)[0x9003] = taken.strftime("%Y:%m:%d %H:%M:%S")
+    if gps is not None:
+        ifd = exif.get_ifd(0x8825)
+        for ref_tag, tag, value, signs in ((1, 2, gps[0], "NS"), (3, 4, gps[1], "EW")):
+            ifd[ref_tag] = signs[value < 0]
+            ifd[tag] = _dms(abs(value))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=quality, exif=exif)
+    return out.getvalue()
+
+
+def scene(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Image:
+    """A picture of random rectangles and ellipses over a gradient."""
+    rnd = random.Random(seed)
+    image = Image.linear_gradient("L").resize(size).convert("RGB")
+    draw = ImageDraw.Draw(image)
+    w, h = size
+    for _ in range(12):
+        x0, y0 = rnd.randrange(w), rnd.randrange(h)
+        box = (x0, y0, x0 + rnd.randrange(20, w // 2), y0 + rnd.randrange(20, h // 2))
+        colour = tuple(rnd.randrange(256) for _ in range(3))
+        (draw.rectangle if rnd.random() < 0.5 else draw.ellipse)(box, fill=colour)
+    return image
+
+
+def png(image: Image.Image | None = None) -> bytes:
+    """A real PNG (of a scene unless given an image)."""
+    out = io.BytesIO()
+    (image or scene(5, (300, 200))).save(out, "PNG")
+    return out.getvalue()
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A 10x10 PNG whose header (IHDR, with a correct CRC) claims another size."""
+    data = bytearray(png(Image.new("RGB", (10, 10))))
+    data[16:24] = struct.pack(">II", width, height)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    return bytes(data)
+
+
+def jpeg_declaring(width: int, height: int) -> bytes:
+    """A small JPEG whose frame header (SOF0) claims another size."""
+    data = bytearray(jpeg())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+def _dms(value: float) -> tuple[float, float, float]:
+    degrees = int(value)
+    minutes = int((value - degrees) * 60)
+    return (float(degrees), float(minutes), round((value - degrees - minutes / 60) * 3600, 4))
 
 
 def household_xml(

@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
-from server.models import Attachment, Blob, SubmissionVersion
+from server.models import Attachment, Base, Blob, SubmissionVersion
 
 
 def sha(data: bytes) -> str:
     """The SHA-256 hex digest by which storage names a file."""
     return hashlib.sha256(data).hexdigest()
+
+
+def empty(database) -> None:
+    """Delete every row (tests commit for real, as the server does)."""
+    tables = [t.name for t in Base.metadata.sorted_tables]
+    with database.engine.begin() as conn:
+        if database.engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            for name in reversed(tables):
+                conn.execute(text(f"DELETE FROM {name}"))
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
 def count(db, model) -> int:

@@ -58,8 +58,15 @@ def load(schema, data, **kwargs):
     """Load input with a marshmallow schema; invalid input is a 422 whose details name each field.
 
     (flask-restx would answer a raw ValidationError with its ``.data``, so it is turned into our
-    Problem here.)
+    Problem here.) No text may hold a NUL character: PostgreSQL cannot store or even compare it.
     """
+    if isinstance(data, dict):
+        with_nul = sorted(str(k) for k, v in data.items() if _has_nul(k) or _has_nul(v))
+        if with_nul:
+            raise errors.FIELDS_INVALID(
+                fields=", ".join(with_nul),
+                errors={k: ["Must not contain a NUL character (\\u0000)."] for k in with_nul},
+            )
     try:
         return schema.load(data if data is not None else {}, **kwargs)
     except ValidationError as exc:
@@ -67,6 +74,24 @@ def load(schema, data, **kwargs):
         raise errors.FIELDS_INVALID(
             fields=", ".join(sorted(map(str, messages))), errors=messages
         ) from None
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+@bp.before_request
+def _no_nul_in_path():
+    """No form, user, area or file has a NUL character in its name (PostgreSQL text cannot hold
+    one), so a path with one names nothing: 404, before any query fails on it."""
+    if any(_has_nul(value) for value in (request.view_args or {}).values()):
+        raise errors.NOT_FOUND(what="a name with a NUL character")
 
 
 @api.errorhandler(errors.Problem)

@@ -21,7 +21,7 @@ from schemas.areas import (
     AreaUpdateSchema,
     ImportReportSchema,
 )
-from schemas.common import ErrorSchema
+from schemas.common import MAX_PAGE, ErrorSchema
 
 from .. import errors
 from ..runtime import current
@@ -55,7 +55,10 @@ def _dump(area, children: int) -> dict:
 
 def _csv_rows() -> list[dict]:
     """The rows of the uploaded CSV file (UTF-8, with or without a byte-order mark)."""
-    upload = request.files.get("file")
+    try:
+        upload = request.files.get("file")
+    except ValueError as exc:  # werkzeug's multipart parser on a broken body
+        raise errors.MULTIPART_INVALID(reason=str(exc)) from None
     if upload is None:
         raise _file_invalid("Missing data for required field.")
     try:
@@ -83,7 +86,7 @@ class Areas(Resource):
             "parent": "List this area's children (without parent, level or q: the provinces)",
             "level": {"description": "Only this level", "enum": list(areas.LEVELS)},
             "q": "Part of the name, any case (searches the whole tree unless parent is given)",
-            "page": {"type": "integer", "default": 1, "minimum": 1},
+            "page": {"type": "integer", "default": 1, "minimum": 1, "maximum": MAX_PAGE},
             "per_page": {"type": "integer", "default": 100, "minimum": 1, "maximum": 1000},
         }
     )
@@ -121,7 +124,9 @@ class OneArea(Resource):
 
     @ns.expect(docs.input_model(ns, AreaUpdateSchema))
     @ns.response(200, "Changed", area_model)
+    @ns.response(400, "Broken JSON", error)
     @ns.response(403, "Not an admin", error)
+    @ns.response(415, "Not JSON", error)
     @ns.response(422, "Invalid input, per field", error)
     @requires(*ADMIN)
     def patch(self, code: str):
@@ -159,8 +164,10 @@ class Import(Resource):
         "Imported; rejected rows are listed with the reason",
         docs.model(ns, ImportReportSchema),
     )
+    @ns.response(400, "Broken multipart body or broken JSON", error)
     @ns.response(401, "Not logged in", error)
     @ns.response(403, "Not an admin", error)
+    @ns.response(413, "Too large", error)
     @ns.response(415, "Neither multipart nor JSON", error)
     @ns.response(422, "Unreadable file or invalid JSON, per field", error)
     @requires(*ADMIN)

@@ -36,6 +36,8 @@ def authenticate() -> User:
             if not request.is_secure:
                 raise errors.BASIC_NEEDS_HTTPS()
             name = auth.username or ""
+            if "\x00" in name:  # no such user, and PostgreSQL could not even look for one
+                raise errors.AUTH_FAILED()
             sessions.check_not_throttled(session, name, address)
             user = users.get_user(session, name)
             if user is None or not users.check_password(user, auth.password or ""):

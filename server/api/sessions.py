@@ -23,7 +23,9 @@ class Sessions(Resource):
     @ns.doc(security=[])
     @ns.expect(docs.input_model(ns, LoginSchema))
     @ns.response(201, "Logged in", docs.model(ns, SessionSchema))
+    @ns.response(400, "Broken JSON", error)
     @ns.response(401, "Wrong username or password", error)
+    @ns.response(415, "Not JSON", error)
     @ns.response(422, "Invalid input", error)
     @ns.response(429, "Too many failed log-ins", error)
     def post(self):

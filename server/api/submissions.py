@@ -20,8 +20,10 @@ from schemas.submissions import (
 )
 
 from .. import errors
-from ..models import Attachment, Blob, Role
+from ..models import Attachment, Blob, PhotoMeta, Role
+from ..photos import CONTENT_TYPES, Verdict
 from ..runtime import current
+from ..services import photos as photo_service
 from ..services import submissions as service
 from . import api, docs, json_body, load
 from .auth import current_user, requires
@@ -31,8 +33,9 @@ api.add_namespace(ns, path="/submissions")
 error = docs.model(ns, ErrorSchema)
 READERS = (Role.SUPERVISOR, Role.ADMIN, Role.COLLECTOR)
 REVIEWERS = (Role.SUPERVISOR, Role.ADMIN)
-# Shown inline in the browser; anything else only as a download (never sniffed as HTML).
-INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+# Image kinds (read from the bytes, server.photos.sniff) a browser is allowed to show inline;
+# anything else only as a download (never sniffed as HTML).
+INLINE_KINDS = frozenset({"jpeg", "png", "gif", "webp"})
 
 list_query = ns.parser()
 for _name, _field in ListQuerySchema().fields.items():
@@ -46,7 +49,7 @@ class Submissions(Resource):
     @ns.expect(list_query)
     @ns.response(200, "A page of submissions", docs.model(ns, SubmissionPageSchema))
     @ns.response(401, "Not logged in", error)
-    @ns.response(403, "Role may not read submissions", error)
+    @ns.response(403, "Not a supervisor, collector or admin", error)
     @ns.response(422, "Invalid filter", error)
     @requires(*READERS)
     def get(self):
@@ -77,7 +80,11 @@ class Submissions(Resource):
 class BulkReview(Resource):
     @ns.expect(docs.input_model(ns, BulkReviewSchema))
     @ns.response(200, "Review state set", docs.model(ns, BulkResultSchema))
+    @ns.response(400, "Broken JSON", error)
+    @ns.response(401, "Not logged in", error)
+    @ns.response(403, "Not a supervisor or admin", error)
     @ns.response(404, "Some ids are unknown or outside your areas (nothing changed)", error)
+    @ns.response(415, "Not JSON", error)
     @ns.response(422, "Invalid state, or a comment is required", error)
     @requires(*REVIEWERS)
     def post(self):
@@ -96,6 +103,8 @@ class BulkReview(Resource):
 @ns.route("/<int:submission_id>")
 class SubmissionDetail(Resource):
     @ns.response(200, "The submission", docs.model(ns, SubmissionDetailSchema))
+    @ns.response(401, "Not logged in", error)
+    @ns.response(403, "Not a supervisor, collector or admin", error)
     @ns.response(404, "Unknown or outside your areas", error)
     @requires(*READERS)
     def get(self, submission_id: int):
@@ -107,7 +116,11 @@ class SubmissionDetail(Resource):
 
     @ns.expect(docs.input_model(ns, ReviewSchema))
     @ns.response(200, "Review state set", docs.model(ns, SubmissionDetailSchema))
+    @ns.response(400, "Broken JSON", error)
+    @ns.response(401, "Not logged in", error)
+    @ns.response(403, "Not a supervisor or admin", error)
     @ns.response(404, "Unknown or outside your areas", error)
+    @ns.response(415, "Not JSON", error)
     @ns.response(422, "Invalid state, or rejected/hasIssues without a comment", error)
     @requires(*REVIEWERS)
     def patch(self, submission_id: int):
@@ -125,7 +138,9 @@ class SubmissionDetail(Resource):
 
 @ns.route("/<int:submission_id>/comments")
 class Comments(Resource):
-    @ns.response(200, "Comments, oldest first", docs.model(ns, CommentSchema))
+    @ns.response(200, "Comments, oldest first", [docs.model(ns, CommentSchema)])
+    @ns.response(401, "Not logged in", error)
+    @ns.response(403, "Not a supervisor, collector or admin", error)
     @ns.response(404, "Unknown or outside your areas", error)
     @requires(*READERS)
     def get(self, submission_id: int):
@@ -136,7 +151,11 @@ class Comments(Resource):
 
     @ns.expect(docs.input_model(ns, CommentSchema))
     @ns.response(201, "Comment added", docs.model(ns, CommentSchema))
+    @ns.response(400, "Broken JSON", error)
+    @ns.response(401, "Not logged in", error)
+    @ns.response(403, "Not a supervisor or admin", error)
     @ns.response(404, "Unknown or outside your areas", error)
+    @ns.response(415, "Not JSON", error)
     @ns.response(422, "Empty comment", error)
     @requires(*REVIEWERS)
     def post(self, submission_id: int):
@@ -159,6 +178,8 @@ class Comments(Resource):
 class SubmissionXml(Resource):
     @ns.produces(["application/xml"])
     @ns.response(200, "The current version's XML, byte for byte")
+    @ns.response(401, "Not logged in", error)
+    @ns.response(403, "Not a supervisor, collector or admin", error)
     @ns.response(404, "Unknown or outside your areas", error)
     @requires(*READERS)
     def get(self, submission_id: int):
@@ -169,41 +190,90 @@ class SubmissionXml(Resource):
         return Response(xml, mimetype="application/xml")
 
 
+attachment_query = ns.parser()
+attachment_query.add_argument(
+    "size",
+    type=int,
+    choices=photo_service.THUMBNAIL_SIZES,
+    location="args",
+    required=False,
+    help="A JPEG thumbnail, upright, this many pixels on its longest side (photos only)",
+)
+
+
 @ns.route("/<int:submission_id>/attachments/<string:name>")
 class AttachmentFile(Resource):
-    @ns.produces(["application/octet-stream"])
+    @ns.expect(attachment_query)
+    @ns.produces(["application/octet-stream", "image/jpeg"])
     @ns.response(200, "The file, with Content-Type, Content-Disposition and ETag")
     @ns.response(304, "Not modified")
-    @ns.response(404, "Unknown, not arrived yet, or outside your areas", error)
+    @ns.response(401, "Not logged in", error)
+    @ns.response(403, "Not a supervisor, collector or admin", error)
+    @ns.response(404, "Unknown, not arrived yet, outside your areas, or no thumbnail", error)
+    @ns.response(422, "A size other than 320 or 1280", error)
     @requires(*READERS)
     def get(self, submission_id: int, name: str):
-        """A file of the current version (a photo of the house, ...)."""
+        """A file of the current version (a photo of the house, ...), or its thumbnail.
+
+        Only a file whose bytes are a readable JPEG, PNG, GIF or WebP is shown inline; anything
+        else, whatever its name, is a download with ``X-Content-Type-Options: nosniff``.
+        """
+        size = _thumbnail_size(request.args.get("size"))
         runtime = current()
         with runtime.db.session() as session:
             row = service.get_visible(session, current_user(), submission_id)
-            blob = session.scalar(
-                select(Blob)
+            found = session.execute(
+                select(Blob, PhotoMeta)
                 .join(Attachment, Attachment.blob_id == Blob.id)
+                .outerjoin(PhotoMeta, PhotoMeta.blob_id == Blob.id)
                 .where(Attachment.version_id == row.current_version_id, Attachment.name == name)
-            )
-        if blob is None:
+            ).first()
+        if found is None:
             raise errors.NOT_FOUND(what=f"attachment {name!r} of submission {submission_id}")
-        if request.if_none_match.contains(blob.md5):
+        blob, meta = found
+        readable = meta is not None and meta.verdict == Verdict.OK.value
+        if size is not None and not readable:
+            raise errors.NOT_FOUND(what=f"a thumbnail of {name!r} (it is not a readable image)")
+        etag = f"{blob.md5}-{size}" if size else blob.md5
+        if request.if_none_match.contains(etag):
             response = Response(status=304)
-            response.set_etag(blob.md5)
+            response.set_etag(etag)
             return response
-        inline = blob.content_type in INLINE_TYPES
+        if size is not None:
+            stream = photo_service.open_thumbnail(
+                runtime.storage, blob, size, runtime.settings.photo_max_pixels
+            )
+            mimetype, inline, download = "image/jpeg", True, f"{name.rsplit('.', 1)[0]}-{size}.jpg"
+        else:
+            stream = runtime.storage.open(blob.storage_key)
+            inline = readable and meta.kind in INLINE_KINDS
+            download = name
+            if readable:
+                mimetype = CONTENT_TYPES[meta.kind]
+            elif blob.content_type.startswith("image/"):
+                mimetype = "application/octet-stream"  # named like an image, not one (or unchecked)
+            else:
+                mimetype = blob.content_type
         response = send_file(
-            runtime.storage.open(blob.storage_key),
-            mimetype=blob.content_type,
+            stream,
+            mimetype=mimetype,
             as_attachment=not inline,
-            download_name=name,
-            etag=blob.md5,
+            download_name=download,
+            etag=etag,
             conditional=True,
             max_age=0,
         )
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response
+
+
+def _thumbnail_size(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    if raw not in {str(s) for s in photo_service.THUMBNAIL_SIZES}:
+        sizes = ", ".join(map(str, photo_service.THUMBNAIL_SIZES))
+        raise errors.FIELDS_INVALID(fields="size", errors={"size": [f"Must be one of: {sizes}."]})
+    return int(raw)
 
 
 def _attachment_url(submission_id: int, name: str) -> str:

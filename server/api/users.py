@@ -77,7 +77,9 @@ class Users(Resource):
 
     @ns.expect(docs.input_model(ns, UserCreateSchema))
     @ns.response(201, "Created; 'password' only if generated", created_model)
+    @ns.response(400, "Broken JSON", error)
     @ns.response(401, "Not logged in", error)
+    @ns.response(415, "Not JSON", error)
     @ns.response(403, "Not an admin", error)
     @ns.response(409, "The username is taken", error)
     @ns.response(422, "Invalid input, per field", error)
@@ -122,7 +124,9 @@ class OneUser(Resource):
 
     @ns.expect(docs.input_model(ns, UserUpdateSchema))
     @ns.response(200, "Changed", user_model)
+    @ns.response(400, "Broken JSON", error)
     @ns.response(409, "That would leave no enabled admin", error)
+    @ns.response(415, "Not JSON", error)
     @ns.response(422, "Invalid input, per field", error)
     @requires(*ADMIN)
     def patch(self, username: str):
@@ -148,6 +152,8 @@ class OneUser(Resource):
 class Password(Resource):
     @ns.expect(docs.input_model(ns, PasswordResetSchema))
     @ns.response(200, "Reset; 'password' only if generated", created_model)
+    @ns.response(400, "Broken JSON", error)
+    @ns.response(415, "Not JSON", error)
     @ns.response(422, "Invalid input, per field", error)
     @requires(*ADMIN)
     def post(self, username: str):

@@ -6,6 +6,7 @@ from .base import Base
 from .blobs import Blob
 from .facts import CulturalFamilyFact, PovertyFact, SatisfactionFact
 from .forms import Form, FormMedia, FormState, FormVersion
+from .photos import PhotoHashBand, PhotoMeta
 from .problems import SubmissionProblem
 from .sessions import ApiSession, LoginFailure
 from .submissions import Attachment, Comment, ReviewState, Submission, SubmissionVersion
@@ -26,6 +27,8 @@ __all__ = [
     "FormState",
     "FormVersion",
     "LoginFailure",
+    "PhotoHashBand",
+    "PhotoMeta",
     "PovertyFact",
     "ReviewState",
     "Role",

@@ -105,7 +105,8 @@ class Attachment(Base):
         ForeignKey("submission_versions.id", ondelete="CASCADE")
     )
     name: Mapped[str]
-    blob_id: Mapped[int | None] = mapped_column(ForeignKey("blobs.id"))
+    # Indexed: "which other submissions hold this photo?" is asked on every photo received.
+    blob_id: Mapped[int | None] = mapped_column(ForeignKey("blobs.id"), index=True)
     received_at: Mapped[dt.datetime | None]
 
     version: Mapped[SubmissionVersion] = relationship(back_populates="attachments")

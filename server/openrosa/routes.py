@@ -17,7 +17,7 @@ from werkzeug.http import http_date
 
 from .. import errors
 from ..runtime import base_url, current
-from ..services import areas, blobs, forms, ingest, users
+from ..services import areas, blobs, forms, ingest, photos, users
 from . import auth, responses
 
 log = logging.getLogger(__name__)
@@ -205,7 +205,8 @@ def submission():
         if name != "xml_submission_file"
     ]
     runtime = current()
-    outcome = ingest.ingest(runtime.db, runtime.storage, xml, uploads, _client())
+    policy = photos.Policy.from_settings(runtime.settings)
+    outcome = ingest.ingest(runtime.db, runtime.storage, xml, uploads, _client(), policy)
     partial = fields.get("*isIncomplete*", "").lower() == "yes"
     return _xml(responses.message(_success_text(outcome, partial)), 201)
 

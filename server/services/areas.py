@@ -21,6 +21,9 @@ OFFICIAL_CSV = Path(__file__).resolve().parent.parent / "data" / "vn_admin_units
 AREAS_MEDIA = "areas.csv"  # the media file name the shipped forms' cascades read
 _LEVEL_ORDER = {"province": 0, "district": 1, "commune": 2, "area": 3}
 LEVELS = tuple(_LEVEL_ORDER)
+MAX_HOUSEHOLDS = 10_000_000  # more households than this in one area is a typing mistake
+MAX_NAME = Area.name.type.length or 255  # the columns' sizes (PostgreSQL enforces them)
+MAX_KIND = Area.kind.type.length or 32
 
 
 @dataclass(slots=True)
@@ -77,6 +80,10 @@ def import_areas(
     communes = set(session.scalars(select(Area.code).where(Area.level == "commune")))
     existing = {a.code: a for a in session.scalars(select(Area).where(Area.level == "area"))}
     for line, row in enumerate(rows, start=first_line):
+        with_nul = sorted(str(k) for k, v in row.items() if isinstance(v, str) and "\x00" in v)
+        if with_nul:  # PostgreSQL text cannot hold it
+            report.rejected.append((line, f"{', '.join(with_nul)}: a NUL character"))
+            continue
         commune = (row.get("commune_code") or "").strip()
         local = (row.get("code") or "").strip()
         name = (row.get("name") or "").strip()
@@ -89,12 +96,24 @@ def import_areas(
         if not name:
             report.rejected.append((line, "name is empty"))
             continue
+        if len(name) > MAX_NAME:
+            report.rejected.append((line, f"name is longer than {MAX_NAME} characters"))
+            continue
         total = (row.get("households_total") or "").strip()
-        if total and not total.isdigit():
+        # isdigit() alone would let "²" or "٣" through to int()
+        if total and not (total.isascii() and total.isdigit()):
             report.rejected.append((line, f"households_total {total!r} is not a whole number"))
+            continue
+        if total and int(total) > MAX_HOUSEHOLDS:
+            report.rejected.append(
+                (line, f"households_total {total} is more than {MAX_HOUSEHOLDS:,} households")
+            )
             continue
         code = f"{commune}.{local}"
         kind = (row.get("kind") or "").strip() or None
+        if kind is not None and len(kind) > MAX_KIND:
+            report.rejected.append((line, f"kind is longer than {MAX_KIND} characters"))
+            continue
         values = {
             "name": name,
             "full_name": name,
@@ -287,3 +306,29 @@ def _upsert(
         report.updated += 1
     else:
         report.unchanged += 1
+
+
+_REGISTRY_CSV: dict[tuple, bytes] = {}
+
+
+def registry_csv(session: Session) -> bytes:
+    """The whole registry as the cascade file (what an admin's phone gets), for checking answers.
+
+    Kept per process and rebuilt when the registry changes (its size or code range moves); the
+    look-up that decides is one small aggregate query.
+    """
+    key = tuple(
+        session.execute(
+            select(
+                func.count(),
+                func.min(Area.code),
+                func.max(Area.code),
+                func.sum(func.length(Area.full_name)),
+            )
+        ).one()
+    )
+    if key not in _REGISTRY_CSV:
+        _REGISTRY_CSV.clear()
+        admin = User(username="", role=Role.ADMIN)
+        _REGISTRY_CSV[key] = areas_csv(session, admin)
+    return _REGISTRY_CSV[key]

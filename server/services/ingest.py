@@ -15,6 +15,7 @@ so that SQLite's single write lock is held as briefly as possible (see bench/ing
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from .. import errors
 from ..db import Database
+from ..domain import checks as domain_checks
 from ..models import (
     Attachment,
     Form,
@@ -39,7 +41,8 @@ from ..models.base import utcnow
 from ..storage import Storage
 from ..xforms.answers import Answers, read_answers
 from ..xforms.submission import SubmissionInfo, read_submission
-from . import audit, blobs, facts
+from ..xforms.validate import validate
+from . import areas, audit, blobs, checks, facts, forms, photos
 
 RETRIES = 5
 
@@ -84,10 +87,17 @@ class _Incoming:
     referenced: list[str]
     stored: dict  # file name -> (Stored, content type)
     client: Client
+    photos: photos.Incoming
+    issues: list  # validation against the form and the domain checks, worked out beforehand
 
 
 def ingest(
-    db: Database, storage: Storage, xml: bytes, uploads: list[Upload], client: Client
+    db: Database,
+    storage: Storage,
+    xml: bytes,
+    uploads: list[Upload],
+    client: Client,
+    policy: photos.Policy | None = None,
 ) -> Outcome:
     info = read_submission(xml)
     with db.session() as session:
@@ -95,11 +105,16 @@ def ingest(
     referenced = info.referenced_files({f["path"] for f in fields if f["type"] == "binary"})
     answers = read_answers(info.root, fields)
 
-    stored = {}
+    kept = {}
     for upload in uploads:
-        if upload.name in referenced and upload.name not in stored:
-            content_type = blobs.content_type_for(upload.name)
-            stored[upload.name] = (storage.put_stream(upload.stream), content_type)
+        if upload.name in referenced and upload.name not in kept:
+            kept[upload.name] = (storage.put_stream(upload.stream), upload.stream)
+    # Files new to khudan are opened and thumbnailed here, outside the write lock.
+    checked = photos.prepare(
+        db, storage, kept, info.root, fields, answers, policy or photos.Policy(), utcnow()
+    )
+    stored = {name: (item, checked.content_types[name]) for name, (item, _) in kept.items()}
+    issues = _validate(db, storage, info, fields, form_version_id, answers)
 
     incoming = _Incoming(
         info,
@@ -111,6 +126,8 @@ def ingest(
         referenced,
         stored,
         client,
+        checked,
+        issues,
     )
     for attempt in range(RETRIES):
         with db.write_lock(), db.session() as session:
@@ -153,6 +170,7 @@ def _record(session: Session, new: _Incoming) -> Outcome:
         name: blobs.row_for(session, item, content_type).id
         for name, (item, content_type) in new.stored.items()
     }
+    photos.remember(session, new.photos, blob_ids)
     if info.deprecated_id:
         return _record_edit(session, new, blob_ids)
 
@@ -171,6 +189,7 @@ def _record(session: Session, new: _Incoming) -> Outcome:
     ).scalar_one()  # the unique (form, instance_id) constraint speaks here on a race
     version_id = _insert_version(session, new, submission_id, now)
     has_problems = _derive(session, new, submission_id, version_id, now)
+    has_problems |= photos.check(session, new.photos, submission_id, version_id, blob_ids)
     state = ReviewState.HAS_ISSUES if has_problems else ReviewState.RECEIVED
     session.execute(
         update(Submission)
@@ -217,9 +236,21 @@ def _insert_version(session: Session, new: _Incoming, submission_id: int, now) -
 
 
 def _derive(session: Session, new: _Incoming, submission_id: int, version_id: int, now) -> bool:
-    """Per-household facts of a domain form, in this transaction; True when problems were found."""
+    """Facts and problems of this version, in this transaction; True when a problem was found
+    (a "not checked" note alone is not a problem)."""
     source = facts.Source(submission_id, version_id, now)
-    found = facts.record(session, new.info.form_id, new.answers, source)
+    found = [
+        *new.issues,
+        *checks.scope(session, new.client.user_id, new.answers.place(), new.answers.paths),
+        *checks.duplicate_household(
+            session,
+            form_pk=new.form_pk,
+            submission_id=submission_id,
+            place=new.answers.place(),
+            paths=new.answers.paths,
+        ),
+        *facts.record(session, new.info.form_id, new.answers, source),
+    ]
     if found:
         session.execute(
             insert(SubmissionProblem),
@@ -235,7 +266,56 @@ def _derive(session: Session, new: _Incoming, submission_id: int, version_id: in
                 for p in found
             ],
         )
-    return bool(found)
+    return any(getattr(p, "checked", True) for p in found)
+
+
+def _validate(
+    db: Database,
+    storage: Storage,
+    info: SubmissionInfo,
+    fields: list[dict],
+    form_version_id: int,
+    answers: Answers,
+) -> list:
+    """Check every answer against the form and the domain rules, before the write lock.
+
+    Choices read from CSV media are checked against the form version's files; the areas cascade
+    against the whole registry (whether the area is the collector's own is the scope check's job).
+    """
+    media = {}
+    with db.session() as session:
+        for m, blob in forms.media_files(session, session.get(FormVersion, form_version_id)):
+            media[m.filename] = _media_bytes(storage, blob)
+        if any((f.get("choices") or {}).get("media") == areas.AREAS_MEDIA for f in fields):
+            media[areas.AREAS_MEDIA] = areas.registry_csv(session)
+    today = _submission_day(answers) or utcnow().date()
+    issues = validate(info.root, fields, media=media, today=today)
+    return issues + domain_checks.check(answers.values, answers.repeats, answers.paths, issues)
+
+
+_MEDIA_CACHE: dict[str, bytes] = {}
+
+
+def _media_bytes(storage: Storage, blob) -> bytes:
+    """Form media by content hash: immutable, so any process may keep a copy."""
+    if blob.sha256 not in _MEDIA_CACHE:
+        if len(_MEDIA_CACHE) > 64:
+            _MEDIA_CACHE.clear()
+        with storage.open(blob.storage_key) as fh:
+            _MEDIA_CACHE[blob.sha256] = fh.read()
+    return _MEDIA_CACHE[blob.sha256]
+
+
+def _submission_day(answers: Answers):
+    """The day the form was filled (its ``today`` or ``start``), so a late send is not judged by
+    the day it arrived."""
+    for name in ("today", "start"):
+        text = answers.get(name)
+        try:
+            return dt.date.fromisoformat(text[:10]) if text else None
+        except ValueError:
+            continue
+    return None
 
 
 def _record_resend(session: Session, new: _Incoming, existing: SubmissionVersion) -> Outcome:
@@ -247,7 +327,7 @@ def _record_resend(session: Session, new: _Incoming, existing: SubmissionVersion
             if edited is not None and edited.submission_id != existing.submission_id:
                 raise errors.INSTANCE_ID_TAKEN(instance_id=info.instance_id)
         raise errors.XML_CONFLICT(instance_id=info.instance_id)
-    attached = _fill(session, existing.id, new)
+    attached = _fill(session, existing.id, existing.submission_id, new)
     missing = list(
         session.scalars(
             select(Attachment.name)
@@ -302,11 +382,13 @@ def _record_edit(session: Session, new: _Incoming, blob_ids: dict[str, int]) -> 
         )
     if rows:
         session.execute(insert(Attachment), rows)
+    present = {r["name"]: r["blob_id"] for r in rows if r["blob_id"] is not None}
+    photos.check(session, new.photos, old.submission_id, version_id, present)
     missing = [r["name"] for r in rows if r["blob_id"] is None]
     return Outcome(old.submission_id, info.instance_id, "edited", missing, len(blob_ids))
 
 
-def _fill(session: Session, version_id: int, new: _Incoming) -> int:
+def _fill(session: Session, version_id: int, submission_id: int, new: _Incoming) -> int:
     """Fill empty attachment slots of a version from this POST; return how many were filled.
 
     A file that already arrived is never replaced: the first bytes are the evidence.
@@ -315,7 +397,7 @@ def _fill(session: Session, version_id: int, new: _Incoming) -> int:
         a.name: a
         for a in session.scalars(select(Attachment).where(Attachment.version_id == version_id))
     }
-    filled = 0
+    filled: dict[str, int] = {}
     for name in new.referenced:
         slot = slots.get(name)
         if slot is None:
@@ -323,11 +405,20 @@ def _fill(session: Session, version_id: int, new: _Incoming) -> int:
             session.add(slot)
         if slot.blob_id is None and name in new.stored:
             item, content_type = new.stored[name]
-            slot.blob_id = blobs.row_for(session, item, content_type).id
+            slot.blob_id = filled[name] = blobs.row_for(session, item, content_type).id
             slot.received_at = utcnow()
-            filled += 1
     session.flush()
-    return filled
+    photos.remember(session, new.photos, filled)
+    if photos.check(session, new.photos, submission_id, version_id, filled):
+        session.execute(
+            update(Submission)
+            .where(
+                Submission.id == submission_id,
+                Submission.review_state == ReviewState.RECEIVED.value,
+            )
+            .values(review_state=ReviewState.HAS_ISSUES.value)
+        )
+    return len(filled)
 
 
 def _version_by_instance(

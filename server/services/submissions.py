@@ -35,6 +35,7 @@ from ..xforms.submission import read_submission
 from . import audit, facts
 from .scope import Scope
 
+MAX_ID = 2**31 - 1  # ids are INTEGER: 32 bits on PostgreSQL, and a larger query parameter fails
 NEEDS_COMMENT = frozenset({ReviewState.REJECTED, ReviewState.HAS_ISSUES})
 SETTABLE = frozenset(
     {ReviewState.APPROVED, ReviewState.REJECTED, ReviewState.HAS_ISSUES, ReviewState.RECEIVED}
@@ -111,7 +112,9 @@ def list_submissions(session: Session, user: User, f: Filters) -> tuple[list[dic
 
 
 def get_visible(session: Session, user: User, submission_id: int) -> Submission:
-    row = session.scalar(visible(session, user).where(Submission.id == submission_id))
+    row = None
+    if 0 < submission_id <= MAX_ID:  # else the database refuses the parameter: a 500
+        row = session.scalar(visible(session, user).where(Submission.id == submission_id))
     if row is None:
         raise errors.NOT_FOUND(what=f"submission {submission_id}")
     return row

@@ -69,6 +69,8 @@ def check_password(user: User, password: str) -> bool:
 
 def get_user(session: Session, username: str) -> User | None:
     """One query, as every authenticated request makes it; areas load when first touched."""
+    if "\x00" in username:  # no name has one, and PostgreSQL refuses it in a query (a 500)
+        return None
     return session.scalar(select(User).where(User.username == username))
 
 

@@ -1,4 +1,5 @@
-"""Files on the local disk under ``KHUDAN_MEDIA_ROOT`` (default ``media/``)."""
+"""Files on the local disk under ``KHUDAN_MEDIA_ROOT`` (default ``media/``): originals in ``blobs/``,
+derived files (thumbnails) in ``derived/``, partial writes in ``tmp/``."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
-from .base import Stored
+from .base import Stored, check_key, content_key, is_derived
 
 CHUNK = 1 << 16
 
@@ -34,7 +35,7 @@ class LocalStorage:
                 out.flush()
                 os.fsync(out.fileno())
             digest = sha.hexdigest()
-            key = f"{digest[:2]}/{digest[2:4]}/{digest}"
+            key = content_key(digest)
             target = self._blobs / key
             if target.exists():
                 os.unlink(tmp_name)
@@ -47,21 +48,32 @@ class LocalStorage:
             raise
         return Stored(key=key, sha256=digest, md5=md5.hexdigest(), size=size)
 
+    def put_derived(self, key: str, data: bytes) -> None:
+        target = self._path(key)
+        if not is_derived(key):
+            raise ValueError(f"not a derived key: {key!r}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=self._tmp)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            os.replace(tmp_name, target)  # readers see the old copy or the new one, never half
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+
     def open(self, key: str) -> BinaryIO:
-        return (self._blobs / _safe(key)).open("rb")
+        return self._path(key).open("rb")
 
     def delete(self, key: str) -> None:
-        (self._blobs / _safe(key)).unlink(missing_ok=True)
+        self._path(key).unlink(missing_ok=True)
 
     def exists(self, key: str) -> bool:
-        return (self._blobs / _safe(key)).is_file()
+        return self._path(key).is_file()
 
-
-def _safe(key: str) -> str:
-    parts = key.split("/")
-    if len(parts) != 3 or any(not p or not p.isalnum() for p in parts):
-        raise ValueError(f"not a storage key: {key!r}")
-    return key
+    def _path(self, key: str) -> Path:
+        check_key(key)
+        return self.root / key if is_derived(key) else self._blobs / key
 
 
 def _fsync_dir(path: Path) -> None:

@@ -3,6 +3,21 @@
 The field schema is read from the XForm XML (binds and body), never from pyxform's internals, so any
 XForm works, as in ODK Central's ``lib/data/schema.js``. Fields are kept in depth-first document
 order, which is the order people read the form in.
+
+Besides the binds, each question records what ingest needs to check an answer against the form
+(``server.xforms.validate``): its body ``control`` (``input``, ``select1``, ``select``, ``upload``,
+``range``, ``rank``, ``trigger``), the form's own messages (``constraint_msg``, ``required_msg``,
+``{language: text}`` like labels) and, for selects, its ``choices``:
+
+- ``{"values": [...]}``: inline ``<item>``s;
+- ``{"instance": id, "nodeset": ..., "value": ref, "values": [...]}``: an itemset over a secondary
+  instance inside the XForm, plus ``"items"`` (every column of every item) when the items carry
+  more than a value and a label, so a ``choice_filter`` or an ``instance()`` look-up can be
+  evaluated again at ingest;
+- ``{"instance": id, "nodeset": ..., "value": ref, "media": "x.csv"}``: an itemset over a media
+  file (``jr://file-csv/x.csv``, ``jr://file/x.xml``), whose values are read from the file at
+  ingest;
+- ``{"nodeset": ..., "value": ref}``: any other itemset (e.g. choices from a repeat of the form).
 """
 
 from __future__ import annotations
@@ -59,12 +74,16 @@ def read_xform(xml: bytes) -> XFormInfo:
     repeats = (
         {r.get("nodeset") for r in body.iter(f"{{{XFORMS}}}repeat")} if body is not None else set()
     )
+    itext = _itext(model)
     fields: list[dict] = []
-    _walk(primary, "", None, binds, repeats, fields)
-    labels = _labels(model, body)
+    _walk(primary, "", None, binds, repeats, fields, itext)
+    labels = _labels(itext, body)
+    controls = _controls(body, _secondary_instances(model)) if body is not None else {}
     for f in fields:
         if f["path"] in labels:
             f["label"] = labels[f["path"]]
+        if f["kind"] == "field" and f["path"] in controls:
+            f.update(controls[f["path"]])
 
     media = sorted({m.rsplit("/", 1)[-1] for m in _MEDIA_REF.findall(xml.decode("utf-8"))})
     return XFormInfo(
@@ -76,7 +95,7 @@ def read_xform(xml: bytes) -> XFormInfo:
     )
 
 
-def _walk(element: Element, parent: str, repeat: str | None, binds, repeats, out) -> None:
+def _walk(element: Element, parent: str, repeat: str | None, binds, repeats, out, itext) -> None:
     seen: set[str] = set()
     for node in element:
         if not isinstance(node.tag, str):
@@ -103,13 +122,21 @@ def _walk(element: Element, parent: str, repeat: str | None, binds, repeats, out
                     entry[key] = bind.get(key).strip()
             if bind.get(f"{{{JR}}}preload"):
                 entry["preload"] = bind.get(f"{{{JR}}}preload")
+            for key, attribute in (
+                ("constraint_msg", "constraintMsg"),
+                ("required_msg", "requiredMsg"),
+            ):
+                text = (bind.get(f"{{{JR}}}{attribute}") or "").strip()
+                if text:
+                    match = _ITEXT_REF.match(text)
+                    entry[key] = dict(itext.get(match.group(1), {})) if match else {"default": text}
         out.append(entry)
         if has_children:
-            _walk(node, path, path if is_repeat else repeat, binds, repeats, out)
+            _walk(node, path, path if is_repeat else repeat, binds, repeats, out, itext)
 
 
-def _labels(model: Element, body: Element | None) -> dict[str, dict[str, str]]:
-    """path -> {language: label} from the body's controls, translated through itext.
+def _itext(model: Element) -> dict[str, dict[str, str]]:
+    """itext id -> {language: text}.
 
     Languages are keyed by the code in parentheses ("Tiếng Việt (vi)" -> "vi"); a form with one
     language and no itext gets the key "default".
@@ -123,6 +150,11 @@ def _labels(model: Element, body: Element | None) -> dict[str, dict[str, str]]:
             if value is not None:
                 words = "".join(value.itertext()).strip()
                 itext.setdefault(text.get("id"), {})[lang] = words
+    return itext
+
+
+def _labels(itext: dict[str, dict[str, str]], body: Element | None) -> dict[str, dict[str, str]]:
+    """path -> {language: label} from the body's controls, translated through itext."""
     out: dict[str, dict[str, str]] = {}
     for control in body.iter() if body is not None else []:
         ref = control.get("ref") or control.get("nodeset")
@@ -146,3 +178,103 @@ def _bind_type(bind: Element | None) -> str:
     if bind is None or not bind.get("type"):
         return "string"
     return local(bind.get("type"))
+
+
+_CONTROLS = frozenset({"input", "select1", "select", "upload", "range", "rank", "trigger"})
+_SELECTS = frozenset({"select1", "select", "rank"})
+_INSTANCE_NODESET = re.compile(
+    r"""^\s*instance\(\s*['"]([^'"]+)['"]\s*\)((?:/[\w.:-]+)+)(.*)$""", re.S
+)
+_NAME = re.compile(r"^[\w.-]+$")
+
+
+def _secondary_instances(model: Element) -> dict[str, Element | str]:
+    """Secondary instance id -> its element, or the media file name it is read from."""
+    out: dict[str, Element | str] = {}
+    for instance in model:
+        if local(instance.tag) != "instance" or not instance.get("id"):
+            continue
+        src = instance.get("src") or ""
+        out[instance.get("id")] = src.rsplit("/", 1)[-1] if src else instance
+    return out
+
+
+def _controls(body: Element, instances: dict[str, Element | str]) -> dict[str, dict]:
+    """path -> what the body says about the question: control, choices, range bounds."""
+    out: dict[str, dict] = {}
+
+    def visit(element: Element, context: str) -> None:
+        for node in element:
+            if not isinstance(node.tag, str):
+                continue
+            name = local(node.tag)
+            ref = node.get("ref") or node.get("nodeset")
+            path = _absolute(ref, context) if ref else context
+            if name in _CONTROLS and ref:
+                entry: dict = {"control": name}
+                if name in _SELECTS:
+                    choices = _choices(node, instances)
+                    if choices is not None:
+                        entry["choices"] = choices
+                if name == "range":
+                    entry["range"] = {
+                        key: node.get(key) for key in ("start", "end", "step") if node.get(key)
+                    }
+                out.setdefault(path, entry)
+            elif name in ("group", "repeat"):
+                visit(node, path)
+
+    visit(body, "")
+    return out
+
+
+def _absolute(ref: str, context: str) -> str:
+    ref = ref.strip()
+    if ref.startswith("/") or not context:
+        return ref
+    parts = context.split("/")
+    for step in ref.split("/"):
+        if step == "..":
+            parts.pop()
+        elif step not in (".", ""):
+            parts.append(step)
+    return "/".join(parts)
+
+
+def _choices(control: Element, instances: dict[str, Element | str]) -> dict | None:
+    items = [c for c in control if isinstance(c.tag, str) and local(c.tag) == "item"]
+    if items:
+        values = []
+        for item in items:
+            value = child(item, "value")
+            values.append((value.text or "").strip() if value is not None else "")
+        return {"values": values}
+    itemset = child(control, "itemset")
+    if itemset is None or not itemset.get("nodeset"):
+        return None
+    nodeset = itemset.get("nodeset").strip()
+    value = child(itemset, "value")
+    ref = (value.get("ref") if value is not None else None) or "value"
+    out: dict = {"nodeset": nodeset, "value": ref}
+    match = _INSTANCE_NODESET.match(nodeset)
+    if match is None or match.group(1) not in instances:
+        return out
+    instance_id, steps, rest = match.groups()
+    out = {"instance": instance_id, **out}
+    source = instances[instance_id]
+    if isinstance(source, str):
+        out["media"] = source
+        return out
+    if not _NAME.match(ref):
+        return out  # a computed value ref: checked against the instance at ingest, if at all
+    found = [source]
+    for step in steps.strip("/").split("/"):
+        found = [c for e in found for c in e if isinstance(c.tag, str) and local(c.tag) == step]
+    rows = [
+        {local(c.tag): "".join(c.itertext()).strip() for c in e if isinstance(c.tag, str)}
+        for e in found
+    ]
+    out["values"] = [row.get(ref, "") for row in rows]
+    if rest.strip() or any(set(row) - {ref, "label", "itextId"} for row in rows):
+        out["items"] = [{k: v for k, v in row.items() if k != "itextId"} for row in rows]
+    return out

@@ -154,3 +154,10 @@ def test_revoked_token_is_403(client, token, db):
         assert users.revoke_tokens(s, users.get_user(s, "thu")) == 1
         s.commit()
     assert client.head(f"/key/{token}/submission", headers=OR).status_code == 403
+
+
+def test_a_nul_in_the_username_is_a_wrong_login_not_a_crash(client, make_user):
+    make_user("thu")
+    header = digest_header(challenge(client), "th\x00u", "correct horse", "GET", "/formList", 1)
+    r = client.get("/formList", headers={"Authorization": header, **OR})
+    assert r.status_code == 401

@@ -142,8 +142,8 @@ def test_urban_commune_uses_the_urban_line_and_missing_code_is_a_problem(
     assert [r.status for r in replies] == [201]
     assert count(db, PovertyFact) == 0
     with db.session() as s:
-        problem = s.scalar(select(SubmissionProblem))
-        assert problem.rule == "household-unidentified"
+        rules = set(s.scalars(select(SubmissionProblem.rule)))
+        assert {"household-unidentified", "required"} <= rules
         assert s.scalar(select(Submission.review_state)) == "hasIssues"
     # POV-01 urban, 2026: 1,900,000 ≤ 2,000,000 and 3 deprivations -> poor.
     fixed = sample(
@@ -175,7 +175,7 @@ def test_a_commune_missing_from_the_registry_is_a_problem_until_rebuild(collecto
     collector.submit(sample("pov1.xml"))
     assert count(db, PovertyFact) == 0
     with db.session() as s:
-        assert s.scalar(select(SubmissionProblem.rule)) == "commune-unknown"
+        assert "commune-unknown" in set(s.scalars(select(SubmissionProblem.rule)))
         areas.load_official(s)
         s.commit()
     assert facts.rebuild(db, form_id="poverty_review") == 1

@@ -121,7 +121,7 @@ def test_manifest_lists_present_media_with_md5_and_serves_them(collector, publis
 
 
 def test_manifest_is_empty_until_media_is_uploaded(collector, publish):
-    result = publish("household")
+    result = publish("household", media={})
     assert result.missing_media == ["villages.csv"]
     reply, files = collector.manifest("http://localhost/forms/household/manifest")
     assert reply.status == 200 and files == []

@@ -10,6 +10,7 @@ import hashlib
 
 import pytest
 from collect import CollectClient, flask_sender, multipart
+from conftest import VILLAGES_CSV
 from factories import household_xml, jpeg, noisy_jpeg
 from sqlalchemy import select
 from stored import attachment_hashes, count, sha
@@ -91,7 +92,7 @@ def test_resending_identical_xml_stores_nothing_twice_and_fills_missing_files(
     assert attachment_hashes(db, "uuid:r1") == {"house.jpg": sha(house)}
     third = collector.submit(xml, {"house.jpg": house})
     assert third[0].status == 201 and "already" in third[0].message
-    assert count(db, Submission) == 1 and count(db, Blob) == 1
+    assert count(db, Submission) == 1 and count(db, Blob) == 2  # the photo, villages.csv
 
 
 def test_an_arrived_file_is_never_replaced_by_a_resend(collector, household, db):
@@ -141,7 +142,7 @@ def test_parts_the_xml_does_not_name_are_ignored(collector, household, db):
     )[0]
     assert reply.status == 201
     assert attachment_hashes(db, "uuid:u1") == {"house.jpg": sha(jpeg())}
-    assert count(db, Blob) == 1
+    assert count(db, Blob) == 2  # the photo, and the form's villages.csv
 
 
 def test_non_ascii_attachment_names_are_kept(collector, household, db):
@@ -156,8 +157,11 @@ def test_path_tricks_in_file_names_never_reach_the_disk(collector, household, db
     xml = household_xml("uuid:p1", house_photo=name)
     assert collector.submit(xml, {name: jpeg()})[0].status == 201
     assert attachment_hashes(db, "uuid:p1") == {name: sha(jpeg())}
-    stored = [p for p in settings.media_root.rglob("*") if p.is_file()]
-    assert [p.name for p in stored] == [sha(jpeg())]
+    stored = sorted(p.name for p in settings.media_root.rglob("*") if p.is_file())
+    # the photo, its thumbnails and the form's villages.csv: every name is a content hash
+    assert stored == sorted(
+        [sha(jpeg()), f"{sha(jpeg())}.1280.jpg", f"{sha(jpeg())}.320.jpg", sha(VILLAGES_CSV)]
+    )
     assert not (settings.media_root.parent / "etc").exists()
 
 

@@ -28,6 +28,7 @@ def test_read_xform_identity_fields_and_media(household_xform):
         "type": "binary",
         "repeat": "/data/member",
         "label": {"vi": "Ảnh", "en": "Photo"},
+        "control": "upload",
     }
     assert by_path["/data/hh_code"]["required"] == "true()"
     assert by_path["/data/hh_size"]["type"] == "int"

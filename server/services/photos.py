@@ -1,0 +1,587 @@
+"""Photo checks at ingest: what each file really is, thumbnails, and the problems a supervisor sees.
+
+Work is split around the ingest transaction so that SQLite's write lock is held briefly:
+- ``prepare`` runs before it: each file not seen before (by SHA-256) is opened once with Pillow
+  (``server.photos``), its 320 px and 1280 px thumbnails are written to storage as derived files,
+  and what it is becomes a ``PhotoInfo``. A resent photo is already known and costs one SELECT.
+- ``remember`` (in the transaction) keeps a ``PhotoMeta`` row per new blob.
+- ``check`` (in the transaction) turns the facts into problems on the submission version: not an
+  image, a decompression bomb, unreadable, taken far from the household's geopoint, taken long
+  before the visit, or the same photo (same bytes, or a dHash at most 4 bits away) in another
+  household's submission. A reused photo is flagged on both submissions.
+Nothing here rejects a submission: a collector cannot fix a sent form.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import BinaryIO
+from xml.etree.ElementTree import Element
+
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from .. import photos
+from ..models import (
+    Attachment,
+    Blob,
+    PhotoHashBand,
+    PhotoMeta,
+    ReviewState,
+    Submission,
+    SubmissionProblem,
+    SubmissionVersion,
+)
+from ..photos import PhotoInfo, Verdict
+from ..storage import Storage, Stored, derived_key
+from ..xforms.answers import Answers
+from ..xforms.safexml import local
+from ..xforms.submission import read_submission
+from . import blobs
+from .facts import Problem
+
+THUMBNAIL_SIZES = (320, 1280)
+NEAR_BITS = 4  # dHash distance at or below which two photos are the same picture
+# 64 bits in 5 bands: two hashes within NEAR_BITS differ in at most 4 bands, so agree on one.
+BANDS = ((0, 13), (13, 13), (26, 13), (39, 13), (52, 12))
+_OPEN_STATES = (ReviewState.RECEIVED.value, ReviewState.EDITED.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    pixel_limit: int = photos.DEFAULT_PIXEL_LIMIT
+    max_distance_m: float = 500
+    max_age_days: int = 30
+
+    @classmethod
+    def from_settings(cls, settings) -> Policy:
+        return cls(
+            pixel_limit=settings.photo_max_pixels,
+            max_distance_m=settings.photo_max_distance_m,
+            max_age_days=settings.photo_max_age_days,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """What the checks need from one POST, worked out before the transaction."""
+
+    found: dict[str, PhotoInfo]  # file name -> what a file not seen before turned out to be
+    content_types: dict[str, str]  # file name -> the type to record on its blob
+    paths: dict[str, str]  # file name -> the field it answers
+    household: tuple[str | None, str | None]  # (commune, household code) when the form asks them
+    geopoint: tuple[float, float] | None  # the first geopoint answer of the form
+    visit: dt.datetime  # the visit on the phone's wall clock: start, today, or when received
+    policy: Policy
+
+
+def prepare(
+    db,
+    storage: Storage,
+    files: dict[str, tuple[Stored, BinaryIO | None]],
+    root: Element,
+    fields: list[dict],
+    answers: Answers,
+    policy: Policy,
+    received: dt.datetime,
+) -> Incoming:
+    """Look at every stored file of the POST that is new to khudan; write its thumbnails."""
+    known: set[str] = set()
+    if files:
+        with db.session() as session:
+            known = set(
+                session.scalars(
+                    select(Blob.sha256)
+                    .join(PhotoMeta, PhotoMeta.blob_id == Blob.id)
+                    .where(Blob.sha256.in_({s.sha256 for s, _ in files.values()}))
+                )
+            )
+    found: dict[str, PhotoInfo] = {}
+    content_types: dict[str, str] = {}
+    by_sha: dict[str, PhotoInfo] = {}
+    for name, (stored, stream) in files.items():
+        if stored.sha256 in known:
+            content_types[name] = blobs.content_type_for(name)  # the blob row exists already
+            continue
+        info = by_sha.get(stored.sha256)
+        if info is None:
+            info = by_sha[stored.sha256] = _look(storage, stored, stream, policy)
+        found[name] = info
+        content_types[name] = content_type(name, info)
+    return Incoming(
+        found=found,
+        content_types=content_types,
+        paths=file_paths(root, set(files)),
+        household=(answers.get("commune") or None, answers.place()["household_code"]),
+        geopoint=first_geopoint(root, fields),
+        visit=visit_time(answers, received),
+        policy=policy,
+    )
+
+
+def content_type(name: str, info: PhotoInfo) -> str:
+    """The type a file is recorded and served with: what its bytes are, not what its name says.
+    A file named like an image that is not one becomes ``application/octet-stream``."""
+    if info.content_type:
+        return info.content_type
+    named = blobs.content_type_for(name)
+    return "application/octet-stream" if named.startswith("image/") else named
+
+
+def remember(session: Session, incoming: Incoming, blob_ids: dict[str, int]) -> None:
+    """Keep what was learnt about new blobs (a concurrent POST may have kept it first)."""
+    _keep(session, {blob_ids[n]: info for n, info in incoming.found.items() if n in blob_ids})
+
+
+def backfill(db, storage: Storage, policy: Policy, progress=None) -> int:
+    """Look at submission files stored before photo checks existed: record what each is and make
+    its thumbnails, so it is served inline (a real image) and has thumbnails. Problems are not
+    added to those old submissions. Returns how many files were looked at."""
+    with db.session() as session:
+        rows = session.execute(
+            select(Blob.id, Blob.sha256, Blob.storage_key)
+            .join(Attachment, Attachment.blob_id == Blob.id)
+            .outerjoin(PhotoMeta, PhotoMeta.blob_id == Blob.id)
+            .where(PhotoMeta.blob_id.is_(None))
+            .distinct()
+            .order_by(Blob.id)
+        ).all()
+    for done, (blob_id, sha256, key) in enumerate(rows, start=1):
+        info = _look(storage, Stored(key, sha256, "", 0), None, policy)
+        with db.write_lock(), db.session() as session:
+            _keep(session, {blob_id: info})
+            session.commit()
+        if progress:
+            progress(done, len(rows))
+    return len(rows)
+
+
+def _keep(session: Session, new: dict[int, PhotoInfo]) -> None:
+    if not new:
+        return
+    have = set(session.scalars(select(PhotoMeta.blob_id).where(PhotoMeta.blob_id.in_(new))))
+    rows, bands = [], []
+    for blob_id, info in new.items():
+        if blob_id in have:
+            continue
+        taken = info.taken_at
+        rows.append(
+            {
+                "blob_id": blob_id,
+                "kind": info.kind,
+                "verdict": info.verdict.value,
+                "width": info.width,
+                "height": info.height,
+                "orientation": info.orientation,
+                "taken_at": taken.replace(tzinfo=None) if taken else None,
+                "taken_offset": _offset(taken),
+                "latitude": info.latitude,
+                "longitude": info.longitude,
+                "dhash": _signed(info.dhash) if info.dhash is not None else None,
+                "detail": info.detail,
+            }
+        )
+        if info.dhash is not None:
+            bands += [
+                {"blob_id": blob_id, "band": i, "value": v} for i, v in hash_bands(info.dhash)
+            ]
+    if rows:
+        session.execute(insert(PhotoMeta), rows)
+    if bands:
+        session.execute(insert(PhotoHashBand), bands)
+
+
+def check(
+    session: Session,
+    incoming: Incoming,
+    submission_id: int,
+    version_id: int,
+    blob_ids: dict[str, int],
+) -> bool:
+    """Record the problems of these files on the version, and on the other submissions a reused
+    photo is also in; True when this version got any."""
+    if not blob_ids:
+        return False
+    metas = {
+        m.blob_id: m
+        for m in session.scalars(select(PhotoMeta).where(PhotoMeta.blob_id.in_(blob_ids.values())))
+    }
+    found: list[Problem] = []
+    for name, blob_id in blob_ids.items():
+        meta = metas.get(blob_id)
+        if meta is not None:
+            found += _own_problems(incoming, name, meta)
+    found += _reuse(session, incoming, submission_id, blob_ids, metas)
+    add_problems(session, version_id, found)
+    return bool(found)
+
+
+def add_problems(session: Session, version_id: int, found: Iterable[Problem]) -> None:
+    rows = [
+        {
+            "version_id": version_id,
+            "path": p.path,
+            "rule": p.rule,
+            "value": p.value,
+            "message_vi": p.message_vi,
+            "message_en": p.message_en,
+        }
+        for p in found
+    ]
+    if rows:
+        session.execute(insert(SubmissionProblem), rows)
+
+
+def open_thumbnail(storage: Storage, blob: Blob, size: int, pixel_limit: int) -> BinaryIO:
+    """The stored thumbnail, made again from the original when it is missing (derived files may be
+    deleted at any time). Raises ``photos.PhotoError`` for a file that is not a readable image."""
+    key = derived_key(blob.sha256, f"{size}.jpg")
+    try:
+        return storage.open(key)
+    except FileNotFoundError:
+        pass
+    with storage.open(blob.storage_key) as original, _seekable(original) as stream:
+        data = photos.thumbnail(stream, size, pixel_limit)
+    storage.put_derived(key, data)
+    return storage.open(key)
+
+
+# -- reading the submission -----------------------------------------------------------------------
+
+
+def file_paths(root: Element, names: set[str]) -> dict[str, str]:
+    """File name -> path of the first field whose answer it is."""
+    out: dict[str, str] = {}
+
+    def walk(element: Element, path: str) -> None:
+        for node in element:
+            if not isinstance(node.tag, str):
+                continue
+            node_path = f"{path}/{local(node.tag)}"
+            if len(node):
+                walk(node, node_path)
+            else:
+                text = (node.text or "").strip()
+                if text in names and text not in out:
+                    out[text] = node_path
+
+    if names:
+        walk(root, f"/{local(root.tag)}")
+    return out
+
+
+def first_geopoint(root: Element, fields: list[dict]) -> tuple[float, float] | None:
+    """(latitude, longitude) of the first answered geopoint field of the form."""
+    for f in fields:
+        if f.get("type") != "geopoint":
+            continue
+        node = _find(root, f["path"])
+        parts = (node.text or "").split() if node is not None else []
+        try:
+            lat, lon = float(parts[0]), float(parts[1])
+        except (IndexError, ValueError):
+            continue
+        if -90 <= lat <= 90 and -180 <= lon <= 180:
+            return lat, lon
+    return None
+
+
+def visit_time(answers: Answers, received: dt.datetime) -> dt.datetime:
+    """When the household was visited, on the phone's wall clock: ``start``, else ``today``, else
+    when the server received it. Wall clocks are compared with the EXIF time, which has no zone;
+    a few hours either way do not matter against a limit counted in days."""
+    start = answers.get("start")
+    if start:
+        try:
+            return dt.datetime.fromisoformat(start).replace(tzinfo=None)
+        except ValueError:
+            pass
+    today = answers.get("today")
+    if today:
+        try:
+            return dt.datetime.combine(dt.date.fromisoformat(today[:10]), dt.time(12))
+        except ValueError:
+            pass
+    return received.replace(tzinfo=None)
+
+
+def _find(root: Element, path: str) -> Element | None:
+    node = root
+    for name in path.strip("/").split("/")[1:]:
+        node = next(
+            (c for c in node if isinstance(c.tag, str) and local(c.tag) == name),
+            None,
+        )
+        if node is None:
+            return None
+    return node
+
+
+# -- the rules ------------------------------------------------------------------------------------
+
+
+def _own_problems(incoming: Incoming, name: str, meta: PhotoMeta) -> list[Problem]:
+    path = incoming.paths.get(name, name)
+    verdict = Verdict(meta.verdict)
+    if verdict == Verdict.NOT_IMAGE:
+        if not blobs.content_type_for(name).startswith("image/"):
+            return []  # an audio file or a document, as its question asked
+        return [
+            Problem(
+                path,
+                "photo-not-image",
+                name,
+                f"Tệp '{name}' không phải là ảnh (nội dung không khớp định dạng ảnh nào). "
+                "Tệp vẫn được lưu nhưng chỉ tải xuống được.",
+                f"File '{name}' is not an image (its content matches no image format). "
+                "It is kept, and can only be downloaded.",
+            )
+        ]
+    if verdict == Verdict.BOMB:
+        return [
+            Problem(
+                path,
+                "photo-bomb",
+                meta.detail,
+                f"Ảnh '{name}' khai báo kích thước quá lớn ({meta.detail}); máy chủ không mở "
+                "ảnh này (có thể là tệp tấn công).",
+                f"Photo '{name}' {meta.detail}; the server does not open it "
+                "(a decompression bomb?).",
+            )
+        ]
+    if verdict == Verdict.BROKEN:
+        return [
+            Problem(
+                path,
+                "photo-unreadable",
+                meta.detail,
+                f"Ảnh '{name}' bị hỏng hoặc gửi thiếu, không đọc được. Hãy chụp và gửi lại.",
+                f"Photo '{name}' is truncated or corrupt and cannot be read. "
+                "Take it and send it again.",
+            )
+        ]
+    if verdict == Verdict.UNSUPPORTED:
+        return [
+            Problem(
+                path,
+                "photo-unsupported",
+                meta.kind,
+                f"Ảnh '{name}' ({meta.kind}) chưa kiểm tra được trên máy chủ này.",
+                f"Photo '{name}' ({meta.kind}) cannot be checked on this server.",
+            )
+        ]
+    found = []
+    policy = incoming.policy
+    if incoming.geopoint and meta.latitude is not None and meta.longitude is not None:
+        metres = photos.distance_m(*incoming.geopoint, meta.latitude, meta.longitude)
+        if metres > policy.max_distance_m:
+            found.append(
+                Problem(
+                    path,
+                    "photo-far",
+                    f"{metres:.0f} m",
+                    f"Ảnh '{name}' được chụp cách vị trí của hộ {metres:.0f} m "
+                    f"(giới hạn {policy.max_distance_m:.0f} m).",
+                    f"Photo '{name}' was taken {metres:.0f} m from the household's location "
+                    f"(limit {policy.max_distance_m:.0f} m).",
+                )
+            )
+    if meta.taken_at is not None:
+        age = incoming.visit - meta.taken_at.replace(tzinfo=None)
+        if age > dt.timedelta(days=policy.max_age_days):
+            taken, visit = f"{meta.taken_at:%Y-%m-%d %H:%M}", f"{incoming.visit:%Y-%m-%d}"
+            found.append(
+                Problem(
+                    path,
+                    "photo-old",
+                    taken,
+                    f"Ảnh '{name}' được chụp lúc {taken}, {age.days} ngày trước buổi khảo sát "
+                    f"({visit}; giới hạn {policy.max_age_days} ngày).",
+                    f"Photo '{name}' was taken at {taken}, {age.days} days before the visit "
+                    f"({visit}; limit {policy.max_age_days} days).",
+                )
+            )
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Use:
+    """A photo in the current version of another submission."""
+
+    blob_id: int
+    name: str
+    submission_id: int
+    version_id: int
+    household: tuple[str | None, str | None]
+
+
+def _reuse(
+    session: Session,
+    incoming: Incoming,
+    submission_id: int,
+    blob_ids: dict[str, int],
+    metas: dict[int, PhotoMeta],
+) -> list[Problem]:
+    """Problems for photos also in another household's submission; the other side's go straight
+    into its current version, and an open one enters review as hasIssues."""
+    mine = set(blob_ids.values())
+    # other blob -> (my blob, dHash distance); my own blobs are there for their exact copies
+    similar: dict[int, tuple[int, int]] = {b: (b, 0) for b in mine}
+    hashes = {b: _unsigned(m.dhash) for b, m in metas.items() if m.dhash is not None}
+    if hashes:
+        bands = [
+            and_(PhotoHashBand.band == i, PhotoHashBand.value == v)
+            for h in hashes.values()
+            for i, v in hash_bands(h)
+        ]
+        candidates = session.execute(
+            select(PhotoMeta.blob_id, PhotoMeta.dhash)
+            .join(PhotoHashBand, PhotoHashBand.blob_id == PhotoMeta.blob_id)
+            .where(or_(*bands), PhotoMeta.blob_id.not_in(mine))
+            .distinct()
+        ).all()
+        for other, signed in candidates:
+            for blob_id, h in hashes.items():
+                bits = photos.hamming(h, _unsigned(signed))
+                if bits <= NEAR_BITS and bits < similar.get(other, (0, NEAR_BITS + 1))[1]:
+                    similar[other] = (blob_id, bits)
+    uses = [
+        _Use(blob_id, name, sub_id, version_id, (commune, household))
+        for blob_id, name, sub_id, version_id, commune, household in session.execute(
+            select(
+                Attachment.blob_id,
+                Attachment.name,
+                Submission.id,
+                Submission.current_version_id,
+                Submission.commune_code,
+                Submission.household_code,
+            )
+            .join(Submission, Submission.current_version_id == Attachment.version_id)
+            .where(Attachment.blob_id.in_(similar), Submission.id != submission_id)
+            .order_by(Submission.id, Attachment.name)
+        )
+        if not _same_household(incoming.household, (commune, household))
+    ]
+    if not uses:
+        return []
+    name_of = {b: n for n, b in blob_ids.items()}
+    found, theirs = [], {}
+    for use in uses:
+        my_blob, bits = similar[use.blob_id]
+        name = name_of[my_blob]
+        bits = None if use.blob_id == my_blob else bits  # None: the very same bytes
+        found.append(
+            _reused(incoming.paths.get(name, name), name, use.name, use.submission_id, bits)
+        )
+        theirs.setdefault(use.version_id, []).append((use, name, bits))
+    for version_id, items in theirs.items():
+        xml = session.scalar(
+            select(SubmissionVersion.xml).where(SubmissionVersion.id == version_id)
+        )
+        paths = file_paths(read_submission(xml).root, {use.name for use, _, _ in items})
+        said = set(
+            session.scalars(
+                select(SubmissionProblem.value).where(
+                    SubmissionProblem.version_id == version_id,
+                    SubmissionProblem.rule == "photo-reused",
+                )
+            )
+        )
+        # An edit of this submission carries the photo again: the other side is told once.
+        problems = {
+            p.value: p
+            for use, name, bits in items
+            if (p := _reused(paths.get(use.name, use.name), use.name, name, submission_id, bits))
+            and p.value not in said
+        }
+        add_problems(session, version_id, problems.values())
+        session.execute(
+            update(Submission)
+            .where(
+                Submission.current_version_id == version_id,
+                Submission.review_state.in_(_OPEN_STATES),
+            )
+            .values(review_state=ReviewState.HAS_ISSUES.value)
+        )
+    return found
+
+
+def _reused(path: str, name: str, other_name: str, other_id: int, bits: int | None) -> Problem:
+    if bits is None:
+        vi_how, en_how = "trùng với", "is the same photo as"
+    else:
+        vi_how = f"gần như giống hệt (khác {bits}/64 bit dHash)"
+        en_how = f"is nearly identical (dHash {bits}/64 bits apart) to"
+    return Problem(
+        path,
+        "photo-reused",
+        f"submission {other_id}: {other_name}",
+        f"Ảnh '{name}' {vi_how} ảnh '{other_name}' trong bài nộp {other_id} của một hộ khác.",
+        f"Photo '{name}' {en_how} '{other_name}' in submission {other_id}, another household's.",
+    )
+
+
+def _same_household(a: tuple[str | None, str | None], b: tuple[str | None, str | None]) -> bool:
+    """Known and equal: a household's next review may show the same house."""
+    return a[1] is not None and a == b
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+
+def hash_bands(h: int) -> list[tuple[int, int]]:
+    return [(i, (h >> start) & ((1 << width) - 1)) for i, (start, width) in enumerate(BANDS)]
+
+
+def _signed(h: int) -> int:
+    return h - (1 << 64) if h >= 1 << 63 else h
+
+
+def _unsigned(h: int) -> int:
+    return h + (1 << 64) if h < 0 else h
+
+
+def _offset(when: dt.datetime | None) -> str | None:
+    if when is None or when.utcoffset() is None:
+        return None
+    minutes = int(when.utcoffset().total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _look(storage: Storage, stored: Stored, stream: BinaryIO | None, policy: Policy) -> PhotoInfo:
+    """Inspect one new file (from the upload's own temporary file when it can seek, else from
+    storage) and store its thumbnails."""
+    if stream is not None and _can_seek(stream):
+        info = photos.inspect(stream, policy.pixel_limit, THUMBNAIL_SIZES)
+    else:
+        with storage.open(stored.key) as original, _seekable(original) as copy:
+            info = photos.inspect(copy, policy.pixel_limit, THUMBNAIL_SIZES)
+    for size, data in info.thumbnails.items():
+        storage.put_derived(derived_key(stored.sha256, f"{size}.jpg"), data)
+    return dataclasses.replace(info, thumbnails={})
+
+
+def _can_seek(stream: BinaryIO) -> bool:
+    try:
+        return stream.seekable()
+    except (AttributeError, ValueError):
+        return False
+
+
+@contextlib.contextmanager
+def _seekable(stream: BinaryIO):
+    """A seekable view of a stream: the stream itself, or a temporary copy (S3 bodies)."""
+    if _can_seek(stream):
+        yield stream
+        return
+    with tempfile.SpooledTemporaryFile(max_size=1 << 20) as copy:
+        while chunk := stream.read(1 << 16):
+            copy.write(chunk)
+        copy.seek(0)
+        yield copy

@@ -1,0 +1,492 @@
+"""The XPath that XForms binds speak, evaluated on the server with elementpath's XPath 1.0 parser.
+
+ODK forms use XPath 1.0 plus a set of XForms and JavaRosa functions. This module registers the
+subset forms really use on a parser of its own (elementpath's ``XPath1Parser`` itself is left as
+it is) and evaluates expressions against a submission with JavaRosa's conversions, which are
+kinder than elementpath's strict ones:
+
+- comparisons follow XPath 1.0 (an empty answer compared with a number is NaN, so false, where
+  elementpath would raise), and a date or dateTime compares and subtracts as days since 1970,
+  as JavaRosa does with its typed date values (``. <= today()``);
+- arithmetic converts both sides to numbers (an empty answer is NaN);
+- added functions: ``if``, ``selected``, ``selected-at``, ``count-selected``, ``regex``,
+  ``coalesce``, ``today``, ``int``, ``date``, ``decimal-date-time``, ``boolean-from-string``,
+  ``ends-with``, ``substr``, ``min``, ``max``, ``current``, ``instance``; ``position(node)`` (the
+  1-based index of a repeat instance), ``round(x, digits)``, and ``concat`` and ``sum`` with
+  JavaRosa's rules.
+
+Anything else (``pulldata``, ``jr:choice-name``, ``format-date``, ``now``, ``random``...) fails to
+parse or to evaluate with :class:`Unsupported`, which callers report as "not checked".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Callable
+from copy import copy
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any, ClassVar
+from xml.etree.ElementTree import Element, ElementTree
+
+from elementpath import XPath1Parser, XPathContext, get_node_tree
+from elementpath.xpath_nodes import DocumentNode, XPathNode
+
+EPOCH = dt.date(1970, 1, 1)
+_DATE = re.compile(
+    r"^\s*(-?\d{4,})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2}(?:\.\d+)?))?(Z|[+-]\d{2}:?\d{2})?)?\s*$"
+)
+_NUMBER = re.compile(r"^\s*-?(?:\d+(?:\.\d*)?|\.\d+)\s*$")
+
+
+class Unsupported(Exception):
+    """An expression this server does not evaluate (outside the subset, or it failed)."""
+
+
+class XFormsParser(XPath1Parser):
+    """XPath 1.0 with the XForms/JavaRosa functions ODK forms use."""
+
+    # A path may start at instance('id') or current(), as XPath 1.0's FilterExpr '/' allows.
+    PATH_STEP_SYMBOLS: ClassVar[set[str]] = XPath1Parser.PATH_STEP_SYMBOLS | {"instance", "current"}
+
+
+function = XFormsParser.function
+method = XFormsParser.method
+
+
+# -- conversions, as JavaRosa does them ---------------------------------------------------------
+
+
+def _first(value: Any) -> Any:
+    if isinstance(value, list):
+        return value[0] if value else ""
+    return value
+
+
+def string(value: Any) -> str:
+    value = _first(value)
+    if isinstance(value, XPathNode):
+        return value.string_value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | Decimal):
+        number = float(value)
+        if math.isnan(number):
+            return "NaN"
+        if math.isinf(number):
+            return "Infinity" if number > 0 else "-Infinity"
+        return str(int(number)) if number.is_integer() else repr(number)
+    return "" if value is None else str(value)
+
+
+def number(value: Any) -> float:
+    value = _first(value)
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, int | float | Decimal):
+        return float(value)
+    text = string(value)
+    if _NUMBER.match(text):
+        return float(text)
+    days = date_days(text)
+    return math.nan if days is None else days
+
+
+def boolean(value: Any) -> bool:
+    if isinstance(value, list):
+        return bool(value)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float | Decimal):
+        return not (value == 0 or math.isnan(value))
+    if isinstance(value, XPathNode):
+        return True
+    return bool(value)
+
+
+def date_days(text: str) -> float | None:
+    """Days since 1970-01-01 of a date or dateTime (with its time of day), else None."""
+    match = _DATE.match(text)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, zone = match.groups()
+    try:
+        days = (dt.date(int(year), int(month), int(day)) - EPOCH).days
+    except ValueError:
+        return None
+    if hour is None:
+        return float(days)
+    seconds = int(hour) * 3600 + int(minute) * 60 + float(second or 0)
+    if zone and zone != "Z":
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        seconds -= sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
+    return days + seconds / 86400
+
+
+def _strings(value: Any) -> list[str] | None:
+    """The string values of a node-set, or None for anything that is not one."""
+    if isinstance(value, list):
+        return [string(v) for v in value]
+    if isinstance(value, XPathNode):
+        return [value.string_value]
+    return None
+
+
+def _args(token, context) -> list[Any]:
+    return [t.evaluate(copy(context)) for t in token]
+
+
+# -- operators ----------------------------------------------------------------------------------
+
+_RELATIONS: dict[str, Callable[[Any, Any], bool]] = {
+    "=": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
+
+
+def compare(symbol: str, left: Any, right: Any) -> bool:
+    """XPath 1.0 section 3.4, with dates compared as days."""
+    op = _RELATIONS[symbol]
+    equality = symbol in ("=", "!=")
+    lefts, rights = _strings(left), _strings(right)
+    if lefts is not None and rights is not None:
+        convert = (lambda s: s) if equality else number
+        return any(op(convert(a), convert(b)) for a in lefts for b in rights)
+    if lefts is not None or rights is not None:
+        nodes, other, node_left = (
+            (lefts, right, True) if lefts is not None else (rights, left, False)
+        )
+        if isinstance(other, bool):
+            a, b = boolean(left), boolean(right)
+            return op(a, b) if equality else op(number(a), number(b))
+        if isinstance(other, int | float | Decimal) or not equality:
+            pairs = ((number(s), number(other)) for s in nodes)
+        else:
+            pairs = ((s, string(other)) for s in nodes)
+        return any(op(a, b) if node_left else op(b, a) for a, b in pairs)
+    if equality:
+        if isinstance(left, bool) or isinstance(right, bool):
+            return op(boolean(left), boolean(right))
+        if isinstance(left, int | float | Decimal) or isinstance(right, int | float | Decimal):
+            return op(number(left), number(right))
+        return op(string(left), string(right))
+    return op(number(left), number(right))
+
+
+def _override(symbol: str, **members) -> None:
+    """Give this parser its own subclass of a token, leaving XPath1Parser's untouched."""
+    base = XFormsParser.symbol_table[symbol]
+    XFormsParser.symbol_table[symbol] = type(base)(f"XForms{base.__name__}", (base,), members)
+
+
+def _comparison(self, context=None):
+    left, right = _args(self, context)
+    return compare(self.symbol, left, right)
+
+
+for _symbol in _RELATIONS:
+    _override(_symbol, evaluate=_comparison)
+
+
+def _arithmetic(op: Callable[[float, float], float]):
+    def evaluate(self, context=None):
+        if len(self) == 1:  # unary minus or plus
+            value = number(self[0].evaluate(copy(context)))
+            return -value if self.symbol == "-" else value
+        left, right = (number(v) for v in _args(self, context))
+        return op(left, right)
+
+    return evaluate
+
+
+def _div(a: float, b: float) -> float:
+    if b == 0:  # XPath's IEEE 754 division: x div 0 is +/-Infinity, 0 div 0 is NaN
+        return (
+            math.nan
+            if a == 0 or math.isnan(a)
+            else math.copysign(math.inf, a * math.copysign(1, b))
+        )
+    return a / b
+
+
+def _mod(a: float, b: float) -> float:
+    return math.nan if b == 0 else math.fmod(a, b)
+
+
+_override("+", evaluate=_arithmetic(lambda a, b: a + b))
+_override("-", evaluate=_arithmetic(lambda a, b: a - b))
+_override("div", evaluate=_arithmetic(_div))
+_override("mod", evaluate=_arithmetic(_mod))
+
+_Asterisk = XFormsParser.symbol_table["*"]
+_multiply = _arithmetic(lambda a, b: a * b)
+
+
+def _asterisk(self, context=None):
+    return _multiply(self, context) if len(self) == 2 else _Asterisk.evaluate(self, context)
+
+
+_override("*", evaluate=_asterisk)
+
+
+# -- functions ----------------------------------------------------------------------------------
+
+
+def _replace_function(symbol: str, nargs, evaluate) -> None:
+    _override(symbol, nargs=nargs, evaluate=evaluate)
+
+
+@method(function("if", nargs=3))
+def evaluate__if(self, context=None):
+    chosen = self[1] if boolean(self[0].evaluate(copy(context))) else self[2]
+    return chosen.evaluate(copy(context))
+
+
+@method(function("selected", nargs=2))
+def evaluate__selected(self, context=None):
+    chosen, value = _args(self, context)
+    return string(value).strip() in string(chosen).split()
+
+
+@method(function("selected-at", nargs=2))
+def evaluate__selected_at(self, context=None):
+    chosen, index = _args(self, context)
+    items, at = string(chosen).split(), number(index)
+    return items[int(at)] if not math.isnan(at) and 0 <= at < len(items) else ""
+
+
+@method(function("count-selected", nargs=1))
+def evaluate__count_selected(self, context=None):
+    return len(string(self[0].evaluate(copy(context))).split())
+
+
+@method(function("regex", nargs=2))
+def evaluate__regex(self, context=None):
+    value, pattern = (string(v) for v in _args(self, context))
+    try:
+        return _regex(pattern).search(value) is not None
+    except re.error as exc:
+        raise Unsupported(f"regex {pattern!r}: {exc}") from None
+
+
+@lru_cache(maxsize=256)
+def _regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+@method(function("coalesce", nargs=2))
+def evaluate__coalesce(self, context=None):
+    first = string(self[0].evaluate(copy(context)))
+    return first if first else string(self[1].evaluate(copy(context)))
+
+
+@method(function("today", nargs=0))
+def evaluate__today(self, context=None):
+    if context is None:
+        raise self.missing_context()
+    return context.__dict__["xforms_today"].isoformat()
+
+
+@method(function("int", nargs=1))
+def evaluate__int(self, context=None):
+    value = number(self[0].evaluate(copy(context)))
+    return value if math.isnan(value) or math.isinf(value) else float(math.trunc(value))
+
+
+@method(function("date", nargs=1))
+def evaluate__date(self, context=None):
+    value = _first(self[0].evaluate(copy(context)))
+    if not isinstance(value, int | float | Decimal):
+        value = number(value)
+    if math.isnan(value) or math.isinf(value):
+        return ""
+    return (EPOCH + dt.timedelta(days=math.floor(value))).isoformat()
+
+
+@method(function("decimal-date-time", nargs=1))
+def evaluate__decimal_date_time(self, context=None):
+    return number(self[0].evaluate(copy(context)))
+
+
+@method(function("boolean-from-string", nargs=1))
+def evaluate__boolean_from_string(self, context=None):
+    return string(self[0].evaluate(copy(context))).strip() in ("true", "1")
+
+
+@method(function("ends-with", nargs=2))
+def evaluate__ends_with(self, context=None):
+    value, end = (string(v) for v in _args(self, context))
+    return value.endswith(end)
+
+
+@method(function("substr", nargs=(2, 3)))
+def evaluate__substr(self, context=None):
+    values = _args(self, context)
+    text = string(values[0])
+    start = int(number(values[1]))
+    end = int(number(values[2])) if len(values) == 3 else len(text)
+    return text[max(start, 0) : max(end, 0)]
+
+
+def _extreme(pick):
+    def evaluate(self, context=None):
+        numbers = []
+        for value in _args(self, context):
+            items = _strings(value)
+            numbers += [number(s) for s in items] if items is not None else [number(value)]
+        if not numbers or any(math.isnan(n) for n in numbers):
+            return math.nan
+        return pick(numbers)
+
+    return evaluate
+
+
+method(function("min", nargs=(1, None)))(_extreme(min))
+method(function("max", nargs=(1, None)))(_extreme(max))
+
+
+@method(function("current", nargs=0))
+def evaluate__current(self, context=None):
+    if context is None:
+        raise self.missing_context()
+    return [context.__dict__["xforms_current"]]
+
+
+@method(function("instance", nargs=1))
+def evaluate__instance(self, context=None):
+    if context is None:
+        raise self.missing_context()
+    name = string(self[0].evaluate(copy(context)))
+    document = context.__dict__["xforms_instance"](name)
+    if document is None:
+        raise Unsupported(f"instance('{name}') is not known to the server")
+    return [document]
+
+
+def _position(self, context=None):
+    if context is None:
+        raise self.missing_context()
+    if not len(self):
+        return context.position
+    nodes = self[0].evaluate(copy(context))
+    node = _first(nodes)
+    if not isinstance(node, XPathNode) or node.parent is None:
+        return math.nan
+    same = [c for c in node.parent if getattr(c, "name", None) == node.name]
+    return next(i for i, c in enumerate(same, start=1) if c is node)
+
+
+def _round(self, context=None):
+    values = _args(self, context)
+    value = number(values[0])
+    digits = int(number(values[1])) if len(values) == 2 else 0
+    if math.isnan(value) or math.isinf(value):
+        return value
+    scale = 10**digits
+    return math.floor(value * scale + 0.5) / scale
+
+
+def _concat(self, context=None):
+    parts = []
+    for value in _args(self, context):
+        items = _strings(value)
+        parts += items if items is not None else [string(value)]
+    return "".join(parts)
+
+
+def _sum(self, context=None):
+    items = _strings(self[0].evaluate(copy(context)))
+    return math.fsum(number(s) for s in items) if items is not None else math.nan
+
+
+def _number(self, context=None):
+    if context is None and not len(self):
+        raise self.missing_context()
+    return number(self[0].evaluate(copy(context)) if len(self) else [context.item])
+
+
+_replace_function("position", (0, 1), _position)
+_replace_function("round", (1, 2), _round)
+_replace_function("concat", (0, None), _concat)
+_replace_function("sum", 1, _sum)
+_replace_function("number", (0, 1), _number)
+XFormsParser.build()
+
+
+# -- evaluation ---------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4096)
+def compile_expression(expression: str):
+    """The parsed expression (shared: parsed tokens hold no per-evaluation state)."""
+    try:
+        return XFormsParser().parse(expression)
+    except Unsupported:
+        raise
+    except Exception as exc:  # a syntax error, or a constant part that fails (e.g. 1 div 'a')
+        raise Unsupported(_reason(exc)) from None
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    return text.split(": ", 1)[-1] if "[err:" in text else text
+
+
+class Evaluator:
+    """Evaluates expressions against one submission, each relative to a node of it.
+
+    ``root`` is the submission's root element, without namespaces. ``instance(id)`` returns the
+    secondary instance ``<root><item>...`` document that ``instances`` builds for an id, or None.
+    """
+
+    def __init__(
+        self,
+        root: Element,
+        today: dt.date,
+        instances: Callable[[str], Element | None] = lambda _id: None,
+    ):
+        self.document = get_node_tree(ElementTree(root))
+        self._context = XPathContext(self.document)
+        self._context.__dict__["xforms_today"] = today
+        self._context.__dict__["xforms_instance"] = self._instance
+        self._builder = instances
+        self._instances: dict[str, DocumentNode | None] = {}
+
+    def _instance(self, name: str) -> DocumentNode | None:
+        if name not in self._instances:
+            root = self._builder(name)
+            self._instances[name] = (
+                None if root is None else get_node_tree(ElementTree(root), uri=f"instance:{name}")
+            )
+        return self._instances[name]
+
+    def node(self, element: Element) -> XPathNode:
+        return self.document.elements[element]
+
+    def evaluate(self, expression: str, at: Element | XPathNode) -> Any:
+        """The value of ``expression`` with ``at`` as the context node (``.`` and ``current()``)."""
+        node = at if isinstance(at, XPathNode) else self.node(at)
+        return self.evaluate_in(expression, node, node)
+
+    def evaluate_in(self, expression: str, at: XPathNode, current: XPathNode) -> Any:
+        """As :meth:`evaluate`, with a context node in a secondary instance (a choice filter)."""
+        token = compile_expression(expression)
+        context = copy(self._context)
+        context.item = at
+        context.__dict__["xforms_current"] = current
+        try:
+            return token.evaluate(context)
+        except Unsupported:
+            raise
+        except Exception as exc:  # whatever a form's expression does, it is "not checked"
+            raise Unsupported(_reason(exc)) from None
+
+    def instance(self, name: str) -> DocumentNode | None:
+        return self._instance(name)
