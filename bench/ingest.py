@@ -302,6 +302,11 @@ def setup(tmp: Path, env: dict) -> None:
         stdin=PASSWORD,
     )
     xlsx = write_xlsx(form_md("household", version="1"), tmp / "household.xlsx")
+    # The form's village list, as a real deployment has it, so answers are checked against it.
+    (tmp / "household-media").mkdir(exist_ok=True)
+    (tmp / "household-media" / "villages.csv").write_text(
+        "name,label\nt1,Thôn Phú Thạnh\nt2,Thôn An Lợi\n", encoding="utf-8"
+    )
     khudan(env, tmp, "forms", "publish", "--skip-validate", str(xlsx))
 
 

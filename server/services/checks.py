@@ -36,13 +36,11 @@ def scope(
     paths: Mapping[str, str],
 ) -> list[Issue]:
     """CHK-03. ``place`` is ``Answers.place()``; ``paths`` is ``Answers.paths``."""
-    if submitter_id is None:
-        return []
+    province, commune, area = (place.get(k) for k in ("province_code", "commune_code", "area_code"))
+    if submitter_id is None or not (province or commune or area):
+        return []  # decided without a query: most forms ask no area
     user = session.get(User, submitter_id)
     if user is None:
-        return []
-    province, commune, area = (place.get(k) for k in ("province_code", "commune_code", "area_code"))
-    if not (province or commune or area):
         return []
     if Scope.of(session, user).allows(province, commune, area):
         return []

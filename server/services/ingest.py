@@ -283,11 +283,14 @@ def _validate(
     against the whole registry (whether the area is the collector's own is the scope check's job).
     """
     media = {}
-    with db.session() as session:
-        for m, blob in forms.media_files(session, session.get(FormVersion, form_version_id)):
-            media[m.filename] = _media_bytes(storage, blob)
-        if any((f.get("choices") or {}).get("media") == areas.AREAS_MEDIA for f in fields):
-            media[areas.AREAS_MEDIA] = areas.registry_csv(session)
+    wanted = {(f.get("choices") or {}).get("media") for f in fields} - {None}
+    if wanted:  # only forms whose choices come from files pay for reading them
+        with db.session() as session:
+            for m, blob in forms.media_files(session, session.get(FormVersion, form_version_id)):
+                if m.filename in wanted:
+                    media[m.filename] = _media_bytes(storage, blob)
+            if areas.AREAS_MEDIA in wanted:
+                media[areas.AREAS_MEDIA] = areas.registry_csv(session)
     today = _submission_day(answers) or utcnow().date()
     issues = validate(info.root, fields, media=media, today=today)
     return issues + domain_checks.check(answers.values, answers.repeats, answers.paths, issues)
