@@ -31,7 +31,7 @@ from ..models import (
     SatisfactionFact,
     Submission,
 )
-from .scope import Scope
+from .scope import Scope, area_clause
 
 CLASSES = [c.value for c in PovertyClass]
 COUNTS = ("all", "approved")
@@ -131,7 +131,7 @@ def transitions(session: Session, scope: Scope, period: str, area_code: str | No
         PovertyFact.province_code,
     ).where(scope.clause(PovertyFact), PovertyFact.period <= period)
     if area_code is not None:
-        query = query.where(_area_filter(session, area_code))
+        query = query.where(area_clause(session, PovertyFact, area_code))
     history: dict[str, dict[str, str]] = defaultdict(dict)
     for key, p, cls, *_place in session.execute(query):
         if _comparable(p, period):
@@ -280,14 +280,6 @@ def _visible(tree: dict[str, Area], scope: Scope, code: str) -> bool:
             return True
         current = tree.get(current.parent_code or "")
     return False
-
-
-def _area_filter(session: Session, code: str):
-    level = session.scalar(select(Area.level).where(Area.code == code))
-    column = {"province": PovertyFact.province_code, "commune": PovertyFact.commune_code}.get(
-        level, PovertyFact.area_code
-    )
-    return column == code
 
 
 def _rate(count: int, base: int) -> float | None:

@@ -50,3 +50,13 @@ class Scope:
             or (commune is not None and commune in self.communes)
             or (area is not None and area in self.areas)
         )
+
+
+def area_clause(session: Session, model, code: str) -> ColumnElement[bool]:
+    """Rows of ``model`` (with province_code, commune_code, area_code) inside area ``code``'s
+    subtree: the column to compare follows the area's level."""
+    level = session.scalar(select(Area.level).where(Area.code == code))
+    column = {"province": model.province_code, "commune": model.commune_code}.get(
+        level, model.area_code
+    )
+    return column == code

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session, aliased
 
 from .. import errors
 from ..models import (
-    Area,
     Attachment,
     Blob,
     Comment,
@@ -33,7 +32,7 @@ from ..xforms.answers import read_answers
 from ..xforms.safexml import local
 from ..xforms.submission import read_submission
 from . import audit, facts
-from .scope import Scope
+from .scope import Scope, area_clause
 
 MAX_ID = 2**31 - 1  # ids are INTEGER: 32 bits on PostgreSQL, and a larger query parameter fails
 NEEDS_COMMENT = frozenset({ReviewState.REJECTED, ReviewState.HAS_ISSUES})
@@ -86,7 +85,7 @@ def list_submissions(session: Session, user: User, f: Filters) -> tuple[list[dic
     if f.period:
         query = query.where(Submission.period == f.period)
     if f.area:
-        query = query.where(_area_clause(session, f.area))
+        query = query.where(area_clause(session, Submission, f.area))
     if f.review_state:
         query = query.where(Submission.review_state == f.review_state)
     if f.submitter:
@@ -305,11 +304,3 @@ def recount_household(session: Session, s: Submission) -> None:
         answers,
         facts.Source(latest.id, version.id, version.created_at),
     )
-
-
-def _area_clause(session: Session, code: str):
-    level = session.scalar(select(Area.level).where(Area.code == code))
-    column = {"province": Submission.province_code, "commune": Submission.commune_code}.get(
-        level, Submission.area_code
-    )
-    return column == code
