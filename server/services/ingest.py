@@ -15,7 +15,6 @@ so that SQLite's single write lock is held as briefly as possible (see bench/ing
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -291,7 +290,8 @@ def _validate(
                     media[m.filename] = _media_bytes(storage, blob)
             if areas.AREAS_MEDIA in wanted:
                 media[areas.AREAS_MEDIA] = areas.registry_csv(session)
-    today = _submission_day(answers) or utcnow().date()
+    # The day the form was filled, so a late send is not judged by the day it arrived.
+    today = photos.visit_time(answers, utcnow()).date()
     issues = validate(info.root, fields, media=media, today=today)
     return issues + domain_checks.check(answers.values, answers.repeats, answers.paths, issues)
 
@@ -307,18 +307,6 @@ def _media_bytes(storage: Storage, blob) -> bytes:
         with storage.open(blob.storage_key) as fh:
             _MEDIA_CACHE[blob.sha256] = fh.read()
     return _MEDIA_CACHE[blob.sha256]
-
-
-def _submission_day(answers: Answers):
-    """The day the form was filled (its ``today`` or ``start``), so a late send is not judged by
-    the day it arrived."""
-    for name in ("today", "start"):
-        text = answers.get(name)
-        try:
-            return dt.date.fromisoformat(text[:10]) if text else None
-        except ValueError:
-            continue
-    return None
 
 
 def _record_resend(session: Session, new: _Incoming, existing: SubmissionVersion) -> Outcome:
