@@ -1,0 +1,196 @@
+"""Browser tests: headless Chromium (Debian's ``chromium``, never a downloaded browser) driven by
+Playwright against a real ``khudan serve`` (gunicorn) on a free loopback port.
+
+The server runs once per test session on its own SQLite database (whatever KHUDAN_DATABASE_URL
+says: the other tests empty that database after each test), with the household form published and
+one user per role. Tests add what they need through ``live.db`` and the services, or through
+ODK Collect's protocol at ``live.url``. Tests should not depend on each other's data.
+
+Without /usr/bin/chromium these tests fail; KHUDAN_SKIP_BROWSER_TESTS=1 skips them instead.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from xlsform import form_md, write_xlsx
+
+from server.db import Database
+from server.services import users
+from server.storage import LocalStorage
+
+# As tests/conftest.py (not imported from there: pytest may have another module named conftest).
+PASSWORD = "correct horse"
+VILLAGES_CSV = "name,label\nt1,Thôn Phú Thạnh\nt2,Thôn An Lợi\n".encode()
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+PHONE = {"width": 360, "height": 740}
+DESKTOP = {"width": 1280, "height": 800}
+# One user per role, all with conftest's PASSWORD; collector and supervisor work in Gia Lai (52).
+USERS = {
+    "collector": ("thu", ("52",)),
+    "supervisor": ("lan", ("52",)),
+    "designer": ("minh", ()),
+    "admin": ("quan", ()),
+}
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """``khudan serve`` in a subprocess; ``url``, ``db`` and ``storage`` for the tests."""
+
+    def __init__(self, root: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = root / "server.log"
+        self.media = root / "media"
+        database_url = f"sqlite:///{root}/khudan.db"
+        forms_dir = root / "forms"
+        (forms_dir / "household-media").mkdir(parents=True)
+        write_xlsx(form_md("household", version="1"), forms_dir / "household.xlsx")
+        (forms_dir / "household-media" / "villages.csv").write_bytes(VILLAGES_CSV)
+        self.env = {
+            **os.environ,
+            "KHUDAN_DATABASE_URL": database_url,
+            "KHUDAN_MEDIA_ROOT": str(self.media),
+            "KHUDAN_INSTANCE_DIR": str(root / "instance"),
+            "KHUDAN_FORMS_DIR": str(forms_dir),
+            "KHUDAN_SECRET_KEY": "browser-test",
+            "KHUDAN_ODK_VALIDATE": "0",
+        }
+        self.db = Database(database_url)
+        self.storage = LocalStorage(self.media)
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.db.migrate()
+        with self.db.session() as session:
+            for role, (name, areas) in USERS.items():
+                users.create_user(session, name, role, PASSWORD, list(areas))
+            session.commit()
+        khudan = [sys.executable, "-c", "from server.cli import main; main()"]
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [*khudan, "serve", "--port", str(self.port), "--workers", "2", "--threads", "4"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, self.output()
+            try:
+                if requests.get(f"{self.url}/app/login", timeout=1).status_code == 200:
+                    return
+            except (requests.ConnectionError, requests.Timeout):  # still starting
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"server did not start:\n{self.output()}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        self.db.dispose()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory):
+    server = LiveServer(tmp_path_factory.mktemp("browser"))
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("KHUDAN_SKIP_BROWSER_TESTS") == "1":
+            pytest.skip(f"{CHROMIUM} is missing and KHUDAN_SKIP_BROWSER_TESTS=1")
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_page(browser, live):
+    """``new_page(PHONE)``: a page in a fresh browser context (own cookies), ``live.url`` as base."""
+    contexts = []
+
+    def make(viewport: dict = DESKTOP):
+        context = browser.new_context(viewport=viewport, base_url=live.url)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def log_in(page, username: str, password: str = PASSWORD) -> None:
+    """Through the real log-in form."""
+    page.goto("/app/login")
+    page.get_by_label("Tên người dùng").fill(username)
+    page.get_by_label("Mật khẩu").fill(password)
+    page.get_by_role("button", name="Đăng nhập").click()
+
+
+@pytest.fixture
+def page_as(new_page):
+    """``page_as("supervisor")`` (or collector, designer, admin): a page logged in as that role's
+    user (see USERS), on the dashboard."""
+
+    def make(role: str, viewport: dict = DESKTOP):
+        page = new_page(viewport)
+        log_in(page, USERS[role][0])
+        page.wait_for_url("**/app/")
+        return page
+
+    return make
+
+
+def screenshot(page, name: str) -> Path:
+    """Save the whole page as docs/screenshots/<name>.png (for the README)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
