@@ -19,7 +19,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -41,7 +41,7 @@ from ..storage import Storage
 from ..xforms.answers import Answers, read_answers
 from ..xforms.submission import SubmissionInfo, read_submission
 from ..xforms.validate import validate
-from . import areas, audit, blobs, checks, facts, forms, photos
+from . import areas, audit, blobs, checks, facts, form_cache, photos
 
 RETRIES = 5
 
@@ -100,8 +100,10 @@ def ingest(
 ) -> Outcome:
     info = read_submission(xml)
     with db.session() as session:
-        form_pk, form_version_id, fields = _target(session, info)
-    referenced = info.referenced_files({f["path"] for f in fields if f["type"] == "binary"})
+        form_pk, form_version_id, schema = _target(session, info)
+        media = _choice_media(session, storage, form_version_id, schema)
+    fields = schema.fields
+    referenced = info.referenced_files(schema.binary_paths)
     answers = read_answers(info.root, fields)
 
     kept = {}
@@ -113,7 +115,7 @@ def ingest(
         db, storage, kept, info.root, fields, answers, policy or photos.Policy(), utcnow()
     )
     stored = {name: (item, checked.content_types[name]) for name, (item, _) in kept.items()}
-    issues = _validate(db, storage, info, fields, form_version_id, answers)
+    issues = _validate(info, fields, media, answers)
 
     incoming = _Incoming(
         info,
@@ -142,21 +144,41 @@ def ingest(
     raise AssertionError("unreachable")
 
 
-def _target(session: Session, info: SubmissionInfo) -> tuple[int, int, list[dict]]:
-    """(form pk, form version pk, field schema), or the Problem that stops the POST."""
-    row = session.execute(
-        select(Form.id, Form.state, FormVersion.id, FormVersion.fields)
-        .join(FormVersion, FormVersion.form_pk == Form.id)
-        .where(Form.form_id == info.form_id, FormVersion.version == info.version)
-    ).first()
+_FORMS, _FORM_VERSIONS = Form.__table__, FormVersion.__table__
+_TARGET = (
+    select(_FORMS.c.id, _FORMS.c.state, _FORM_VERSIONS.c.id, _FORM_VERSIONS.c.md5)
+    .join(_FORM_VERSIONS, _FORM_VERSIONS.c.form_pk == _FORMS.c.id)
+    .where(
+        _FORMS.c.form_id == bindparam("form_id"), _FORM_VERSIONS.c.version == bindparam("version")
+    )
+)
+
+
+def _target(session: Session, info: SubmissionInfo) -> tuple[int, int, form_cache.FormSchema]:
+    """(form pk, form version pk, its schema), or the Problem that stops the POST."""
+    params = {"form_id": info.form_id, "version": info.version}
+    row = session.connection().execute(_TARGET, params).first()
     if row is None:
         if session.scalar(select(Form.id).where(Form.form_id == info.form_id)) is None:
             raise errors.FORM_NOT_FOUND(form_id=info.form_id)
         raise errors.FORM_VERSION_NOT_FOUND(form_id=info.form_id, version=info.version)
-    form_pk, state, version_pk, fields = row
+    form_pk, state, version_pk, md5 = row
     if state == FormState.CLOSED:
         raise errors.FORM_CLOSED(form_id=info.form_id)
-    return form_pk, version_pk, fields
+    return form_pk, version_pk, form_cache.schema(session, version_pk, md5)
+
+
+def _choice_media(
+    session: Session, storage: Storage, version_pk: int, schema: form_cache.FormSchema
+) -> dict[str, bytes]:
+    """The files choices are read from: the version's media, and the areas cascade as the whole
+    registry (whether the area is the collector's own is the scope check's job)."""
+    if not schema.choice_files:  # only forms whose choices come from files pay for reading them
+        return {}
+    media = form_cache.media(session, storage, version_pk, schema.choice_files)
+    if areas.AREAS_MEDIA in schema.choice_files:
+        media[areas.AREAS_MEDIA] = areas.registry_csv(session)
+    return media
 
 
 def _record(session: Session, new: _Incoming) -> Outcome:
@@ -174,26 +196,33 @@ def _record(session: Session, new: _Incoming) -> Outcome:
         return _record_edit(session, new, blob_ids)
 
     now = utcnow()
-    submission_id = session.execute(
-        insert(Submission)
-        .values(
-            form_pk=new.form_pk,
-            instance_id=info.instance_id,
-            submitter_id=new.client.user_id,
-            review_state=ReviewState.RECEIVED.value,
-            created_at=now,
-            **new.answers.place(),
+    # The unique (form, instance_id) constraint speaks here on a race.
+    submission_id = (
+        session.connection()
+        .execute(
+            _INSERT_SUBMISSION,
+            {
+                "form_pk": new.form_pk,
+                "instance_id": info.instance_id,
+                "submitter_id": new.client.user_id,
+                "review_state": ReviewState.RECEIVED.value,
+                "created_at": now,
+                **new.answers.place(),
+            },
         )
-        .returning(Submission.id)
-    ).scalar_one()  # the unique (form, instance_id) constraint speaks here on a race
+        .scalar_one()
+    )
     version_id = _insert_version(session, new, submission_id, now)
     has_problems = _derive(session, new, submission_id, version_id, now)
     has_problems |= photos.check(session, new.photos, submission_id, version_id, blob_ids)
     state = ReviewState.HAS_ISSUES if has_problems else ReviewState.RECEIVED
-    session.execute(
-        update(Submission)
-        .where(Submission.id == submission_id)
-        .values(current_version_id=version_id, review_state=state.value)
+    session.connection().execute(
+        _SET_CURRENT,
+        {
+            "submission_pk": submission_id,
+            "current_version_id": version_id,
+            "review_state": state.value,
+        },
     )
     if new.referenced:
         session.execute(
@@ -214,24 +243,27 @@ def _record(session: Session, new: _Incoming) -> Outcome:
 
 def _insert_version(session: Session, new: _Incoming, submission_id: int, now) -> int:
     info = new.info
-    return session.execute(
-        insert(SubmissionVersion)
-        .values(
-            submission_id=submission_id,
-            form_pk=new.form_pk,
-            form_version_id=new.form_version_id,
-            instance_id=info.instance_id,
-            deprecated_id=info.deprecated_id,
-            instance_name=info.instance_name,
-            xml=new.xml,
-            xml_sha256=new.xml_sha,
-            submitter_id=new.client.user_id,
-            device_id=new.client.device_id,
-            user_agent=new.client.user_agent,
-            created_at=now,
+    return (
+        session.connection()
+        .execute(
+            _INSERT_VERSION,
+            {
+                "submission_id": submission_id,
+                "form_pk": new.form_pk,
+                "form_version_id": new.form_version_id,
+                "instance_id": info.instance_id,
+                "deprecated_id": info.deprecated_id,
+                "instance_name": info.instance_name,
+                "xml": new.xml,
+                "xml_sha256": new.xml_sha,
+                "submitter_id": new.client.user_id,
+                "device_id": new.client.device_id,
+                "user_agent": new.client.user_agent,
+                "created_at": now,
+            },
         )
-        .returning(SubmissionVersion.id)
-    ).scalar_one()
+        .scalar_one()
+    )
 
 
 def _derive(session: Session, new: _Incoming, submission_id: int, version_id: int, now) -> bool:
@@ -269,44 +301,13 @@ def _derive(session: Session, new: _Incoming, submission_id: int, version_id: in
 
 
 def _validate(
-    db: Database,
-    storage: Storage,
-    info: SubmissionInfo,
-    fields: list[dict],
-    form_version_id: int,
-    answers: Answers,
+    info: SubmissionInfo, fields: list[dict], media: dict[str, bytes], answers: Answers
 ) -> list:
-    """Check every answer against the form and the domain rules, before the write lock.
-
-    Choices read from CSV media are checked against the form version's files; the areas cascade
-    against the whole registry (whether the area is the collector's own is the scope check's job).
-    """
-    media = {}
-    wanted = {(f.get("choices") or {}).get("media") for f in fields} - {None}
-    if wanted:  # only forms whose choices come from files pay for reading them
-        with db.session() as session:
-            for m, blob in forms.media_files(session, session.get(FormVersion, form_version_id)):
-                if m.filename in wanted:
-                    media[m.filename] = _media_bytes(storage, blob)
-            if areas.AREAS_MEDIA in wanted:
-                media[areas.AREAS_MEDIA] = areas.registry_csv(session)
+    """Check every answer against the form and the domain rules, before the write lock."""
     # The day the form was filled, so a late send is not judged by the day it arrived.
     today = photos.visit_time(answers, utcnow()).date()
     issues = validate(info.root, fields, media=media, today=today)
     return issues + domain_checks.check(answers.values, answers.repeats, answers.paths, issues)
-
-
-_MEDIA_CACHE: dict[str, bytes] = {}
-
-
-def _media_bytes(storage: Storage, blob) -> bytes:
-    """Form media by content hash: immutable, so any process may keep a copy."""
-    if blob.sha256 not in _MEDIA_CACHE:
-        if len(_MEDIA_CACHE) > 64:
-            _MEDIA_CACHE.clear()
-        with storage.open(blob.storage_key) as fh:
-            _MEDIA_CACHE[blob.sha256] = fh.read()
-    return _MEDIA_CACHE[blob.sha256]
 
 
 def _record_resend(session: Session, new: _Incoming, existing: SubmissionVersion) -> Outcome:
@@ -415,8 +416,22 @@ def _fill(session: Session, version_id: int, submission_id: int, new: _Incoming)
 def _version_by_instance(
     session: Session, form_pk: int, instance_id: str
 ) -> SubmissionVersion | None:
-    return session.scalar(
-        select(SubmissionVersion).where(
-            SubmissionVersion.form_pk == form_pk, SubmissionVersion.instance_id == instance_id
-        )
+    # Most POSTs are new submissions: a bare id look-up, the whole row only when there is one.
+    found = (
+        session.connection()
+        .execute(_VERSION_BY_INSTANCE, {"form_pk": form_pk, "instance_id": instance_id})
+        .scalar()
     )
+    return None if found is None else session.get(SubmissionVersion, found)
+
+
+# The statements of the common path, built once: building them is a good part of their cost.
+_SUBMISSIONS = Submission.__table__
+_VERSIONS = SubmissionVersion.__table__
+_INSERT_SUBMISSION = insert(_SUBMISSIONS).returning(_SUBMISSIONS.c.id)
+_INSERT_VERSION = insert(_VERSIONS).returning(_VERSIONS.c.id)
+_SET_CURRENT = update(_SUBMISSIONS).where(_SUBMISSIONS.c.id == bindparam("submission_pk"))
+_VERSION_BY_INSTANCE = select(_VERSIONS.c.id).where(
+    _VERSIONS.c.form_pk == bindparam("form_pk"),
+    _VERSIONS.c.instance_id == bindparam("instance_id"),
+)

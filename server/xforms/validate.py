@@ -353,8 +353,7 @@ class _Validation:
 
     def _filter_allows(self, node: _Node, choices: Mapping, token: str) -> bool:
         """Whether the chosen item passes the cascade's filter, evaluated for that item only."""
-        match = _NODESET.match(choices.get("nodeset", ""))
-        predicate = _predicate(match.group(3)) if match else None
+        predicate = _filter(choices.get("nodeset", ""))
         if predicate is None or "instance" not in choices:
             return True
         rows = self._rows(choices["instance"])
@@ -463,6 +462,14 @@ def _message(texts: Mapping[str, str] | None) -> tuple[str, str]:
 
 def _short(value: str, size: int = 80) -> str:
     return value if len(value) <= size else value[: size - 1] + "…"
+
+
+@lru_cache(maxsize=1024)
+def _filter(nodeset: str) -> str | None:
+    """The choice filter of an itemset over an instance (``commune = /data/commune`` in
+    ``instance('communes')/root/item[commune = /data/commune]``), or None."""
+    match = _NODESET.match(nodeset)
+    return _predicate(match.group(3)) if match else None
 
 
 def _predicate(rest: str) -> str | None:

@@ -17,6 +17,9 @@ kinder than elementpath's strict ones:
 
 Anything else (``pulldata``, ``jr:choice-name``, ``format-date``, ``now``, ``random``...) fails to
 parse or to evaluate with :class:`Unsupported`, which callers report as "not checked".
+
+Expressions are parsed once per process; an absolute path of plain names (``/data/group/q``, what
+``${q}`` becomes) is found through an index of the submission kept by its :class:`Evaluator`.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from typing import Any, ClassVar
 from xml.etree.ElementTree import Element, ElementTree
 
 from elementpath import XPath1Parser, XPathContext, get_node_tree
-from elementpath.xpath_nodes import DocumentNode, XPathNode
+from elementpath.sequences import xlist
+from elementpath.xpath_nodes import DocumentNode, ElementNode, XPathNode
 
 EPOCH = dt.date(1970, 1, 1)
 _DATE = re.compile(
@@ -412,6 +416,35 @@ def _number(self, context=None):
     return number(self[0].evaluate(copy(context)) if len(self) else [context.item])
 
 
+_Solidus = XFormsParser.symbol_table["/"]
+
+
+def _child_steps(token) -> tuple[str, ...] | None:
+    """The names of an absolute path of plain child steps (``/data/group/q``, what ``${q}``
+    becomes), or None for any other path."""
+    steps = []
+    while token.symbol == "/" and len(token) == 2 and token[1].symbol == "(name)":
+        steps.append(token[1].value)
+        token = token[0]
+    if token.symbol == "/" and len(token) == 1 and token[0].symbol == "(name)":
+        return (token[0].value, *reversed(steps))
+    return None
+
+
+def _path(self, context=None):
+    # Forms ask for the same answers again and again: such a path is looked up in the
+    # evaluator's index of the submission instead of being walked step by step each time.
+    paths = context.__dict__.get("xforms_paths") if context is not None else None
+    if paths is not None:
+        if "xforms_steps" not in self.__dict__:  # a property of the parsed token: worked out once
+            self.__dict__["xforms_steps"] = _child_steps(self)
+        steps = self.__dict__["xforms_steps"]
+        if steps is not None:
+            return paths(steps)
+    return _Solidus.evaluate(self, context)
+
+
+_override("/", evaluate=_path)
 _replace_function("position", (0, 1), _position)
 _replace_function("round", (1, 2), _round)
 _replace_function("concat", (0, None), _concat)
@@ -456,8 +489,23 @@ class Evaluator:
         self._context = XPathContext(self.document)
         self._context.__dict__["xforms_today"] = today
         self._context.__dict__["xforms_instance"] = self._instance
+        self._context.__dict__["xforms_paths"] = self._nodes_at
         self._builder = instances
         self._instances: dict[str, DocumentNode | None] = {}
+        self._paths: dict[tuple[str, ...], list[ElementNode]] = {}
+
+    def _nodes_at(self, steps: tuple[str, ...]) -> xlist:
+        """The elements at an absolute path of names, in document order (the submission does
+        not change while it is checked, so each path is walked once)."""
+        found = self._paths.get(steps)
+        if found is None:
+            found = [self.document]
+            for step in steps:
+                found = [
+                    c for n in found for c in n if isinstance(c, ElementNode) and c.name == step
+                ]
+            self._paths[steps] = found
+        return xlist(found)
 
     def _instance(self, name: str) -> DocumentNode | None:
         if name not in self._instances:

@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 from functools import cache
 from pathlib import Path
 
+import elementpath
 import pytest
 from xlsform import form_md, xlsx_bytes
 
@@ -537,6 +538,20 @@ def test_xpath_subset(expression, expected):
         assert math.isnan(value)
     else:
         assert value == expected
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/data", "/data/h/size", "/data/m", "/data/m/f", "/data/h/nothing", "/data/m/f/x", "/h"],
+)
+def test_absolute_paths_find_the_nodes_elementpath_finds(path):
+    # Such paths (what ${name} becomes) are looked up in an index of the submission.
+    root = ET.fromstring(DOC)
+    evaluator = Evaluator(root, TODAY)
+    for _ in range(2):  # the second time from the index
+        found = evaluator.evaluate(path, root.find("m/f"))
+        assert [n.elem for n in found] == elementpath.select(root, path)
+    assert evaluator.evaluate(f"count({path})", root) == len(elementpath.select(root, path))
 
 
 @pytest.mark.parametrize(
