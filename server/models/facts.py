@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, intpk
@@ -17,7 +17,10 @@ from .base import Base, intpk
 class _FactColumns:
     """Where a fact came from and where it is counted."""
 
-    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    # Indexed: a review changes the facts of one submission.
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), index=True
+    )
     version_id: Mapped[int] = mapped_column(ForeignKey("submission_versions.id"))
     period: Mapped[str] = mapped_column(String(16))  # "2026", or a half-year "2026-H1"
     household_key: Mapped[str] = mapped_column(String(200))  # "<commune code>/<household code>"
@@ -26,6 +29,33 @@ class _FactColumns:
     commune_code: Mapped[str | None] = mapped_column(String(64))
     area_code: Mapped[str | None] = mapped_column(String(64))
     submitted_at: Mapped[dt.datetime]
+    # Whether that submission is approved: kept here (set on review) so reports need no join.
+    approved: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+# The indicators of every poverty standard (rules/poverty_*.toml), each with a lacks_<id> column.
+INDICATORS = (
+    "employment",
+    "dependants",
+    "nutrition",
+    "health_insurance",
+    "adult_education",
+    "child_schooling",
+    "housing_quality",
+    "housing_area",
+    "water",
+    "sanitation",
+    "telecom",
+    "information",
+    "waste_treatment",
+)
+# Covering indexes: the report's two GROUP BYs read an index, never the wide rows; the second
+# holds only the poor and near-poor (a query must spell its WHERE the same way to use it).
+PLACE = ("province_code", "commune_code", "area_code")
+COUNTED = (*PLACE, "area_kind", "ethnic_minority", "poverty_class", "local_class", "approved")
+DEPRIVED = (*PLACE, "approved", "poverty_class", *(f"lacks_{i}" for i in INDICATORS))
+DEPRIVED_CLASSES = ("poor", "near_poor")
+DEPRIVED_WHERE = "poverty_class IN ('poor', 'near_poor')"
 
 
 class PovertyFact(_FactColumns, Base):
@@ -33,6 +63,14 @@ class PovertyFact(_FactColumns, Base):
     __table_args__ = (
         UniqueConstraint("period", "household_key"),
         Index("ix_poverty_facts_area", "period", "area_code"),
+        Index("ix_poverty_facts_counted", "period", *COUNTED),
+        Index(
+            "ix_poverty_facts_deprived",
+            "period",
+            *DEPRIVED,
+            sqlite_where=text(DEPRIVED_WHERE),
+            postgresql_where=text(DEPRIVED_WHERE),
+        ),
     )
 
     id: Mapped[intpk]
@@ -51,6 +89,20 @@ class PovertyFact(_FactColumns, Base):
     poverty_class: Mapped[str] = mapped_column(String(16))
     local_standard_id: Mapped[str | None] = mapped_column(String(64))
     local_class: Mapped[str | None] = mapped_column(String(16))
+    # The same deprivations as columns (true: lacking), so that reports count them in SQL.
+    lacks_employment: Mapped[bool] = mapped_column(default=False, server_default=false())
+    lacks_dependants: Mapped[bool] = mapped_column(default=False, server_default=false())
+    lacks_nutrition: Mapped[bool] = mapped_column(default=False, server_default=false())
+    lacks_health_insurance: Mapped[bool] = mapped_column(default=False, server_default=false())
+    lacks_adult_education: Mapped[bool] = mapped_column(default=False, server_default=false())
+    lacks_child_schooling: Mapped[bool] = mapped_column(default=False, server_default=false())
+    lacks_housing_quality: Mapped[bool] = mapped_column(default=False, server_default=false())
+    lacks_housing_area: Mapped[bool] = mapped_column(default=False, server_default=false())
+    lacks_water: Mapped[bool] = mapped_column(default=False, server_default=false())
+    lacks_sanitation: Mapped[bool] = mapped_column(default=False, server_default=false())
+    lacks_telecom: Mapped[bool] = mapped_column(default=False, server_default=false())
+    lacks_information: Mapped[bool] = mapped_column(default=False, server_default=false())
+    lacks_waste_treatment: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class CulturalFamilyFact(_FactColumns, Base):

@@ -26,6 +26,7 @@ from ..models import (
     Submission,
     SubmissionVersion,
 )
+from ..models.facts import INDICATORS
 from ..xforms.answers import Answers, read_answers
 from ..xforms.submission import read_submission
 from . import areas
@@ -90,6 +91,7 @@ class Source:
     submission_id: int
     version_id: int
     submitted_at: dt.datetime
+    approved: bool = False  # a submission received or edited just now never is
 
 
 def required_fields(form_id: str) -> tuple[str, ...]:
@@ -230,6 +232,7 @@ def _poverty(session: Session, a: Answers, source: Source) -> list[Problem]:
         "deprivation_count": count,
         "b2_score": 10 * count,
         "indicators": final,
+        **{f"lacks_{i}": bool(final.get(i)) for i in INDICATORS},
         "standard_id": standard.id,
         "poverty_class": poverty.classify(income, count, kind, standard).value,
         "local_standard_id": local.id if local else None,
@@ -307,6 +310,7 @@ def _keep(
     row.submission_id = source.submission_id
     row.version_id = source.version_id
     row.submitted_at = source.submitted_at
+    row.approved = source.approved
     row.household_code = household_code
     row.province_code = a.get("province") or None
     row.commune_code = a.get("commune") or None
@@ -355,6 +359,7 @@ def rebuild(db, form_id: str | None = None, period: str | None = None, progress=
                 SubmissionVersion.id,
                 SubmissionVersion.xml,
                 SubmissionVersion.created_at,
+                Submission.review_state,
                 FormVersion.fields,
             )
             .join(Submission, Submission.form_pk == Form.id)
@@ -380,10 +385,11 @@ def rebuild(db, form_id: str | None = None, period: str | None = None, progress=
             for row in session.scalars(doomed):
                 session.delete(row)
         session.flush()
-        for done, (fid, sub_id, ver_id, xml, created, fields) in enumerate(rows, start=1):
+        for done, (fid, sub_id, ver_id, xml, created, state, fields) in enumerate(rows, start=1):
             answers = read_answers(read_submission(xml).root, fields)
             if not period or answers.get(_PERIOD_FIELD[fid]) == period:
-                record(session, fid, answers, Source(sub_id, ver_id, created))
+                approved = state == ReviewState.APPROVED.value
+                record(session, fid, answers, Source(sub_id, ver_id, created, approved))
                 session.execute(
                     update(Submission).where(Submission.id == sub_id).values(**answers.place())
                 )
@@ -392,6 +398,15 @@ def rebuild(db, form_id: str | None = None, period: str | None = None, progress=
                 progress(done, len(rows))
         session.commit()
     return derived
+
+
+def set_approved(session: Session, form_id: str, submission_id: int, approved: bool) -> None:
+    """Keep the facts' copy of "approved" in step with the submission's review state."""
+    model = _MODELS.get(DOMAIN_OF_FORM.get(form_id))
+    if model is not None:
+        session.execute(
+            update(model).where(model.submission_id == submission_id).values(approved=approved)
+        )
 
 
 def model_for(form_id: str):

@@ -1,10 +1,11 @@
 """Results per area and period, rolled up the area tree: poverty, cultural family, satisfaction.
 
-One GROUP BY over the per-household facts gives the counts of each residential area; the same code
-then adds children into parents along the tree, so a commune's and a province's figures are sums of
-what lies under them (a district level, if loaded, is just another level). Two counts stand side by
-side everywhere: households whose counting submission is approved, and all non-rejected ones (the
-facts table already keeps only the latest non-rejected submission per household).
+The database counts per residential area (GROUP BY over the per-household facts, the poverty ones
+read from covering indexes); the same code then adds children into parents along the tree, so a
+commune's and a province's figures are sums of what lies under them (a district level, if loaded,
+is just another level). Two counts stand side by side everywhere: households whose counting
+submission is approved (the facts keep a copy of that), and all non-rejected ones (the facts table
+already keeps only the latest non-rejected submission per household).
 
 Rates are of the area's total households from the registry where every area under it has one;
 otherwise of the households reviewed, and the figures say which.
@@ -12,12 +13,13 @@ otherwise of the households reviewed, and the figures say which.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, Row, bindparam, cast, func, select, union_all
 from sqlalchemy.orm import Session
 
 from .. import errors
@@ -27,91 +29,120 @@ from ..models import (
     Area,
     CulturalFamilyFact,
     PovertyFact,
-    ReviewState,
     SatisfactionFact,
-    Submission,
 )
+from ..models.facts import DEPRIVED_CLASSES, INDICATORS
 from .scope import Scope, area_clause
 
 CLASSES = [c.value for c in PovertyClass]
 COUNTS = ("all", "approved")
-
-
-@dataclass(slots=True)
-class Figures:
-    """Counts for one area under one counting rule (all non-rejected, or approved only)."""
-
-    reviewed: int = 0
-    classes: Counter = field(default_factory=Counter)  # national class -> households
-    local_classes: Counter = field(default_factory=Counter)  # local standard, where configured
-    by_kind: dict = field(default_factory=lambda: defaultdict(Counter))  # urban/rural -> class
-    ethnic_minority: Counter = field(default_factory=Counter)  # class, DTTS households only
-    deprivation: Counter = field(default_factory=Counter)  # indicator -> poor/near-poor lacking it
-
-    def add(self, other: Figures) -> None:
-        self.reviewed += other.reviewed
-        self.classes.update(other.classes)
-        self.local_classes.update(other.local_classes)
-        for kind, counts in other.by_kind.items():
-            self.by_kind[kind].update(counts)
-        self.ethnic_minority.update(other.ethnic_minority)
-        self.deprivation.update(other.deprivation)
-
-    def as_dict(self, denominator: int | None) -> dict:
-        base = denominator or self.reviewed
-        return {
-            "reviewed": self.reviewed,
-            "classes": {c: self.classes.get(c, 0) for c in CLASSES},
-            "rates": {c: _rate(self.classes.get(c, 0), base) for c in CLASSES},
-            "local_classes": {c: self.local_classes.get(c, 0) for c in CLASSES}
-            if self.local_classes
-            else None,
-            "urban": {c: self.by_kind["urban"].get(c, 0) for c in CLASSES},
-            "rural": {c: self.by_kind["rural"].get(c, 0) for c in CLASSES},
-            "ethnic_minority": {c: self.ethnic_minority.get(c, 0) for c in CLASSES},
-            "deprivation": dict(sorted(self.deprivation.items())),
-        }
-
-
-@dataclass(slots=True)
-class Node:
-    area: Area
-    figures: dict[str, Figures] = field(default_factory=lambda: {k: Figures() for k in COUNTS})
-    children: list[Node] = field(default_factory=list)
-    total: int | None = None  # registry households, when known for the whole subtree
-
-    def as_dict(self, depth: int) -> dict:
-        denominator = self.total
-        out = {
-            "code": self.area.code,
-            "name": self.area.full_name,
-            "level": self.area.level,
-            "households_total": self.total,
-            "rate_of": "registry" if self.total else "reviewed",
-            **{k: self.figures[k].as_dict(denominator) for k in COUNTS},
-        }
-        if depth > 0:
-            out["children"] = [
-                c.as_dict(depth - 1) for c in self.children if c.figures["all"].reviewed or c.total
-            ]
-        return out
+POVERTY_STEPS = 4  # areas, households, deprivations, figures rolled up
+# Inlined, not bound: the partial index of the poor and near-poor serves only this very WHERE.
+_DEPRIVED = bindparam("deprived", list(DEPRIVED_CLASSES), expanding=True, literal_execute=True)
 
 
 def poverty_summary(
-    session: Session, scope: Scope, period: str, area_code: str | None = None, depth: int = 1
+    session: Session,
+    scope: Scope,
+    period: str,
+    area_code: str | None = None,
+    depth: int = 1,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict:
     """Figures for ``area_code`` (default: each top area the user may see) and ``depth`` levels of
-    children below it."""
-    tree = _tree(session)
-    leaf_figures = _leaf_figures(session, scope, period)
-    roots = _rolled_up(tree, leaf_figures)
-    if area_code is not None:
-        node = roots.get(area_code)
-        if node is None or not _visible(tree, scope, area_code):
-            raise errors.NOT_FOUND(what=f"area {area_code}")
-        return {"period": period, "areas": [node.as_dict(depth)]}
-    tops = [roots[c] for c in _top_codes(tree, scope) if c in roots]
-    return {"period": period, "areas": [n.as_dict(depth) for n in tops]}
+    children below it. ``progress(done, POVERTY_STEPS)`` is called after each step."""
+    step = progress or (lambda done, total: None)
+    tree = _start(session, scope, area_code)
+    step(1, POVERTY_STEPS)
+    where = [PovertyFact.period == period, *_inside(session, tree, scope, PovertyFact, area_code)]
+    place = (PovertyFact.province_code, PovertyFact.commune_code, PovertyFact.area_code)
+    kinds = (
+        PovertyFact.area_kind,
+        PovertyFact.ethnic_minority,
+        PovertyFact.poverty_class,
+        PovertyFact.local_class,
+    )
+    # Per place and kind of household: all, and how many approved (read from a covering index).
+    n_approved = func.sum(cast(PovertyFact.approved, Integer))
+    rows = session.execute(
+        select(*place, *kinds, func.count(), n_approved).where(*where).group_by(*place, *kinds)
+    )
+    leaves: dict[tuple, Counter] = defaultdict(Counter)
+    for province, commune, area, kind, dtts, cls, local, *numbers in rows:
+        counts = leaves[(area, commune, province)]
+        for key, n in zip(COUNTS, numbers, strict=True):
+            if n:
+                counts[key, "reviewed"] += n
+                counts[key, "classes", cls] += n
+                counts[key, kind, cls] += n
+                if local:
+                    counts[key, "local_classes", local] += n
+                if dtts:
+                    counts[key, "ethnic_minority", cls] += n
+    step(2, POVERTY_STEPS)
+    # Per place: the poor and near-poor households lacking each service.
+    lacking = [func.sum(cast(getattr(PovertyFact, f"lacks_{i}"), Integer)) for i in INDICATORS]
+    rows = session.execute(
+        select(*place, PovertyFact.approved, *lacking)
+        .where(*where, PovertyFact.poverty_class.in_(_DEPRIVED))
+        .group_by(*place, PovertyFact.approved)
+    )
+    for province, commune, area, approved, *numbers in rows:
+        counts = leaves[(area, commune, province)]
+        for key in COUNTS if approved else COUNTS[:1]:
+            for indicator, n in zip(INDICATORS, numbers, strict=True):
+                if n:
+                    counts[key, "deprivation", indicator] += n
+    step(3, POVERTY_STEPS)
+
+    def figures(_area, counts: Counter, total: int | None) -> dict:
+        return {
+            "rate_of": "registry" if total else "reviewed",
+            **{key: _poverty_figures(counts, key, total) for key in COUNTS},
+        }
+
+    body = _report(tree, scope, leaves, figures, period, area_code, depth)
+    step(POVERTY_STEPS, POVERTY_STEPS)
+    return body
+
+
+def _poverty_figures(counts: Counter, key: str, total: int | None) -> dict:
+    """One counting rule's figures (``key``: all non-rejected, or approved only)."""
+    # counts.get, not counts[...]: a Counter's missing keys cost a Python call each. Thousands of
+    # areas are rendered, so the per-class dicts are built by C loops (map, zip).
+    get = counts.get
+    figures = {
+        what: dict(zip(CLASSES, map(get, keys, _ZEROS), strict=True)) for what, keys in _KEYS[key]
+    }
+    classes, local = figures["classes"], figures["local_classes"]
+    reviewed = get((key, "reviewed"), 0)
+    base = total or reviewed
+    deprivation = zip(_SORTED_INDICATORS, map(get, _DEPRIVATION[key], _ZEROS), strict=True)
+    return {
+        "reviewed": reviewed,
+        "classes": classes,
+        "rates": {c: round(n / base, 4) for c, n in classes.items()}
+        if base
+        else dict.fromkeys(CLASSES),
+        "local_classes": local if any(local.values()) else None,
+        "urban": figures["urban"],
+        "rural": figures["rural"],
+        "ethnic_minority": figures["ethnic_minority"],
+        "deprivation": {i: n for i, n in deprivation if n},
+    }
+
+
+# The keys of the poverty counters, made once: (all or approved, what, class or indicator).
+_KEYS = {
+    key: [
+        (what, [(key, what, c) for c in CLASSES])
+        for what in ("classes", "local_classes", "urban", "rural", "ethnic_minority")
+    ]
+    for key in COUNTS
+}
+_SORTED_INDICATORS = sorted(INDICATORS)
+_DEPRIVATION = {key: [(key, "deprivation", i) for i in _SORTED_INDICATORS] for key in COUNTS}
+_ZEROS = itertools.repeat(0)
 
 
 def transitions(session: Session, scope: Scope, period: str, area_code: str | None = None) -> dict:
@@ -174,114 +205,6 @@ def _comparable(p: str, period: str) -> bool:
     return ("-H" in p) == ("-H" in period)
 
 
-def _leaf_figures(session: Session, scope: Scope, period: str) -> dict[tuple, dict[str, Figures]]:
-    """Figures per place the households gave: (area code, commune code, province code)."""
-    approved = (Submission.review_state == ReviewState.APPROVED.value).label("approved")
-    place = (PovertyFact.area_code, PovertyFact.commune_code, PovertyFact.province_code)
-    rows = session.execute(
-        select(
-            *place,
-            PovertyFact.area_kind,
-            PovertyFact.ethnic_minority,
-            PovertyFact.poverty_class,
-            PovertyFact.local_class,
-            approved,
-            func.count(),
-        )
-        .join(Submission, Submission.id == PovertyFact.submission_id)
-        .where(PovertyFact.period == period, scope.clause(PovertyFact))
-        .group_by(
-            *place,
-            PovertyFact.area_kind,
-            PovertyFact.ethnic_minority,
-            PovertyFact.poverty_class,
-            PovertyFact.local_class,
-            approved,
-        )
-    ).all()
-    out: dict[tuple, dict[str, Figures]] = defaultdict(lambda: {k: Figures() for k in COUNTS})
-    for area, commune, province, kind, dtts, cls, local, is_approved, n in rows:
-        code = (area, commune, province)
-        for key in ("all", "approved") if is_approved else ("all",):
-            f = out[code][key]
-            f.reviewed += n
-            f.classes[cls] += n
-            if local:
-                f.local_classes[local] += n
-            f.by_kind[kind][cls] += n
-            if dtts:
-                f.ethnic_minority[cls] += n
-    # Deprivation needs each poor or near-poor household's indicators (kept as JSON per row).
-    deprived = session.execute(
-        select(*place, PovertyFact.indicators, approved)
-        .join(Submission, Submission.id == PovertyFact.submission_id)
-        .where(
-            PovertyFact.period == period,
-            scope.clause(PovertyFact),
-            PovertyFact.poverty_class.in_([PovertyClass.POOR.value, PovertyClass.NEAR_POOR.value]),
-        )
-    )
-    for area, commune, province, indicators, is_approved in deprived:
-        code = (area, commune, province)
-        lacking = [name for name, value in (indicators or {}).items() if value]
-        for key in ("all", "approved") if is_approved else ("all",):
-            out[code][key].deprivation.update(lacking)
-    return out
-
-
-def _tree(session: Session) -> dict[str, Area]:
-    return {a.code: a for a in session.scalars(select(Area))}
-
-
-def _rolled_up(tree: dict[str, Area], leaves: dict[tuple, dict[str, Figures]]) -> dict[str, Node]:
-    nodes = {code: Node(area) for code, area in tree.items()}
-    for node in nodes.values():
-        parent = nodes.get(node.area.parent_code or "")
-        if parent is not None:
-            parent.children.append(node)
-    for place, figures in leaves.items():
-        # The most specific registered area the household gave (an unregistered thôn counts
-        # in its commune).
-        node = next((nodes[c] for c in place if c in nodes), None)
-        while node is not None:  # each household counts in its area and every area above it
-            for key in COUNTS:
-                node.figures[key].add(figures[key])
-            node = nodes.get(node.area.parent_code or "")
-
-    def totals(node: Node) -> int | None:
-        sums = [totals(c) for c in node.children]
-        if node.area.households_total is not None:
-            node.total = node.area.households_total
-        elif sums and all(s is not None for s in sums):
-            node.total = sum(sums)
-        node.children.sort(key=lambda n: n.area.code)
-        return node.total
-
-    for node in nodes.values():
-        if node.area.parent_code is None:
-            totals(node)
-    return nodes
-
-
-def _top_codes(tree: dict[str, Area], scope: Scope) -> Iterable[str]:
-    if scope.everything:
-        return sorted(c for c, a in tree.items() if a.parent_code is None)
-    return sorted(scope.provinces | scope.communes | scope.areas)
-
-
-def _visible(tree: dict[str, Area], scope: Scope, code: str) -> bool:
-    """An area is visible if it lies in (or is) one of the user's subtrees."""
-    if scope.everything:
-        return True
-    allowed = scope.provinces | scope.communes | scope.areas
-    current = tree.get(code)
-    while current is not None:
-        if current.code in allowed:
-            return True
-        current = tree.get(current.parent_code or "")
-    return False
-
-
 def _rate(count: int, base: int) -> float | None:
     return round(count / base, 4) if base else None
 
@@ -292,6 +215,7 @@ def cultural_family_summary(
     """Per area: households assessed, "Gia đình văn hóa" count and rate, the criteria failed most;
     for a residential area, whether it meets its province's "Thôn/Tổ dân phố văn hóa" share."""
     catalogue = cultural_family.load_catalogue()
+    tree = _start(session, scope, area_code)
     rows = session.execute(
         select(
             CulturalFamilyFact.area_code,
@@ -299,7 +223,10 @@ def cultural_family_summary(
             CulturalFamilyFact.province_code,
             CulturalFamilyFact.earned,
             CulturalFamilyFact.failed,
-        ).where(CulturalFamilyFact.period == period, scope.clause(CulturalFamilyFact))
+        ).where(
+            CulturalFamilyFact.period == period,
+            *_inside(session, tree, scope, CulturalFamilyFact, area_code),
+        )
     )
     leaves: dict[tuple, Counter] = defaultdict(Counter)
     for area, commune, province, earned, failed in rows:
@@ -308,7 +235,7 @@ def cultural_family_summary(
         counts["earned"] += int(bool(earned))
         counts.update(f"failed:{c}" for c in failed or [])
 
-    def figures(node_area: Area, counts: Counter, total: int | None) -> dict:
+    def figures(node_area: Row, counts: Counter, total: int | None) -> dict:
         assessed, earned = counts["assessed"], counts["earned"]
         failed = Counter(
             {k.removeprefix("failed:"): v for k, v in counts.items() if k.startswith("failed:")}
@@ -323,12 +250,11 @@ def cultural_family_summary(
             ],
         }
         if node_area.level == "area":
-            province = _province_of(tree, node_area)
+            *_, province = tree.ancestry(node_area.code)
             out["thon_title"] = cultural_family.thon_title(earned, assessed, province, catalogue)
         return out
 
-    tree = _tree(session)
-    return _counter_report(tree, scope, leaves, figures, period, area_code, depth)
+    return _report(tree, scope, leaves, figures, period, area_code, depth)
 
 
 def satisfaction_summary(
@@ -337,6 +263,7 @@ def satisfaction_summary(
     """Per area and criteria set: the share satisfied with each criterion, overall agreement,
     participation (of the registry's households) and whether the set's pass share is reached."""
     sets = satisfaction.load_sets()
+    tree = _start(session, scope, area_code)
     rows = session.execute(
         select(
             SatisfactionFact.area_code,
@@ -346,7 +273,10 @@ def satisfaction_summary(
             SatisfactionFact.satisfied,
             SatisfactionFact.not_satisfied,
             SatisfactionFact.agree,
-        ).where(SatisfactionFact.period == period, scope.clause(SatisfactionFact))
+        ).where(
+            SatisfactionFact.period == period,
+            *_inside(session, tree, scope, SatisfactionFact, area_code),
+        )
     )
     leaves: dict[tuple, Counter] = defaultdict(Counter)
     for area, commune, province, set_id, satisfied, not_satisfied, agree in rows:
@@ -356,7 +286,7 @@ def satisfaction_summary(
         counts.update(f"yes:{set_id}:{i}" for i in satisfied or [])
         counts.update(f"no:{set_id}:{i}" for i in not_satisfied or [])
 
-    def figures(node_area: Area, counts: Counter, total: int | None) -> dict:
+    def figures(_area: Row, counts: Counter, total: int | None) -> dict:
         out = {}
         for set_id, criteria_set in sets.sets.items():
             respondents = counts[f"respondents:{set_id}"]
@@ -386,63 +316,134 @@ def satisfaction_summary(
             }
         return out
 
-    tree = _tree(session)
-    return _counter_report(tree, scope, leaves, figures, period, area_code, depth)
+    return _report(tree, scope, leaves, figures, period, area_code, depth)
 
 
-def _counter_report(
-    tree: dict[str, Area],
+def _start(session: Session, scope: Scope, area_code: str | None) -> _Tree:
+    """The areas of a report; an area the user may not see is not found."""
+    tree = _Tree.load(session, scope, area_code)
+    if area_code is not None and not tree.visible(scope, area_code):
+        raise errors.NOT_FOUND(what=f"area {area_code}")
+    return tree
+
+
+def _inside(session: Session, tree: _Tree, scope: Scope, model, area_code: str | None) -> list:
+    """WHERE clauses: the rows the user may see, within ``area_code`` when one is asked for.
+
+    The province and commune above the area are named too: a seek in the (period, province,
+    commune, area) indexes instead of a scan. (A row naming a commune of another province, a
+    collector's error, counts only in the province it names.)"""
+    clauses = [scope.clause(model)]
+    if area_code is not None:
+        clauses.append(area_clause(session, model, area_code))
+        above = {"province": model.province_code, "commune": model.commune_code}
+        for code in list(tree.ancestry(area_code))[1:]:
+            if tree.areas[code].level in above:
+                clauses.append(above[tree.areas[code].level] == code)
+    return clauses
+
+
+@dataclass(frozen=True, slots=True)
+class _Tree:
+    """The areas a report needs: all of them, or those under the areas it starts from and those
+    above them. Rows of (code, full_name, level, parent_code, households_total)."""
+
+    areas: dict[str, Row]
+    children: dict[str | None, list[str]]  # sorted codes
+
+    @classmethod
+    def load(cls, session: Session, scope: Scope, area_code: str | None) -> _Tree:
+        columns = (Area.code, Area.full_name, Area.level, Area.parent_code, Area.households_total)
+        query = select(*columns)
+        if area_code is not None or not scope.everything:
+            roots = [area_code] if area_code is not None else sorted(_scope_codes(scope))
+            down = select(*columns).where(Area.code.in_(roots)).cte("down", recursive=True)
+            down = down.union_all(select(*columns).join(down, Area.parent_code == down.c.code))
+            up = select(*columns).where(Area.code.in_(roots)).cte("up", recursive=True)
+            up = up.union_all(select(*columns).join(up, Area.code == up.c.parent_code))
+            query = union_all(select(down), select(up))
+        areas = {row.code: row for row in session.execute(query)}
+        children: dict[str | None, list[str]] = defaultdict(list)
+        for code in sorted(areas):
+            children[areas[code].parent_code].append(code)
+        return cls(areas, children)
+
+    def ancestry(self, code: str | None) -> Iterator[str]:
+        """``code`` and the areas above it."""
+        while code in self.areas:
+            yield code
+            code = self.areas[code].parent_code
+
+    def visible(self, scope: Scope, code: str) -> bool:
+        """An area is visible if it lies in (or is) one of the user's subtrees."""
+        allowed = _scope_codes(scope)
+        return code in self.areas and (
+            scope.everything or any(c in allowed for c in self.ancestry(code))
+        )
+
+    def bottom_up(self) -> list[str]:
+        """Every area after all the areas under it."""
+        order: list[str] = []
+        stack = [(code, False) for code in self.children.get(None, [])]
+        while stack:
+            code, expanded = stack.pop()
+            if expanded:
+                order.append(code)
+            else:
+                stack.append((code, True))
+                stack.extend((c, False) for c in self.children.get(code, []))
+        return order
+
+
+def _report(
+    tree: _Tree,
     scope: Scope,
     leaves: dict[tuple, Counter],
-    figures,
+    figures: Callable[[Row, Counter, int | None], dict],
     period: str,
     area_code: str | None,
     depth: int,
 ) -> dict:
-    """Roll counters up the tree (the same walk as the poverty figures) and render each node."""
-    children: dict[str | None, list[str]] = defaultdict(list)
-    for code, a in tree.items():
-        children[a.parent_code].append(code)
-    sums: dict[str, Counter] = defaultdict(Counter)
+    """Add each place's counts into the most specific registered area it names (an unregistered
+    thôn counts in its commune), roll them up the tree, and render ``depth`` levels from the top."""
+    sums: dict[str, Counter] = {}
     for place, counts in leaves.items():
-        code = next((c for c in place if c in tree), None)
-        while code is not None:
-            sums[code].update(counts)
-            code = tree[code].parent_code
-
-    def total(code: str) -> int | None:
-        own = tree[code].households_total
-        if own is not None:
-            return own
-        below = [total(c) for c in children.get(code, [])]
-        return sum(below) if below and all(t is not None for t in below) else None
+        code = next((c for c in place if c in tree.areas), None)
+        if code is not None:
+            sums.setdefault(code, Counter()).update(counts)
+    totals: dict[str, int | None] = {}
+    for code in tree.bottom_up():
+        area = tree.areas[code]
+        below = [totals[c] for c in tree.children.get(code, [])]
+        totals[code] = area.households_total
+        if totals[code] is None and below and None not in below:
+            totals[code] = sum(below)
+        if code in sums and area.parent_code in tree.areas:
+            sums.setdefault(area.parent_code, Counter()).update(sums[code])
 
     def render(code: str, level: int) -> dict:
-        node_total = total(code)
+        area, total = tree.areas[code], totals[code]
         out = {
             "code": code,
-            "name": tree[code].full_name,
-            "level": tree[code].level,
-            "households_total": node_total,
-            **figures(tree[code], sums[code], node_total),
+            "name": area.full_name,
+            "level": area.level,
+            "households_total": total,
+            **figures(area, sums.get(code, Counter()), total),
         }
         if level > 0:
             out["children"] = [
-                render(c, level - 1)
-                for c in sorted(children.get(code, []))
-                if sums[c] or tree[c].households_total
+                render(c, level - 1) for c in tree.children.get(code, []) if c in sums or totals[c]
             ]
         return out
 
     if area_code is not None:
-        if area_code not in tree or not _visible(tree, scope, area_code):
-            raise errors.NOT_FOUND(what=f"area {area_code}")
-        return {"period": period, "areas": [render(area_code, depth)]}
-    tops = [c for c in _top_codes(tree, scope) if c in tree]
-    return {"period": period, "areas": [render(c, depth) for c in tops]}
+        codes = [area_code]
+    elif scope.everything:
+        codes = tree.children.get(None, [])
+    else:
+        codes = [c for c in sorted(_scope_codes(scope)) if c in tree.areas]
+    return {"period": period, "areas": [render(c, depth) for c in codes]}
 
 
-def _province_of(tree: dict[str, Area], area: Area) -> str:
-    while area.parent_code and area.parent_code in tree:
-        area = tree[area.parent_code]
-    return area.code
+def _scope_codes(scope: Scope) -> frozenset[str]:
+    return scope.provinces | scope.communes | scope.areas

@@ -56,6 +56,8 @@ def area_clause(session: Session, model, code: str) -> ColumnElement[bool]:
     """Rows of ``model`` (with province_code, commune_code, area_code) inside area ``code``'s
     subtree: the column to compare follows the area's level."""
     level = session.scalar(select(Area.level).where(Area.code == code))
+    if level == "district":  # rows name no district: those of its communes
+        return model.commune_code.in_(select(Area.code).where(Area.parent_code == code))
     column = {"province": model.province_code, "commune": model.commune_code}.get(
         level, model.area_code
     )

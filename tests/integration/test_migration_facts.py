@@ -1,0 +1,103 @@
+"""Migration 0006 on a database with facts: each fact gets its submission's approval and one column
+per deprivation from its JSON, so reports count right after an upgrade without `facts rebuild`.
+
+A migration needs an empty database to start from: a SQLite file of its own, or on PostgreSQL a
+scratch database on the same server, dropped afterwards."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+
+import pytest
+from alembic import command
+from sqlalchemy import create_engine, make_url, select, text
+
+from server.db import Database, alembic_config
+from server.models import PovertyFact, SatisfactionFact
+from server.models.facts import INDICATORS
+
+
+def upgrade(db: Database, revision: str) -> None:
+    with db.engine.begin() as connection:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, revision)
+
+
+@pytest.fixture
+def empty_url(database_url, tmp_path):
+    if not database_url.startswith("postgresql"):
+        yield f"sqlite:///{tmp_path / 'old.db'}"
+        return
+    name = f"khudan_migration_{uuid.uuid4().hex[:8]}"
+    server = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with server.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    with server.connect() as c:
+        c.execute(text(f'DROP DATABASE "{name}"'))
+    server.dispose()
+
+
+def test_0006_copies_approval_and_deprivations_of_existing_facts(empty_url):
+    db = Database(empty_url)
+    upgrade(db, "0005")
+    when = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
+    lacking = {"water": True, "sanitation": True, "telecom": False, "waste_treatment": None}
+    with db.engine.begin() as c:
+        c.execute(
+            text("INSERT INTO forms (id, form_id, state) VALUES (1, 'poverty_review', 'open')")
+        )
+        c.execute(
+            text(
+                "INSERT INTO form_versions (id, form_pk, version, title, xml, md5, fields, "
+                "media_expected) VALUES (1, 1, '1', 'Rà soát', :xml, '', '[]', '[]')"
+            ),
+            {"xml": b"<h/>"},
+        )
+        for sid, state in [(1, "approved"), (2, "received"), (3, "approved")]:
+            c.execute(
+                text(
+                    "INSERT INTO submissions (id, form_pk, instance_id, review_state, created_at) "
+                    "VALUES (:id, 1, :iid, :state, :when)"
+                ),
+                {"id": sid, "iid": f"uuid:{sid}", "state": state, "when": when},
+            )
+            c.execute(
+                text(
+                    "INSERT INTO submission_versions (id, submission_id, form_pk, form_version_id,"
+                    " instance_id, xml, xml_sha256, created_at) VALUES (:id, :id, 1, 1, :iid, :xml, '',"
+                    " :when)"
+                ),
+                {"id": sid, "iid": f"uuid:{sid}", "xml": b"<data/>", "when": when},
+            )
+        for sid, indicators in [(1, lacking), (2, lacking), (3, {})]:
+            c.execute(
+                text(
+                    "INSERT INTO poverty_facts (id, submission_id, version_id, period, "
+                    "household_key, household_code, submitted_at, area_kind, deprivation_count, "
+                    "b2_score, indicators, standard_id, poverty_class) VALUES (:id, :id, :id, "
+                    "'2026', :key, :key, :when, 'rural', 2, 20, :ind, 'nd07_2021', 'poor')"
+                ),
+                {"id": sid, "key": f"H{sid}", "ind": json.dumps(indicators), "when": when},
+            )
+        c.execute(
+            text(
+                "INSERT INTO satisfaction_facts (id, submission_id, version_id, period, "
+                "household_key, household_code, submitted_at, criteria_set, satisfied, "
+                "not_satisfied) VALUES (1, 3, 3, '2026', 'H3', 'H3', :when, 'qd318_2022', '[]', '[]')"
+            ),
+            {"when": when},
+        )
+    upgrade(db, "head")
+    with db.session() as s:
+        rows = {f.id: f for f in s.scalars(select(PovertyFact))}
+        assert [rows[i].approved for i in (1, 2, 3)] == [True, False, True]
+        for i in (1, 2):
+            lacks = {name for name in INDICATORS if getattr(rows[i], f"lacks_{name}")}
+            assert lacks == {"water", "sanitation"}
+        assert not any(getattr(rows[3], f"lacks_{name}") for name in INDICATORS)
+        assert s.scalar(select(SatisfactionFact.approved)) is True
+    db.dispose()
