@@ -2,6 +2,8 @@
 
 from marshmallow import Schema, fields, validate
 
+from server.services import charts
+
 PERIOD = validate.Regexp(r"^\d{4}(-H[12])?$", error="a year (2026) or a half-year (2026-H1)")
 
 
@@ -15,6 +17,19 @@ class ExportQuerySchema(Schema):
     period = fields.String(required=True, validate=PERIOD)
     area = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
     counts = fields.String(load_default="all", validate=validate.OneOf(["all", "approved"]))
+
+
+class ChartQuerySchema(ExportQuerySchema):
+    width = fields.Integer(
+        load_default=charts.WIDTH,
+        validate=validate.Range(min=charts.MIN_WIDTH, max=charts.MAX_WIDTH),
+        metadata={"description": "image width in pixels (360 suits a phone; the layout adapts)"},
+    )
+
+
+class AreaExportQuerySchema(Schema):
+    period = fields.String(required=True, validate=PERIOD)
+    area = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
 
 
 class TransitionQuerySchema(Schema):

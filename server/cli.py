@@ -17,8 +17,8 @@ from schemas import FormSchema, UserSchema
 from . import errors
 from .config import Settings, from_env
 from .db import Database
-from .models import Form, FormVersion, Role, Submission
-from .services import areas, facts, forms, reports, users
+from .models import Form, FormVersion, ReviewState, Role, Submission
+from .services import areas, charts, facts, forms, reports, submission_export, users
 from .services import photos as photo_checks
 from .services.collect_qr import write_collect_qr
 from .services.scope import Scope
@@ -268,8 +268,20 @@ def reports_poverty(
     ctx: Context, period: str, area_code: str | None, counts: str, as_json: bool
 ) -> None:
     """Poor, near-poor, medium and not-poor households per area, with the areas below."""
-    with ctx.db.session() as session:
-        body = reports.poverty_summary(session, Scope(everything=True), period, area_code, depth=1)
+    stderr = click.get_text_stream("stderr")
+    # On a terminal only: a province of a million households takes most of a second.
+    bar = click.progressbar(
+        length=reports.POVERTY_STEPS, label="Đang tổng hợp", file=stderr, hidden=not stderr.isatty()
+    )
+    with ctx.db.session() as session, bar:
+        body = reports.poverty_summary(
+            session,
+            Scope(everything=True),
+            period,
+            area_code,
+            depth=1,
+            progress=lambda done, _total: bar.update(done - bar.pos),
+        )
     if as_json:
         click.echo(json.dumps(body, ensure_ascii=False, indent=2))
         return
@@ -296,6 +308,140 @@ def reports_poverty(
 
 def _percent(rate: float | None) -> str:
     return "-" if rate is None else f"{rate * 100:.1f}"
+
+
+@reports_group.command("chart")
+@click.argument("kind", type=click.Choice(charts.KINDS))
+@click.option("--period", required=True, help="A year (2026) or a half-year (2026-H1).")
+@click.option("--area", "area_code", help="An area code (default: every province).")
+@click.option(
+    "--counts",
+    type=click.Choice(["all", "approved"]),
+    default="all",
+    show_default=True,
+    help="All non-rejected submissions, or approved ones only.",
+)
+@click.option(
+    "--width",
+    type=click.IntRange(charts.MIN_WIDTH, charts.MAX_WIDTH),
+    default=charts.WIDTH,
+    show_default=True,
+    help="Image width in pixels.",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="The PNG file to write.",
+)
+@pass_ctx
+def reports_chart(
+    ctx: Context,
+    kind: str,
+    period: str,
+    area_code: str | None,
+    counts: str,
+    width: int,
+    output: Path,
+) -> None:
+    """A PNG chart: poverty-rate (per area below), deprivation, or change over periods."""
+    charts.use_config_dir(ctx.settings.instance_dir / "matplotlib")
+    with ctx.db.session() as session:
+        png = charts.chart_png(
+            session, Scope(everything=True), kind, period, area_code, counts, width
+        )
+    output.write_bytes(png)
+    click.echo(f"{output}: {len(png)} bytes")
+
+
+@main.group("export")
+def export_group() -> None:
+    """Files people use: every submission of a form as XLSX, CSV or a ZIP with the photos."""
+
+
+@export_group.command("submissions")
+@click.argument("form_id")
+@click.option(
+    "--format", "kind", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True
+)
+@click.option(
+    "--labels",
+    type=click.Choice(submission_export.LABELS),
+    default="values",
+    show_default=True,
+    help="values: choice values and column names; vi or en: labels and question headers.",
+)
+@click.option("--period", help="Only this period, e.g. 2026.")
+@click.option("--area", help="Only inside this area (province, commune or thôn code).")
+@click.option(
+    "--state", type=click.Choice([s.value for s in ReviewState]), help="Only this review state."
+)
+@click.option("--repeat", help="CSV: the table of this repeat group instead of the main one.")
+@click.option("--attachments", is_flag=True, help="A ZIP of the file(s) and the photos.")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="The file to write (written beside it first, then renamed).",
+)
+@pass_ctx
+def export_submissions(
+    ctx: Context,
+    form_id: str,
+    kind: str,
+    labels: str,
+    period: str | None,
+    area: str | None,
+    state: str | None,
+    repeat: str | None,
+    attachments: bool,
+    output: Path,
+) -> None:
+    """Export the submissions of FORM_ID (all areas), as the REST API does for an admin."""
+    try:
+        submission_export.check_repeat(repeat, kind, attachments)
+    except errors.Problem as problem:
+        raise click.UsageError(f"--repeat: {problem.details['errors']['repeat'][0]}") from None
+    options = submission_export.Options(labels, period, area, state)
+    db = ctx.db
+    with db.session() as session:
+        export = submission_export.prepare(session, select(Submission), form_id, options)
+        table = export.table_index(repeat)
+    partial = output.with_name(output.name + ".part")
+    progress_bar = click.progressbar(
+        length=max(export.total, 1),
+        label=f"Exporting {export.total} submission(s)",
+        show_pos=True,
+        file=click.get_text_stream("stderr"),
+    )
+    try:
+        with progress_bar as bar, partial.open("wb") as out:
+
+            def progress(done: int, total: int) -> None:
+                bar.update(done - bar.pos)
+
+            rows = submission_export.rows(db, export, typed=kind == "xlsx", progress=progress)
+            if kind == "xlsx" and not attachments:
+                submission_export.write_xlsx(export, rows, out)
+            elif kind == "csv" and not attachments:
+                out.writelines(submission_export.csv_chunks(export, rows, table))
+            else:
+                if kind == "csv":
+                    files = submission_export.csv_members(export, rows)
+                else:
+                    workbook = submission_export.workbook_file(export, rows)
+                    files = [submission_export.workbook_member(workbook, export)]
+                out.writelines(submission_export.zip_chunks(db, ctx.storage, export, files))
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(output)
+    with db.session() as session:
+        submission_export.record(session, None, export, kind, attachments, repeat)
+        session.commit()
+    click.echo(f"{output}: {export.total} submission(s), {output.stat().st_size} bytes")
 
 
 @main.group("photos")

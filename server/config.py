@@ -34,6 +34,8 @@ class Settings:
     photo_max_pixels: int = DEFAULT_PHOTO_MAX_PIXELS
     photo_max_distance_m: int = 500
     photo_max_age_days: int = 30
+    # The server's own files: the secret key, the default SQLite database, matplotlib's cache.
+    instance_dir: Path = Path("instance")
 
     def but(self, **changes) -> Settings:
         """A copy with some values changed (tests and the CLI use this)."""
@@ -88,4 +90,5 @@ def from_env(env: dict | None = None) -> Settings:
         photo_max_pixels=_int(env, "KHUDAN_PHOTO_MAX_PIXELS", DEFAULT_PHOTO_MAX_PIXELS),
         photo_max_distance_m=_int(env, "KHUDAN_PHOTO_MAX_DISTANCE_M", 500),
         photo_max_age_days=_int(env, "KHUDAN_PHOTO_MAX_AGE_DAYS", 30),
+        instance_dir=instance_dir,
     )

@@ -261,6 +261,13 @@ COMMENT_REQUIRED = P(
     "Cần ghi nhận xét khi chuyển bài sang trạng thái '{state}'.",
     "A comment is required to set the review state to '{state}'.",
 )
+EXPORT_TOO_MANY_ROWS = P(
+    "422.8",
+    "Bảng '{sheet}' sẽ có hơn {limit} dòng, nhiều hơn Excel mở được. "
+    "Hãy chọn một địa bàn hoặc kỳ nhỏ hơn, hoặc xuất CSV.",
+    "Sheet '{sheet}' would have more than {limit} rows, more than Excel opens. "
+    "Choose a smaller area or period, or export CSV.",
+)
 INVALID_INPUT = P(
     "422.4",
     "Dữ liệu không hợp lệ: {reason}",

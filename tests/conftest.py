@@ -61,6 +61,7 @@ def settings(tmp_path, database_url) -> Settings:
         secret_key="test-secret",
         forms_dir=tmp_path / "forms",
         odk_validate=False,
+        instance_dir=tmp_path / "instance",
     )
 
 

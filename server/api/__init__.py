@@ -120,7 +120,16 @@ def _unexpected(exc: Exception):
 
 def init_app(app: Flask) -> None:
     # Each module adds its namespace to ``api`` when imported.
-    from . import areas, audit, forms, reports, sessions, submissions, users  # noqa: F401
+    from . import (  # noqa: F401
+        areas,
+        audit,
+        forms,
+        reports,
+        sessions,
+        submission_exports,
+        submissions,
+        users,
+    )
 
     app.register_blueprint(bp)
 

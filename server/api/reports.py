@@ -7,7 +7,9 @@ from flask_restx import Namespace, Resource
 
 from schemas.common import ErrorSchema
 from schemas.reports import (
+    AreaExportQuerySchema,
     AreaReportSchema,
+    ChartQuerySchema,
     ExportQuerySchema,
     PovertyQuerySchema,
     PovertySummarySchema,
@@ -17,8 +19,9 @@ from schemas.reports import (
 
 from ..models import Role
 from ..runtime import current
-from ..services import audit, exports, reports
+from ..services import charts, report_files, reports
 from ..services.scope import Scope
+from ..xlsxstream import XLSX_TYPE
 from . import api, docs, load
 from .auth import current_user, requires
 
@@ -26,7 +29,6 @@ ns = Namespace("reports", description="Results per residential area, rolled up t
 api.add_namespace(ns, path="/reports")
 error = docs.model(ns, ErrorSchema)
 READERS = (Role.SUPERVISOR, Role.ADMIN)
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _args(schema) -> object:
@@ -112,7 +114,7 @@ def _area_report(compute):
 @ns.route("/poverty.xlsx", "/poverty.csv")
 class PovertyFile(Resource):
     @ns.expect(_args(ExportQuerySchema))
-    @ns.produces([XLSX, "text/csv"])
+    @ns.produces([XLSX_TYPE, "text/csv"])
     @ns.response(200, "The summary table as a file (a row per thôn, subtotals, total)")
     @ns.response(401, "Not logged in", error)
     @ns.response(403, "Not a supervisor or admin", error)
@@ -121,32 +123,74 @@ class PovertyFile(Resource):
     @requires(*READERS)
     def get(self):
         """The poverty summary as XLSX (tables, deprivation, change) or CSV (the table)."""
-        q = load(ExportQuerySchema(), request.args.to_dict())
-        as_csv = request.path.endswith(".csv")
+        return _file("poverty", ExportQuerySchema)
+
+
+@ns.route("/cultural-family.xlsx", "/cultural-family.csv")
+class CulturalFamilyFile(Resource):
+    @ns.expect(_args(AreaExportQuerySchema))
+    @ns.produces([XLSX_TYPE, "text/csv"])
+    @ns.response(200, "The table as a file (a row per thôn, subtotals, total)")
+    @ns.response(401, "Not logged in", error)
+    @ns.response(403, "Not a supervisor or admin", error)
+    @ns.response(404, "Unknown area, or outside your areas", error)
+    @ns.response(422, "Invalid period", error)
+    @requires(*READERS)
+    def get(self):
+        """ "Gia đình văn hóa" per thôn: assessed, earned, rate, criteria failed most, thôn title."""
+        return _file("cultural-family", AreaExportQuerySchema)
+
+
+@ns.route("/satisfaction.xlsx", "/satisfaction.csv")
+class SatisfactionFile(Resource):
+    @ns.expect(_args(AreaExportQuerySchema))
+    @ns.produces([XLSX_TYPE, "text/csv"])
+    @ns.response(200, "The table as a file (a row per thôn, subtotals, total)")
+    @ns.response(401, "Not logged in", error)
+    @ns.response(403, "Not a supervisor or admin", error)
+    @ns.response(404, "Unknown area, or outside your areas", error)
+    @ns.response(422, "Invalid period", error)
+    @requires(*READERS)
+    def get(self):
+        """Satisfaction per thôn and criteria set: respondents, agreement, participation, pass,
+        and (XLSX, a sheet per set) the share satisfied with each criterion."""
+        return _file("satisfaction", AreaExportQuerySchema)
+
+
+def _file(kind: str, schema) -> Response:
+    q = load(schema(), request.args.to_dict())
+    fmt = request.path.rsplit(".", 1)[-1]
+    with current().db.session() as session:
+        file = report_files.report_file(
+            session, current_user(), kind, fmt, q["period"], q["area"], q.get("counts", "all")
+        )
+        session.commit()
+    response = Response(file.body, mimetype=file.mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{file.name}"'
+    return response
+
+
+@ns.route(*(f"/charts/{kind}.png" for kind in charts.KINDS))
+class Chart(Resource):
+    @ns.expect(_args(ChartQuerySchema))
+    @ns.produces(["image/png"])
+    @ns.response(200, "A PNG chart, with a 'Chưa có số liệu / No data' image when nothing counts")
+    @ns.response(401, "Not logged in", error)
+    @ns.response(403, "Not a supervisor or admin", error)
+    @ns.response(404, "Unknown area, or outside your areas", error)
+    @ns.response(422, "Invalid period, counts or width", error)
+    @requires(*READERS)
+    def get(self):
+        """Poor and near-poor rate per area below (poverty-rate), households lacking each
+        indicator (deprivation), counts over the last five periods with the last moves (change)."""
+        q = load(ChartQuerySchema(), request.args.to_dict())
+        kind = request.path.rsplit("/", 1)[-1].removesuffix(".png")
         with current().db.session() as session:
             scope = Scope.of(session, current_user())
-            summary = reports.poverty_summary(session, scope, q["period"], q["area"], depth=4)
-            moves = reports.transitions(session, scope, q["period"], q["area"])
-            audit.record(
-                session,
-                current_user().id,
-                "report.export",
-                "report:poverty",
-                period=q["period"],
-                area=q["area"],
-                format="csv" if as_csv else "xlsx",
+            png = charts.chart_png(
+                session, scope, kind, q["period"], q["area"], q["counts"], q["width"]
             )
-            session.commit()
-        name = f"ra-soat-ho-ngheo-{q['period']}-{q['area'] or 'tat-ca'}"
-        if as_csv:
-            body, mimetype, name = (
-                exports.poverty_csv(summary, q["counts"]),
-                "text/csv",
-                name + ".csv",
-            )
-        else:
-            body, name = exports.poverty_workbook(summary, moves, q["counts"]), name + ".xlsx"
-            mimetype = XLSX
-        response = Response(body, mimetype=mimetype)
-        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        response = Response(png, mimetype="image/png")
+        name = charts.file_name(kind, q["period"], q["area"])
+        response.headers["Content-Disposition"] = f'inline; filename="{name}"'
         return response

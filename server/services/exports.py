@@ -1,8 +1,8 @@
 """Files people use: the poverty summary table as XLSX (laid out like the official biểu tổng hợp)
-and as CSV.
+and as CSV; the cultural-family and satisfaction results in the same layout.
 
 A row per residential area under its commune, a subtotal row per commune and a total row for the
-whole selection; Vietnamese headers; the period and the time of generation on top; numbers stored
+whole selection; Vietnamese headers (CSV: UTF-8 with a BOM, CRLF, so Excel reads it right); the period and the time of generation on top; numbers stored
 as numbers. The workbook is written in openpyxl's write-only mode, row by row.
 """
 
@@ -17,6 +17,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
+from ..domain import cultural_family, satisfaction
 from ..domain.poverty import load_catalogue
 
 HEADERS = [
@@ -41,20 +42,26 @@ TRANSITION_HEADERS = ["Chỉ tiêu", "Đầu kỳ", "Thoát", "Vẫn còn", "Tá
 
 def poverty_rows(summary: dict, counts: str = "all") -> Iterator[list]:
     """Table rows: each commune's residential areas, then its subtotal; a total at the end."""
+    return area_rows(summary, lambda node, label: _row(node, counts, label))
+
+
+def area_rows(summary: dict, row) -> Iterator[list]:
+    """``row(node, label)`` for each residential area under its commune, then the commune's
+    subtotal ("Cộng ..."); a total ("Tổng cộng ...") for each level above."""
     for top in summary["areas"]:
-        yield from _rows(top, counts)
+        yield from _rows(top, row)
 
 
-def _rows(node: dict, counts: str) -> Iterator[list]:
+def _rows(node: dict, row) -> Iterator[list]:
     children = node.get("children", [])
     if node["level"] == "commune" or not children:
         for child in children:
-            yield _row(child, counts, label=child["name"])
-        yield _row(node, counts, label=(f"Cộng {node['name']}" if children else node["name"]))
+            yield row(child, child["name"])
+        yield row(node, f"Cộng {node['name']}" if children else node["name"])
         return
     for child in children:
-        yield from _rows(child, counts)
-    yield _row(node, counts, label=f"Tổng cộng {node['name']}")
+        yield from _rows(child, row)
+    yield row(node, f"Tổng cộng {node['name']}")
 
 
 def _row(node: dict, counts: str, label: str) -> list:
@@ -130,10 +137,165 @@ def poverty_workbook(
 
 
 def poverty_csv(summary: dict, counts: str = "all") -> str:
+    return _csv(HEADERS, poverty_rows(summary, counts))
+
+
+CULTURAL_FAMILY_HEADERS = [
+    "Mã địa bàn",
+    "Địa bàn",
+    "Cấp",
+    "Tổng số hộ",
+    "Số hộ được bình xét",
+    "Số hộ đạt “Gia đình văn hóa”",
+    "Tỷ lệ đạt (%)",
+    "Tiêu chí chưa đạt nhiều nhất (số hộ)",
+    "Đạt “Thôn/Tổ dân phố văn hóa”",
+]
+SATISFACTION_HEADERS = [
+    "Mã địa bàn",
+    "Địa bàn",
+    "Cấp",
+    "Tổng số hộ",
+    "Số hộ trả lời",
+    "Số hộ đồng ý",
+    "Tỷ lệ đồng ý (%)",
+    "Tỷ lệ tham gia (%)",
+    "Ngưỡng đạt (%)",
+    "Kết quả",
+]
+
+
+def cultural_family_rows(summary: dict) -> Iterator[list]:
+    """A row per thôn under its commune, subtotals and totals (``reports.cultural_family_summary``
+    with depth 4): assessed, earned, rate, the criteria failed most, and the thôn's title."""
+    texts = {c.id: c.text_vi for c in cultural_family.load_catalogue().criteria}
+
+    def row(node: dict, label: str) -> list:
+        failed = "; ".join(
+            f"{texts.get(m['criterion'], m['criterion'])} ({m['households']})"
+            for m in node["most_failed"]
+        )
+        title = node.get("thon_title")
+        return [
+            node["code"],
+            label,
+            LEVEL_VI.get(node["level"], node["level"]),
+            node["households_total"],
+            node["assessed"],
+            node["earned"],
+            _pct(node["rate"]),
+            failed or None,
+            None if title is None else ("Đạt" if title else "Chưa đạt"),
+        ]
+
+    return area_rows(summary, row)
+
+
+def cultural_family_workbook(summary: dict, now: dt.datetime | None = None) -> bytes:
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("Gia đình văn hóa")
+    sheet.append(["KẾT QUẢ BÌNH XÉT DANH HIỆU “GIA ĐÌNH VĂN HÓA”"])
+    for line in _heading(summary["period"], now):
+        sheet.append([line])
+    sheet.append([])
+    sheet.append(_bold(sheet, CULTURAL_FAMILY_HEADERS))
+    for row in cultural_family_rows(summary):
+        sheet.append(row)
+    return _saved(book)
+
+
+def cultural_family_csv(summary: dict) -> str:
+    return _csv(CULTURAL_FAMILY_HEADERS, cultural_family_rows(summary))
+
+
+def satisfaction_sets(summary: dict) -> list[satisfaction.CriteriaSet]:
+    """The criteria sets anyone answered in the selection, in the rules' order."""
+    present = {key for node in _walk(summary["areas"]) for key in node}
+    return [s for key, s in satisfaction.load_sets().sets.items() if key in present]
+
+
+def satisfaction_rows(summary: dict, criteria_set: satisfaction.CriteriaSet) -> Iterator[list]:
+    """A row per thôn under its commune, subtotals and totals, for one criteria set: respondents,
+    agreement, participation, pass or not, then the share satisfied with each criterion (%)."""
+
+    def row(node: dict, label: str) -> list:
+        f = node.get(criteria_set.id)
+        place = [node["code"], label, LEVEL_VI.get(node["level"], node["level"])]
+        if f is None:
+            return [
+                *place,
+                node["households_total"],
+                0,
+                0,
+                *([None] * (4 + len(criteria_set.items))),
+            ]
+        return [
+            *place,
+            node["households_total"],
+            f["respondents"],
+            f["agree"],
+            _pct(f["agree_share"]),
+            _pct(f["participation"]),
+            _pct(f["pass_share"]),
+            "Đạt" if f["passes"] else "Chưa đạt",
+            *(_pct(f["items"][i.id]["share"]) for i in criteria_set.items),
+        ]
+
+    return area_rows(summary, row)
+
+
+def satisfaction_headers(criteria_set: satisfaction.CriteriaSet) -> list[str]:
+    return [*SATISFACTION_HEADERS, *(f"Hài lòng: {i.name_vi} (%)" for i in criteria_set.items)]
+
+
+def satisfaction_workbook(summary: dict, now: dt.datetime | None = None) -> bytes:
+    """A sheet per criteria set answered (named by its id), each a table like the CSV's."""
+    book = Workbook(write_only=True)
+    for criteria_set in satisfaction_sets(summary) or [None]:
+        sheet = book.create_sheet(criteria_set.id if criteria_set else "Sự hài lòng")
+        sheet.append(["KẾT QUẢ KHẢO SÁT SỰ HÀI LÒNG CỦA NGƯỜI DÂN"])
+        if criteria_set is not None:
+            sheet.append([f"Bộ tiêu chí: {criteria_set.name_vi}"])
+        for line in _heading(summary["period"], now):
+            sheet.append([line])
+        sheet.append([])
+        if criteria_set is None:
+            sheet.append(["Chưa có phiếu khảo sát nào trong kỳ và địa bàn này."])
+            continue
+        sheet.append(_bold(sheet, satisfaction_headers(criteria_set)))
+        for row in satisfaction_rows(summary, criteria_set):
+            sheet.append(row)
+    return _saved(book)
+
+
+def satisfaction_csv(summary: dict) -> str:
+    """One table for every criteria set answered: the set's id first, then the summary columns
+    (the per-criterion shares differ between sets and are in the workbook)."""
+    sets = satisfaction_sets(summary)
+    width = len(SATISFACTION_HEADERS)
+    rows = ([s.id, *row[:width]] for s in sets for row in satisfaction_rows(summary, s))
+    return _csv(["Bộ tiêu chí", *SATISFACTION_HEADERS], rows)
+
+
+def _heading(period: str, now: dt.datetime | None) -> list[str]:
+    now = now or dt.datetime.now(dt.UTC)
+    return [f"Kỳ: {period}", f"Lập lúc: {now:%d/%m/%Y %H:%M} (UTC)"]
+
+
+def _saved(book: Workbook) -> bytes:
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _csv(headers: list[str], rows) -> str:
+    """A table as CSV text starting with a BOM and with CRLF line ends, as the submission
+    exports: without the BOM, Excel takes UTF-8 for the local code page and garbles Vietnamese."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(HEADERS)
-    writer.writerows(poverty_rows(summary, counts))
+    out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(headers)
+    writer.writerows(rows)
     return out.getvalue()
 
 

@@ -278,3 +278,76 @@ def _choices(control: Element, instances: dict[str, Element | str]) -> dict | No
     if rest.strip() or any(set(row) - {ref, "label", "itextId"} for row in rows):
         out["items"] = [{k: v for k, v in row.items() if k != "itextId"} for row in rows]
     return out
+
+
+def read_choice_labels(xml: bytes) -> dict[str, dict[str, dict[str, str]]]:
+    """path -> {choice value -> {language: label}} for each select whose labels the XForm holds:
+    inline items, and itemsets over an instance inside the XForm (labels given directly or
+    through itext). What exports show with ``?labels=vi``. Choices read from media files (a CSV
+    list) have no labels here; their values are shown as they are."""
+    root = parse(xml)
+    head = child(root, "head")
+    model = child(head, "model") if head is not None else None
+    body = child(root, "body")
+    if model is None or body is None:
+        return {}
+    itext = _itext(model)
+    instances = _secondary_instances(model)
+    out: dict[str, dict[str, dict[str, str]]] = {}
+
+    def visit(element: Element, context: str) -> None:
+        for node in element:
+            if not isinstance(node.tag, str):
+                continue
+            name = local(node.tag)
+            ref = node.get("ref") or node.get("nodeset")
+            path = _absolute(ref, context) if ref else context
+            if name in _SELECTS and ref:
+                labels = _choice_labels(node, instances, itext)
+                if labels:
+                    out.setdefault(path, labels)
+            elif name in ("group", "repeat"):
+                visit(node, path)
+
+    visit(body, "")
+    return out
+
+
+def _choice_labels(control: Element, instances, itext) -> dict[str, dict[str, str]]:
+    labels: dict[str, dict[str, str]] = {}
+    for item in control:
+        if isinstance(item.tag, str) and local(item.tag) == "item":
+            value, label = child(item, "value"), child(item, "label")
+            if value is not None and label is not None:
+                labels[(value.text or "").strip()] = _label_text(label, itext)
+    itemset = child(control, "itemset")
+    if itemset is None:
+        return labels
+    match = _INSTANCE_NODESET.match(itemset.get("nodeset") or "")
+    value_el, label_el = child(itemset, "value"), child(itemset, "label")
+    if match is None or label_el is None or not isinstance(instances.get(match.group(1)), Element):
+        return labels
+    value_ref = (value_el.get("ref") if value_el is not None else None) or "value"
+    label_ref = (label_el.get("ref") or "").strip()
+    by_itext = label_ref.replace(" ", "") == "jr:itext(itextId)"
+    if not (_NAME.match(value_ref) and (by_itext or _NAME.match(label_ref))):
+        return labels
+    found = [instances[match.group(1)]]
+    for step in match.group(2).strip("/").split("/"):
+        found = [c for e in found for c in e if isinstance(c.tag, str) and local(c.tag) == step]
+    for item in found:
+        cells = {
+            local(c.tag): "".join(c.itertext()).strip() for c in item if isinstance(c.tag, str)
+        }
+        if by_itext:
+            labels[cells.get(value_ref, "")] = dict(itext.get(cells.get("itextId", ""), {}))
+        elif label_ref in cells:
+            labels[cells.get(value_ref, "")] = {"default": cells[label_ref]}
+    return labels
+
+
+def _label_text(label: Element, itext) -> dict[str, str]:
+    match = _ITEXT_REF.match(label.get("ref") or "")
+    if match:
+        return dict(itext.get(match.group(1), {}))
+    return {"default": "".join(label.itertext()).strip()}

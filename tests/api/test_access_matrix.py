@@ -16,6 +16,7 @@ caller's areas (answered exactly as if it did not exist, so its existence does n
 
 from __future__ import annotations
 
+import csv
 import io
 import itertools
 from collections.abc import Callable
@@ -115,6 +116,12 @@ def sees_only_own_submissions(role, r, world):
 def sees_none_of_21607(role, r, world):
     expected = 1 if "S1" in VISIBLE[role] else 0
     assert r.json["total"] == expected and len(r.json["items"]) == expected
+
+
+def exports_only_visible(role, r, world):
+    names = {v: k for k, v in world.ids.items()}
+    rows = csv.DictReader(io.StringIO(r.get_data().decode("utf-8-sig")))
+    assert {names[int(row["submission_id"])] for row in rows} == VISIBLE[role]
 
 
 def counts_own_submissions(role, r, world):
@@ -267,6 +274,19 @@ ROWS = [
         DESIGNERS,
         upload=lambda: {"file": (io.BytesIO(b"name,label\nt1,Thon 1\n"), "villages.csv")},
     ),
+    Row(
+        "GET",
+        "/forms/{form_id}/submissions.csv",
+        "/forms/poverty_review/submissions.csv",
+        READERS,
+        check=exports_only_visible,
+    ),
+    Row(
+        "GET",
+        "/forms/{form_id}/submissions.xlsx",
+        "/forms/poverty_review/submissions.xlsx?attachments=true",
+        READERS,
+    ),
     # reports: S1 (period 2025) is in 21607
     Row("GET", "/reports/poverty", "/reports/poverty?period=2025", REVIEWERS, check=tops_in_scope),
     Row(
@@ -285,6 +305,27 @@ ROWS = [
             "sup21553",
         )
         for ext in ("xlsx", "csv")
+    ),
+    *(
+        Row(
+            "GET",
+            f"/reports/{report}.{ext}",
+            f"/reports/{report}.{ext}?period=2025&area=21607",
+            "admin sup21607",
+            "sup21553",
+        )
+        for report in ("cultural-family", "satisfaction")
+        for ext in ("xlsx", "csv")
+    ),
+    *(
+        Row(
+            "GET",
+            f"/reports/charts/{kind}.png",
+            f"/reports/charts/{kind}.png?period=2025&area=21607",
+            "admin sup21607",
+            "sup21553",
+        )
+        for kind in ("poverty-rate", "deprivation", "change")
     ),
     Row(
         "GET",

@@ -314,6 +314,8 @@ def test_xlsx_and_csv_files_like_the_official_table(client, households):
     r = client.get(
         "/api/v1/reports/poverty.csv?period=2026&area=21607&counts=approved", headers=households
     )
-    table = list(csv.reader(io.StringIO(r.get_data(as_text=True))))
+    data = r.get_data()
+    assert data.startswith(b"\xef\xbb\xbf") and data.count(b"\r\n") == data.count(b"\n")  # Excel
+    table = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
     assert table[0][0] == "Mã địa bàn" and table[-1][0] == "21607"
     assert table[-1][4] == "1"  # approved only: F

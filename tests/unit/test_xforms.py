@@ -116,3 +116,13 @@ def test_read_answers_by_name_with_repeats_as_lists(household_xform):
         {"m_name": "An", "m_photo": "a.jpg"},
         {"m_name": "Bình", "m_photo": ""},
     ]
+
+
+def test_stored_xml_is_read_fast_but_a_doctype_is_still_refused():
+    from server.xforms.safexml import parse_stored
+
+    assert parse_stored(b"<data id='x'><a>1</a></data>").find("a").text == "1"
+    bomb = b'<!DOCTYPE d [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;">]><data>&b;</data>'
+    with pytest.raises(errors.Problem) as refused:
+        parse_stored(bomb)
+    assert refused.value.kind is errors.XML_DTD_FORBIDDEN

@@ -1,0 +1,76 @@
+"""The results as files people keep (XLSX, CSV), for the REST API and the results pages alike: the
+figures, the file, its name and the audit event in one place, so both give the same bytes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from ..models import User
+from ..xlsxstream import XLSX_TYPE
+from . import audit, exports, reports
+from .scope import Scope
+
+FORMATS = ("xlsx", "csv")
+# kind -> (summary, workbook, CSV table, file name stem); poverty has its own (change sheet, counts)
+AREA_FILES = {
+    "cultural-family": (
+        reports.cultural_family_summary,
+        exports.cultural_family_workbook,
+        exports.cultural_family_csv,
+        "gia-dinh-van-hoa",
+    ),
+    "satisfaction": (
+        reports.satisfaction_summary,
+        exports.satisfaction_workbook,
+        exports.satisfaction_csv,
+        "su-hai-long",
+    ),
+}
+KINDS = ("poverty", *AREA_FILES)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFile:
+    body: bytes | str
+    mimetype: str
+    name: str
+
+
+def report_file(
+    session: Session,
+    user: User,
+    kind: str,
+    fmt: str,
+    period: str,
+    area: str | None = None,
+    counts: str = "all",
+) -> ReportFile:
+    """The table of ``kind`` for the user's areas (NOT_FOUND for an area outside them), every
+    level down to the thôn; the export is audited in the caller's transaction."""
+    scope = Scope.of(session, user)
+    as_csv = fmt == "csv"
+    if kind == "poverty":
+        summary = reports.poverty_summary(session, scope, period, area, depth=4)
+        if as_csv:
+            body = exports.poverty_csv(summary, counts)
+        else:
+            moves = reports.transitions(session, scope, period, area)
+            body = exports.poverty_workbook(summary, moves, counts)
+        stem = "ra-soat-ho-ngheo"
+    else:
+        compute, workbook, table, stem = AREA_FILES[kind]
+        summary = compute(session, scope, period, area, 4)
+        body = table(summary) if as_csv else workbook(summary)
+    audit.record(
+        session,
+        user.id,
+        "report.export",
+        f"report:{kind}",
+        period=period,
+        area=area,
+        format=fmt,
+    )
+    name = f"{stem}-{period}-{area or 'tat-ca'}.{fmt}"
+    return ReportFile(body, "text/csv" if as_csv else XLSX_TYPE, name)
