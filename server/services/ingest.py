@@ -41,7 +41,7 @@ from ..storage import Storage
 from ..xforms.answers import Answers, read_answers
 from ..xforms.submission import SubmissionInfo, read_submission
 from ..xforms.validate import validate
-from . import areas, audit, blobs, checks, facts, form_cache, photos
+from . import areas, audit, blobs, checks, facts, form_cache, photos, submissions
 
 RETRIES = 5
 
@@ -266,6 +266,16 @@ def _insert_version(session: Session, new: _Incoming, submission_id: int, now) -
     )
 
 
+def _after_edit(session: Session, new: _Incoming, submission_id: int, before) -> None:
+    """An edited submission is no longer approved, and a household it no longer names (a
+    corrected code, period or commune) must not keep counting the old version's fact."""
+    facts.set_approved(session, new.info.form_id, submission_id, False)
+    place = new.answers.place()
+    moved = (place["period"], place["commune_code"], place["household_code"]) != tuple(before)
+    if moved:
+        submissions.recount_household_key(session, new.form_pk, new.info.form_id, *before)
+
+
 def _derive(session: Session, new: _Incoming, submission_id: int, version_id: int, now) -> bool:
     """Facts and problems of this version, in this transaction; True when a problem was found
     (a "not checked" note alone is not a problem)."""
@@ -337,6 +347,11 @@ def _record_edit(session: Session, new: _Incoming, blob_ids: dict[str, int]) -> 
     if old is None:
         raise errors.EDIT_TARGET_NOT_FOUND(instance_id=info.deprecated_id)
     now = utcnow()
+    before = session.execute(
+        select(Submission.period, Submission.commune_code, Submission.household_code).where(
+            Submission.id == old.submission_id
+        )
+    ).one()
     version_id = _insert_version(session, new, old.submission_id, now)
     # Switch the current version only if nobody else edited it meanwhile (compare-and-set).
     switched = session.execute(
@@ -352,6 +367,7 @@ def _record_edit(session: Session, new: _Incoming, blob_ids: dict[str, int]) -> 
     if switched != 1:
         raise errors.EDIT_OUT_OF_DATE(instance_id=info.deprecated_id)
     _derive(session, new, old.submission_id, version_id, now)
+    _after_edit(session, new, old.submission_id, before)
     audit.record(
         session,
         new.client.user_id,

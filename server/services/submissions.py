@@ -266,6 +266,8 @@ def set_review_state(
         f"submission:{s.id}",
         **{"from": old.value, "to": new.value},
     )
+    if ReviewState.APPROVED in (old, new):
+        facts.set_approved(session, s.form.form_id, s.id, new == ReviewState.APPROVED)
     if ReviewState.REJECTED in (old, new):
         session.flush()
         recount_household(session, s)
@@ -273,22 +275,37 @@ def set_review_state(
 
 def recount_household(session: Session, s: Submission) -> None:
     """Make the household's facts come from its latest non-rejected submission (or none)."""
-    if not (s.period and s.household_code and s.form.form_id in facts.DOMAIN_OF_FORM):
+    recount_household_key(
+        session, s.form_pk, s.form.form_id, s.period, s.commune_code, s.household_code
+    )
+
+
+def recount_household_key(
+    session: Session,
+    form_pk: int,
+    form_id: str,
+    period: str | None,
+    commune_code: str | None,
+    household_code: str | None,
+) -> None:
+    """The same for a household named by its key: also after an edit moved a submission away
+    from it, when the household's fact may come from another submission or from none."""
+    if not (period and household_code and form_id in facts.DOMAIN_OF_FORM):
         return
-    model = facts.model_for(s.form.form_id)
-    key = f"{s.commune_code}/{s.household_code}"
+    model = facts.model_for(form_id)
+    key = f"{commune_code}/{household_code}"
     for row in session.scalars(
-        select(model).where(model.period == s.period, model.household_key == key)
+        select(model).where(model.period == period, model.household_key == key)
     ):
         session.delete(row)
     session.flush()
     latest = session.scalar(
         select(Submission)
         .where(
-            Submission.form_pk == s.form_pk,
-            Submission.period == s.period,
-            Submission.commune_code == s.commune_code,
-            Submission.household_code == s.household_code,
+            Submission.form_pk == form_pk,
+            Submission.period == period,
+            Submission.commune_code == commune_code,
+            Submission.household_code == household_code,
             Submission.review_state != ReviewState.REJECTED.value,
         )
         .order_by(Submission.current_version_id.desc())
@@ -302,5 +319,10 @@ def recount_household(session: Session, s: Submission) -> None:
         session,
         latest.form.form_id,
         answers,
-        facts.Source(latest.id, version.id, version.created_at),
+        facts.Source(
+            latest.id,
+            version.id,
+            version.created_at,
+            latest.review_state == ReviewState.APPROVED.value,
+        ),
     )

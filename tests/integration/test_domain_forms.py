@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from factories import domain_sample
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import select, update
 from stored import count
 
 from server import errors
@@ -191,6 +191,29 @@ def test_latest_submission_per_household_and_period_counts(collector, registry, 
     collector.submit(later)
     assert count(db, PovertyFact) == 1
     assert poverty_fact(db).poverty_class == "not_poor"
+
+
+def test_an_edit_that_moves_the_household_leaves_no_stale_fact(collector, registry, shipped, db):
+    # Approved, then corrected on the phone: the household code was wrong. The old household must
+    # no longer count, and the corrected one is not approved until a supervisor says so.
+    collector.submit(sample("pov1.xml"))
+    with db.session() as s:
+        s.execute(update(Submission).values(review_state="approved"))
+        facts.set_approved(s, "poverty_review", s.scalar(select(Submission.id)), True)
+        s.commit()
+    edit = sample(
+        "pov1.xml",
+        **{
+            "fa22d4b7": "fa22d4c0",
+            "</instanceID>": "</instanceID><deprecatedID>uuid:fa22d4b7-ce38-4004-900a-b698b0fd8ee7"
+            "</deprecatedID>",
+            "NC-T01-017<": "NC-T01-018<",
+        },
+    )
+    assert [r.status for r in collector.submit(edit)] == [201]
+    with db.session() as s:
+        rows = s.execute(select(PovertyFact.household_key, PovertyFact.approved)).all()
+    assert rows == [("21607/NC-T01-018", False)]
 
 
 def test_cultural_family_and_satisfaction_submissions_become_facts(
