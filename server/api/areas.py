@@ -7,9 +7,6 @@ area outside that is answered 404, exactly as an area that does not exist.
 
 from __future__ import annotations
 
-import csv
-import io
-
 from flask import request
 from flask_restx import Namespace, Resource
 
@@ -34,7 +31,6 @@ api.add_namespace(ns, path="/areas")
 error = docs.model(ns, ErrorSchema)
 area_model = docs.model(ns, AreaSchema)
 
-CSV_COLUMNS = ("commune_code", "code", "name")  # then optionally kind, households_total
 _UPLOAD_TYPES = "multipart/form-data (field 'file', a CSV file) or application/json"
 
 
@@ -60,23 +56,10 @@ def _csv_rows() -> list[dict]:
     except ValueError as exc:  # werkzeug's multipart parser on a broken body
         raise errors.MULTIPART_INVALID(reason=str(exc)) from None
     if upload is None:
-        raise _file_invalid("Missing data for required field.")
-    try:
-        text = upload.read().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise _file_invalid("The file is not UTF-8 text; save the CSV as UTF-8.") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or ())]
-    if missing:
-        raise _file_invalid(
-            f"The header line lacks {', '.join(missing)}; "
-            "expected commune_code,code,name[,kind,households_total]."
+        raise errors.FIELDS_INVALID(
+            fields="file", errors={"file": ["Missing data for required field."]}
         )
-    return list(reader)
-
-
-def _file_invalid(message: str) -> errors.Problem:
-    return errors.FIELDS_INVALID(fields="file", errors={"file": [message]})
+    return areas.read_csv(upload.read())
 
 
 @ns.route("")

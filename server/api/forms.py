@@ -33,6 +33,7 @@ from ..runtime import base_url, current
 from ..services import forms
 from ..services.scope import Scope
 from ..xforms import pyxform_messages
+from ..xlsxstream import XLSX_TYPE
 from . import api, bp, docs, json_body, load
 from .auth import ANYONE, DESIGNERS, current_user, requires
 
@@ -48,9 +49,7 @@ version_model = docs.model(ns, FormVersionSchema)
 media_model = docs.model(ns, MediaFileSchema)
 publish_model = docs.model(ns, PublishResultSchema)
 
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 XML_TYPES = frozenset({"application/xml", "text/xml"})
-EMPTY_VERSION = "_"  # stands for the version "" in URLs
 _UPLOADABLE = "multipart/form-data (field 'file': .xlsx or .xml), application/xml or " + XLSX_TYPE
 
 _FORM_ID = {"form_id": "The form's id (settings sheet 'form_id')"}
@@ -222,7 +221,7 @@ class VersionXml(Resource):
     def get(self, form_id: str, version: str):
         """Download a version's XForm; its MD5 is the hash in the OpenRosa form list."""
         with current().db.session() as session:
-            found = _find_version(session, form_id, version)
+            found = forms.version_in_url(session, form_id, version)
         response = Response(found.xml, mimetype="application/xml")
         response.set_etag(found.md5)
         return response.make_conditional(request)
@@ -242,7 +241,7 @@ class VersionXlsx(Resource):
     def get(self, form_id: str, version: str):
         """Download the XLSForm a version was published from."""
         with current().db.session() as session:
-            found = _find_version(session, form_id, version)
+            found = forms.version_in_url(session, form_id, version)
         if found.xlsx is None:
             raise errors.NOT_FOUND(
                 what=f"the XLSForm of form '{form_id}' version '{found.version}' "
@@ -372,7 +371,7 @@ def _url(form_id: str, *rest: str) -> str:
 
 
 def _version_url(form_id: str, version: FormVersion, ext: str) -> str:
-    return _url(form_id, "versions", f"{version.version or EMPTY_VERSION}.{ext}")
+    return _url(form_id, "versions", f"{version.version or forms.EMPTY_VERSION}.{ext}")
 
 
 def _summary(form: Form, counted: dict[int, tuple[int, int]]) -> dict:
@@ -435,15 +434,6 @@ def _media_named(form: Form, files: list[forms.MediaFile], filename: str) -> for
             expected=", ".join(m.name for m in files if m.expected) or "-",
         )
     return found
-
-
-def _find_version(session, form_id: str, version: str) -> FormVersion:
-    try:
-        return forms.get_version(session, form_id, version)
-    except errors.Problem as problem:
-        if version != EMPTY_VERSION or problem.kind is not errors.FORM_VERSION_NOT_FOUND:
-            raise
-    return forms.get_version(session, form_id, "")
 
 
 def _files():

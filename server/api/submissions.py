@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Response, request, send_file
+from flask import Response, request
 from flask_restx import Namespace, Resource
-from sqlalchemy import select
 
 from schemas.common import ErrorSchema
 from schemas.submissions import (
@@ -19,9 +18,8 @@ from schemas.submissions import (
     SubmissionPageSchema,
 )
 
-from .. import errors
-from ..models import Attachment, Blob, PhotoMeta, Role
-from ..photos import CONTENT_TYPES, Verdict
+from .. import attachments
+from ..models import Role
 from ..runtime import current
 from ..services import photos as photo_service
 from ..services import submissions as service
@@ -33,9 +31,6 @@ api.add_namespace(ns, path="/submissions")
 error = docs.model(ns, ErrorSchema)
 READERS = (Role.SUPERVISOR, Role.ADMIN, Role.COLLECTOR)
 REVIEWERS = (Role.SUPERVISOR, Role.ADMIN)
-# Image kinds (read from the bytes, server.photos.sniff) a browser is allowed to show inline;
-# anything else only as a download (never sniffed as HTML).
-INLINE_KINDS = frozenset({"jpeg", "png", "gif", "webp"})
 
 list_query = ns.parser()
 for _name, _field in ListQuerySchema().fields.items():
@@ -218,62 +213,10 @@ class AttachmentFile(Resource):
         Only a file whose bytes are a readable JPEG, PNG, GIF or WebP is shown inline; anything
         else, whatever its name, is a download with ``X-Content-Type-Options: nosniff``.
         """
-        size = _thumbnail_size(request.args.get("size"))
-        runtime = current()
-        with runtime.db.session() as session:
+        size = attachments.thumbnail_size(request.args.get("size"))
+        with current().db.session() as session:
             row = service.get_visible(session, current_user(), submission_id)
-            found = session.execute(
-                select(Blob, PhotoMeta)
-                .join(Attachment, Attachment.blob_id == Blob.id)
-                .outerjoin(PhotoMeta, PhotoMeta.blob_id == Blob.id)
-                .where(Attachment.version_id == row.current_version_id, Attachment.name == name)
-            ).first()
-        if found is None:
-            raise errors.NOT_FOUND(what=f"attachment {name!r} of submission {submission_id}")
-        blob, meta = found
-        readable = meta is not None and meta.verdict == Verdict.OK.value
-        if size is not None and not readable:
-            raise errors.NOT_FOUND(what=f"a thumbnail of {name!r} (it is not a readable image)")
-        etag = f"{blob.md5}-{size}" if size else blob.md5
-        if request.if_none_match.contains(etag):
-            response = Response(status=304)
-            response.set_etag(etag)
-            return response
-        if size is not None:
-            stream = photo_service.open_thumbnail(
-                runtime.storage, blob, size, runtime.settings.photo_max_pixels
-            )
-            mimetype, inline, download = "image/jpeg", True, f"{name.rsplit('.', 1)[0]}-{size}.jpg"
-        else:
-            stream = runtime.storage.open(blob.storage_key)
-            inline = readable and meta.kind in INLINE_KINDS
-            download = name
-            if readable:
-                mimetype = CONTENT_TYPES[meta.kind]
-            elif blob.content_type.startswith("image/"):
-                mimetype = "application/octet-stream"  # named like an image, not one (or unchecked)
-            else:
-                mimetype = blob.content_type
-        response = send_file(
-            stream,
-            mimetype=mimetype,
-            as_attachment=not inline,
-            download_name=download,
-            etag=etag,
-            conditional=True,
-            max_age=0,
-        )
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        return response
-
-
-def _thumbnail_size(raw: str | None) -> int | None:
-    if raw is None:
-        return None
-    if raw not in {str(s) for s in photo_service.THUMBNAIL_SIZES}:
-        sizes = ", ".join(map(str, photo_service.THUMBNAIL_SIZES))
-        raise errors.FIELDS_INVALID(fields="size", errors={"size": [f"Must be one of: {sizes}."]})
-    return int(raw)
+            return attachments.reply(session, row, name, size)
 
 
 def _attachment_url(submission_id: int, name: str) -> str:

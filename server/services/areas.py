@@ -4,6 +4,7 @@ the ``areas.csv`` each collector's phone receives as form media, limited to that
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -68,63 +69,151 @@ def load_official(session: Session, path: Path = OFFICIAL_CSV) -> ImportReport:
     return report
 
 
+CSV_COLUMNS = ("commune_code", "code", "name")  # then optionally kind, households_total
+
+
+def read_csv(data: bytes) -> list[dict]:
+    """The rows of an uploaded CSV file (UTF-8, with or without a byte-order mark); a 422 on the
+    ``file`` field when it is not UTF-8 or its header lacks a required column."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise _file_invalid("The file is not UTF-8 text; save the CSV as UTF-8.") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or ())]
+    if missing:
+        raise _file_invalid(
+            f"The header line lacks {', '.join(missing)}; "
+            "expected commune_code,code,name[,kind,households_total]."
+        )
+    return list(reader)
+
+
+def _file_invalid(message: str) -> errors.Problem:
+    return errors.FIELDS_INVALID(fields="file", errors={"file": [message]})
+
+
+@dataclass(frozen=True, slots=True)
+class AreaChange:
+    """One row that would add or change an area: its values, and for a change the old values of
+    the columns that differ."""
+
+    line: int
+    code: str
+    values: dict
+    before: dict | None = None  # None: a new area
+
+
+@dataclass(slots=True)
+class ImportPlan:
+    """What importing some rows would do, computed without writing anything."""
+
+    added: list[AreaChange] = field(default_factory=list)
+    updated: list[AreaChange] = field(default_factory=list)
+    unchanged: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason)
+
+    def report(self) -> ImportReport:
+        return ImportReport(len(self.added), len(self.updated), self.unchanged, list(self.rejected))
+
+    def digest(self) -> str:
+        """A fingerprint of the changes, so that applying can check it still does what was shown."""
+        changes = [
+            (c.code, sorted(c.values.items()), sorted((c.before or {}).items()))
+            for c in (*self.added, *self.updated)
+        ]
+        shown = (len(self.added), changes, self.unchanged, self.rejected)
+        return hashlib.sha256(repr(shown).encode()).hexdigest()[:32]
+
+
+def plan_import(
+    session: Session, rows: Iterable[Mapping[str, str]], first_line: int = 2
+) -> ImportPlan:
+    """What ``import_areas`` would do with these rows, reading the registry but writing nothing.
+
+    Rows are ``commune_code, code, name[, kind, households_total]``. A row is rejected (with its
+    reason) rather than guessed at; the others still count. Rejections name the row's line: from 2
+    in a CSV file, whose line 1 is the header. A code given twice is rejected the second time.
+    """
+    plan = ImportPlan()
+    communes = set(session.scalars(select(Area.code).where(Area.level == "commune")))
+    existing = {a.code: a for a in session.scalars(select(Area).where(Area.level == "area"))}
+    seen: dict[str, int] = {}
+    for line, row in enumerate(rows, start=first_line):
+        checked = _check_row(row, communes)
+        if isinstance(checked, str):
+            plan.rejected.append((line, checked))
+            continue
+        code, values = checked
+        if code in seen:
+            plan.rejected.append((line, f"code {code!r} is already on line {seen[code]}"))
+            continue
+        seen[code] = line
+        row_now = existing.get(code)
+        if row_now is None:
+            plan.added.append(AreaChange(line, code, values))
+            continue
+        before = {k: getattr(row_now, k) for k, v in values.items() if getattr(row_now, k) != v}
+        if before:
+            plan.updated.append(AreaChange(line, code, values, before))
+        else:
+            plan.unchanged += 1
+    return plan
+
+
+def apply_import(session: Session, plan: ImportPlan) -> ImportReport:
+    """Write a plan from ``plan_import`` (in the caller's transaction)."""
+    for change in plan.added:
+        session.add(Area(code=change.code, **change.values))
+    for change in plan.updated:
+        row = session.get(Area, change.code)  # in the identity map after plan_import
+        for k, v in change.values.items():
+            setattr(row, k, v)
+    session.flush()
+    return plan.report()
+
+
 def import_areas(
     session: Session, rows: Iterable[Mapping[str, str]], first_line: int = 2
 ) -> ImportReport:
-    """Residential areas from CSV rows ``commune_code, code, name[, kind, households_total]``.
+    """Import residential areas: ``apply_import(plan_import(...))`` (see ``plan_import``)."""
+    return apply_import(session, plan_import(session, rows, first_line))
 
-    A row is rejected (with its reason) rather than guessed at; the others are still imported.
-    Rejections name the row's line: from 2 in a CSV file, whose line 1 is the header.
-    """
-    report = ImportReport()
-    communes = set(session.scalars(select(Area.code).where(Area.level == "commune")))
-    existing = {a.code: a for a in session.scalars(select(Area).where(Area.level == "area"))}
-    for line, row in enumerate(rows, start=first_line):
-        with_nul = sorted(str(k) for k, v in row.items() if isinstance(v, str) and "\x00" in v)
-        if with_nul:  # PostgreSQL text cannot hold it
-            report.rejected.append((line, f"{', '.join(with_nul)}: a NUL character"))
-            continue
-        commune = (row.get("commune_code") or "").strip()
-        local = (row.get("code") or "").strip()
-        name = (row.get("name") or "").strip()
-        if commune not in communes:
-            report.rejected.append((line, f"unknown commune code {commune!r}"))
-            continue
-        if not local or not local.replace("-", "").replace("_", "").isalnum() or len(local) > 40:
-            report.rejected.append((line, f"code {local!r} must be 1-40 letters, digits, - or _"))
-            continue
-        if not name:
-            report.rejected.append((line, "name is empty"))
-            continue
-        if len(name) > MAX_NAME:
-            report.rejected.append((line, f"name is longer than {MAX_NAME} characters"))
-            continue
-        total = (row.get("households_total") or "").strip()
-        # isdigit() alone would let "²" or "٣" through to int()
-        if total and not (total.isascii() and total.isdigit()):
-            report.rejected.append((line, f"households_total {total!r} is not a whole number"))
-            continue
-        if total and int(total) > MAX_HOUSEHOLDS:
-            report.rejected.append(
-                (line, f"households_total {total} is more than {MAX_HOUSEHOLDS:,} households")
-            )
-            continue
-        code = f"{commune}.{local}"
-        kind = (row.get("kind") or "").strip() or None
-        if kind is not None and len(kind) > MAX_KIND:
-            report.rejected.append((line, f"kind is longer than {MAX_KIND} characters"))
-            continue
-        values = {
-            "name": name,
-            "full_name": name,
-            "level": "area",
-            "kind": kind,
-            "parent_code": commune,
-            "households_total": int(total) if total else None,
-        }
-        _upsert(session, existing.get(code), code, values, report)
-    session.flush()
-    return report
+
+def _check_row(row: Mapping[str, str], communes: set[str]) -> tuple[str, dict] | str:
+    """``(code, values)`` for a valid row, else the reason it is rejected."""
+    with_nul = sorted(str(k) for k, v in row.items() if isinstance(v, str) and "\x00" in v)
+    if with_nul:  # PostgreSQL text cannot hold it
+        return f"{', '.join(with_nul)}: a NUL character"
+    commune = (row.get("commune_code") or "").strip()
+    local = (row.get("code") or "").strip()
+    name = (row.get("name") or "").strip()
+    if commune not in communes:
+        return f"unknown commune code {commune!r}"
+    if not local or not local.replace("-", "").replace("_", "").isalnum() or len(local) > 40:
+        return f"code {local!r} must be 1-40 letters, digits, - or _"
+    if not name:
+        return "name is empty"
+    if len(name) > MAX_NAME:
+        return f"name is longer than {MAX_NAME} characters"
+    total = (row.get("households_total") or "").strip()
+    # isdigit() alone would let "²" or "٣" through to int()
+    if total and not (total.isascii() and total.isdigit()):
+        return f"households_total {total!r} is not a whole number"
+    if total and int(total) > MAX_HOUSEHOLDS:
+        return f"households_total {total} is more than {MAX_HOUSEHOLDS:,} households"
+    kind = (row.get("kind") or "").strip() or None
+    if kind is not None and len(kind) > MAX_KIND:
+        return f"kind is longer than {MAX_KIND} characters"
+    values = {
+        "name": name,
+        "full_name": name,
+        "level": "area",
+        "kind": kind,
+        "parent_code": commune,
+        "households_total": int(total) if total else None,
+    }
+    return f"{commune}.{local}", values
 
 
 def subtrees_and_ancestors(parent_of: Mapping[str, str | None], roots: Iterable[str]) -> set[str]:

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 # Media khudan writes itself, per user, from the area registry (services.areas.generated_media):
 # never uploaded, never missing.
 GENERATED_MEDIA = frozenset({areas.AREAS_MEDIA})
+EMPTY_VERSION = "_"  # stands for the version "" in download URLs
 
 
 @dataclass(slots=True)
@@ -279,6 +280,17 @@ def get_version(session: Session, form_id: str, version: str) -> FormVersion:
         get_form(session, form_id)  # 404.1 when the form itself is unknown
         raise errors.FORM_VERSION_NOT_FOUND(form_id=form_id, version=version)
     return found
+
+
+def version_in_url(session: Session, form_id: str, version: str) -> FormVersion:
+    """The version a download URL names: a URL cannot carry the empty version, so ``_`` stands
+    for it (a version literally named ``_`` is looked up first, so it stays reachable)."""
+    try:
+        return get_version(session, form_id, version)
+    except errors.Problem as problem:
+        if version != EMPTY_VERSION or problem.kind is not errors.FORM_VERSION_NOT_FOUND:
+            raise
+    return get_version(session, form_id, "")
 
 
 def counts(session: Session, within: Scope | None = None) -> dict[int, tuple[int, int]]:

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import exists, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, defer, selectinload
 
 from .. import errors
 from ..models import (
@@ -39,6 +39,13 @@ NEEDS_COMMENT = frozenset({ReviewState.REJECTED, ReviewState.HAS_ISSUES})
 SETTABLE = frozenset(
     {ReviewState.APPROVED, ReviewState.REJECTED, ReviewState.HAS_ISSUES, ReviewState.RECEIVED}
 )
+# A list page needs each row's form and current version's form version, not the XML.
+_SUMMARY_LOADS = (
+    selectinload(Submission.form),
+    selectinload(Submission.current_version)
+    .options(defer(SubmissionVersion.xml))
+    .selectinload(SubmissionVersion.form_version),
+)
 SORTS = {
     "created_at": Submission.created_at,
     "updated_at": Submission.updated_at,
@@ -54,6 +61,7 @@ class Filters:
     period: str | None = None
     area: str | None = None
     review_state: str | None = None
+    review_states: tuple[str, ...] = ()  # any of these (the pages' "waiting for review")
     submitter: str | None = None
     since: dt.datetime | None = None
     until: dt.datetime | None = None
@@ -88,6 +96,8 @@ def list_submissions(session: Session, user: User, f: Filters) -> tuple[list[dic
         query = query.where(area_clause(session, Submission, f.area))
     if f.review_state:
         query = query.where(Submission.review_state == f.review_state)
+    if f.review_states:
+        query = query.where(Submission.review_state.in_(f.review_states))
     if f.submitter:
         query = query.join(User, User.id == Submission.submitter_id).where(
             User.username == f.submitter
@@ -103,11 +113,12 @@ def list_submissions(session: Session, user: User, f: Filters) -> tuple[list[dic
     column = SORTS[f.sort.lstrip("-")]
     order = column.desc() if f.sort.startswith("-") else column.asc()
     rows = session.scalars(
-        query.order_by(order, Submission.id.desc())
+        query.options(*_SUMMARY_LOADS)
+        .order_by(order, Submission.id.desc())
         .offset((f.page - 1) * f.per_page)
         .limit(f.per_page)
     ).all()
-    return [summary(session, s) for s in rows], total
+    return summaries(session, rows), total
 
 
 def get_visible(session: Session, user: User, submission_id: int) -> Submission:
@@ -120,13 +131,29 @@ def get_visible(session: Session, user: User, submission_id: int) -> Submission:
 
 
 def summary(session: Session, s: Submission) -> dict:
-    version = s.current_version
-    problems = session.scalar(
-        select(func.count())
-        .select_from(SubmissionProblem)
-        .where(SubmissionProblem.version_id == s.current_version_id)
+    return summaries(session, [s])[0]
+
+
+def summaries(session: Session, rows: list[Submission]) -> list[dict]:
+    """The list view of each row; problem counts and submitters are read in one query each (a
+    page of the review queue is a handful of queries, not a few per row)."""
+    versions = [s.current_version_id for s in rows]
+    problems = dict(
+        session.execute(
+            select(SubmissionProblem.version_id, func.count())
+            .where(SubmissionProblem.version_id.in_(versions))
+            .group_by(SubmissionProblem.version_id)
+        ).all()
     )
-    submitter = session.get(User, s.submitter_id) if s.submitter_id else None
+    ids = {s.submitter_id for s in rows} - {None}
+    names = dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
+    return [
+        _summary(s, problems.get(s.current_version_id, 0), names.get(s.submitter_id)) for s in rows
+    ]
+
+
+def _summary(s: Submission, problems: int, submitter: str | None) -> dict:
+    version = s.current_version
     return {
         "id": s.id,
         "form_id": s.form.form_id,
@@ -135,7 +162,7 @@ def summary(session: Session, s: Submission) -> dict:
         "current_instance_id": version.instance_id,
         "instance_name": version.instance_name,
         "review_state": s.review_state,
-        "submitter": submitter.username if submitter else None,
+        "submitter": submitter,
         "device_id": version.device_id,
         "created_at": s.created_at,
         "updated_at": s.updated_at,
@@ -200,6 +227,21 @@ def detail(session: Session, s: Submission, attachment_url) -> dict:
         for v in reversed(s.versions)
     ]
     out["comments"] = comments(session, s)
+    return out
+
+
+def problems_of(session: Session, submission_ids: list[int]) -> dict[int, list[SubmissionProblem]]:
+    """The problems found in the current version of each submission, in the order found (one
+    query for a whole page)."""
+    out: dict[int, list[SubmissionProblem]] = {i: [] for i in submission_ids}
+    rows = session.execute(
+        select(Submission.id, SubmissionProblem)
+        .join(SubmissionProblem, SubmissionProblem.version_id == Submission.current_version_id)
+        .where(Submission.id.in_(submission_ids))
+        .order_by(SubmissionProblem.id)
+    )
+    for submission_id, problem in rows:
+        out[submission_id].append(problem)
     return out
 
 

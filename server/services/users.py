@@ -7,7 +7,7 @@ import hashlib
 import secrets
 import string
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -83,6 +83,31 @@ def list_users(session: Session, role: Role | str | None = None) -> list[User]:
     if role is not None:
         query = query.where(User.role == role)
     return list(session.scalars(query))
+
+
+def search_users(
+    session: Session,
+    *,
+    role: Role | str | None = None,
+    q: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> tuple[list[User], int]:
+    """One page of users (oldest first) with their areas, and how many match in all; ``q`` is a
+    part of the username, in any case."""
+    query = select(User)
+    if role is not None:
+        query = query.where(User.role == role)
+    if q:
+        query = query.where(User.username.icontains(q, autoescape=True))
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    items = session.scalars(
+        query.options(selectinload(User.areas))
+        .order_by(User.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    return list(items), total
 
 
 def check_area_codes(session: Session, codes: list[str]) -> None:

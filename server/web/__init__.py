@@ -140,4 +140,13 @@ def _http_error(exc: HTTPException):
     return error_page(exc.code or 500, i18n._("Lỗi"), f"{exc.code} {exc.name}")
 
 
-from . import account, dashboard  # noqa: E402,F401  (page modules register their routes on bp)
+from . import (  # noqa: E402,F401  (page modules register their routes on bp)
+    account,
+    area_pages,
+    dashboard,
+    form_pages,
+    formats,
+    results,
+    review,
+    user_pages,
+)

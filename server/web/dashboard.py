@@ -1,13 +1,23 @@
-"""The dashboard: the landing page after log-in. Collectors work in ODK Collect, so they get a
-page saying so instead."""
+"""The dashboard: the landing page after log-in. Supervisors and admins see their areas' figures
+for a period (poor and near-poor households, "Gia đình văn hóa"), what waits for review and what
+each collector sent lately, and go down the tree province → commune → thôn. Designers get a
+greeting; collectors work in ODK Collect, so they get a page saying so instead."""
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import render_template, request, url_for
+from sqlalchemy import select
 
-from ..models import Role
+from schemas.reports import PovertyQuerySchema
+
+from ..models import Area, Role
+from ..models.base import utcnow
+from ..runtime import current
+from ..services import activity, reports
+from ..services.scope import Scope
 from . import bp
-from .auth import current_user, login_required
+from .args import load_args
+from .auth import REVIEWERS, current_user, login_required
 
 
 @bp.get("/")
@@ -16,4 +26,80 @@ def dashboard():
     user = current_user()
     if user.role == Role.COLLECTOR:
         return render_template("collector.html")
-    return render_template("dashboard.html")
+    if user.role not in REVIEWERS:
+        return render_template("dashboard.html")
+    with current().db.session() as session:
+        choices = activity.periods(session, user)
+        wanted = request.args.to_dict()
+        if not wanted.get("period"):  # the latest period with submissions, else this year
+            wanted["period"] = choices[0] if choices else str(utcnow().year)
+        q = load_args(PovertyQuerySchema(), wanted)
+        period, area = q["period"], q["area"]
+        scope = Scope.of(session, user)
+        poverty = reports.poverty_summary(session, scope, period, area, depth=1)
+        culture = reports.cultural_family_summary(session, scope, period, area, depth=1)
+        states = activity.review_counts(session, user, area)
+        collectors = activity.collectors(session, user, area)
+        crumbs = ancestry(session, user, area)
+    tops = poverty["areas"]
+    nodes = (tops[0].get("children") or []) if len(tops) == 1 else tops
+    culture_by_code = {n["code"]: n for n in _walk(culture["areas"])}
+    return render_template(
+        "dashboard_supervisor.html",
+        period=period,
+        periods=sorted({*choices, period}, reverse=True),
+        area=area,
+        figures=_totals(tops, culture["areas"]),
+        waiting=sum(states[s] for s in activity.WAITING),
+        states=states,
+        place=tops[0] if len(tops) == 1 else None,
+        rows=[(n, culture_by_code.get(n["code"])) for n in nodes],
+        collectors=collectors,
+        crumbs=crumbs,
+        chart_url=url_for("web.chart", kind="poverty-rate", period=period, area=area),
+    )
+
+
+def _totals(poverty_tops: list[dict], culture_tops: list[dict]) -> dict:
+    """The headline figures over the areas shown (non-rejected submissions): rates of the
+    households reviewed, as the tables beside them."""
+    reviewed = sum(t["all"]["reviewed"] for t in poverty_tops)
+    poor = sum(t["all"]["classes"]["poor"] for t in poverty_tops)
+    near = sum(t["all"]["classes"]["near_poor"] for t in poverty_tops)
+    assessed = sum(t["assessed"] for t in culture_tops)
+    earned = sum(t["earned"] for t in culture_tops)
+    return {
+        "reviewed": reviewed,
+        "approved": sum(t["approved"]["reviewed"] for t in poverty_tops),
+        "poor": poor,
+        "poor_rate": poor / reviewed if reviewed else None,
+        "near_poor": near,
+        "near_poor_rate": near / reviewed if reviewed else None,
+        "assessed": assessed,
+        "earned": earned,
+        "earned_rate": earned / assessed if assessed else None,
+    }
+
+
+def _walk(nodes: list[dict]):
+    for node in nodes:
+        yield node
+        yield from _walk(node.get("children", []))
+
+
+def ancestry(session, user, code: str | None) -> list[tuple[str, str]]:
+    """(code, name) from the top the user may open down to ``code``: a supervisor's path starts at
+    their own area, not at the province above it."""
+    out: list[tuple[str, str]] = []
+    roots = set(user.area_codes)
+    while code:
+        row = session.execute(
+            select(Area.full_name, Area.parent_code).where(Area.code == code)
+        ).first()
+        if row is None:
+            break
+        out.append((code, row.full_name))
+        if code in roots:
+            break
+        code = row.parent_code
+    return out[::-1]

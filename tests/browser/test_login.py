@@ -14,7 +14,7 @@ def test_supervisor_logs_in_and_sees_the_dashboard(new_page):
     screenshot(page, "login-phone")
     log_in(page, "lan")
     expect(page).to_have_url("/app/")
-    expect(page.get_by_role("heading")).to_have_text("Xin chào lan")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Xin chào lan")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360  # no sideways scrolling
     screenshot(page, "dashboard-phone")
 
@@ -29,12 +29,12 @@ def test_wrong_password_shows_the_message(new_page):
 def test_switch_to_english_and_back(page_as):
     page = page_as("supervisor")
     page.get_by_role("link", name="English").click()
-    expect(page.get_by_role("heading")).to_have_text("Hello lan")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hello lan")
     expect(page.locator("html")).to_have_attribute("lang", "en")
     page.reload()  # the choice is kept in a cookie
     expect(page.get_by_role("link", name="Tiếng Việt")).to_be_visible()
     page.get_by_role("link", name="Tiếng Việt").click()
-    expect(page.get_by_role("heading")).to_have_text("Xin chào lan")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Xin chào lan")
 
 
 def test_log_out(page_as):

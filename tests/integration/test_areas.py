@@ -155,3 +155,27 @@ def test_cli_load_official_and_import(tmp_path, db, database_url):
     r = runner.invoke(main, ["areas", "import", str(path)], env=env)
     assert r.exit_code == 1
     assert "1 added" in r.output and "line 3: unknown commune code '99999'" in r.output
+
+
+def test_a_plan_writes_nothing_and_a_code_given_twice_is_rejected(db, registry):
+    rows = [
+        {"commune_code": "21553", "code": "TDP09", "name": "Tổ 9"},
+        {"commune_code": "21553", "code": "TDP01", "name": "Tổ dân phố 1", "kind": "to_dan_pho"},
+        {"commune_code": "21553", "code": "TDP09", "name": "Tổ chín"},
+    ]
+    with db.session() as s:
+        plan = areas.plan_import(s, rows)
+        assert not s.new and not s.dirty
+        s.commit()
+    assert [(c.line, c.code) for c in plan.added] == [(2, "21553.TDP09")]
+    assert [(c.code, c.before) for c in plan.updated] == [
+        ("21553.TDP01", {"households_total": 312})
+    ]
+    assert plan.rejected == [(4, "code '21553.TDP09' is already on line 2")]
+    with db.session() as s:
+        assert s.get(areas.Area, "21553.TDP09") is None
+        report = areas.apply_import(s, areas.plan_import(s, rows))
+        s.commit()
+        assert s.get(areas.Area, "21553.TDP09").name == "Tổ 9"
+        assert s.get(areas.Area, "21553.TDP01").households_total is None
+    assert (report.added, report.updated, len(report.rejected)) == (1, 1, 1)

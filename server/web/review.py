@@ -1,0 +1,234 @@
+"""The review queue and the submission page: filter what collectors sent, read a submission laid out
+as the form is, approve, reject or flag it with a comment. The same services and scoping as
+``/api/v1/submissions``: a submission outside the user's areas is not found."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from schemas.submissions import CommentSchema, ListQuerySchema, ReviewSchema
+
+from .. import attachments, errors
+from ..models import Area, ReviewState
+from ..runtime import current
+from ..services import activity, forms, submission_view
+from ..services import submissions as service
+from ..xforms.schema import read_choice_labels
+from . import answers, bp
+from .args import load_args
+from .auth import REVIEWERS, current_user, login_required, safe_next
+from .i18n import _, lang, problem_text
+
+PER_PAGE = 50
+# Review states as the pages name them, in the order a submission usually goes through them.
+STATE_LABELS = {
+    ReviewState.RECEIVED.value: "Mới nhận",
+    ReviewState.EDITED.value: "Đã sửa",
+    ReviewState.HAS_ISSUES.value: "Cần sửa",
+    ReviewState.APPROVED.value: "Đã duyệt",
+    ReviewState.REJECTED.value: "Bị từ chối",
+}
+WAITING = "waiting"
+METRES_PER_DEGREE = 111_320  # of latitude; of longitude too near the equator, enough for a sketch
+FILTERS = ("form", "period", "area", "review_state", "has_problems")
+
+
+@bp.app_template_global()
+def state_label(state: str) -> str:
+    return _(STATE_LABELS.get(state, state))
+
+
+@bp.get("/review")
+@login_required(*REVIEWERS)
+def review_queue():
+    args = request.args.to_dict()
+    waiting = args.get("review_state") == WAITING
+    if waiting:  # the pages' own filter: any state not decided yet
+        del args["review_state"]
+    q = load_args(ListQuerySchema(), args)
+    filters = service.Filters(
+        form_id=q["form"],
+        period=q["period"],
+        area=q["area"],
+        review_state=q["review_state"],
+        review_states=activity.WAITING if waiting else (),
+        submitter=q["submitter"],
+        has_problems=q["has_problems"],
+        sort=q["sort"],
+        page=q["page"],
+        per_page=PER_PAGE,
+    )
+    user = current_user()
+    with current().db.session() as session:
+        items, total = service.list_submissions(session, user, filters)
+        problems = service.problems_of(session, [i["id"] for i in items])
+        where = [i["area_code"] or i["commune_code"] or i["province_code"] for i in items]
+        place_names = dict(_place_names(session, where))
+        form_list = [
+            (f.form_id, f.current_version.title if f.current_version else f.form_id)
+            for f in forms.list_forms(session)
+        ]
+        periods = activity.periods(session, user)
+    chosen = {k: request.args.get(k, "") for k in (*FILTERS, "submitter")}
+    kept = {k: v for k, v in chosen.items() if v}
+    pages = max(1, -(-total // PER_PAGE))
+    return render_template(
+        "review_queue.html",
+        items=items,
+        problems=problems,
+        place_names=place_names,
+        total=total,
+        page=q["page"],
+        pages=pages,
+        page_url=lambda n: url_for("web.review_queue", **kept, page=n),
+        here=url_for("web.review_queue", **kept, page=q["page"]),
+        chosen=chosen,
+        forms=form_list,
+        periods=periods,
+        states=STATE_LABELS,
+    )
+
+
+@bp.get("/submissions/<int:submission_id>")
+@login_required(*REVIEWERS)
+def submission(submission_id: int):
+    with current().db.session() as session:
+        row = service.get_visible(session, current_user(), submission_id)
+        body = service.detail(
+            session,
+            row,
+            lambda name: url_for("web.submission_file", submission_id=submission_id, name=name),
+        )
+        version = row.current_version
+        places = _place_names(session, [row.province_code, row.commune_code, row.area_code])
+        laid_out = answers.layout(
+            version.form_version.fields,
+            body["answers"],
+            read_choice_labels(version.form_version.xml),
+            lang(),
+            [_Located(p["path"], p) for p in body["problems"]],
+            dict(places),
+        )
+        where = submission_view.position(row)
+        photos = submission_view.photos(session, row, where)
+        derived = submission_view.derived(session, row)
+        history = submission_view.review_history(session, row)
+        title = version.form_version.title
+    back = safe_next(request.args.get("back")) or url_for("web.review_queue")
+    return render_template(
+        "submission.html",
+        s=body,
+        files={a["name"]: a for a in body["attachments"]},
+        title=title,
+        items=laid_out,
+        where=where,
+        photos=photos,
+        derived=derived,
+        history=history,
+        places=places,
+        back=back,
+        states=STATE_LABELS,
+        map_points=_map_points(where, photos),
+    )
+
+
+@bp.post("/submissions/<int:submission_id>/review")
+@login_required(*REVIEWERS)
+def review(submission_id: int):
+    """Approve, reject or flag; rejecting or flagging needs a comment (as the API)."""
+    data = load_args(ReviewSchema(), request.form)
+    user = current_user()
+    with current().db.session() as session:
+        row = service.get_visible(session, user, submission_id)
+        try:
+            service.set_review_state(session, user, row, data["review_state"], data["comment"])
+        except errors.Problem as problem:
+            if problem.code != errors.COMMENT_REQUIRED.code:
+                raise
+            flash(problem_text(problem), "error")
+            return _back_to(submission_id)
+        session.commit()
+    flash(
+        _("Phiếu #{id}: {state}.", id=submission_id, state=state_label(data["review_state"])),
+        "ok",
+    )
+    return _back_to(submission_id)
+
+
+@bp.post("/submissions/<int:submission_id>/comments")
+@login_required(*REVIEWERS)
+def comment(submission_id: int):
+    data = load_args(CommentSchema(), request.form)
+    user = current_user()
+    with current().db.session() as session:
+        row = service.get_visible(session, user, submission_id)
+        service.add_comment(session, user, row, data["body"])
+        session.commit()
+    flash(_("Đã thêm nhận xét."), "ok")
+    return _back_to(submission_id)
+
+
+@bp.get("/submissions/<int:submission_id>/files/<path:name>")
+@login_required(*REVIEWERS)
+def submission_file(submission_id: int, name: str):
+    """A photo (or its 320/1280 px thumbnail with ``?size=``) or another file of the submission."""
+    size = attachments.thumbnail_size(request.args.get("size"))
+    with current().db.session() as session:
+        row = service.get_visible(session, current_user(), submission_id)
+        return attachments.reply(session, row, name, size)
+
+
+class _Located:
+    """A problem as ``answers.layout`` takes it: its path, and the API's dict for the page."""
+
+    __slots__ = ("path", "problem")
+
+    def __init__(self, path: str, problem: dict):
+        self.path, self.problem = path, problem
+
+
+def _back_to(submission_id: int):
+    back = safe_next(request.form.get("back"))
+    args = {"back": back} if back else {}
+    return redirect(url_for("web.submission", submission_id=submission_id, **args))
+
+
+def _place_names(session, codes: list[str | None]) -> list[tuple[str, str]]:
+    """(code, name) of these areas (a submission's province, commune and thôn), as the registry
+    names them; a code it does not know stands for itself."""
+    codes = list(dict.fromkeys(c for c in codes if c))
+    names = dict(
+        session.execute(select(Area.code, Area.full_name).where(Area.code.in_(codes))).all()
+    )
+    return [(c, names.get(c, c)) for c in codes]
+
+
+def _map_points(where, photos) -> dict | None:
+    """The household and where its photos were taken on a 200x200 drawing, north up, and how many
+    metres its width stands for; None when there is nothing to place. Degrees are scaled alike
+    both ways (over a few kilometres the ground is flat enough)."""
+    points = [("household", None, where)] if where else []
+    points += [
+        ("photo", p.name, (p.latitude, p.longitude))
+        for p in photos.values()
+        if p.latitude is not None and p.longitude is not None
+    ]
+    if len(points) < 2:
+        return None
+    lats = [p[2][0] for p in points]
+    lons = [p[2][1] for p in points]
+    span = max(max(lats) - min(lats), max(lons) - min(lons)) or 1e-6
+    mid_lat, mid_lon = (max(lats) + min(lats)) / 2, (max(lons) + min(lons)) / 2
+    return {
+        "width_m": round(span * METRES_PER_DEGREE * 200 / 160),
+        "points": [
+            {
+                "kind": kind,
+                "name": name,
+                "x": round(100 + (lon - mid_lon) / span * 160, 1),
+                "y": round(100 - (lat - mid_lat) / span * 160, 1),
+            }
+            for kind, name, (lat, lon) in points
+        ],
+    }

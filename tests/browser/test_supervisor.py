@@ -1,0 +1,158 @@
+"""A supervisor's day in Chromium: a collector's phone sends a poverty review with a photo of the
+house (a real JPEG, over OpenRosa, to the live server); the supervisor opens the queue with the
+keyboard, looks at the submission and its photo full size, rejects it with a comment, and sees the
+dashboard's figures change. Saves the README's screenshots of these pages, phone and desktop."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+from collect import CollectClient, requests_sender
+from factories import domain_sample, photo
+from playwright.sync_api import expect
+from sqlalchemy import func, select
+
+from server.models import Area
+from server.services import areas, forms
+
+from .conftest import DESKTOP, PASSWORD, PHONE, screenshot
+
+FORMS = Path(__file__).resolve().parents[2] / "forms"
+HOUSE = (13.7721, 109.2981)  # pov1.xml's <location>
+VISIT = dt.datetime(2026, 11, 29, 3, 44)  # pov1.xml's <start>
+THON = "21607.SV1"
+
+
+@pytest.fixture(scope="module")
+def poverty_form(live):
+    """The registry with a thôn of Xã Nhơn Châu (supervisor lan's province is 52) and the shipped
+    poverty review form, in the live server's database."""
+    with live.db.session() as s:
+        if not s.scalar(select(func.count()).select_from(Area).where(Area.level == "commune")):
+            areas.load_official(s)
+        areas.import_areas(s, [{"commune_code": "21607", "code": "SV1", "name": "Thôn Sông Cầu"}])
+        s.commit()
+    forms.publish_xlsform(live.db, live.storage, FORMS / "poverty_review.xlsx", validate=False)
+
+
+def send_review(live, code: str, seed: int, metres_north: float = 40) -> None:
+    """A poor household of Thôn Sông Cầu with a photo of its house, as ODK Collect sends it."""
+    house = photo(seed, taken=VISIT, gps=(HOUSE[0] + metres_north / 111_000, HOUSE[1]))
+    xml = domain_sample(
+        "pov1.xml",
+        **{
+            "<period>2025<": "<period>2026<",
+            "<area_code>21607.T01<": f"<area_code>{THON}<",
+            "NC-T01-017": code,
+            "fa22d4b7-ce38-4004-900a-b698b0fd8ee7": str(uuid.uuid4()),
+            "<house_photo />": "<house_photo>nha.jpg</house_photo>",
+        },
+    )
+    phone = CollectClient(requests_sender(), live.url, "thu", PASSWORD)
+    assert [r.status for r in phone.submit(xml, {"nha.jpg": house})] == [201]
+
+
+def figure(page, name: str) -> int:
+    return int(page.locator(f"#figure-{name} .value").inner_text().replace(".", ""))
+
+
+def no_sideways_scrolling(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_supervisor_rejects_a_submission_and_the_dashboard_changes(page_as, live, poverty_form):
+    code = f"SV-{uuid.uuid4().hex[:6]}"
+    send_review(live, code, seed=21)
+    page = page_as("supervisor")
+    page.goto("/app/?period=2026")
+    waiting, poor = figure(page, "waiting"), figure(page, "poor")
+    assert waiting >= 1 and poor >= 1
+
+    page.get_by_role("link", name="Duyệt phiếu").click()
+    expect(page).to_have_url("/app/review")
+    first = page.locator("table.queue tbody tr").first
+    expect(first).to_contain_text(f"{code} - Nguyễn Văn Hải")  # the newest first
+    page.wait_for_load_state()  # review.js
+    page.keyboard.press("j")
+    expect(first).to_have_class(re.compile(r"\bcurrent\b"))
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/app/submissions/\d+"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text(code)
+    expect(page.get_by_text("Họ và tên chủ hộ")).to_be_visible()
+
+    thumb = page.locator("img.thumb")
+    expect(thumb).to_be_visible()
+    thumb.scroll_into_view_if_needed()  # it loads lazily
+    expect(thumb).to_have_js_property("naturalWidth", 320)
+    with page.context.expect_page() as opened:
+        thumb.click()  # opens the photo full size in a new tab
+    full = opened.value
+    full.wait_for_load_state()
+    assert full.url.endswith("/files/nha.jpg")
+    expect(full.locator("img")).to_have_js_property("naturalWidth", 640)
+
+    page.keyboard.press("r")  # reject: picks the state, puts the cursor in the comment
+    expect(page.get_by_role("radio", name="Từ chối")).to_be_checked()
+    expect(page.locator("#review-comment")).to_be_focused()
+    page.keyboard.type("Ảnh nhà chụp chưa rõ, đề nghị chụp lại")
+    page.keyboard.press("Control+Enter")
+    expect(page.get_by_role("status")).to_contain_text("Bị từ chối")
+    expect(page.locator("#state")).to_have_text("Bị từ chối")
+    expect(page.locator(".comment").last).to_contain_text("đề nghị chụp lại")
+
+    page.goto("/app/?period=2026")
+    assert figure(page, "waiting") == waiting - 1
+    assert figure(page, "poor") == poor - 1  # a rejected submission does not count
+
+
+def test_screenshots_of_the_supervisor_pages(page_as, live, poverty_form):
+    for n in range(3):
+        send_review(live, f"SV-{uuid.uuid4().hex[:6]}", seed=30 + n)
+    send_review(live, f"SV-{uuid.uuid4().hex[:6]}", seed=33, metres_north=2_000)  # a problem
+    desktop = page_as("supervisor")
+    desktop.goto("/app/?period=2026&area=21607")
+    expect(desktop.locator("figure.chart img")).to_be_visible()
+    desktop.wait_for_load_state("networkidle")  # the chart
+    screenshot(desktop, "supervisor-dashboard-desktop")
+    desktop.goto("/app/review?review_state=waiting")
+    screenshot(desktop, "review-queue-desktop")
+    desktop.locator("table.queue tbody tr a").first.click()
+    desktop.wait_for_load_state("networkidle")
+    screenshot(desktop, "submission-desktop")
+    desktop.goto("/app/results?period=2026&area=21607")
+    desktop.wait_for_load_state("networkidle")
+    screenshot(desktop, "results-desktop")
+
+    phone = page_as("supervisor", PHONE)
+    for path, name in (
+        ("/app/?period=2026&area=21607", "supervisor-dashboard-phone"),
+        ("/app/review", "review-queue-phone"),
+        ("/app/results?period=2026&area=21607", "results-phone"),
+    ):
+        phone.goto(path)
+        phone.wait_for_load_state("networkidle")
+        assert no_sideways_scrolling(phone), path
+        screenshot(phone, name)
+    phone.goto("/app/review")
+    phone.locator("table.queue tbody tr a").first.click()
+    phone.wait_for_load_state("networkidle")
+    assert no_sideways_scrolling(phone)
+    screenshot(phone, "submission-phone")
+
+
+def test_keyboard_flag_needs_a_comment(page_as, live, poverty_form):
+    code = f"SV-{uuid.uuid4().hex[:6]}"
+    send_review(live, code, seed=40)
+    page = page_as("supervisor", DESKTOP)
+    page.goto("/app/review")
+    page.get_by_role("link", name=f"{code} - Nguyễn Văn Hải").click()
+    page.wait_for_url(re.compile(r"/app/submissions/\d+"))
+    page.wait_for_load_state()  # review.js
+    page.keyboard.press("f")
+    expect(page.get_by_role("radio", name="Cần sửa")).to_be_checked()
+    page.get_by_role("button", name="Lưu").click()
+    expect(page.get_by_role("status")).to_contain_text("Cần ghi nhận xét")

@@ -1,0 +1,315 @@
+"""The supervisor's pages through Flask's client: dashboard, review queue, submission page with its
+photo, review with a comment, results with their files and charts; all scoped as the API is.
+
+Data: the shipped poverty review form, filled by JavaRosa (tests/unit/domain/data/pov1.xml) and
+sent by a Collect client with a real JPEG:
+
+  Xã Nhơn Châu (21607)            A: Thôn Bắc (T01), poor, a photo taken 5 km away
+                                  B: Thôn Trung (T02), poor, no photo
+  Phường Quy Nhơn Bắc (21553)     C: Tổ dân phố 1 (K01), poor  (outside supervisor lan's commune)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+from factories import domain_sample, photo
+
+from server.services import areas, forms
+
+from .conftest import csrf_of
+
+FORMS = Path(__file__).resolve().parents[2] / "forms"
+HOUSE = (13.7721, 109.2981)  # pov1.xml's <location>
+VISIT = dt.datetime(2026, 11, 29, 3, 44)  # pov1.xml's <start>
+
+
+def send(collector, commune: str, area: str, code: str, files: dict[str, bytes] | None = None):
+    replace = {
+        "<period>2025<": "<period>2026<",
+        "<commune>21607<": f"<commune>{commune}<",
+        "<area_code>21607.T01<": f"<area_code>{area}<",
+        "NC-T01-017": code,
+        "fa22d4b7-ce38-4004-900a-b698b0fd8ee7": str(uuid.uuid4()),
+    }
+    if files:
+        replace["<house_photo />"] = f"<house_photo>{next(iter(files))}</house_photo>"
+    replies = collector.submit(domain_sample("pov1.xml", **replace), files)
+    assert [r.status for r in replies] == [201], [r.message for r in replies]
+
+
+@pytest.fixture
+def households(db, storage, collector):
+    with db.session() as s:
+        areas.load_official(s)
+        areas.import_areas(
+            s,
+            [
+                {"commune_code": "21607", "code": "T01", "name": "Thôn Bắc"},
+                {"commune_code": "21607", "code": "T02", "name": "Thôn Trung"},
+                {"commune_code": "21553", "code": "K01", "name": "Tổ dân phố 1"},
+            ],
+        )
+        s.commit()
+    forms.publish_xlsform(db, storage, FORMS / "poverty_review.xlsx", validate=False)
+    far = photo(1, taken=VISIT, gps=(HOUSE[0] + 0.05, HOUSE[1]))
+    send(collector, "21607", "21607.T01", "A", {"nha.jpg": far})
+    send(collector, "21607", "21607.T02", "B")
+    send(collector, "21553", "21553.K01", "C")
+    return {"nha.jpg": far}
+
+
+def fetch(client, url: str):
+    """A file reply read and closed (send_file keeps the file open until then)."""
+    reply = client.get(url)
+    reply.get_data()
+    reply.close()
+    return reply
+
+
+def ids(html: str) -> list[int]:
+    return [int(i) for i in re.findall(r'<a href="/app/submissions/(\d+)\?', html)]
+
+
+def by_code(client) -> dict[str, int]:
+    """Household code -> submission id, from the queue (as the supervisor sees it)."""
+    html = client.get("/app/review").text
+    found = re.findall(r'<a href="/app/submissions/(\d+)\?[^"]*">([A-C]) - ', html)
+    return {code: int(i) for i, code in found}
+
+
+def figure(html: str, name: str) -> str:
+    match = re.search(rf'id="figure-{name}">\s*<span class="value">([^<]*)<', html)
+    assert match, name
+    return match.group(1)
+
+
+def test_the_queue_lists_only_the_supervisors_area_with_problems_inline(
+    client, web_login, households
+):
+    web_login("lan", "supervisor", areas=("21607",))
+    page = client.get("/app/review")
+    assert page.status_code == 200
+    assert len(ids(page.text)) == 2 and "C - Nguyễn Văn Hải" not in page.text
+    assert "A - Nguyễn Văn Hải" in page.text and "B - Nguyễn Văn Hải" in page.text
+    assert "5" in page.text and 'class="problem"' in page.text  # the far photo, on its row
+    assert 'data-keys="queue"' in page.text and "review.js" in page.text
+
+
+@pytest.mark.parametrize(
+    ("query", "codes"),
+    [
+        ("area=21607.T01", {"A"}),
+        ("area=21607.T02", {"B"}),
+        ("area=21553.K01", set()),  # another commune: nothing, not an error
+        ("review_state=received", {"B"}),
+        ("review_state=hasIssues", {"A"}),  # its photo was taken far away
+        ("review_state=waiting", {"A", "B"}),
+        ("review_state=approved", set()),
+        ("form=poverty_review&period=2026", {"A", "B"}),
+        ("period=2025", set()),
+        ("has_problems=false&area=21607.T02", {"B"}),
+        ("has_problems=true&area=21607.T02", set()),
+        ("form=&period=&area=&review_state=&has_problems=", {"A", "B"}),  # empty: no filter
+    ],
+)
+def test_queue_filters(client, web_login, households, query, codes):
+    web_login("lan", "supervisor", areas=("21607",))
+    html = client.get(f"/app/review?{query}").text
+    assert set(re.findall(r'">([A-C]) - Nguyễn', html)) == codes
+
+
+def test_an_invalid_filter_is_a_422_page(client, web_login, households):
+    web_login("lan", "supervisor", areas=("21607",))
+    page = client.get("/app/review?review_state=lost")
+    assert page.status_code == 422 and "review_state" in page.text
+
+
+def test_the_submission_page_lays_the_answers_out_like_the_form(client, web_login, households):
+    web_login("lan", "supervisor", areas=("21607",))
+    a = by_code(client)["A"]
+    html = client.get(f"/app/submissions/{a}").text
+    assert "Họ và tên chủ hộ" in html and "Nguyễn Văn Hải" in html  # Vietnamese labels
+    assert "Thông tin chung về hộ" in html  # a group is a section
+    # the members (a repeat) are a table: a header per question, a row per member
+    assert "<th>Họ và tên thành viên</th>" in html and html.count("Trần Thị Lan") == 1
+    assert "Nữ" in html  # a choice shown by its label, not "nu"
+    thumb = f'src="/app/submissions/{a}/files/nha.jpg?size=320"'
+    assert thumb in html and f'href="/app/submissions/{a}/files/nha.jpg"' in html
+    assert "openstreetmap.org/?mlat=13.7721&amp;mlon=109.2981" in html
+    assert "<svg" in html  # the household and the photo on the little map
+    assert "cách vị trí hộ" in html  # how far the photo was taken
+    assert "Hộ nghèo" in html and "Thiếu hụt" in html  # the derived classification
+    assert "Thôn Bắc" in html and "Xã Nhơn Châu" in html
+    assert 'data-key="r"' in html  # keyboard: r rejects
+
+
+def test_photos_open_as_thumbnails_and_full_size(client, web_login, households):
+    web_login("lan", "supervisor", areas=("21607",))
+    a = by_code(client)["A"]
+    full = fetch(client, f"/app/submissions/{a}/files/nha.jpg")
+    assert full.status_code == 200 and full.data == households["nha.jpg"]
+    assert full.mimetype == "image/jpeg" and full.headers["X-Content-Type-Options"] == "nosniff"
+    thumb = fetch(client, f"/app/submissions/{a}/files/nha.jpg?size=320")
+    assert thumb.mimetype == "image/jpeg" and len(thumb.data) < len(full.data)
+    assert client.get(f"/app/submissions/{a}/files/nha.jpg?size=99").status_code == 422
+    assert client.get(f"/app/submissions/{a}/files/other.jpg").status_code == 404
+
+
+def test_outside_the_area_everything_is_404(client, web_login, households, make_user):
+    make_user("lan", "supervisor", areas=("21607",))
+    web_login("binh", "supervisor", areas=("21553",))
+    c = by_code(client)["C"]
+    assert set(by_code(client)) == {"C"}
+    other = client.application.test_client()
+    token = csrf_of(other.get("/app/login").text)
+    other.post(
+        "/app/login", data={"username": "lan", "password": "correct horse", "csrf_token": token}
+    )
+    a = by_code(other)["A"]
+    token = csrf_of(client.get(f"/app/submissions/{c}").text)
+    for path in (f"/app/submissions/{a}", f"/app/submissions/{a}/files/nha.jpg"):
+        page = client.get(path)
+        assert page.status_code == 404 and "Không tìm thấy" in page.text
+    form = {"csrf_token": token, "review_state": "rejected", "comment": "không phải của tôi"}
+    assert client.post(f"/app/submissions/{a}/review", data=form).status_code == 404
+    assert (
+        client.post(
+            f"/app/submissions/{a}/comments", data={"csrf_token": token, "body": "x"}
+        ).status_code
+        == 404
+    )
+    unchanged = other.get(f"/app/submissions/{a}").text
+    assert 'state-hasIssues" id="state"' in unchanged and "không phải của tôi" not in unchanged
+    for path in (
+        "/app/?area=21607",
+        "/app/results?area=21607",
+        "/app/results/poverty.xlsx?period=2026&area=21607",
+        "/app/charts/poverty-rate.png?period=2026&area=21607",
+    ):
+        assert client.get(path).status_code == 404, path
+
+
+def test_reject_with_a_comment_changes_the_dashboard(client, web_login, households):
+    token = web_login("lan", "supervisor", areas=("21607",))
+    before = client.get("/app/").text
+    assert figure(before, "waiting") == "2" and figure(before, "poor") == "2"
+    a = by_code(client)["A"]
+
+    refused = client.post(
+        f"/app/submissions/{a}/review",
+        data={"csrf_token": token, "review_state": "rejected", "comment": " "},
+        follow_redirects=True,
+    )
+    assert "Cần ghi nhận xét" in refused.text and 'state-hasIssues" id="state"' in refused.text
+
+    no_csrf = {"review_state": "rejected", "comment": "Ảnh chụp nơi khác"}
+    assert client.post(f"/app/submissions/{a}/review", data=no_csrf).status_code == 400
+
+    reply = client.post(
+        f"/app/submissions/{a}/review",
+        data={
+            "csrf_token": token,
+            "review_state": "rejected",
+            "comment": "Ảnh chụp nơi khác",
+            "back": "/app/review?area=21607",
+        },
+    )
+    assert reply.status_code == 302
+    page = client.get(reply.headers["Location"]).text
+    assert f"Phiếu #{a}: Bị từ chối." in page and "Ảnh chụp nơi khác" in page
+    assert 'href="/app/review?area=21607"' in page  # back to the same queue
+    assert "Cần sửa → Bị từ chối" in page  # the review history
+    assert "không được tính vào kết quả" in page
+
+    after = client.get("/app/").text
+    assert figure(after, "waiting") == "1" and figure(after, "poor") == "1"
+    assert figure(after, "reviewed") == "1"
+
+
+def test_comments_are_added_and_shown(client, web_login, households):
+    token = web_login("lan", "supervisor", areas=("21607",))
+    b = by_code(client)["B"]
+    reply = client.post(
+        f"/app/submissions/{b}/comments",
+        data={"csrf_token": token, "body": "Gọi lại cho hộ"},
+        follow_redirects=True,
+    )
+    assert "Đã thêm nhận xét." in reply.text and "Gọi lại cho hộ" in reply.text
+
+
+def test_the_dashboard_goes_down_the_tree_with_collectors_activity(client, web_login, households):
+    web_login("lan", "supervisor", areas=("21607",))
+    page = client.get("/app/").text
+    assert "Thôn Bắc" in page and "Thôn Trung" in page  # the commune's thôn, one row each
+    assert 'href="/app/?area=21607.T01&amp;period=2026"' in page
+    assert '<td><a href="/app/review?submitter=thu' in page  # thu sent both
+    t01 = client.get("/app/?area=21607.T01&period=2026").text
+    assert figure(t01, "poor") == "1" and "Xã Nhơn Châu" in t01  # breadcrumbs up to lan's commune
+    assert client.get("/app/?period=lost").status_code == 422
+
+
+def test_results_tables_files_and_charts(client, web_login, households):
+    web_login("lan", "supervisor", areas=("21607",))
+    page = client.get("/app/results?period=2026")
+    assert page.status_code == 200
+    assert "Thôn Bắc" in page.text and "Cộng Xã Nhơn Châu" in page.text
+    assert "Tổ dân phố 1" not in page.text
+    csv = client.get("/app/results/poverty.csv?period=2026")
+    assert csv.mimetype == "text/csv" and "Thôn Bắc" in csv.text
+    assert 'filename="ra-soat-ho-ngheo-2026-tat-ca.csv"' in csv.headers["Content-Disposition"]
+    xlsx = client.get("/app/results/poverty.xlsx?period=2026&area=21607")
+    assert xlsx.data[:2] == b"PK"
+    for kind in ("cultural-family", "satisfaction"):
+        assert client.get(f"/app/results?kind={kind}&period=2026").status_code == 200
+        assert client.get(f"/app/results/{kind}.csv?period=2026").status_code == 200
+    png = client.get("/app/charts/poverty-rate.png?period=2026&area=21607&width=360")
+    assert png.data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert client.get("/app/results?kind=other").status_code == 404
+
+
+def test_collectors_and_designers_may_not_review(client, web_login, households):
+    web_login("thu2", "collector", areas=("52",))
+    assert client.get("/app/review").status_code == 403
+    assert client.get("/app/results").status_code == 403
+
+
+def test_a_queue_page_costs_the_same_queries_however_many_rows(
+    client, web_login, households, collector, db
+):
+    from sqlalchemy import event
+
+    web_login("quan", "admin")
+    statements: list[str] = []
+
+    def count(*args):
+        statements.append(args[2])
+
+    def queries() -> int:
+        statements.clear()
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assert client.get("/app/review").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        return len(statements)
+
+    three = queries()
+    for code in ("D", "E", "F"):
+        send(collector, "21607", "21607.T01", code)
+    assert queries() == three, statements
+
+
+def test_the_pages_in_english(client, web_login, households):
+    web_login("lan", "supervisor", areas=("21607",))
+    a = by_code(client)["A"]
+    page = client.get(f"/app/submissions/{a}?lang=en").text
+    assert "Answers" in page and "Classification" in page and "Reject" in page
+    assert "Câu trả lời" not in page
+    assert "Waiting for review" in client.get("/app/?lang=en").text
+    assert "Keys: j / k" in client.get("/app/review?lang=en").text
+    assert "Poor and near-poor" in client.get("/app/results?lang=en").text
