@@ -9,6 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+
+# Before the server is imported: scrypt costs 0.1 s a password hash, and the suite creates and logs
+# in users by the thousand. Production keeps scrypt (test_auth checks the default).
+os.environ.setdefault("KHUDAN_PASSWORD_HASH", "pbkdf2:sha256:1000")
 from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -25,6 +29,26 @@ from server.storage import LocalStorage
 
 PASSWORD = "correct horse"
 VILLAGES_CSV = "name,label\nt1,Thôn Phú Thạnh\nt2,Thôn An Lợi\n".encode()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _convert_each_xlsform_once():
+    """pyxform converts each distinct XLSForm once per run (0.1-0.3 s each, and most tests
+    publish the same few forms); the result is real pyxform output, kept by the file's bytes.
+    A form that fails to convert is never kept, so its error is raised every time."""
+    real = forms.convert_xlsform
+    done: dict[tuple[bytes, str], tuple[bytes, list[str]]] = {}
+
+    def convert(data: bytes, filename: str = "form.xlsx") -> tuple[bytes, list[str]]:
+        key = (bytes(data), filename)
+        if key not in done:
+            done[key] = real(data, filename)
+        xml, warnings = done[key]
+        return xml, list(warnings)
+
+    forms.convert_xlsform = convert
+    yield
+    forms.convert_xlsform = real
 
 
 @pytest.fixture(scope="session")

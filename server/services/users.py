@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import secrets
 import string
 
@@ -21,6 +22,15 @@ COLLECTING_ROLES = frozenset({Role.COLLECTOR, Role.SUPERVISOR, Role.ADMIN})
 
 _TOKEN_ALPHABET = string.ascii_letters + string.digits
 _PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # noqa: S105
+
+
+def password_method(env=os.environ) -> str:
+    """werkzeug's method for new password hashes: scrypt, unless ``KHUDAN_PASSWORD_HASH`` names
+    another (the test suite uses a fast pbkdf2: scrypt's 0.1 s a hash would add minutes)."""
+    return env.get("KHUDAN_PASSWORD_HASH") or "scrypt"
+
+
+PASSWORD_METHOD = password_method()
 
 
 def generate_password(length: int = 14) -> str:
@@ -49,7 +59,7 @@ def create_user(
     user = User(
         username=username,
         role=role,
-        password_hash=generate_password_hash(password),
+        password_hash=generate_password_hash(password, method=PASSWORD_METHOD),
         digest_ha1=digest_ha1(username, password),
         areas=[UserArea(area_code=code) for code in dict.fromkeys(areas)],
     )
@@ -59,7 +69,7 @@ def create_user(
 
 
 def set_password(user: User, password: str) -> None:
-    user.password_hash = generate_password_hash(password)
+    user.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
     user.digest_ha1 = digest_ha1(user.username, password)
 
 

@@ -4,7 +4,7 @@ The world is built once for the module, as a deployment would hold it: the offic
 three residential areas, the shipped poverty_review form published from forms/poverty_review.xlsx
 (and the household test form, for a media file designers may replace), and two households sent
 through the OpenRosa API by two collectors: S1 in Xã Nhơn Châu (21607, with a photo) and S2 in
-Phường Quy Nhơn Bắc (21553). Building it costs about two seconds (scrypt password hashes, the
+Phường Quy Nhơn Bắc (21553). Building it costs about two seconds (password hashes, the
 registry), too much to repeat for each of the ~300 cases; so it is shared, and every write below is
 idempotent (publish the same XLSForm again, set a state or a total to what it is, approve what is
 approved) or aims at a throwaway target (user "spare", a fresh token for logging out, a new username

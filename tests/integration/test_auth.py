@@ -114,7 +114,8 @@ def test_passwords_are_stored_only_as_hashes(make_user, db):
     with db.session() as s:
         user = s.scalar(select(User).where(User.username == "thu"))
     assert "correct horse" not in (user.password_hash + user.digest_ha1)
-    assert user.password_hash.startswith("scrypt:")
+    assert user.password_hash.startswith(users.PASSWORD_METHOD.split(":")[0] + ":")
+    assert users.password_method({}) == "scrypt"  # outside the test suite (see tests/conftest.py)
     assert user.digest_ha1 == users.digest_ha1("thu", "correct horse")
 
 
