@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from server.cli import main
-from server.services import charts
+from server.services import areas, charts
 
 from . import test_reports
 
@@ -128,3 +128,26 @@ def test_cli_writes_a_png(households, database_url, tmp_path):
     assert r.exit_code == 0, r.output
     r = CliRunner().invoke(main, [*args[:5], "--area", "nowhere", "-o", str(out)], env=env)
     assert r.exit_code == 1 and "nowhere" in r.output
+
+
+def test_a_chart_is_drawn_again_only_when_its_figures_change(client, households, db, monkeypatch):
+    drawn = []
+    real = charts.poverty_rate_chart
+
+    def counting(summary, counts="all", width=charts.WIDTH):
+        drawn.append(width)
+        return real(summary, counts, width)
+
+    monkeypatch.setattr(charts, "poverty_rate_chart", counting)
+    monkeypatch.setattr(charts, "_drawn_charts", type(charts._drawn_charts)())
+    query = "period=2026&area=21607"
+    first = chart(client, households, "poverty-rate", query).data
+    assert chart(client, households, "poverty-rate", query).data == first
+    assert drawn == [800]  # the second request was served from memory
+    chart(client, households, "poverty-rate", query + "&width=400")
+    assert drawn == [800, 400]
+    with db.session() as s:  # Thôn Bắc now has 240 households: its rates halve
+        areas.set_households_total(s, "21607.T01", 240)
+        s.commit()
+    changed = chart(client, households, "poverty-rate", query).data
+    assert changed != first and drawn == [800, 400, 800]
