@@ -18,7 +18,17 @@ from . import errors
 from .config import Settings, from_env
 from .db import Database
 from .models import Form, FormVersion, ReviewState, Role, Submission
-from .services import areas, charts, facts, forms, reports, submission_export, users
+from .services import (
+    areas,
+    charts,
+    exports,
+    facts,
+    forms,
+    report_files,
+    reports,
+    submission_export,
+    users,
+)
 from .services import photos as photo_checks
 from .services.collect_qr import write_collect_qr
 from .services.scope import Scope
@@ -304,6 +314,136 @@ def reports_poverty(
         ("AREA", "NAME", "REVIEWED", "POOR", "NEAR_POOR", "MEDIUM", "NOT_POOR", "POOR %", "OF"),
         rows,
     )
+
+
+PERIOD_OPTION = click.option(
+    "--period", required=True, help="A year (2026) or a half-year (2026-H1)."
+)
+AREA_OPTION = click.option("--area", "area_code", help="An area code (default: every province).")
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+
+
+@reports_group.command("transitions")
+@PERIOD_OPTION
+@AREA_OPTION
+@JSON_OPTION
+@pass_ctx
+def reports_transitions(ctx: Context, period: str, area_code: str | None, as_json: bool) -> None:
+    """Household by household against the previous period: escaped, still, fell back, newly."""
+    with ctx.db.session() as session:
+        body = reports.transitions(session, Scope(everything=True), period, area_code)
+    if as_json:
+        click.echo(json.dumps(body, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"Kỳ {body['previous_period']} → {body['period']}")
+    _table(
+        ("", "START", "ESCAPED", "STILL", "FELL_BACK", "NEWLY", "END"),
+        [
+            (
+                name,
+                *(body[key][k] for k in ("start", "escaped", "still", "fell_back", "newly", "end")),
+            )
+            for key, name in (("poor", "Hộ nghèo"), ("near_poor", "Hộ cận nghèo"))
+        ],
+    )
+
+
+@reports_group.command("cultural-family")
+@PERIOD_OPTION
+@AREA_OPTION
+@JSON_OPTION
+@pass_ctx
+def reports_cultural_family(
+    ctx: Context, period: str, area_code: str | None, as_json: bool
+) -> None:
+    """ "Gia đình văn hóa" per thôn under its commune: assessed, earned, rate, the thôn's title."""
+    with ctx.db.session() as session:
+        body = reports.cultural_family_summary(
+            session, Scope(everything=True), period, area_code, 4
+        )
+    if as_json:
+        click.echo(json.dumps(body, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"Kỳ {period}")
+    _table(
+        ("AREA", "NAME", "ASSESSED", "EARNED", "RATE %", "THON TITLE"),
+        [
+            (code, name, assessed, earned, _blank(rate), _blank(title))
+            for code, name, _level, _total, assessed, earned, rate, _failed, title in (
+                exports.cultural_family_rows(body)
+            )
+        ],
+    )
+
+
+@reports_group.command("satisfaction")
+@PERIOD_OPTION
+@AREA_OPTION
+@JSON_OPTION
+@pass_ctx
+def reports_satisfaction(ctx: Context, period: str, area_code: str | None, as_json: bool) -> None:
+    """Per criteria set and thôn: respondents, agreement, participation, pass or not."""
+    with ctx.db.session() as session:
+        body = reports.satisfaction_summary(session, Scope(everything=True), period, area_code, 4)
+    if as_json:
+        click.echo(json.dumps(body, ensure_ascii=False, indent=2))
+        return
+    sets = exports.satisfaction_sets(body)
+    if not sets:
+        click.echo(f"Kỳ {period}: chưa có phiếu khảo sát / no survey answered")
+    for criteria_set in sets:
+        click.echo(f"Kỳ {period} — {criteria_set.name_vi}")
+        _table(
+            ("AREA", "NAME", "RESPONDENTS", "AGREE", "AGREE %", "PARTICIPATION %", "RESULT"),
+            [
+                (row[0], row[1], *(_blank(v) for v in row[4:8]), _blank(row[9]))
+                for row in exports.satisfaction_rows(body, criteria_set)
+            ],
+        )
+
+
+@reports_group.command("file")
+@click.argument("kind", type=click.Choice(report_files.KINDS))
+@PERIOD_OPTION
+@AREA_OPTION
+@click.option(
+    "--format", "fmt", type=click.Choice(report_files.FORMATS), default="xlsx", show_default=True
+)
+@click.option(
+    "--counts",
+    type=click.Choice(["all", "approved"]),
+    default="all",
+    show_default=True,
+    help="Poverty: all non-rejected submissions, or approved ones only.",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="The file to write.",
+)
+@pass_ctx
+def reports_file(
+    ctx: Context,
+    kind: str,
+    period: str,
+    area_code: str | None,
+    fmt: str,
+    counts: str,
+    output: Path,
+) -> None:
+    """The table of KIND as the API's XLSX or CSV file: a row per thôn, subtotals, totals."""
+    with ctx.db.session() as session:
+        made = report_files.report_file(session, None, kind, fmt, period, area_code, counts)
+        session.commit()
+    body = made.body.encode() if isinstance(made.body, str) else made.body
+    output.write_bytes(body)
+    click.echo(f"{output}: {len(body)} bytes")
+
+
+def _blank(value) -> str:
+    return "-" if value is None else str(value)
 
 
 def _percent(rate: float | None) -> str:

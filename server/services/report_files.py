@@ -40,16 +40,17 @@ class ReportFile:
 
 def report_file(
     session: Session,
-    user: User,
+    user: User | None,
     kind: str,
     fmt: str,
     period: str,
     area: str | None = None,
     counts: str = "all",
 ) -> ReportFile:
-    """The table of ``kind`` for the user's areas (NOT_FOUND for an area outside them), every
-    level down to the thôn; the export is audited in the caller's transaction."""
-    scope = Scope.of(session, user)
+    """The table of ``kind`` for the user's areas (NOT_FOUND for an area outside them; no user:
+    the command line, everything), every level down to the thôn; the export is audited in the
+    caller's transaction."""
+    scope = Scope.of(session, user) if user is not None else Scope(everything=True)
     as_csv = fmt == "csv"
     if kind == "poverty":
         summary = reports.poverty_summary(session, scope, period, area, depth=4)
@@ -65,7 +66,7 @@ def report_file(
         body = table(summary) if as_csv else workbook(summary)
     audit.record(
         session,
-        user.id,
+        user.id if user is not None else None,
         "report.export",
         f"report:{kind}",
         period=period,

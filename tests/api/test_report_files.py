@@ -142,3 +142,57 @@ def test_files_are_scoped_and_need_a_period(client, assessed, login):
     assert r.status_code == 404
     r = client.get("/api/v1/reports/satisfaction.xlsx", headers=assessed)
     assert r.status_code == 422 and "period" in r.json["details"]["errors"]
+
+
+def test_the_command_line_prints_the_tables_and_writes_the_files(
+    client, assessed, database_url, tmp_path
+):
+    from click.testing import CliRunner
+
+    from server.cli import main
+
+    env = {
+        "KHUDAN_DATABASE_URL": database_url,
+        "KHUDAN_SECRET_KEY": "x",
+        "KHUDAN_INSTANCE_DIR": str(tmp_path / "i"),
+        "KHUDAN_MEDIA_ROOT": str(tmp_path / "m"),
+    }
+
+    def run(*args: str) -> list[str]:
+        r = CliRunner().invoke(main, ["reports", *args], env=env)
+        assert r.exit_code == 0, r.output
+        return r.output.splitlines()
+
+    lines = run("cultural-family", "--period", "2025", "--area", "21607")
+    assert lines[0] == "Kỳ 2025"
+    rows = {line.split()[0]: line.split() for line in lines[2:]}
+    assert rows["21607.T01"][-4:] == ["1", "1", "100.0", "Đạt"]
+    assert rows["21607.T02"][-5:] == ["3", "2", "66.67", "Chưa", "đạt"]
+    lines = run("satisfaction", "--period", "2026", "--area", "21607")
+    assert lines[0].startswith("Kỳ 2026 — Nông thôn mới")
+    assert lines[2].split()[0] == "21607.T01" and lines[2].split()[-6:-2] == [
+        "2",
+        "1",
+        "50.0",
+        "1.67",
+    ]
+    assert run("satisfaction", "--period", "2024")[0].startswith("Kỳ 2024: chưa có phiếu")
+
+    out = tmp_path / "gdvh.csv"
+    run(
+        "file",
+        "cultural-family",
+        "--period",
+        "2025",
+        "--area",
+        "21607",
+        "--format",
+        "csv",
+        "-o",
+        str(out),
+    )
+    api = client.get("/api/v1/reports/cultural-family.csv?period=2025&area=21607", headers=assessed)
+    assert out.read_bytes() == api.get_data()  # the same table as the API's file
+    out = tmp_path / "hai-long.xlsx"
+    run("file", "satisfaction", "--period", "2026", "-o", str(out))
+    assert load_workbook(out).sheetnames == ["qd318_2022"]

@@ -226,6 +226,12 @@ def test_cli_prints_the_table_and_json(households, database_url, tmp_path):
         main, ["reports", "poverty", "--period", "2026", "--area", "52", "--json"], env=env
     )
     assert json.loads(r.output)["areas"][0]["approved"]["reviewed"] == 2
+    r = CliRunner().invoke(main, ["reports", "transitions", "--period", "2026"], env=env)
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert lines[0] == "Kỳ 2025 → 2026"
+    assert lines[2].split() == ["Hộ", "nghèo", "2", "1", "1", "1", "3", "5"]
+    assert lines[3].split() == ["Hộ", "cận", "nghèo", "1", "1", "0", "0", "1", "1"]
 
 
 def test_cultural_family_rates_most_failed_and_thon_title(
