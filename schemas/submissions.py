@@ -30,6 +30,29 @@ class SubmissionSummarySchema(Schema):
 SubmissionPageSchema = page_of(SubmissionSummarySchema, "SubmissionPageSchema")
 
 
+class PhotoSchema(Schema):
+    verdict = fields.String(
+        required=True, metadata={"description": "ok, or why the photo checks could not pass it"}
+    )
+    detail = fields.String(allow_none=True)
+    width = fields.Integer(allow_none=True)
+    height = fields.Integer(allow_none=True)
+    taken_at = fields.NaiveDateTime(
+        allow_none=True, metadata={"description": "EXIF time as the phone's clock wrote it"}
+    )
+    taken_offset = fields.String(
+        allow_none=True, metadata={"description": "the phone's UTC offset then, e.g. +07:00"}
+    )
+    latitude = fields.Float(allow_none=True)
+    longitude = fields.Float(allow_none=True)
+    thumbnails = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        required=True,
+        metadata={"description": "long side in px -> URL (readable images only)"},
+    )
+
+
 class AttachmentSchema(Schema):
     name = fields.String(required=True)
     exists = fields.Boolean(required=True)
@@ -37,6 +60,7 @@ class AttachmentSchema(Schema):
     content_type = fields.String(allow_none=True)
     size = fields.Integer(allow_none=True)
     md5 = fields.String(allow_none=True)
+    photo = fields.Nested(PhotoSchema, allow_none=True)
 
 
 class ProblemSchema(Schema):

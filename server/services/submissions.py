@@ -20,6 +20,7 @@ from ..models import (
     Comment,
     Form,
     FormVersion,
+    PhotoMeta,
     ReviewState,
     Role,
     Submission,
@@ -184,8 +185,9 @@ def detail(session: Session, s: Submission, attachment_url) -> dict:
     out["answers"] = nested_answers(root, {f["path"] for f in fields if f["kind"] == "repeat"})
     out["labels"] = {f["path"]: f["label"] for f in fields if f.get("label")}
     rows = session.execute(
-        select(Attachment, Blob)
+        select(Attachment, Blob, PhotoMeta)
         .outerjoin(Blob, Blob.id == Attachment.blob_id)
+        .outerjoin(PhotoMeta, PhotoMeta.blob_id == Attachment.blob_id)
         .where(Attachment.version_id == version.id)
         .order_by(Attachment.name)
     ).all()
@@ -197,8 +199,9 @@ def detail(session: Session, s: Submission, attachment_url) -> dict:
             "content_type": blob.content_type if blob else None,
             "size": blob.size if blob else None,
             "md5": blob.md5 if blob else None,
+            "photo": _photo(meta, attachment_url(a.name)) if meta is not None else None,
         }
-        for a, blob in rows
+        for a, blob, meta in rows
     ]
     out["problems"] = [
         {
@@ -228,6 +231,23 @@ def detail(session: Session, s: Submission, attachment_url) -> dict:
     ]
     out["comments"] = comments(session, s)
     return out
+
+
+def _photo(meta: PhotoMeta, url: str) -> dict:
+    """What the photo checks read from a file: a readable image has thumbnails (320 and 1280 px
+    on the long side), its size as seen, and the EXIF time and place where the phone wrote them."""
+    readable = meta.kind is not None and meta.width is not None
+    return {
+        "verdict": meta.verdict,
+        "detail": meta.detail,
+        "width": meta.width,
+        "height": meta.height,
+        "taken_at": meta.taken_at,
+        "taken_offset": meta.taken_offset,
+        "latitude": meta.latitude,
+        "longitude": meta.longitude,
+        "thumbnails": {size: f"{url}?size={size}" for size in ("320", "1280")} if readable else {},
+    }
 
 
 def problems_of(session: Session, submission_ids: list[int]) -> dict[int, list[SubmissionProblem]]:

@@ -94,6 +94,13 @@ def test_detail_nests_answers_with_labels_files_and_history(client, login, two_h
         True,
         "image/jpeg",
     )
+    meta = photo["photo"]
+    assert (meta["width"], meta["height"], meta["taken_at"]) == (64, 48, None)  # no EXIF
+    assert meta["thumbnails"] == {size: f"{photo['url']}?size={size}" for size in ("320", "1280")}
+    thumb = client.get(meta["thumbnails"]["320"], headers=admin)
+    assert thumb.status_code == 200 and thumb.mimetype == "image/jpeg"
+    assert thumb.get_data()[:2] == b"\xff\xd8"
+    thumb.close()
     assert body["versions"][0]["current"] is True and body["problems"] == []
     assert body["instance_name"] == "NC-T01-017 - Nguyễn Văn Hải"
     xml = client.get(f"/api/v1/submissions/{sid}.xml", headers=admin)
