@@ -8,7 +8,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import models
@@ -64,6 +64,22 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def serialise(session: Session, *key: object) -> None:
+    """Wait, until this transaction ends, for any other transaction that took the same key.
+
+    A check that looks for *another* submission must see it: PostgreSQL runs ingest transactions
+    side by side, so two phones sending copies of one photo at once would each look before the
+    other committed, and neither would be flagged. A transaction-scoped advisory lock makes the
+    second wait and then see the first. SQLite already runs one writer at a time
+    (``Database.write_lock``). (One household sent twice needs no lock: its facts' unique key
+    makes the second transaction fail and be retried whole.)"""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": "/".join(str(part) for part in key)},
+        )
 
 
 def alembic_config(url: str | None = None) -> Config:

@@ -26,7 +26,7 @@ from xml.etree.ElementTree import Element
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from .. import photos
+from .. import db, photos
 from ..models import (
     Attachment,
     Blob,
@@ -429,6 +429,9 @@ def _reuse(
 ) -> list[Problem]:
     """Problems for photos also in another household's submission; the other side's go straight
     into its current version, and an open one enters review as hasIssues."""
+    # One key for every photo: a near-duplicate has another hash, so no narrower key would do;
+    # the wait is only this check and the commit after it.
+    db.serialise(session, "photo-reuse")
     mine = set(blob_ids.values())
     # other blob -> (my blob, dHash distance); my own blobs are there for their exact copies
     similar: dict[int, tuple[int, int]] = {b: (b, 0) for b in mine}
