@@ -278,7 +278,7 @@ def reports_poverty(
     ctx: Context, period: str, area_code: str | None, counts: str, as_json: bool
 ) -> None:
     """Poor, near-poor, medium and not-poor households per area, with the areas below."""
-    stderr = click.get_text_stream("stderr")
+    stderr = sys.stderr
     # On a terminal only: a province of a million households takes most of a second.
     bar = click.progressbar(
         length=reports.POVERTY_STEPS, label="Đang tổng hợp", file=stderr, hidden=not stderr.isatty()
@@ -554,7 +554,7 @@ def export_submissions(
         length=max(export.total, 1),
         label=f"Exporting {export.total} submission(s)",
         show_pos=True,
-        file=click.get_text_stream("stderr"),
+        file=sys.stderr,
     )
     try:
         with progress_bar as bar, partial.open("wb") as out:
