@@ -27,6 +27,8 @@ def log_in(
     """(user, token, expiry) for good credentials; Problem 401 or 429 otherwise."""
     check_not_throttled(session, username, address)
     user = users.get_user(session, username)
+    if user is None:
+        users.spend_a_password_check(password)  # as long as a real account's: names stay secret
     if user is None or not users.check_password(user, password):
         session.add(LoginFailure(username=username[:150], address=address[:64]))
         session.commit()

@@ -77,6 +77,18 @@ def check_password(user: User, password: str) -> bool:
     return user.enabled and check_password_hash(user.password_hash, password)
 
 
+_DUMMY_HASH: str | None = None
+
+
+def spend_a_password_check(password: str) -> None:
+    """Check a password against a throwaway hash of the current method, so that a log-in with an
+    unknown name takes as long as one with a wrong password (no listing of usernames by timing)."""
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16), method=PASSWORD_METHOD)
+    check_password_hash(_DUMMY_HASH, password)
+
+
 def get_user(session: Session, username: str) -> User | None:
     """One query, as every authenticated request makes it; areas load when first touched."""
     if "\x00" in username:  # no name has one, and PostgreSQL refuses it in a query (a 500)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from server.services import sessions
+from server.services import sessions, users
 
 
 def test_login_gives_a_bearer_token_that_logout_revokes(client, make_user):
@@ -28,6 +28,18 @@ def test_wrong_password_is_401_json(client, make_user):
         "details": None,
         "message": "Tên người dùng hoặc mật khẩu không đúng. / Wrong username or password.",
     }
+
+
+def test_an_unknown_name_costs_a_password_check_like_a_known_one(client, make_user, monkeypatch):
+    # Otherwise a log-in with a name nobody has answers faster, and names can be listed by timing.
+    make_user("lan", "supervisor")
+    checked = []
+    real = users.check_password_hash
+    monkeypatch.setattr(users, "check_password_hash", lambda h, p: checked.append(p) or real(h, p))
+    for name in ("lan", "nobody"):
+        r = client.post("/api/v1/sessions", json={"username": name, "password": "nope"})
+        assert r.status_code == 401 and r.json["code"] == "401.2"
+    assert checked == ["nope", "nope"]
 
 
 def test_failed_logins_are_limited_per_user_and_per_address(client, make_user):
