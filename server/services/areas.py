@@ -200,8 +200,10 @@ def _check_row(row: Mapping[str, str], communes: set[str]) -> tuple[str, dict] |
     name = (row.get("name") or "").strip()
     if commune not in communes:
         return f"unknown commune code {commune!r}"
-    if not local or not local.replace("-", "").replace("_", "").isalnum() or len(local) > 40:
-        return f"code {local!r} must be 1-40 letters, digits, - or _"
+    plain = local.replace("-", "").replace("_", "")
+    # ASCII only: codes end up in URLs and download file names (HTTP headers are latin-1).
+    if not local or not (plain.isascii() and plain.isalnum()) or len(local) > 40:
+        return f"code {local!r} must be 1-40 ASCII letters, digits, - or _"
     if not name:
         return "name is empty"
     if len(name) > MAX_NAME:

@@ -87,8 +87,14 @@ def areas_preview():
 def areas_import():
     """Apply the previewed file, if it still does what the preview showed."""
     filename = request.form.get("filename", "")
+    limit = current().settings.max_request_bytes  # no bigger than an upload could have been
     try:
-        data = zlib.decompress(base64.b64decode(request.form.get("data", ""), validate=True))
+        inflate = zlib.decompressobj()
+        data = inflate.decompress(
+            base64.b64decode(request.form.get("data", ""), validate=True), limit
+        )
+        if inflate.unconsumed_tail:
+            raise zlib.error("larger than an upload may be")
     except (binascii.Error, zlib.error):
         return _list_page(error=_("Dữ liệu xem trước bị hỏng. Hãy tải tệp lên lại.")), 400
     with current().db.session() as session:

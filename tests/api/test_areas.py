@@ -216,7 +216,7 @@ def test_import_a_csv_file_with_a_bom_reports_each_row(client, db, login, regist
         "unchanged": 1,
         "rejected": [
             {"line": 5, "reason": "unknown commune code '99999'"},
-            {"line": 6, "reason": "code 'a/b' must be 1-40 letters, digits, - or _"},
+            {"line": 6, "reason": "code 'a/b' must be 1-40 ASCII letters, digits, - or _"},
             {"line": 7, "reason": "households_total 'nhiều' is not a whole number"},
         ],
     }
@@ -254,7 +254,7 @@ def test_import_json_rows_numbers_rejections_by_position(client, db, login, regi
         "added": 1,
         "updated": 0,
         "unchanged": 1,
-        "rejected": [{"line": 3, "reason": "code '' must be 1-40 letters, digits, - or _"}],
+        "rejected": [{"line": 3, "reason": "code '' must be 1-40 ASCII letters, digits, - or _"}],
     }
     assert client.get("/api/v1/areas/21553.K02", headers=headers).json["households_total"] == 80
     assert len(events(db, "area.import")) == 1

@@ -124,12 +124,14 @@ def test_import_reports_rejected_rows_and_keeps_the_rest(db, registry):
                     "households_total": "320",
                 },
                 {"commune_code": "21553", "code": "TDP05", "name": "Tổ 5"},
+                {"commune_code": "21553", "code": "Đông", "name": "Thôn Đông"},  # URLs, headers
             ],
         )
         s.commit()
     assert (report.added, report.updated) == (1, 1)
-    assert [line for line, _ in report.rejected] == [2, 3, 4, 5]
+    assert [line for line, _ in report.rejected] == [2, 3, 4, 5, 8]
     assert "unknown commune code '99999'" in report.rejected[0][1]
+    assert "ASCII letters" in report.rejected[4][1]
 
 
 def test_cli_load_official_and_import(tmp_path, db, database_url):

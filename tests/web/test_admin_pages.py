@@ -418,6 +418,10 @@ def test_an_import_is_not_applied_when_the_registry_changed_since_the_preview(
         assert s.get(Area, "21607.T01").households_total == 120
     broken = client.post("/app/areas/import", data={**form, "data": "not base64!"})
     assert broken.status_code == 400
+    # The hidden field is the admin's to change: 1 KB of it must not inflate to 100 MB in memory.
+    bomb = base64.b64encode(zlib.compress(b"\n" * 100_000_001, 9)).decode()
+    assert len(bomb) < 200_000
+    assert client.post("/app/areas/import", data={**form, "data": bomb}).status_code == 400
 
 
 def test_an_unreadable_csv_is_explained(client, web_login, registry):
