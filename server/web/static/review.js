@@ -34,7 +34,7 @@
     const comment = document.getElementById("review-comment");
     document.addEventListener("keydown", (event) => {
       if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
-      const radio = form.querySelector(`input[data-key="${event.key}"]`);
+      const radio = form.querySelector(`input[data-key="${CSS.escape(event.key)}"]`);
       if (!radio) return;
       radio.checked = true;
       comment.focus();
