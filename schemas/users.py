@@ -4,6 +4,7 @@ phone set-up an app-user token gives."""
 from marshmallow import Schema, ValidationError, fields, validate
 
 from server.models import Role
+from server.services import users
 
 from .common import UtcDateTime
 
@@ -11,9 +12,8 @@ ROLES = [r.value for r in Role]
 
 
 def _username(value: str) -> None:
-    # HTTP Digest and Basic put the name in a header: these characters would break it.
-    if not value.strip() or any(c in value for c in ':"\\'):
-        raise ValidationError('Must not be blank or contain : " or \\.')
+    if not users.username_allowed(value):
+        raise ValidationError(f"Must not be blank or contain any of {users.NOT_IN_USERNAMES}")
 
 
 class UserSchema(Schema):

@@ -42,12 +42,23 @@ def digest_ha1(username: str, password: str) -> str:
     return hashlib.md5(f"{username}:{REALM}:{password}".encode()).hexdigest()
 
 
+# HTTP Digest and Basic carry the name in a header (: " \\), and pages and the API put it in a
+# URL path (/ ? # %).
+NOT_IN_USERNAMES = ':"\\/?#%'
+
+
+def username_allowed(name: str) -> bool:
+    return bool(name.strip()) and not any(c in name for c in NOT_IN_USERNAMES)
+
+
 def create_user(
     session: Session, username: str, role: Role | str, password: str, areas: list[str] = ()
 ) -> User:
     username = username.strip()
-    if not username or any(c in username for c in ':"\\') or len(username) > 150:
-        raise errors.INVALID_INPUT(reason=f'username {username!r} is empty, too long or has : " \\')
+    if not username or not username_allowed(username) or len(username) > 150:
+        raise errors.INVALID_INPUT(
+            reason=f"username {username!r} is empty, too long or has one of {NOT_IN_USERNAMES}"
+        )
     if len(password) < 8:
         raise errors.INVALID_INPUT(reason="the password needs at least 8 characters")
     try:

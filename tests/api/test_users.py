@@ -148,6 +148,13 @@ def test_create_with_invalid_fields_is_422_per_field(client, db, login):
     assert set(r.json["details"]["errors"]) == {"username", "role", "password", "areas"}
     r = client.post("/api/v1/users", json={"nickname": "x"}, headers=headers)
     assert set(r.json["details"]["errors"]) == {"username", "role", "nickname"}
+    for name in ("xa/thu", "thu?", "thu#1", "50%"):  # the name goes into /users/<name> URLs
+        r = client.post(
+            "/api/v1/users",
+            json={"username": name, "role": "collector", "password": "long enough"},
+            headers=headers,
+        )
+        assert r.status_code == 422 and set(r.json["details"]["errors"]) == {"username"}, name
     assert events(db, "user.create") == []
 
 
