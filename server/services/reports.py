@@ -116,7 +116,8 @@ def _poverty_figures(counts: Counter, key: str, total: int | None) -> dict:
     }
     classes, local = figures["classes"], figures["local_classes"]
     reviewed = get((key, "reviewed"), 0)
-    base = total or reviewed
+    # Nobody reviewed: no rate at all, rather than 0 % poor out of the registry's households.
+    base = (total or reviewed) if reviewed else 0
     deprivation = zip(_SORTED_INDICATORS, map(get, _DEPRIVATION[key], _ZEROS), strict=True)
     return {
         "reviewed": reviewed,

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 from factories import domain_sample
 
-from server.services import forms
+from server.services import areas, forms
 
 FORMS = Path(__file__).resolve().parents[2] / "forms"
 POOR, NEAR, RICH = 1_200_000, "near", 5_000_000
@@ -147,6 +147,34 @@ def test_approved_only_figures_stand_beside_all(client, households):
     assert province["approved"]["reviewed"] == 2  # F and H
     assert province["approved"]["classes"]["poor"] == 2
     assert province["all"]["reviewed"] == 8
+
+
+def test_a_thon_nobody_reviewed_has_no_rate_not_zero(client, households, db):
+    with db.session() as s:  # 80 households in the registry, none reviewed yet
+        areas.import_areas(
+            s,
+            [
+                {
+                    "commune_code": "21607",
+                    "code": "T09",
+                    "name": "Thôn Mới",
+                    "households_total": "80",
+                }
+            ],
+        )
+        s.commit()
+    r = client.get("/api/v1/reports/poverty?period=2026&area=21607&depth=1", headers=households)
+    t09 = area(r.json, "21607.T09")
+    assert (t09["households_total"], t09["all"]["reviewed"]) == (80, 0)
+    assert t09["all"]["rates"] == {
+        "poor": None,
+        "near_poor": None,
+        "medium": None,
+        "not_poor": None,
+    }
+    t01 = area(r.json, "21607.T01")  # reviewed, but none of it approved yet: no approved rate
+    assert t01["approved"]["reviewed"] == 0 and t01["approved"]["rates"]["poor"] is None
+    assert t01["all"]["rates"]["poor"] == 0.025
 
 
 def test_transitions_household_by_household(client, households):
