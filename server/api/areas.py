@@ -29,6 +29,7 @@ from .auth import ADMIN, ANYONE, current_user, requires
 ns = Namespace("areas", description="The area tree: provinces, communes, residential areas")
 api.add_namespace(ns, path="/areas")
 error = docs.model(ns, ErrorSchema)
+error_docs = docs.errors_for(ns, error, {403: "Not an admin"})
 area_model = docs.model(ns, AreaSchema)
 
 _UPLOAD_TYPES = "multipart/form-data (field 'file', a CSV file) or application/json"
@@ -74,8 +75,7 @@ class Areas(Resource):
         }
     )
     @ns.response(200, "A page of areas in code order", docs.model(ns, AreaPageSchema))
-    @ns.response(401, "Not logged in", error)
-    @ns.response(422, "Invalid query, per parameter", error)
+    @error_docs(401, (422, "Invalid query, per parameter"))
     @requires(*ANYONE)
     def get(self):
         """Browse or search the areas you may see."""
@@ -94,8 +94,7 @@ class Areas(Resource):
 
 
 @ns.route("/<string:code>")
-@ns.response(401, "Not logged in", error)
-@ns.response(404, "No such area, or not in your scope", error)
+@error_docs(401, (404, "No such area, or not in your scope"))
 class OneArea(Resource):
     @ns.response(200, "The area", area_model)
     @requires(*ANYONE)
@@ -107,10 +106,7 @@ class OneArea(Resource):
 
     @ns.expect(docs.input_model(ns, AreaUpdateSchema))
     @ns.response(200, "Changed", area_model)
-    @ns.response(400, "Broken JSON", error)
-    @ns.response(403, "Not an admin", error)
-    @ns.response(415, "Not JSON", error)
-    @ns.response(422, "Invalid input, per field", error)
+    @error_docs(400, 403, 415, (422, "Invalid input, per field"))
     @requires(*ADMIN)
     def patch(self, code: str):
         """Set the number of households in an area, the denominator of its official rates."""
@@ -147,12 +143,14 @@ class Import(Resource):
         "Imported; rejected rows are listed with the reason",
         docs.model(ns, ImportReportSchema),
     )
-    @ns.response(400, "Broken multipart body or broken JSON", error)
-    @ns.response(401, "Not logged in", error)
-    @ns.response(403, "Not an admin", error)
-    @ns.response(413, "Too large", error)
-    @ns.response(415, "Neither multipart nor JSON", error)
-    @ns.response(422, "Unreadable file or invalid JSON, per field", error)
+    @error_docs(
+        (400, "Broken multipart body or broken JSON"),
+        401,
+        403,
+        413,
+        (415, "Neither multipart nor JSON"),
+        (422, "Unreadable file or invalid JSON, per field"),
+    )
     @requires(*ADMIN)
     def post(self):
         """Import residential areas (thôn, tổ dân phố) into their communes.

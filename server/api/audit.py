@@ -17,6 +17,7 @@ from .auth import ADMIN, requires
 ns = Namespace("audit", description="The audit log")
 api.add_namespace(ns, path="/audit")
 error = docs.model(ns, ErrorSchema)
+error_docs = docs.errors_for(ns, error)
 
 query_args = ns.parser()
 for _name in AuditQuerySchema().fields:
@@ -27,9 +28,7 @@ for _name in AuditQuerySchema().fields:
 class Audit(Resource):
     @ns.expect(query_args)
     @ns.response(200, "Events, newest first", docs.model(ns, AuditPageSchema))
-    @ns.response(401, "Not logged in", error)
-    @ns.response(403, "Admins only", error)
-    @ns.response(422, "Invalid filter", error)
+    @error_docs(401, (403, "Not an admin"), (422, "Invalid filter"))
     @requires(*ADMIN)
     def get(self):
         """Log-ins, publishes, review changes, edits, user changes and exports."""

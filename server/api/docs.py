@@ -68,3 +68,33 @@ def _nullable(field):
         {"schema": lambda self: {**base.schema(self), "x-nullable": True}},
     )
     return field
+
+
+ERROR_TEXT = {
+    400: "Broken JSON",
+    401: "Not logged in",
+    413: "Too large",
+    415: "Not JSON",
+}
+
+
+def errors_for(ns: Namespace, error_model, texts: dict[int, str] | None = None):
+    """A decorator factory documenting a route's error responses in one decorator.
+
+    ``@error_docs(401, 404, (422, "Invalid period"))``: a bare code takes the namespace's wording
+    (``texts``, else ``ERROR_TEXT``), a ``(code, text)`` pair says what it means on that route.
+    """
+    known = {**ERROR_TEXT, **(texts or {})}
+
+    def error_docs(*responses: int | tuple[int, str]):
+        def decorate(target):
+            for response in responses:
+                code, text = (
+                    response if isinstance(response, tuple) else (response, known[response])
+                )
+                target = ns.response(code, text, error_model)(target)
+            return target
+
+        return decorate
+
+    return error_docs

@@ -43,6 +43,9 @@ ns = Namespace(
 )
 api.add_namespace(ns, path="/forms")
 error = docs.model(ns, ErrorSchema)
+error_docs = docs.errors_for(
+    ns, error, {403: "Not a designer or admin", 404: "No such form (404.1)"}
+)
 form_model = docs.model(ns, FormSchema)
 detail_model = docs.model(ns, FormDetailSchema)
 version_model = docs.model(ns, FormVersionSchema)
@@ -60,7 +63,7 @@ _FILENAME = {"filename": "A media file name the form refers to, e.g. villages.cs
 @ns.route("")
 class Forms(Resource):
     @ns.response(200, "Forms with their current version", [form_model])
-    @ns.response(401, "Not logged in", error)
+    @error_docs(401)
     @requires(*ANYONE)
     def get(self):
         """List forms: current version, state, counts of versions and of submissions.
@@ -93,18 +96,19 @@ class Forms(Resource):
     )
     @ns.response(201, "Published a new version, or replaced media files", publish_model)
     @ns.response(200, "This version was already published with the same XForm", publish_model)
-    @ns.response(400, "Broken multipart body", error)
-    @ns.response(401, "Not logged in", error)
-    @ns.response(403, "Not a designer or admin; or ?validate=false by a non-admin", error)
-    @ns.response(409, "This version exists with other content: bump the version (409.5)", error)
-    @ns.response(413, "Too large", error)
-    @ns.response(415, "Neither an .xlsx XLSForm nor an .xml XForm", error)
-    @ns.response(
-        422,
-        "pyxform could not convert the XLSForm (422.1; details.errors lists {sheet, row, "
-        "message}, details.reason keeps pyxform's text); ODK Validate rejected it (422.2); "
-        "ODK Validate could not run (422.3); a domain form lacks fields its rules read (422.5)",
-        error,
+    @error_docs(
+        (400, "Broken multipart body"),
+        401,
+        (403, "Not a designer or admin; or ?validate=false by a non-admin"),
+        (409, "This version exists with other content: bump the version (409.5)"),
+        413,
+        (415, "Neither an .xlsx XLSForm nor an .xml XForm"),
+        (
+            422,
+            "pyxform could not convert the XLSForm (422.1; details.errors lists {sheet, row, "
+            "message}, details.reason keeps pyxform's text); ODK Validate rejected it (422.2); "
+            "ODK Validate could not run (422.3); a domain form lacks fields its rules read (422.5)",
+        ),
     )
     @requires(*DESIGNERS)
     def post(self):
@@ -164,8 +168,7 @@ class Forms(Resource):
 @ns.doc(params=_FORM_ID)
 class OneForm(Resource):
     @ns.response(200, "The form, its current version and media files", detail_model)
-    @ns.response(401, "Not logged in", error)
-    @ns.response(404, "No such form (404.1)", error)
+    @error_docs(401, 404)
     @requires(*ANYONE)
     def get(self, form_id: str):
         """A form: current version, state, counts, and the media files expected and present."""
@@ -173,12 +176,7 @@ class OneForm(Resource):
 
     @ns.expect(docs.input_model(ns, FormStateSchema))
     @ns.response(200, "The form after the change", detail_model)
-    @ns.response(400, "Broken JSON", error)
-    @ns.response(401, "Not logged in", error)
-    @ns.response(403, "Not a designer or admin", error)
-    @ns.response(404, "No such form (404.1)", error)
-    @ns.response(415, "Not JSON", error)
-    @ns.response(422, "Invalid state (422.6)", error)
+    @error_docs(400, 401, 403, 404, 415, (422, "Invalid state (422.6)"))
     @requires(*DESIGNERS)
     def patch(self, form_id: str):
         """Open, wind down or close a form.
@@ -195,8 +193,7 @@ class OneForm(Resource):
 @ns.doc(params=_FORM_ID)
 class Versions(Resource):
     @ns.response(200, "Every version, oldest first", [version_model])
-    @ns.response(401, "Not logged in", error)
-    @ns.response(404, "No such form (404.1)", error)
+    @error_docs(401, 404)
     @requires(*ANYONE)
     def get(self, form_id: str):
         """The versions of a form: version, title, md5, when and by whom each was published."""
@@ -215,8 +212,7 @@ class VersionXml(Resource):
     @ns.doc(produces=["application/xml"])
     @ns.response(200, "The XForm, byte for byte what phones download (ETag: its MD5)")
     @ns.response(304, "Not modified (If-None-Match)")
-    @ns.response(401, "Not logged in", error)
-    @ns.response(404, "No such form (404.1) or version (404.2)", error)
+    @error_docs(401, (404, "No such form (404.1) or version (404.2)"))
     @requires(*ANYONE)
     def get(self, form_id: str, version: str):
         """Download a version's XForm; its MD5 is the hash in the OpenRosa form list."""
@@ -233,9 +229,8 @@ class VersionXlsx(Resource):
     @ns.doc(produces=[XLSX_TYPE])
     @ns.response(200, "The XLSForm as it was uploaded, as an attachment")
     @ns.response(304, "Not modified (If-None-Match)")
-    @ns.response(401, "Not logged in", error)
-    @ns.response(
-        404, "No such form (404.1) or version (404.2), or published from an XForm (404.4)", error
+    @error_docs(
+        401, (404, "No such form (404.1) or version (404.2), or published from an XForm (404.4)")
     )
     @requires(*ANYONE)
     def get(self, form_id: str, version: str):
@@ -262,8 +257,7 @@ class VersionXlsx(Resource):
 @ns.doc(params=_FORM_ID)
 class Media(Resource):
     @ns.response(200, "Media files of the current version", [media_model])
-    @ns.response(401, "Not logged in", error)
-    @ns.response(404, "No such form (404.1)", error)
+    @error_docs(401, 404)
     @requires(*ANYONE)
     def get(self, form_id: str):
         """The media files the current version refers to or has: expected, present, md5, size.
@@ -283,11 +277,12 @@ class OneMediaFile(Resource):
     @ns.doc(produces=["application/octet-stream"])
     @ns.response(200, "The file, as an attachment with its Content-Type and ETag (MD5)")
     @ns.response(304, "Not modified (If-None-Match)")
-    @ns.response(401, "Not logged in", error)
-    @ns.response(
-        404,
-        "No such form (404.1), a name the form does not use (404.5), or not uploaded yet (404.4)",
-        error,
+    @error_docs(
+        401,
+        (
+            404,
+            "No such form (404.1), a name the form does not use (404.5), or not uploaded yet (404.4)",
+        ),
     )
     @requires(*ANYONE)
     def get(self, form_id: str, filename: str):
@@ -331,15 +326,15 @@ class OneMediaFile(Resource):
     )
     @ns.response(201, "Uploaded", media_model)
     @ns.response(200, "Replaced (or the same content again)", media_model)
-    @ns.response(400, "Broken multipart body", error)
-    @ns.response(401, "Not logged in", error)
-    @ns.response(403, "Not a designer or admin", error)
-    @ns.response(
-        404, "No such form (404.1), or the form does not use this file name (404.5)", error
+    @error_docs(
+        (400, "Broken multipart body"),
+        401,
+        403,
+        (404, "No such form (404.1), or the form does not use this file name (404.5)"),
+        (409, "areas.csv is written by khudan from the area registry (409.9)"),
+        413,
+        (422, "Empty file, or no 'file' field in a multipart body"),
     )
-    @ns.response(409, "areas.csv is written by khudan from the area registry (409.9)", error)
-    @ns.response(413, "Too large", error)
-    @ns.response(422, "Empty file, or no 'file' field in a multipart body", error)
     @requires(*DESIGNERS)
     def put(self, form_id: str, filename: str):
         """Upload or replace a media file of the current version (a CSV list, an image...).

@@ -28,6 +28,9 @@ from .auth import current_user, requires
 ns = Namespace("reports", description="Results per residential area, rolled up the area tree")
 api.add_namespace(ns, path="/reports")
 error = docs.model(ns, ErrorSchema)
+error_docs = docs.errors_for(
+    ns, error, {403: "Not a supervisor or admin", 404: "Unknown area, or outside your areas"}
+)
 READERS = (Role.SUPERVISOR, Role.ADMIN)
 
 
@@ -42,10 +45,7 @@ def _args(schema) -> object:
 class Poverty(Resource):
     @ns.expect(_args(PovertyQuerySchema))
     @ns.response(200, "Figures per area", docs.model(ns, PovertySummarySchema))
-    @ns.response(401, "Not logged in", error)
-    @ns.response(403, "Not a supervisor or admin", error)
-    @ns.response(404, "Unknown area, or outside your areas", error)
-    @ns.response(422, "Invalid period or depth", error)
+    @error_docs(401, 403, 404, (422, "Invalid period or depth"))
     @requires(*READERS)
     def get(self):
         """Poor, near-poor, medium and not poor households, counts and rates, approved and all."""
@@ -60,9 +60,7 @@ class Poverty(Resource):
 class Transitions(Resource):
     @ns.expect(_args(TransitionQuerySchema))
     @ns.response(200, "Change from the previous period", docs.model(ns, TransitionsSchema))
-    @ns.response(401, "Not logged in", error)
-    @ns.response(403, "Not a supervisor or admin", error)
-    @ns.response(422, "Invalid period", error)
+    @error_docs(401, 403, (422, "Invalid period"))
     @requires(*READERS)
     def get(self):
         """Escaped, still poor, fell back (tái nghèo), newly poor (phát sinh); start and end."""
@@ -78,10 +76,7 @@ class Transitions(Resource):
 class CulturalFamily(Resource):
     @ns.expect(_args(PovertyQuerySchema))
     @ns.response(200, "Figures per area", docs.model(ns, AreaReportSchema))
-    @ns.response(401, "Not logged in", error)
-    @ns.response(403, "Not a supervisor or admin", error)
-    @ns.response(404, "Unknown area, or outside your areas", error)
-    @ns.response(422, "Invalid period or depth", error)
+    @error_docs(401, 403, 404, (422, "Invalid period or depth"))
     @requires(*READERS)
     def get(self):
         """Households assessed, "Gia đình văn hóa" count and rate, most failed criteria, and
@@ -93,10 +88,7 @@ class CulturalFamily(Resource):
 class Satisfaction(Resource):
     @ns.expect(_args(PovertyQuerySchema))
     @ns.response(200, "Figures per area and criteria set", docs.model(ns, AreaReportSchema))
-    @ns.response(401, "Not logged in", error)
-    @ns.response(403, "Not a supervisor or admin", error)
-    @ns.response(404, "Unknown area, or outside your areas", error)
-    @ns.response(422, "Invalid period or depth", error)
+    @error_docs(401, 403, 404, (422, "Invalid period or depth"))
     @requires(*READERS)
     def get(self):
         """Share satisfied per criterion, agreement, participation, and pass or not."""
@@ -116,10 +108,7 @@ class PovertyFile(Resource):
     @ns.expect(_args(ExportQuerySchema))
     @ns.produces([XLSX_TYPE, "text/csv"])
     @ns.response(200, "The summary table as a file (a row per thôn, subtotals, total)")
-    @ns.response(401, "Not logged in", error)
-    @ns.response(403, "Not a supervisor or admin", error)
-    @ns.response(404, "Unknown area, or outside your areas", error)
-    @ns.response(422, "Invalid period", error)
+    @error_docs(401, 403, 404, (422, "Invalid period"))
     @requires(*READERS)
     def get(self):
         """The poverty summary as XLSX (tables, deprivation, change) or CSV (the table)."""
@@ -131,10 +120,7 @@ class CulturalFamilyFile(Resource):
     @ns.expect(_args(AreaExportQuerySchema))
     @ns.produces([XLSX_TYPE, "text/csv"])
     @ns.response(200, "The table as a file (a row per thôn, subtotals, total)")
-    @ns.response(401, "Not logged in", error)
-    @ns.response(403, "Not a supervisor or admin", error)
-    @ns.response(404, "Unknown area, or outside your areas", error)
-    @ns.response(422, "Invalid period", error)
+    @error_docs(401, 403, 404, (422, "Invalid period"))
     @requires(*READERS)
     def get(self):
         """ "Gia đình văn hóa" per thôn: assessed, earned, rate, criteria failed most, thôn title."""
@@ -146,10 +132,7 @@ class SatisfactionFile(Resource):
     @ns.expect(_args(AreaExportQuerySchema))
     @ns.produces([XLSX_TYPE, "text/csv"])
     @ns.response(200, "The table as a file (a row per thôn, subtotals, total)")
-    @ns.response(401, "Not logged in", error)
-    @ns.response(403, "Not a supervisor or admin", error)
-    @ns.response(404, "Unknown area, or outside your areas", error)
-    @ns.response(422, "Invalid period", error)
+    @error_docs(401, 403, 404, (422, "Invalid period"))
     @requires(*READERS)
     def get(self):
         """Satisfaction per thôn and criteria set: respondents, agreement, participation, pass,
@@ -175,10 +158,7 @@ class Chart(Resource):
     @ns.expect(_args(ChartQuerySchema))
     @ns.produces(["image/png"])
     @ns.response(200, "A PNG chart, with a 'Chưa có số liệu / No data' image when nothing counts")
-    @ns.response(401, "Not logged in", error)
-    @ns.response(403, "Not a supervisor or admin", error)
-    @ns.response(404, "Unknown area, or outside your areas", error)
-    @ns.response(422, "Invalid period, counts or width", error)
+    @error_docs(401, 403, 404, (422, "Invalid period, counts or width"))
     @requires(*READERS)
     def get(self):
         """Poor and near-poor rate per area below (poverty-rate), households lacking each

@@ -16,6 +16,7 @@ from .auth import ANYONE, bearer_token, current_user, requires
 ns = Namespace("sessions", description="Log in and out")
 api.add_namespace(ns, path="/sessions")
 error = docs.model(ns, ErrorSchema)
+error_docs = docs.errors_for(ns, error)
 
 
 @ns.route("")
@@ -23,11 +24,13 @@ class Sessions(Resource):
     @ns.doc(security=[])
     @ns.expect(docs.input_model(ns, LoginSchema))
     @ns.response(201, "Logged in", docs.model(ns, SessionSchema))
-    @ns.response(400, "Broken JSON", error)
-    @ns.response(401, "Wrong username or password", error)
-    @ns.response(415, "Not JSON", error)
-    @ns.response(422, "Invalid input", error)
-    @ns.response(429, "Too many failed log-ins", error)
+    @error_docs(
+        400,
+        (401, "Wrong username or password"),
+        415,
+        (422, "Invalid input"),
+        (429, "Too many failed log-ins"),
+    )
     def post(self):
         """Log in with username and password; the token expires after 12 hours."""
         data = load(LoginSchema(), json_body())
@@ -50,7 +53,7 @@ class Sessions(Resource):
 @ns.route("/current")
 class CurrentSession(Resource):
     @ns.response(204, "Logged out")
-    @ns.response(401, "Not logged in", error)
+    @error_docs(401)
     @requires(*ANYONE)
     def delete(self):
         """Log out: the token stops working at once."""

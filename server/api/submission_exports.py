@@ -22,7 +22,7 @@ from ..services import submissions as submission_service
 from ..xlsxstream import XLSX_TYPE
 from . import load
 from .auth import current_user, requires
-from .forms import error, ns
+from .forms import error_docs, ns
 from .submissions import READERS
 
 query = ns.parser()
@@ -38,14 +38,15 @@ class SubmissionsFile(Resource):
     @ns.expect(query)
     @ns.produces([XLSX_TYPE, "text/csv", "application/zip"])
     @ns.response(200, "The file (a ZIP with ?attachments=true)")
-    @ns.response(401, "Not logged in", error)
-    @ns.response(403, "Not a supervisor, collector or admin", error)
-    @ns.response(404, "No such form (404.1)", error)
-    @ns.response(
-        422,
-        "Invalid option, or no repeat group of that name (422.6); a sheet longer than Excel's "
-        "1,048,576 rows (422.8: choose a smaller area or period, or CSV)",
-        error,
+    @error_docs(
+        401,
+        (403, "Not a supervisor, collector or admin"),
+        404,
+        (
+            422,
+            "Invalid option, or no repeat group of that name (422.6); a sheet longer than Excel's "
+            "1,048,576 rows (422.8: choose a smaller area or period, or CSV)",
+        ),
     )
     @requires(*READERS)
     def get(self, form_id: str):

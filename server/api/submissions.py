@@ -29,6 +29,9 @@ from .auth import current_user, requires
 ns = Namespace("submissions", description="Review what collectors sent (scoped to your areas)")
 api.add_namespace(ns, path="/submissions")
 error = docs.model(ns, ErrorSchema)
+error_docs = docs.errors_for(
+    ns, error, {403: "Not a supervisor, collector or admin", 404: "Unknown or outside your areas"}
+)
 READERS = (Role.SUPERVISOR, Role.ADMIN, Role.COLLECTOR)
 REVIEWERS = (Role.SUPERVISOR, Role.ADMIN)
 
@@ -43,9 +46,7 @@ for _name, _field in ListQuerySchema().fields.items():
 class Submissions(Resource):
     @ns.expect(list_query)
     @ns.response(200, "A page of submissions", docs.model(ns, SubmissionPageSchema))
-    @ns.response(401, "Not logged in", error)
-    @ns.response(403, "Not a supervisor, collector or admin", error)
-    @ns.response(422, "Invalid filter", error)
+    @error_docs(401, 403, (422, "Invalid filter"))
     @requires(*READERS)
     def get(self):
         """Submissions you may see, filtered, sorted and paginated (?sort=-created_at)."""
@@ -75,12 +76,14 @@ class Submissions(Resource):
 class BulkReview(Resource):
     @ns.expect(docs.input_model(ns, BulkReviewSchema))
     @ns.response(200, "Review state set", docs.model(ns, BulkResultSchema))
-    @ns.response(400, "Broken JSON", error)
-    @ns.response(401, "Not logged in", error)
-    @ns.response(403, "Not a supervisor or admin", error)
-    @ns.response(404, "Some ids are unknown or outside your areas (nothing changed)", error)
-    @ns.response(415, "Not JSON", error)
-    @ns.response(422, "Invalid state, or a comment is required", error)
+    @error_docs(
+        400,
+        401,
+        (403, "Not a supervisor or admin"),
+        (404, "Some ids are unknown or outside your areas (nothing changed)"),
+        415,
+        (422, "Invalid state, or a comment is required"),
+    )
     @requires(*REVIEWERS)
     def post(self):
         """Set one review state on a selection of submissions, all or nothing."""
@@ -98,9 +101,7 @@ class BulkReview(Resource):
 @ns.route("/<int:submission_id>")
 class SubmissionDetail(Resource):
     @ns.response(200, "The submission", docs.model(ns, SubmissionDetailSchema))
-    @ns.response(401, "Not logged in", error)
-    @ns.response(403, "Not a supervisor, collector or admin", error)
-    @ns.response(404, "Unknown or outside your areas", error)
+    @error_docs(401, 403, 404)
     @requires(*READERS)
     def get(self, submission_id: int):
         """Answers (nested as the form is, with labels), files, problems, versions, comments."""
@@ -111,12 +112,14 @@ class SubmissionDetail(Resource):
 
     @ns.expect(docs.input_model(ns, ReviewSchema))
     @ns.response(200, "Review state set", docs.model(ns, SubmissionDetailSchema))
-    @ns.response(400, "Broken JSON", error)
-    @ns.response(401, "Not logged in", error)
-    @ns.response(403, "Not a supervisor or admin", error)
-    @ns.response(404, "Unknown or outside your areas", error)
-    @ns.response(415, "Not JSON", error)
-    @ns.response(422, "Invalid state, or rejected/hasIssues without a comment", error)
+    @error_docs(
+        400,
+        401,
+        (403, "Not a supervisor or admin"),
+        404,
+        415,
+        (422, "Invalid state, or rejected/hasIssues without a comment"),
+    )
     @requires(*REVIEWERS)
     def patch(self, submission_id: int):
         """Approve, reject or flag (hasIssues); rejecting or flagging needs a comment."""
@@ -134,9 +137,7 @@ class SubmissionDetail(Resource):
 @ns.route("/<int:submission_id>/comments")
 class Comments(Resource):
     @ns.response(200, "Comments, oldest first", [docs.model(ns, CommentSchema)])
-    @ns.response(401, "Not logged in", error)
-    @ns.response(403, "Not a supervisor, collector or admin", error)
-    @ns.response(404, "Unknown or outside your areas", error)
+    @error_docs(401, 403, 404)
     @requires(*READERS)
     def get(self, submission_id: int):
         """The comment thread of a submission."""
@@ -146,12 +147,7 @@ class Comments(Resource):
 
     @ns.expect(docs.input_model(ns, CommentSchema))
     @ns.response(201, "Comment added", docs.model(ns, CommentSchema))
-    @ns.response(400, "Broken JSON", error)
-    @ns.response(401, "Not logged in", error)
-    @ns.response(403, "Not a supervisor or admin", error)
-    @ns.response(404, "Unknown or outside your areas", error)
-    @ns.response(415, "Not JSON", error)
-    @ns.response(422, "Empty comment", error)
+    @error_docs(400, 401, (403, "Not a supervisor or admin"), 404, 415, (422, "Empty comment"))
     @requires(*REVIEWERS)
     def post(self, submission_id: int):
         """Add a comment."""
@@ -173,9 +169,7 @@ class Comments(Resource):
 class SubmissionXml(Resource):
     @ns.produces(["application/xml"])
     @ns.response(200, "The current version's XML, byte for byte")
-    @ns.response(401, "Not logged in", error)
-    @ns.response(403, "Not a supervisor, collector or admin", error)
-    @ns.response(404, "Unknown or outside your areas", error)
+    @error_docs(401, 403, 404)
     @requires(*READERS)
     def get(self, submission_id: int):
         """The XML as the phone sent it (current version)."""
@@ -202,10 +196,12 @@ class AttachmentFile(Resource):
     @ns.produces(["application/octet-stream", "image/jpeg"])
     @ns.response(200, "The file, with Content-Type, Content-Disposition and ETag")
     @ns.response(304, "Not modified")
-    @ns.response(401, "Not logged in", error)
-    @ns.response(403, "Not a supervisor, collector or admin", error)
-    @ns.response(404, "Unknown, not arrived yet, outside your areas, or no thumbnail", error)
-    @ns.response(422, "A size other than 320 or 1280", error)
+    @error_docs(
+        401,
+        403,
+        (404, "Unknown, not arrived yet, outside your areas, or no thumbnail"),
+        (422, "A size other than 320 or 1280"),
+    )
     @requires(*READERS)
     def get(self, submission_id: int, name: str):
         """A file of the current version (a photo of the house, ...), or its thumbnail.

@@ -33,6 +33,9 @@ from .auth import ADMIN, ANYONE, current_user, requires
 ns = Namespace("users", description="People, roles, area scopes, passwords and phone tokens")
 api.add_namespace(ns, path="/users")
 error = docs.model(ns, ErrorSchema)
+error_docs = docs.errors_for(
+    ns, error, {403: "Not an admin", 404: "No such user", 422: "Invalid input, per field"}
+)
 user_model = docs.model(ns, UserSchema)
 created_model = docs.model(ns, UserWithPasswordSchema)
 
@@ -54,7 +57,7 @@ def _with_password(user: User, generated: str | None) -> dict:
 @ns.route("/current")
 class CurrentUser(Resource):
     @ns.response(200, "You", user_model)
-    @ns.response(401, "Not logged in", error)
+    @error_docs(401)
     @requires(*ANYONE)
     def get(self):
         """The logged-in user: username, role, state and areas."""
@@ -65,9 +68,7 @@ class CurrentUser(Resource):
 class Users(Resource):
     @ns.doc(params={"role": {"description": "Only users with this role", "enum": ROLES}})
     @ns.response(200, "Users", [user_model])
-    @ns.response(401, "Not logged in", error)
-    @ns.response(403, "Not an admin", error)
-    @ns.response(422, "Unknown role", error)
+    @error_docs(401, 403, (422, "Unknown role"))
     @requires(*ADMIN)
     def get(self):
         """List users, oldest first."""
@@ -77,12 +78,7 @@ class Users(Resource):
 
     @ns.expect(docs.input_model(ns, UserCreateSchema))
     @ns.response(201, "Created; 'password' only if generated", created_model)
-    @ns.response(400, "Broken JSON", error)
-    @ns.response(401, "Not logged in", error)
-    @ns.response(415, "Not JSON", error)
-    @ns.response(403, "Not an admin", error)
-    @ns.response(409, "The username is taken", error)
-    @ns.response(422, "Invalid input, per field", error)
+    @error_docs(400, 401, 403, (409, "The username is taken"), 415, 422)
     @requires(*ADMIN)
     def post(self):
         """Create a user; without a password one is generated and shown in this response only."""
@@ -111,9 +107,7 @@ class Users(Resource):
 
 
 @ns.route("/<string:username>")
-@ns.response(401, "Not logged in", error)
-@ns.response(403, "Not an admin", error)
-@ns.response(404, "No such user", error)
+@error_docs(401, 403, 404)
 class OneUser(Resource):
     @ns.response(200, "The user", user_model)
     @requires(*ADMIN)
@@ -124,10 +118,7 @@ class OneUser(Resource):
 
     @ns.expect(docs.input_model(ns, UserUpdateSchema))
     @ns.response(200, "Changed", user_model)
-    @ns.response(400, "Broken JSON", error)
-    @ns.response(409, "That would leave no enabled admin", error)
-    @ns.response(415, "Not JSON", error)
-    @ns.response(422, "Invalid input, per field", error)
+    @error_docs(400, (409, "That would leave no enabled admin"), 415, 422)
     @requires(*ADMIN)
     def patch(self, username: str):
         """Change role, areas (the list is replaced) or enabled (false disables log-in and phones)."""
@@ -146,15 +137,11 @@ class OneUser(Resource):
 
 
 @ns.route("/<string:username>/password")
-@ns.response(401, "Not logged in", error)
-@ns.response(403, "Not an admin", error)
-@ns.response(404, "No such user", error)
+@error_docs(401, 403, 404)
 class Password(Resource):
     @ns.expect(docs.input_model(ns, PasswordResetSchema))
     @ns.response(200, "Reset; 'password' only if generated", created_model)
-    @ns.response(400, "Broken JSON", error)
-    @ns.response(415, "Not JSON", error)
-    @ns.response(422, "Invalid input, per field", error)
+    @error_docs(400, 415, 422)
     @requires(*ADMIN)
     def post(self, username: str):
         """Reset a password (generated if none is given) and log the user out everywhere.
@@ -180,9 +167,7 @@ class Password(Resource):
 
 
 @ns.route("/<string:username>/tokens")
-@ns.response(401, "Not logged in", error)
-@ns.response(403, "Not an admin", error)
-@ns.response(404, "No such user", error)
+@error_docs(401, 403, 404)
 class Tokens(Resource):
     @ns.response(201, "Issued: the server URL and its QR code", docs.model(ns, AppTokenSchema))
     @requires(*ADMIN)
