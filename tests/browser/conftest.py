@@ -12,15 +12,11 @@ Without /usr/bin/chromium these tests fail; KHUDAN_SKIP_BROWSER_TESTS=1 skips th
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
-from xlsform import form_md, write_xlsx
+from khudan_server import KhudanServer
 
 from server.db import Database
 from server.services import users
@@ -28,7 +24,6 @@ from server.storage import LocalStorage
 
 # As tests/conftest.py (not imported from there: pytest may have another module named conftest).
 PASSWORD = "correct horse"
-VILLAGES_CSV = "name,label\nt1,Thôn Phú Thạnh\nt2,Thôn An Lợi\n".encode()
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -50,39 +45,21 @@ USERS = {
 }
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class LiveServer:
-    """``khudan serve`` in a subprocess; ``url``, ``db`` and ``storage`` for the tests."""
+class LiveServer(KhudanServer):
+    """The browser tests' server, on its own SQLite file, with one user per role; ``db`` and
+    ``storage`` for the tests to add what they need."""
 
     def __init__(self, root: Path):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = root / "server.log"
-        self.media = root / "media"
         database_url = f"sqlite:///{root}/khudan.db"
-        forms_dir = root / "forms"
-        (forms_dir / "household-media").mkdir(parents=True)
-        write_xlsx(form_md("household", version="1"), forms_dir / "household.xlsx")
-        (forms_dir / "household-media" / "villages.csv").write_bytes(VILLAGES_CSV)
-        self.env = {
-            **os.environ,
-            "KHUDAN_DATABASE_URL": database_url,
-            "KHUDAN_MEDIA_ROOT": str(self.media),
-            "KHUDAN_INSTANCE_DIR": str(root / "instance"),
-            "KHUDAN_FORMS_DIR": str(forms_dir),
-            "KHUDAN_SECRET_KEY": "browser-test",
-            "KHUDAN_ODK_VALIDATE": "0",
-        }
+        super().__init__(
+            root,
+            database_url,
+            lambda url: requests.get(f"{url}/app/login", timeout=1).status_code == 200,
+            KHUDAN_SECRET_KEY="browser-test",
+            KHUDAN_ODK_VALIDATE="0",
+        )
         self.db = Database(database_url)
         self.storage = LocalStorage(self.media)
-        self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
         self.db.migrate()
@@ -90,38 +67,11 @@ class LiveServer:
             for role, (name, areas) in USERS.items():
                 users.create_user(session, name, role, PASSWORD, list(areas))
             session.commit()
-        khudan = [sys.executable, "-c", "from server.cli import main; main()"]
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [*khudan, "serve", "--port", str(self.port), "--workers", "2", "--threads", "4"],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.output()
-            try:
-                if requests.get(f"{self.url}/app/login", timeout=1).status_code == 200:
-                    return
-            except (requests.ConnectionError, requests.Timeout):  # still starting
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"server did not start:\n{self.output()}")
+        super().start()
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
+        super().stop()
         self.db.dispose()
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
 
 
 @pytest.fixture(scope="session")

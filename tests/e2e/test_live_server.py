@@ -9,102 +9,36 @@ process being killed right after it.
 from __future__ import annotations
 
 import hashlib
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
-from pathlib import Path
 
 import pytest
 import requests
 from collect import CollectClient, requests_sender
 from factories import household_xml, noisy_jpeg
+from khudan_server import VILLAGES_CSV, KhudanServer
 from sqlalchemy import select
 from stored import count
-from xlsform import form_md, write_xlsx
 
 from server.models import Attachment, Blob, Submission, SubmissionVersion
 from server.storage import LocalStorage
 
-VILLAGES = "name,label\nt1,Thôn Phú Thạnh\nt2,Thôn An Lợi\n".encode()
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class LiveServer:
-    def __init__(self, tmp_path: Path, database_url: str, max_request_bytes: int):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.media = tmp_path / "media"
-        self.log = tmp_path / "server.log"
-        forms_dir = tmp_path / "forms"
-        (forms_dir / "household-media").mkdir(parents=True)
-        write_xlsx(form_md("household", version="1"), forms_dir / "household.xlsx")
-        (forms_dir / "household-media" / "villages.csv").write_bytes(VILLAGES)
-        self.env = {
-            **os.environ,
-            "KHUDAN_DATABASE_URL": database_url,
-            "KHUDAN_MEDIA_ROOT": str(self.media),
-            "KHUDAN_INSTANCE_DIR": str(tmp_path / "instance"),
-            "KHUDAN_FORMS_DIR": str(forms_dir),
-            "KHUDAN_SECRET_KEY": "live-test",
-            "KHUDAN_MAX_REQUEST_BYTES": str(max_request_bytes),
-        }
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        khudan = [sys.executable, "-c", "from server.cli import main; main()"]
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [*khudan, "serve", "--port", str(self.port), "--workers", "2", "--threads", "4"],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.output()
-            try:
-                probe = requests.head(
-                    f"{self.url}/submission", timeout=1, headers={"X-OpenRosa-Version": "1.0"}
-                )
-                if probe.status_code == 401:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"server did not start:\n{self.output()}")
-
-    def kill(self) -> None:
-        """SIGKILL the master and its workers: no clean-up, no flush, as a power cut to Python."""
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
+def answers_collect(url: str) -> bool:
+    """Up once /submission asks a phone to log in."""
+    probe = requests.head(f"{url}/submission", timeout=1, headers={"X-OpenRosa-Version": "1.0"})
+    return probe.status_code == 401
 
 
 @pytest.fixture
 def live(tmp_path, database_url, db, make_user):
     make_user("thu")
-    server = LiveServer(tmp_path, database_url, max_request_bytes=200_000)
+    server = KhudanServer(
+        tmp_path,
+        database_url,
+        answers_collect,
+        KHUDAN_SECRET_KEY="live-test",
+        KHUDAN_MAX_REQUEST_BYTES="200000",
+    )
     try:
         server.start()
         yield server
@@ -112,7 +46,7 @@ def live(tmp_path, database_url, db, make_user):
         server.stop()
 
 
-def collector(live: LiveServer) -> CollectClient:
+def collector(live: KhudanServer) -> CollectClient:
     return CollectClient(requests_sender(), live.url, "thu", "correct horse")
 
 
@@ -127,8 +61,8 @@ def test_collects_whole_sequence_against_khudan_serve(live, db):
     assert listed[0]["hash"] == "md5:" + hashlib.md5(form.body).hexdigest()
     _, files = phone.manifest(listed[0]["manifestUrl"])
     media = phone.request("GET", files[0]["downloadUrl"])
-    assert media.body == VILLAGES
-    assert files[0]["hash"] == "md5:" + hashlib.md5(VILLAGES).hexdigest()
+    assert media.body == VILLAGES_CSV
+    assert files[0]["hash"] == "md5:" + hashlib.md5(VILLAGES_CSV).hexdigest()
 
     photos = {f"{i}.jpg": noisy_jpeg(300, 300, seed=i) for i in range(3)}
     assert all(50_000 < len(p) < 150_000 for p in photos.values())
