@@ -262,26 +262,46 @@ def reports_group() -> None:
     """Results per area and period."""
 
 
-@reports_group.command("poverty")
-@click.option("--period", required=True, help="A year (2026) or a half-year (2026-H1).")
-@click.option("--area", "area_code", help="An area code (default: every province).")
-@click.option(
+PERIOD_OPTION = click.option(
+    "--period", required=True, help="A year (2026) or a half-year (2026-H1)."
+)
+AREA_OPTION = click.option("--area", "area_code", help="An area code (default: every province).")
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+COUNTS_OPTION = click.option(
     "--counts",
     type=click.Choice(["all", "approved"]),
     default="all",
     show_default=True,
     help="All non-rejected submissions, or approved ones only.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+
+
+def output_option(what: str = "The file to write."):
+    return click.option(
+        "-o",
+        "--output",
+        required=True,
+        type=click.Path(dir_okay=False, writable=True, path_type=Path),
+        help=what,
+    )
+
+
+@reports_group.command("poverty")
+@PERIOD_OPTION
+@AREA_OPTION
+@COUNTS_OPTION
+@JSON_OPTION
 @pass_ctx
 def reports_poverty(
     ctx: Context, period: str, area_code: str | None, counts: str, as_json: bool
 ) -> None:
     """Poor, near-poor, medium and not-poor households per area, with the areas below."""
-    stderr = sys.stderr
     # On a terminal only: a province of a million households takes most of a second.
     bar = click.progressbar(
-        length=reports.POVERTY_STEPS, label="Đang tổng hợp", file=stderr, hidden=not stderr.isatty()
+        length=reports.POVERTY_STEPS,
+        label="Đang tổng hợp",
+        file=sys.stderr,
+        hidden=not sys.stderr.isatty(),
     )
     with ctx.db.session() as session, bar:
         body = reports.poverty_summary(
@@ -314,13 +334,6 @@ def reports_poverty(
         ("AREA", "NAME", "REVIEWED", "POOR", "NEAR_POOR", "MEDIUM", "NOT_POOR", "POOR %", "OF"),
         rows,
     )
-
-
-PERIOD_OPTION = click.option(
-    "--period", required=True, help="A year (2026) or a half-year (2026-H1)."
-)
-AREA_OPTION = click.option("--area", "area_code", help="An area code (default: every province).")
-JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 
 
 @reports_group.command("transitions")
@@ -409,20 +422,8 @@ def reports_satisfaction(ctx: Context, period: str, area_code: str | None, as_js
 @click.option(
     "--format", "fmt", type=click.Choice(report_files.FORMATS), default="xlsx", show_default=True
 )
-@click.option(
-    "--counts",
-    type=click.Choice(["all", "approved"]),
-    default="all",
-    show_default=True,
-    help="Poverty: all non-rejected submissions, or approved ones only.",
-)
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="The file to write.",
-)
+@COUNTS_OPTION
+@output_option()
 @pass_ctx
 def reports_file(
     ctx: Context,
@@ -452,15 +453,9 @@ def _percent(rate: float | None) -> str:
 
 @reports_group.command("chart")
 @click.argument("kind", type=click.Choice(charts.KINDS))
-@click.option("--period", required=True, help="A year (2026) or a half-year (2026-H1).")
-@click.option("--area", "area_code", help="An area code (default: every province).")
-@click.option(
-    "--counts",
-    type=click.Choice(["all", "approved"]),
-    default="all",
-    show_default=True,
-    help="All non-rejected submissions, or approved ones only.",
-)
+@PERIOD_OPTION
+@AREA_OPTION
+@COUNTS_OPTION
 @click.option(
     "--width",
     type=click.IntRange(charts.MIN_WIDTH, charts.MAX_WIDTH),
@@ -468,13 +463,7 @@ def _percent(rate: float | None) -> str:
     show_default=True,
     help="Image width in pixels.",
 )
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="The PNG file to write.",
-)
+@output_option("The PNG file to write.")
 @pass_ctx
 def reports_chart(
     ctx: Context,
@@ -519,13 +508,7 @@ def export_group() -> None:
 )
 @click.option("--repeat", help="CSV: the table of this repeat group instead of the main one.")
 @click.option("--attachments", is_flag=True, help="A ZIP of the file(s) and the photos.")
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="The file to write (written beside it first, then renamed).",
-)
+@output_option("The file to write (written beside it first, then renamed).")
 @pass_ctx
 def export_submissions(
     ctx: Context,
