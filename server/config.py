@@ -34,6 +34,8 @@ class Settings:
     photo_max_pixels: int = DEFAULT_PHOTO_MAX_PIXELS
     photo_max_distance_m: int = 500
     photo_max_age_days: int = 30
+    # Rows per page of the OData feed (/v1/.../*.svc): clients follow @odata.nextLink for more.
+    odata_page_size: int = 1000
     # The server's own files: the secret key, the default SQLite database, matplotlib's cache.
     instance_dir: Path = Path("instance")
 
@@ -90,5 +92,6 @@ def from_env(env: dict | None = None) -> Settings:
         photo_max_pixels=_int(env, "KHUDAN_PHOTO_MAX_PIXELS", DEFAULT_PHOTO_MAX_PIXELS),
         photo_max_distance_m=_int(env, "KHUDAN_PHOTO_MAX_DISTANCE_M", 500),
         photo_max_age_days=_int(env, "KHUDAN_PHOTO_MAX_AGE_DAYS", 30),
+        odata_page_size=max(1, _int(env, "KHUDAN_ODATA_PAGE_SIZE", 1000)),
         instance_dir=instance_dir,
     )

@@ -94,6 +94,27 @@ FORM_ID_MISSING = P(
     "Tệp XML thiếu thuộc tính id của biểu mẫu ở phần tử gốc.",
     "The XML has no form id attribute on its root element.",
 )
+# The ODK Central API subset under /v1 (server.central): what an OData client asked wrongly.
+ODATA_FILTER_INVALID = P(
+    "400.20",
+    "Không hiểu $filter '{filter}': {reason}. Ví dụ đúng: "
+    "__system/submissionDate ge 2026-12-01 and __system/reviewState eq 'approved'.",
+    "Cannot read $filter '{filter}': {reason}. A valid example: "
+    "__system/submissionDate ge 2026-12-01 and __system/reviewState eq 'approved'.",
+)
+ODATA_SKIPTOKEN_INVALID = P(
+    "400.21",
+    "$skiptoken không hợp lệ hoặc trỏ tới bài nộp không còn thấy được. "
+    "Hãy đọc lại từ trang đầu (bỏ $skiptoken).",
+    "The $skiptoken is not valid or names a submission you can no longer see. "
+    "Read again from the first page (without $skiptoken).",
+)
+ODATA_QUERY_INVALID = P(
+    "400.22",
+    "Tham số {option}='{value}' không hợp lệ: {reason}",
+    "Query option {option}='{value}' is not valid: {reason}",
+)
+
 # 401/403: who is asking.
 AUTH_REQUIRED = P(
     "401.1",
@@ -279,4 +300,13 @@ TOO_MANY_LOGINS = P(
     "429.1",
     "Đăng nhập sai quá nhiều lần. Hãy thử lại sau {minutes} phút.",
     "Too many failed log-ins. Try again in {minutes} minutes.",
+)
+
+# 501: a real feature of the protocol that khudan does not offer.
+ODATA_UNSUPPORTED = P(
+    "501.1",
+    "khudan chưa hỗ trợ {feature} trong OData (giống ODK Central). "
+    "Hãy bỏ phần đó và lọc hoặc sắp xếp sau khi tải về.",
+    "khudan does not support {feature} in OData (nor does ODK Central). "
+    "Leave it out and filter or sort after download.",
 )

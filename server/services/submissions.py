@@ -309,10 +309,16 @@ def add_comment(session: Session, user: User, s: Submission, body: str) -> Comme
 def set_review_state(
     session: Session, user: User, s: Submission, state: str, comment: str | None
 ) -> None:
-    """Change the review state; rejecting or flagging needs a comment. A rejection (or its undoing)
+    """Change the review state; rejecting or flagging needs a comment, given here or written by
+    the same reviewer since the last change (ODK Central's clients comment and change the state
+    in two requests). A rejection (or its undoing)
     changes which submission counts for the household, so its facts are recomputed."""
     new = ReviewState(state)
-    if new in NEEDS_COMMENT and not (comment or "").strip():
+    if (
+        new in NEEDS_COMMENT
+        and not (comment or "").strip()
+        and not commented_since_review(session, user, s)
+    ):
         raise errors.COMMENT_REQUIRED(state=new.value)
     old = ReviewState(s.review_state)
     if comment and comment.strip():
@@ -333,6 +339,22 @@ def set_review_state(
     if ReviewState.REJECTED in (old, new):
         session.flush()
         recount_household(session, s)
+
+
+def commented_since_review(session: Session, user: User, s: Submission) -> bool:
+    """Has ``user`` commented on ``s`` since its state or answers last changed?"""
+    since = s.updated_at or s.created_at
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    Comment.submission_id == s.id,
+                    Comment.author_id == user.id,
+                    Comment.created_at >= since,
+                )
+            )
+        )
+    )
 
 
 def recount_household(session: Session, s: Submission) -> None:

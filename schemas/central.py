@@ -1,0 +1,122 @@
+"""The JSON shapes of ODK Central's REST API that khudan offers under /v1 (``server.central``).
+
+Names and nullable-but-present keys follow Central's ``docs/api.yaml`` and what pyodk's models
+require (a key typed ``X | None`` without a default must be present, even as null). Timestamps are
+ISO 8601 in UTC with milliseconds and ``Z``, as Central writes them.
+"""
+
+import datetime as dt
+
+from marshmallow import Schema, fields
+
+
+def central_time(value: dt.datetime | None) -> str | None:
+    """``2026-12-03T08:51:02.123Z``; SQLite hands back times without their zone: those are UTC."""
+    if value is None:
+        return None
+    value = (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+class CentralTime(fields.DateTime):
+    def _serialize(self, value, attr, obj, **kwargs):
+        return central_time(value)
+
+
+class CentralLoginSchema(Schema):
+    email = fields.String(
+        required=True, metadata={"description": "The khudan username (Central calls it email)"}
+    )
+    password = fields.String(required=True, load_only=True)
+
+
+class CentralSessionSchema(Schema):
+    token = fields.String(required=True)
+    csrf = fields.String(required=True)
+    expires_at = CentralTime(data_key="expiresAt", required=True)
+    created_at = CentralTime(data_key="createdAt", required=True)
+
+
+class CentralUserSchema(Schema):
+    id = fields.Integer(required=True)
+    type = fields.String(required=True)
+    display_name = fields.String(data_key="displayName", required=True)
+    email = fields.String(required=True)
+    role = fields.String(metadata={"description": "khudan's role (not in Central)"})
+    created_at = CentralTime(data_key="createdAt", required=True)
+    updated_at = CentralTime(data_key="updatedAt", allow_none=True)
+    deleted_at = CentralTime(data_key="deletedAt", allow_none=True)
+
+
+class CentralProjectSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    description = fields.String(allow_none=True)
+    archived = fields.Boolean(allow_none=True)
+    key_id = fields.Integer(data_key="keyId", allow_none=True)
+    created_at = CentralTime(data_key="createdAt", required=True)
+    updated_at = CentralTime(data_key="updatedAt", allow_none=True)
+    deleted_at = CentralTime(data_key="deletedAt", allow_none=True)
+
+
+class CentralFormSchema(Schema):
+    project_id = fields.Integer(data_key="projectId", required=True)
+    xml_form_id = fields.String(data_key="xmlFormId", required=True)
+    name = fields.String(allow_none=True)
+    version = fields.String(required=True)
+    hash = fields.String(required=True, metadata={"description": "MD5 of the XForm"})
+    sha256 = fields.String(allow_none=True)
+    state = fields.String(required=True, metadata={"description": "open, closing or closed"})
+    enketo_id = fields.String(data_key="enketoId", allow_none=True)
+    enketo_once_id = fields.String(data_key="enketoOnceId", allow_none=True)
+    key_id = fields.Integer(data_key="keyId", allow_none=True)
+    draft_token = fields.String(data_key="draftToken", allow_none=True)
+    created_at = CentralTime(data_key="createdAt", required=True)
+    updated_at = CentralTime(data_key="updatedAt", allow_none=True)
+    published_at = CentralTime(data_key="publishedAt", allow_none=True)
+
+
+class CentralSubmissionVersionSchema(Schema):
+    instance_id = fields.String(data_key="instanceId", required=True)
+    instance_name = fields.String(data_key="instanceName", allow_none=True)
+    submitter_id = fields.Integer(data_key="submitterId", allow_none=True)
+    device_id = fields.String(data_key="deviceId", allow_none=True)
+    user_agent = fields.String(data_key="userAgent", allow_none=True)
+    created_at = CentralTime(data_key="createdAt", required=True)
+    current = fields.Boolean(required=True)
+
+
+class CentralSubmissionSchema(Schema):
+    instance_id = fields.String(data_key="instanceId", required=True)
+    submitter_id = fields.Integer(data_key="submitterId", required=True)
+    device_id = fields.String(data_key="deviceId", allow_none=True)
+    user_agent = fields.String(data_key="userAgent", allow_none=True)
+    review_state = fields.String(
+        data_key="reviewState",
+        allow_none=True,
+        metadata={"description": "null (received), hasIssues, edited, approved, rejected"},
+    )
+    instance_name = fields.String(data_key="instanceName", allow_none=True)
+    created_at = CentralTime(data_key="createdAt", required=True)
+    updated_at = CentralTime(data_key="updatedAt", allow_none=True)
+    deleted_at = CentralTime(data_key="deletedAt", allow_none=True)
+    current_version = fields.Nested(CentralSubmissionVersionSchema, data_key="currentVersion")
+
+
+class CentralReviewSchema(Schema):
+    review_state = fields.String(data_key="reviewState", required=True, allow_none=True)
+    comment = fields.String(
+        load_default=None,
+        metadata={"description": "khudan: the comment a rejection or hasIssues needs"},
+    )
+
+
+class CentralCommentSchema(Schema):
+    body = fields.String(required=True)
+    actor_id = fields.Integer(data_key="actorId", dump_only=True, allow_none=True)
+    created_at = CentralTime(data_key="createdAt", dump_only=True)
+
+
+class CentralAttachmentSchema(Schema):
+    name = fields.String(required=True)
+    exists = fields.Boolean(required=True)

@@ -1,0 +1,408 @@
+"""The routes of the Central subset. Thin: read the request, call ``feed`` or the services, dump
+with the Central schemas (``schemas/central.py``) or write the OData document."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from urllib.parse import quote, urlencode
+
+from flask import Response, jsonify, request
+from sqlalchemy import func, select
+
+from schemas.central import (
+    CentralAttachmentSchema,
+    CentralCommentSchema,
+    CentralFormSchema,
+    CentralLoginSchema,
+    CentralProjectSchema,
+    CentralReviewSchema,
+    CentralSessionSchema,
+    CentralSubmissionSchema,
+    CentralSubmissionVersionSchema,
+    CentralUserSchema,
+)
+
+from .. import attachments as attachment_files
+from .. import errors
+from ..api import json_body, load
+from ..api.auth import ANYONE, bearer_token, current_user, requires
+from ..models import Form, FormVersion, ReviewState, Role, User
+from ..models.base import utcnow
+from ..runtime import base_url, current
+from ..services import audit, forms, sessions
+from ..services import submissions as submission_service
+from . import PROJECT_ID, PROJECT_NAME, bp, feed, odata
+from .query import feed_query
+
+READERS = (Role.SUPERVISOR, Role.ADMIN, Role.COLLECTOR)
+REVIEWERS = (Role.SUPERVISOR, Role.ADMIN)
+ODATA_JSON = "application/json; odata.metadata=minimal"
+
+
+# Sessions and users ------------------------------------------------------------------------
+
+
+@bp.post("/sessions")
+def log_in():
+    """Central's log-in: ``{"email", "password"}`` (the email is the khudan username); 200 with
+    a bearer token, as pyodk expects. Failed log-ins are counted and throttled as everywhere."""
+    data = load(CentralLoginSchema(), json_body())
+    address = request.remote_addr or "-"
+    with current().db.session() as session:
+        user, token, expires = sessions.log_in(session, data["email"], data["password"], address)
+        audit.record(
+            session, user.id, "user.login", f"user:{user.username}", address=address, via="/v1"
+        )
+        session.commit()
+    body = {
+        "token": token,
+        # Central's CSRF token guards its cookie sessions; /v1 takes no cookies, so it guards
+        # nothing here and is sent only because clients read the key.
+        "csrf": secrets.token_urlsafe(32),
+        "expires_at": expires,
+        "created_at": utcnow(),
+    }
+    return jsonify(CentralSessionSchema().dump(body))
+
+
+@bp.delete("/sessions/<token>")
+@requires(*ANYONE)
+def log_out(token: str):
+    """Log out: ``current`` or the caller's own token (Central's ``DELETE /v1/sessions/:token``)."""
+    own = bearer_token()
+    if token not in ("current", own) or own is None:
+        raise errors.FORBIDDEN(
+            username=current_user().username,
+            role=current_user().role,
+            action="end another person's session",
+        )
+    with current().db.session() as session:
+        sessions.log_out(session, own)
+        audit.record(session, current_user().id, "user.logout", f"user:{current_user().username}")
+        session.commit()
+    return jsonify({"success": True})
+
+
+@bp.get("/users/current")
+@requires(*ANYONE)
+def user_current():
+    user = current_user()
+    body = {
+        "id": user.id,
+        "type": "user",
+        "display_name": user.username,
+        "email": user.username,
+        "role": user.role,
+        "created_at": user.created_at,
+        "updated_at": None,
+        "deleted_at": None,
+    }
+    return jsonify(CentralUserSchema().dump(body))
+
+
+# The project and its forms -----------------------------------------------------------------
+
+
+def _project() -> dict:
+    with current().db.session() as session:
+        since = session.scalar(select(func.min(User.created_at)))
+    return {
+        "id": PROJECT_ID,
+        "name": PROJECT_NAME,
+        "description": "Every form of this khudan server (one project per deployment).",
+        "archived": False,
+        "key_id": None,
+        "created_at": since or utcnow(),
+        "updated_at": None,
+        "deleted_at": None,
+    }
+
+
+def _check_project(project_id: int) -> None:
+    if project_id != PROJECT_ID:
+        raise errors.NOT_FOUND(what=f"project {project_id} (this server has one project: 1)")
+
+
+@bp.get("/projects")
+@requires(*ANYONE)
+def projects():
+    return jsonify([CentralProjectSchema().dump(_project())])
+
+
+@bp.get("/projects/<int:project_id>")
+@requires(*ANYONE)
+def project(project_id: int):
+    _check_project(project_id)
+    return jsonify(CentralProjectSchema().dump(_project()))
+
+
+def _form_view(form: Form, version: FormVersion) -> dict:
+    return {
+        "project_id": PROJECT_ID,
+        "xml_form_id": form.form_id,
+        "name": version.title,
+        "version": version.version,
+        "hash": version.md5,
+        "sha256": hashlib.sha256(version.xml).hexdigest(),
+        "state": form.state,
+        "enketo_id": None,
+        "enketo_once_id": None,
+        "key_id": None,
+        "draft_token": None,
+        "created_at": form.created_at,
+        "updated_at": None,
+        "published_at": version.published_at,
+    }
+
+
+@bp.get("/projects/<int:project_id>/forms")
+@requires(*ANYONE)
+def form_list(project_id: int):
+    _check_project(project_id)
+    with current().db.session() as session:
+        rows = [f for f in forms.list_forms(session) if f.current_version is not None]
+        body = [_form_view(f, f.current_version) for f in rows]
+    return jsonify(CentralFormSchema(many=True).dump(body))
+
+
+def _form(session, project_id: int, form_id: str) -> Form:
+    _check_project(project_id)
+    form = forms.get_form(session, form_id)
+    if form.current_version is None:
+        raise errors.FORM_NOT_FOUND(form_id=form_id)
+    return form
+
+
+@bp.get("/projects/<int:project_id>/forms/<form_id>")
+@requires(*ANYONE)
+def form_detail(project_id: int, form_id: str):
+    with current().db.session() as session:
+        form = _form(session, project_id, form_id)
+        return jsonify(CentralFormSchema().dump(_form_view(form, form.current_version)))
+
+
+@bp.get("/projects/<int:project_id>/forms/<form_id>.xml")
+@requires(*ANYONE)
+def form_xml(project_id: int, form_id: str):
+    with current().db.session() as session:
+        xml = _form(session, project_id, form_id).current_version.xml
+    return Response(xml, mimetype="application/xml")
+
+
+@bp.get("/projects/<int:project_id>/forms/<form_id>/versions")
+@requires(*ANYONE)
+def form_versions(project_id: int, form_id: str):
+    """Every published version, newest first (Central's ``versions``)."""
+    with current().db.session() as session:
+        form = _form(session, project_id, form_id)
+        body = [_form_view(form, v) for v, _who in reversed(forms.versions_of(session, form))]
+    return jsonify(CentralFormSchema(many=True).dump(body))
+
+
+@bp.get("/projects/<int:project_id>/forms/<form_id>/versions/<version>")
+@requires(*ANYONE)
+def form_version(project_id: int, form_id: str, version: str):
+    with current().db.session() as session:
+        form = _form(session, project_id, form_id)
+        found = forms.version_in_url(session, form_id, version)
+        return jsonify(CentralFormSchema().dump(_form_view(form, found)))
+
+
+@bp.get("/projects/<int:project_id>/forms/<form_id>/versions/<version>.xml")
+@requires(*ANYONE)
+def form_version_xml(project_id: int, form_id: str, version: str):
+    with current().db.session() as session:
+        _form(session, project_id, form_id)
+        xml = forms.version_in_url(session, form_id, version).xml
+    return Response(xml, mimetype="application/xml")
+
+
+# Submissions -------------------------------------------------------------------------------
+
+
+def _int_arg(name: str) -> int | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise errors.FIELDS_INVALID(fields=name, errors={name: ["Must be a whole number ≥ 0."]})
+    return int(raw)
+
+
+@bp.get("/projects/<int:project_id>/forms/<form_id>/submissions")
+@requires(*READERS)
+def submission_list(project_id: int, form_id: str):
+    """The submissions you may see, newest first; ``?limit=`` and ``?offset=`` page them, and
+    ``X-Total-Count`` says how many there are in all."""
+    with current().db.session() as session:
+        form = _form(session, project_id, form_id)
+        rows, total = feed.submissions(
+            session, current_user(), form, _int_arg("limit"), _int_arg("offset") or 0
+        )
+    response = jsonify(CentralSubmissionSchema(many=True).dump(rows))
+    response.headers["X-Total-Count"] = str(total)
+    return response
+
+
+def _submission(session, project_id: int, form_id: str, instance_id: str):
+    form = _form(session, project_id, form_id)
+    return feed.submission_by_instance(session, current_user(), form, instance_id)
+
+
+@bp.get("/projects/<int:project_id>/forms/<form_id>/submissions/<instance_id>")
+@requires(*READERS)
+def submission_detail(project_id: int, form_id: str, instance_id: str):
+    with current().db.session() as session:
+        row = _submission(session, project_id, form_id, instance_id)
+        return jsonify(CentralSubmissionSchema().dump(feed.submission_view(row)))
+
+
+@bp.get("/projects/<int:project_id>/forms/<form_id>/submissions/<instance_id>.xml")
+@requires(*READERS)
+def submission_xml(project_id: int, form_id: str, instance_id: str):
+    with current().db.session() as session:
+        xml = _submission(session, project_id, form_id, instance_id).current_version.xml
+    return Response(xml, mimetype="application/xml")
+
+
+@bp.patch("/projects/<int:project_id>/forms/<form_id>/submissions/<instance_id>")
+@requires(*REVIEWERS)
+def submission_review(project_id: int, form_id: str, instance_id: str):
+    """Set the review state. ``rejected`` and ``hasIssues`` need a comment: in the body's
+    ``comment``, or posted by the same reviewer before this request (pyodk's ``review(...,
+    comment=)`` sends the comment after the change, so comment first with ``add_comment``)."""
+    data = load(CentralReviewSchema(), json_body())
+    state = data["review_state"] or ReviewState.RECEIVED.value
+    allowed = sorted(submission_service.SETTABLE - {ReviewState.RECEIVED})
+    if state not in submission_service.SETTABLE:
+        reason = (
+            "'edited' is set by an edit, not by hand"
+            if state == ReviewState.EDITED.value
+            else f"must be one of {', '.join(allowed)} or null"
+        )
+        raise errors.FIELDS_INVALID(fields="reviewState", errors={"reviewState": [reason]})
+    with current().db.session() as session:
+        row = _submission(session, project_id, form_id, instance_id)
+        submission_service.set_review_state(session, current_user(), row, state, data["comment"])
+        session.commit()
+        return jsonify(CentralSubmissionSchema().dump(feed.submission_view(row)))
+
+
+@bp.get("/projects/<int:project_id>/forms/<form_id>/submissions/<instance_id>/versions")
+@requires(*READERS)
+def submission_versions(project_id: int, form_id: str, instance_id: str):
+    with current().db.session() as session:
+        row = _submission(session, project_id, form_id, instance_id)
+        return jsonify(CentralSubmissionVersionSchema(many=True).dump(feed.versions(row)))
+
+
+@bp.get("/projects/<int:project_id>/forms/<form_id>/submissions/<instance_id>/attachments")
+@requires(*READERS)
+def attachment_list(project_id: int, form_id: str, instance_id: str):
+    with current().db.session() as session:
+        row = _submission(session, project_id, form_id, instance_id)
+        return jsonify(CentralAttachmentSchema(many=True).dump(feed.attachments(session, row)))
+
+
+@bp.get("/projects/<int:project_id>/forms/<form_id>/submissions/<instance_id>/attachments/<name>")
+@requires(*READERS)
+def attachment_file(project_id: int, form_id: str, instance_id: str, name: str):
+    with current().db.session() as session:
+        row = _submission(session, project_id, form_id, instance_id)
+        return attachment_files.reply(session, row, name, None)
+
+
+@bp.get("/projects/<int:project_id>/forms/<form_id>/submissions/<instance_id>/comments")
+@requires(*READERS)
+def comment_list(project_id: int, form_id: str, instance_id: str):
+    with current().db.session() as session:
+        row = _submission(session, project_id, form_id, instance_id)
+        return jsonify(CentralCommentSchema(many=True).dump(feed.comments(session, row)))
+
+
+@bp.post("/projects/<int:project_id>/forms/<form_id>/submissions/<instance_id>/comments")
+@requires(*REVIEWERS)
+def comment_add(project_id: int, form_id: str, instance_id: str):
+    data = load(CentralCommentSchema(), json_body())
+    if not data["body"].strip():
+        raise errors.FIELDS_INVALID(fields="body", errors={"body": ["Must not be empty."]})
+    with current().db.session() as session:
+        row = _submission(session, project_id, form_id, instance_id)
+        comment = submission_service.add_comment(session, current_user(), row, data["body"])
+        session.commit()
+        body = {
+            "body": comment.body,
+            "actor_id": comment.author_id,
+            "created_at": comment.created_at,
+        }
+    return jsonify(CentralCommentSchema().dump(body))
+
+
+# OData -------------------------------------------------------------------------------------
+
+
+def _service_url(form_id: str) -> str:
+    return f"{base_url()}/v1/projects/{PROJECT_ID}/forms/{quote(form_id, safe='')}.svc"
+
+
+def _odata(body: dict) -> Response:
+    """JSON in the order written: OData wants ``@odata.context`` first, and people read
+    ``__id`` and ``__system`` before the answers (Flask's JSON would sort the keys)."""
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    response = Response(text, content_type=f"{ODATA_JSON}; charset=utf-8")
+    response.headers["OData-Version"] = "4.0"
+    return response
+
+
+def _schema(session, project_id: int, form_id: str) -> tuple[Form, odata.Schema]:
+    form = _form(session, project_id, form_id)
+    return form, odata.Schema.of(form.form_id, form.current_version.fields)
+
+
+@bp.get("/projects/<int:project_id>/forms/<form_id>.svc")
+@bp.get("/projects/<int:project_id>/forms/<form_id>.svc/")
+@requires(*READERS)
+def odata_service(project_id: int, form_id: str):
+    """The service document: the Submissions table and one table per repeat."""
+    with current().db.session() as session:
+        _form_row, schema = _schema(session, project_id, form_id)
+    return _odata(odata.service_document(schema, _service_url(form_id)))
+
+
+@bp.get("/projects/<int:project_id>/forms/<form_id>.svc/$metadata")
+@requires(*READERS)
+def odata_metadata(project_id: int, form_id: str):
+    with current().db.session() as session:
+        _form_row, schema = _schema(session, project_id, form_id)
+    response = Response(odata.metadata_document(schema), mimetype="application/xml")
+    response.headers["OData-Version"] = "4.0"
+    return response
+
+
+@bp.get("/projects/<int:project_id>/forms/<form_id>.svc/<path:subpath>")
+@requires(*READERS)
+def odata_table(project_id: int, form_id: str, subpath: str):
+    """A table: ``Submissions``, ``Submissions.member``, or a path below one submission
+    (``Submissions('uuid:…')/member``), a page at a time with ``@odata.nextLink``."""
+    runtime = current()
+    with runtime.db.session() as session:
+        form, schema = _schema(session, project_id, form_id)
+        q = feed_query(schema, subpath, request.args, runtime.settings.odata_page_size)
+        page = feed.page(session, current_user(), form, schema, q)
+    body: dict = {"@odata.context": f"{_service_url(form_id)}/$metadata#{q.table}"}
+    if page.count is not None:
+        body["@odata.count"] = page.count
+    body["value"] = page.rows
+    if page.next_token is not None:
+        args = {k: v for k, v in request.args.items() if k not in ("$skip", "$skiptoken")}
+        args["$skiptoken"] = page.next_token
+        body["@odata.nextLink"] = f"{base_url()}{request.path}?{urlencode(args, quote_via=quote)}"
+    return _odata(body)
+
+
+@bp.route("/<path:_rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def not_offered(_rest: str):
+    """A Central endpoint khudan does not offer (see the README), or no endpoint at all."""
+    raise errors.NOT_FOUND(what=f"{request.method} {request.path} (not offered by khudan's /v1)")
