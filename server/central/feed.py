@@ -47,6 +47,7 @@ class FeedQuery:
     skip: int = 0
     token: dict | None = None
     count: bool = False
+    count_only: bool = False  # .../Submissions/$count: the number as plain text
     options: odata.Options = NO_OPTIONS
     page_size: int = 1000
     instance_id: str | None = None  # Submissions('...') and what is below it

@@ -174,6 +174,8 @@ def metadata_document(schema: Schema) -> str:
     return "\n".join(out)
 
 
+# Central's, with the enum members' values written out: CSDL lets them default to 0, 1, ...,
+# but some clients (python-odata) read only explicit values.
 _SUBMISSION_SCHEMA = """<Schema xmlns="http://docs.oasis-open.org/odata/ns/edm" \
 Namespace="org.opendatakit.submission">
 <ComplexType Name="metadata">
@@ -190,10 +192,10 @@ Namespace="org.opendatakit.submission">
 <Property Name="edits" Type="Edm.Int64"/>
 <Property Name="formVersion" Type="Edm.String"/>
 </ComplexType>
-<EnumType Name="Status"><Member Name="notDecrypted"/><Member Name="missingEncryptedFormData"/>\
-</EnumType>
-<EnumType Name="ReviewState"><Member Name="hasIssues"/><Member Name="edited"/>\
-<Member Name="rejected"/><Member Name="approved"/></EnumType>
+<EnumType Name="Status"><Member Name="notDecrypted" Value="0"/>\
+<Member Name="missingEncryptedFormData" Value="1"/></EnumType>
+<EnumType Name="ReviewState"><Member Name="hasIssues" Value="0"/><Member Name="edited" Value="1"/>\
+<Member Name="rejected" Value="2"/><Member Name="approved" Value="3"/></EnumType>
 </Schema>"""
 
 

@@ -19,7 +19,9 @@ _SEGMENT = re.compile(r"^([^(]+)(?:\('([^']*)'\))?$")
 
 
 def feed_query(schema: odata.Schema, subpath: str, args: MultiDict, page_size: int) -> FeedQuery:
-    table, instance_id, parent_id = _path(schema, subpath)
+    subpath = subpath.strip("/")
+    count_only = subpath.endswith("/$count")
+    table, instance_id, parent_id = _path(schema, subpath.removesuffix("/$count"))
     for name in args:
         if name.startswith("$") and name not in KNOWN:
             raise errors.ODATA_UNSUPPORTED(feature=f"the query option {name}")
@@ -40,10 +42,11 @@ def feed_query(schema: odata.Schema, subpath: str, args: MultiDict, page_size: i
     return FeedQuery(
         table=table,
         where=odata_filter.parse(raw_filter) if raw_filter else None,
-        top=_whole(args, "$top"),
+        top=0 if count_only else _whole(args, "$top"),
         skip=_whole(args, "$skip") or 0,
         token=decode_token(args["$skiptoken"]) if args.get("$skiptoken") else None,
-        count=_flag(args, "$count"),
+        count=count_only or _flag(args, "$count"),
+        count_only=count_only,
         options=odata.Options(wkt=_flag(args, "$wkt"), expand=bool(expand), select=select),
         page_size=page_size,
         instance_id=instance_id,
@@ -52,7 +55,7 @@ def feed_query(schema: odata.Schema, subpath: str, args: MultiDict, page_size: i
 
 
 def _path(schema: odata.Schema, subpath: str) -> tuple[str, str | None, str | None]:
-    """``Submissions.member`` -> the table; ``Submissions('uuid:1')/member`` -> the table
+    """``Submissions.member`` -> the table (``.../$count``: only how many rows); ``Submissions('uuid:1')/member`` -> the table
     ``Submissions.member`` for that submission; ``.../outer('<id>')/inner``: rows of that one
     ``outer`` row. An unknown table is a 404, as in Central."""
     segments = [unquote(s) for s in subpath.strip("/").split("/")]

@@ -391,6 +391,10 @@ def odata_table(project_id: int, form_id: str, subpath: str):
         form, schema = _schema(session, project_id, form_id)
         q = feed_query(schema, subpath, request.args, runtime.settings.odata_page_size)
         page = feed.page(session, current_user(), form, schema, q)
+    if q.count_only:
+        response = Response(str(page.count), mimetype="text/plain")
+        response.headers["OData-Version"] = "4.0"
+        return response
     body: dict = {"@odata.context": f"{_service_url(form_id)}/$metadata#{q.table}"}
     if page.count is not None:
         body["@odata.count"] = page.count

@@ -67,13 +67,18 @@ def central_login(client, make_user):
 
 
 @pytest.fixture
-def served(app):
-    """The app on a real HTTP server (a thread on a free loopback port)."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.port}"
-    finally:
+def serve():
+    """serve(app) -> the URL of that app on a real HTTP server (a thread on a free port)."""
+    running = []
+
+    def start(app) -> str:
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        running.append((server, thread))
+        return f"http://127.0.0.1:{server.port}"
+
+    yield start
+    for server, thread in running:
         server.shutdown()
         thread.join()
