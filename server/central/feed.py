@@ -252,6 +252,65 @@ def central_review_state(state: str) -> str | None:
     return None if state == ReviewState.RECEIVED.value else state
 
 
+def form_stats(session: Session, user: User) -> dict[int, dict]:
+    """Central's extended form metadata, per form, over the submissions ``user`` sees: how many,
+    the newest, and how many wait in each review state. One grouped query for every form."""
+    seen = visible(session, user).subquery()
+    out: dict[int, dict] = {}
+    for form_pk, state, n, newest in session.execute(
+        select(
+            seen.c.form_pk, seen.c.review_state, func.count(), func.max(seen.c.created_at)
+        ).group_by(seen.c.form_pk, seen.c.review_state)
+    ):
+        stats = out.setdefault(
+            form_pk,
+            {
+                "submissions": 0,
+                "last": None,
+                "states": {"received": 0, "hasIssues": 0, "edited": 0},
+            },
+        )
+        stats["submissions"] += n
+        stats["last"] = newest if stats["last"] is None else max(stats["last"], newest)
+        if state in stats["states"]:
+            stats["states"][state] += n
+    return out
+
+
+def creators(session: Session) -> dict[int, tuple[int, str]]:
+    """Who published the first version of each form: (user id, username)."""
+    out: dict[int, tuple[int, str]] = {}
+    for form_pk, user_id, username in session.execute(
+        select(FormVersion.form_pk, User.id, User.username)
+        .join(User, User.id == FormVersion.published_by)
+        .order_by(FormVersion.id)
+    ):
+        out.setdefault(form_pk, (user_id, username))
+    return out
+
+
+def fields_view(fields: list[dict], sanitized: bool) -> list[dict]:
+    """Central's ``/fields``: each field's path below the instance root, its type (groups are
+    ``structure``), and whether it is a file or a select_multiple; names as OData writes them
+    when ``sanitized``."""
+    out = []
+    for f in fields:
+        parts = f["path"].split("/")[2:]
+        if sanitized:
+            parts = [odata.sanitize(p) for p in parts]
+        kind = {"group": "structure", "repeat": "repeat"}.get(f["kind"], f["type"])
+        out.append(
+            {
+                "name": parts[-1],
+                "path": "/" + "/".join(parts),
+                "type": kind,
+                "binary": True if f["type"] == "binary" else None,
+                "selectMultiple": True if f.get("control") == "select" else None,
+            }
+        )
+    return out
+
+
 # REST views of submissions -----------------------------------------------------------------
 
 

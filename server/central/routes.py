@@ -22,6 +22,7 @@ from schemas.central import (
     CentralSubmissionSchema,
     CentralSubmissionVersionSchema,
     CentralUserSchema,
+    central_time,
 )
 
 from .. import attachments as attachment_files
@@ -125,17 +126,30 @@ def _check_project(project_id: int) -> None:
         raise errors.NOT_FOUND(what=f"project {project_id} (this server has one project: 1)")
 
 
+def _project_body() -> dict:
+    body = CentralProjectSchema().dump(_project())
+    if _extended():
+        with current().db.session() as session:
+            count = len([f for f in forms.list_forms(session) if f.current_version is not None])
+            stats = feed.form_stats(session, current_user())
+        newest = max((s["last"] for s in stats.values() if s["last"]), default=None)
+        body.update(
+            {"forms": count, "appUsers": 0, "datasets": 0, "lastSubmission": central_time(newest)}
+        )
+    return body
+
+
 @bp.get("/projects")
 @requires(*ANYONE)
 def projects():
-    return jsonify([CentralProjectSchema().dump(_project())])
+    return jsonify([_project_body()])
 
 
 @bp.get("/projects/<int:project_id>")
 @requires(*ANYONE)
 def project(project_id: int):
     _check_project(project_id)
-    return jsonify(CentralProjectSchema().dump(_project()))
+    return jsonify(_project_body())
 
 
 def _form_view(form: Form, version: FormVersion) -> dict:
@@ -157,14 +171,42 @@ def _form_view(form: Form, version: FormVersion) -> dict:
     }
 
 
+def _extended() -> bool:
+    """Central's ``X-Extended-Metadata: true`` (ruODK sends it): counts and who published."""
+    return request.headers.get("X-Extended-Metadata", "").lower() == "true"
+
+
+def _extend(body: dict, form: Form, stats: dict, creators: dict) -> dict:
+    own = stats.get(form.id, {})
+    creator = creators.get(form.id)
+    body.update(
+        {
+            "submissions": own.get("submissions", 0),
+            "lastSubmission": central_time(own.get("last")),
+            "reviewStates": own.get("states", {"received": 0, "hasIssues": 0, "edited": 0}),
+            "entityRelated": False,
+            "excelContentType": None,
+            "publicLinks": 0,
+            # A form published by the server itself (at start-up, from forms/) has no person.
+            "createdBy": None
+            if creator is None
+            else {"id": creator[0], "type": "user", "displayName": creator[1]},
+        }
+    )
+    return body
+
+
 @bp.get("/projects/<int:project_id>/forms")
 @requires(*ANYONE)
 def form_list(project_id: int):
     _check_project(project_id)
     with current().db.session() as session:
         rows = [f for f in forms.list_forms(session) if f.current_version is not None]
-        body = [_form_view(f, f.current_version) for f in rows]
-    return jsonify(CentralFormSchema(many=True).dump(body))
+        body = [CentralFormSchema().dump(_form_view(f, f.current_version)) for f in rows]
+        if _extended():
+            stats, made_by = feed.form_stats(session, current_user()), feed.creators(session)
+            body = [_extend(b, f, stats, made_by) for b, f in zip(body, rows, strict=True)]
+    return jsonify(body)
 
 
 def _form(session, project_id: int, form_id: str) -> Form:
@@ -180,7 +222,22 @@ def _form(session, project_id: int, form_id: str) -> Form:
 def form_detail(project_id: int, form_id: str):
     with current().db.session() as session:
         form = _form(session, project_id, form_id)
-        return jsonify(CentralFormSchema().dump(_form_view(form, form.current_version)))
+        body = CentralFormSchema().dump(_form_view(form, form.current_version))
+        if _extended():
+            stats, made_by = feed.form_stats(session, current_user()), feed.creators(session)
+            body = _extend(body, form, stats, made_by)
+    return jsonify(body)
+
+
+@bp.get("/projects/<int:project_id>/forms/<form_id>/fields")
+@requires(*ANYONE)
+def form_fields(project_id: int, form_id: str):
+    """The current version's fields (ruODK reads them to type the OData columns);
+    ``?odata=true`` writes names as the feed does."""
+    sanitized = request.args.get("odata", "false").lower() == "true"
+    with current().db.session() as session:
+        fields = _form(session, project_id, form_id).current_version.fields
+    return jsonify(feed.fields_view(fields, sanitized))
 
 
 @bp.get("/projects/<int:project_id>/forms/<form_id>.xml")
@@ -241,7 +298,10 @@ def submission_list(project_id: int, form_id: str):
         rows, total = feed.submissions(
             session, current_user(), form, _int_arg("limit"), _int_arg("offset") or 0
         )
-    response = jsonify(CentralSubmissionSchema(many=True).dump(rows))
+        body = CentralSubmissionSchema(many=True).dump(rows)
+        if _extended():
+            _add_submitters(session, body)
+    response = jsonify(body)
     response.headers["X-Total-Count"] = str(total)
     return response
 
@@ -256,7 +316,21 @@ def _submission(session, project_id: int, form_id: str, instance_id: str):
 def submission_detail(project_id: int, form_id: str, instance_id: str):
     with current().db.session() as session:
         row = _submission(session, project_id, form_id, instance_id)
-        return jsonify(CentralSubmissionSchema().dump(feed.submission_view(row)))
+        body = CentralSubmissionSchema().dump(feed.submission_view(row))
+        if _extended():
+            _add_submitters(session, [body])
+    return jsonify(body)
+
+
+def _add_submitters(session, bodies: list[dict]) -> None:
+    """Extended metadata: each submission's submitter as an actor (one query for all)."""
+    ids = {b["submitterId"] for b in bodies}
+    names = dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
+    for b in bodies:
+        name = names.get(b["submitterId"])
+        b["submitter"] = (
+            None if name is None else {"id": b["submitterId"], "type": "user", "displayName": name}
+        )
 
 
 @bp.get("/projects/<int:project_id>/forms/<form_id>/submissions/<instance_id>.xml")

@@ -181,3 +181,43 @@ def test_central_endpoints_khudan_does_not_offer_are_json_404(client, central_lo
     ]:
         r = getattr(client, method)(path, headers=h)
         assert r.status_code == 404 and r.json["code"] == "404.4", path
+
+
+def test_ruodk_requests_extended_metadata_and_fields(client, households, make_user, db):
+    """What ruODK sends: Basic auth over HTTPS, X-Extended-Metadata, and /fields to type the
+    OData columns."""
+    make_user("lan", "supervisor", areas=())
+    make_user("root", "admin")
+    headers = {"X-Extended-Metadata": "true", "Accept": "application/xml"}
+
+    def get(user: str, path: str):
+        r = client.get(path, headers=headers, auth=(user, "correct horse"), base_url="https://x")
+        assert r.status_code == 200, r.json
+        return r.json
+
+    flag = {"reviewState": "hasIssues", "comment": "Thiếu ảnh"}
+    r = client.patch(
+        f"{P}/forms/household/submissions/uuid%3Ah1",
+        json=flag,
+        auth=("root", "correct horse"),
+        base_url="https://x",
+    )
+    assert r.status_code == 200
+    (form,) = get("root", f"{P}/forms")
+    assert form["submissions"] == 3
+    assert form["reviewStates"] == {"received": 2, "hasIssues": 1, "edited": 0}
+    assert form["lastSubmission"].endswith("Z") and "createdBy" in form
+    # Counts follow the caller's areas: a supervisor with none sees none.
+    assert get("lan", f"{P}/forms/household")["submissions"] == 0
+    project = get("root", P)
+    assert (project["forms"], project["lastSubmission"]) == (1, form["lastSubmission"])
+    (first, *_rest) = get("root", f"{P}/forms/household/submissions")
+    assert first["submitter"]["displayName"] == "thu"
+    fields = get("root", f"{P}/forms/household/fields?odata=true")
+    by_path = {f["path"]: f for f in fields}
+    assert by_path["/member"]["type"] == "repeat" and by_path["/meta"]["type"] == "structure"
+    assert by_path["/member/m_photo"]["binary"] is True
+    assert by_path["/hh_size"]["type"] == "int" and by_path["/location"]["type"] == "geopoint"
+    # Without TLS the password is refused, as for the rest of the API.
+    plain = client.get(f"{P}/forms", auth=("root", "correct horse"))
+    assert plain.status_code == 401 and plain.json["code"] == "401.3"
