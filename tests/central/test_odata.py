@@ -232,3 +232,23 @@ def test_a_page_costs_the_same_statements_however_many_submissions(
     assert statements(f"{SVC}/Submissions?$top=2&$count=true") == before
     later = get(client, h, f"{SVC}/Submissions?$top=2")["@odata.nextLink"]
     assert statements(later.removeprefix("http://localhost")) == before_next
+
+
+def test_an_edit_from_collect_is_one_row_with_its_edit_count(
+    client, households, collector, central_login
+):
+    edit = household_xml("uuid:h1-v2", code="HH-01", head="Lê Văn An", deprecated_id="uuid:h1")
+    assert [r.status for r in collector.submit(edit)] == [201]
+    h = central_login()
+    rows = get(client, h, f"{SVC}/Submissions?$filter=__id eq 'uuid:h1'")["value"]
+    (row,) = rows
+    assert row["head"] == "Lê Văn An" and row["meta"]["instanceID"] == "uuid:h1-v2"
+    assert (row["__system"]["edits"], row["__system"]["reviewState"]) == (1, "edited")
+    assert row["__system"]["updatedAt"] is not None
+    versions = client.get(f"{P}/forms/household/submissions/uuid%3Ah1/versions", headers=h).json
+    assert [(v["instanceId"], v["current"]) for v in versions] == [
+        ("uuid:h1-v2", True),
+        ("uuid:h1", False),
+    ]
+    edited = get(client, h, f"{SVC}/Submissions?$filter=__system/reviewState eq 'edited'")
+    assert [r["__id"] for r in edited["value"]] == ["uuid:h1"]
