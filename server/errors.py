@@ -235,6 +235,15 @@ MEDIA_GENERATED = P(
 )
 
 
+DRAFT_VERSION_PUBLISHED = P(
+    "409.20",
+    "Phiên bản '{version}' của biểu mẫu '{form_id}' đã được xuất bản. Bản nháp cần phiên bản mới: "
+    "hãy tăng 'version' trong trang settings của XLSForm rồi tải lên lại.",
+    "Version '{version}' of form '{form_id}' is already published. A draft needs a new version: "
+    "increase 'version' on the XLSForm's settings sheet and upload again.",
+)
+
+
 # 413: too big.
 TOO_LARGE = P(
     "413.1",

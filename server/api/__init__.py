@@ -123,6 +123,7 @@ def init_app(app: Flask) -> None:
     from . import (  # noqa: F401
         areas,
         audit,
+        form_drafts,
         forms,
         reports,
         sessions,

@@ -4,6 +4,7 @@ from .areas import Area
 from .audit import AuditEvent
 from .base import Base
 from .blobs import Blob
+from .drafts import DraftMedia, DraftTestAttachment, DraftTestSubmission, FormDraft
 from .facts import CulturalFamilyFact, PovertyFact, SatisfactionFact
 from .forms import Form, FormMedia, FormState, FormVersion
 from .photos import PhotoHashBand, PhotoMeta
@@ -22,7 +23,11 @@ __all__ = [
     "Blob",
     "Comment",
     "CulturalFamilyFact",
+    "DraftMedia",
+    "DraftTestAttachment",
+    "DraftTestSubmission",
     "Form",
+    "FormDraft",
     "FormMedia",
     "FormState",
     "FormVersion",

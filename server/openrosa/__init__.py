@@ -2,6 +2,7 @@
 
 from flask import Flask
 
+from . import draft_test
 from .routes import bp
 
 
@@ -9,3 +10,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     # The same endpoints behind an app-user token, for phones configured by QR code.
     app.register_blueprint(bp, url_prefix="/key/<token>", name="openrosa_key")
+    # A draft's test link: the draft only, test submissions kept apart.
+    app.register_blueprint(draft_test.bp)

@@ -31,7 +31,7 @@ from xlsform import form_md, xlsx_bytes
 
 from server.app import create_app
 from server.config import Settings
-from server.services import areas, forms, users
+from server.services import areas, drafts, forms, users
 from server.storage import LocalStorage
 
 PASSWORD = "correct horse"
@@ -81,6 +81,7 @@ class Row:
     upload: Callable[[], dict] | None = None  # multipart form fields
     fresh_token: bool = False  # log in anew and use that token (logging out ends it)
     check: Callable[[str, object, World], None] | None = field(default=None, compare=False)
+    prepare: Callable[[World], None] | None = field(default=None, compare=False)  # before each
     note: str = ""  # to tell two rows with the same URL apart
 
     def expected(self, role: str):
@@ -92,6 +93,23 @@ class Row:
 
     def __str__(self) -> str:
         return f"{self.method} {self.url}{f' ({self.note})' if self.note else ''}"
+
+
+# -- drafts: the rows that publish or discard one each get a fresh one of the simple form -------
+
+DRAFT_VERSIONS = itertools.count(2)
+
+
+def household_draft_upload() -> dict:
+    data = xlsx_bytes(form_md("household_next", version="9"))
+    return {"file": (io.BytesIO(data), "household_next.xlsx")}
+
+
+def simple_draft(world: World) -> None:
+    runtime = world.client.application.extensions["khudan"]
+    version = str(next(DRAFT_VERSIONS))
+    xml = forms.convert_xlsform(xlsx_bytes(form_md("simple", version=version)))[0]
+    drafts.save(runtime.db, runtime.storage, xml=xml, validate=False)
 
 
 # -- checks of what a successful answer holds, per role ------------------------------------------
@@ -246,6 +264,18 @@ ROWS = [
         check=counts_own_submissions,
     ),
     Row("PATCH", "/forms/{form_id}", "/forms/poverty_review", DESIGNERS, json={"state": "open"}),
+    # form drafts (the world holds a draft of household version 9)
+    Row("POST", "/forms/drafts", "/forms/drafts", DESIGNERS, upload=household_draft_upload),
+    Row("GET", "/forms/{form_id}/draft", "/forms/household/draft", DESIGNERS),
+    Row("GET", "/forms/{form_id}/draft.xml", "/forms/household/draft.xml", DESIGNERS),
+    Row("DELETE", "/forms/{form_id}/draft", "/forms/simple/draft", DESIGNERS, prepare=simple_draft),
+    Row(
+        "POST",
+        "/forms/{form_id}/draft/publish",
+        "/forms/simple/draft/publish",
+        DESIGNERS,
+        prepare=simple_draft,
+    ),
     Row("GET", "/forms/{form_id}/versions", "/forms/poverty_review/versions", LOGGED_IN),
     Row(
         "GET",
@@ -464,6 +494,8 @@ def world(database, database_url, tmp_path_factory):
         media={"villages.csv": b"name,label\nt1,Thon 1\n"},
         validate=False,
     )
+    next_household = xlsx_bytes(form_md("household_next", version="9"))
+    drafts.save(database, storage, xml=forms.convert_xlsform(next_household)[0], validate=False)
     rural = domain_sample("pov1.xml", **{"<house_photo />": "<house_photo>house.jpg</house_photo>"})
     urban = domain_sample(
         "pov2.xml", **{"<household_code />": "<household_code>QNB-K01-004</household_code>"}
@@ -507,6 +539,8 @@ def test_access(world, row: Row, role: str):
         kwargs["json"] = row.json(world.ids) if callable(row.json) else row.json
     if row.upload is not None:
         kwargs.update(data=row.upload(), content_type="multipart/form-data")
+    if row.prepare is not None:
+        row.prepare(world)
     r = client.open(url, method=row.method, headers=headers, **kwargs)
     r.get_data()
     r.close()

@@ -1,0 +1,153 @@
+"""Form drafts: an upload that phones do not see, its findings and changes, a test link that
+Collect scans to download the draft and send test submissions (kept apart, never counted), and
+publishing, which makes the draft current and deletes its tests. Every step is audited."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import zlib
+
+import zxingcpp
+from collect import CollectClient, flask_sender
+from factories import household_xml, jpeg
+from PIL import Image
+from sqlalchemy import func, select
+from stored import count
+from xlsform import form_md, xlsx_bytes
+
+from server.models import (
+    AuditEvent,
+    DraftTestAttachment,
+    DraftTestSubmission,
+    FormDraft,
+    Submission,
+)
+
+PHOTO = jpeg(color=(10, 150, 60))
+
+
+def upload(client, headers, name: str, version: str, **query):
+    data = {"file": (io.BytesIO(xlsx_bytes(form_md(name, version=version))), f"{name}.xlsx")}
+    return client.post(
+        "/api/v1/forms/drafts",
+        data=data,
+        headers=headers,
+        content_type="multipart/form-data",
+        query_string=query,
+    )
+
+
+def actions(db) -> list[str]:
+    with db.session() as s:
+        return list(
+            s.scalars(
+                select(AuditEvent.action)
+                .where(AuditEvent.action.like("form.%"))
+                .order_by(AuditEvent.id)
+            )
+        )
+
+
+def qr_url(data_url: str) -> str:
+    png = base64.b64decode(data_url.removeprefix("data:image/png;base64,"))
+    (code,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    return json.loads(zlib.decompress(base64.b64decode(code.text)))["general"]["server_url"]
+
+
+def test_a_draft_is_tested_on_collect_then_published(client, login, publish, collector, db):
+    publish("household", version="1")
+    designer = login("dung", "designer")
+    r = upload(client, designer, "household_next", "2")
+    assert r.status_code == 201, r.json
+    draft = r.json
+    assert (draft["version"], draft["published_version"]) == ("2", "1")
+    changes = draft["changes"]
+    assert changes["added"] == ["/data/phone"] and changes["removed"] == ["/data/hh_size"]
+    (head,) = [c for c in changes["changed"] if c["path"] == "/data/head"]
+    assert set(head["changes"]) == {"label", "required"}
+    assert draft["missing_media"] == []  # villages.csv carried over from version 1
+    # Phones still get version 1.
+    _reply, listed = collector.form_list()
+    assert [(f["formID"], f["version"]) for f in listed] == [("household", "1")]
+
+    # The tester scans the QR code: Collect sees only the draft, with its media, and no password.
+    test_url = qr_url(draft["test_qr"])
+    assert test_url == draft["test_url"]
+    tester = CollectClient(flask_sender(client), test_url)
+    reply, listed = tester.form_list()
+    assert reply.status == 200
+    assert [(f["formID"], f["version"]) for f in listed] == [("household", "2")]
+    form = tester.request("GET", listed[0]["downloadUrl"])
+    assert b"<phone/>" in form.body
+    _reply, files = tester.manifest(listed[0]["manifestUrl"])
+    assert [f["filename"] for f in files] == ["villages.csv"]
+    assert tester.request("GET", files[0]["downloadUrl"]).status == 200
+    xml = household_xml("uuid:t1", version="2", house_photo="house.jpg")
+    assert [r.status for r in tester.submit(xml, {"house.jpg": PHOTO})] == [201]
+    assert [r.status for r in tester.submit(xml, {"house.jpg": PHOTO})] == [201]  # resend
+    other = household_xml("uuid:t1", version="2", code="HH-99")
+    assert [r.status for r in tester.submit(other)] == [409]
+    # Kept apart: no submission, nothing counted.
+    assert count(db, Submission) == 0 and count(db, DraftTestSubmission) == 1
+    assert (
+        client.get("/api/v1/forms/household/draft", headers=designer).json["test_submissions"] == 1
+    )
+
+    done = client.post("/api/v1/forms/household/draft/publish", headers=designer)
+    assert done.status_code == 201 and done.json["version"] == "2"
+    _reply, listed = collector.form_list()
+    assert [(f["formID"], f["version"]) for f in listed] == [("household", "2")]
+    assert count(db, DraftTestSubmission) == 0 and count(db, DraftTestAttachment) == 0
+    assert count(db, FormDraft) == 0
+    assert client.get("/api/v1/forms/household/draft", headers=designer).status_code == 404
+    assert tester.form_list()[0].status == 403  # the test link ended with the draft
+    # Version 1 still accepts what was filled before.
+    assert [r.status for r in collector.submit(household_xml("uuid:old", version="1"))] == [201]
+    assert actions(db) == [
+        "form.publish",
+        "form.draft.save",
+        "form.draft.test_submission",
+        "form.publish",
+        "form.draft.publish",
+    ]
+
+
+def test_a_draft_needs_a_new_version_and_can_be_discarded(client, login, publish, db):
+    publish("household", version="1")
+    admin = login()
+    taken = upload(client, admin, "household_next", "1")
+    assert taken.status_code == 409 and taken.json["code"] == "409.20"
+    assert upload(client, admin, "household_next", "2").status_code == 201
+    again = upload(client, admin, "household_next", "3")  # replaces the draft, same test link
+    assert again.status_code == 201 and again.json["version"] == "3"
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(FormDraft)) == 1
+    xml = client.get("/api/v1/forms/household/draft.xml", headers=admin)
+    assert b'version="3"' in xml.data
+    assert client.delete("/api/v1/forms/household/draft", headers=admin).status_code == 204
+    assert client.get("/api/v1/forms/household/draft", headers=admin).status_code == 404
+    assert actions(db)[-1] == "form.draft.discard"
+
+
+def test_a_new_form_starts_as_a_draft_phones_do_not_list(client, login, collector):
+    designer = login("dung", "designer")
+    r = upload(client, designer, "simple", "1")
+    assert r.status_code == 201 and r.json["published_version"] is None
+    assert r.json["changes"]["added"] == [
+        "/data/name",
+        "/data/age",
+        "/data/meta",
+        "/data/meta/instanceID",
+    ]
+    assert collector.form_list()[1] == []
+    assert client.post("/api/v1/forms/simple/draft/publish", headers=designer).status_code == 201
+    assert [f["formID"] for f in collector.form_list()[1]] == ["simple"]
+
+
+def test_drafts_are_for_designers_and_unknown_test_links_are_refused(client, login):
+    supervisor = login("lan", "supervisor")
+    assert upload(client, supervisor, "simple", "1").status_code == 403
+    unknown = client.get("/test/nosuch/formList", headers={"X-OpenRosa-Version": "1.0"})
+    assert unknown.status_code == 403 and b"QR" in unknown.data
