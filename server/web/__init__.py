@@ -144,6 +144,7 @@ from . import (  # noqa: E402,F401  (page modules register their routes on bp)
     account,
     area_pages,
     dashboard,
+    draft_pages,
     form_pages,
     formats,
     results,

@@ -11,11 +11,12 @@ import io
 from pathlib import PurePosixPath
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from sqlalchemy import select
 
 from .. import errors
-from ..models import FormState
+from ..models import FormDraft, FormState
 from ..runtime import current
-from ..services import forms
+from ..services import drafts, forms
 from ..xlsxstream import XLSX_TYPE
 from . import bp
 from .auth import DESIGNERS, current_user, login_required
@@ -41,7 +42,8 @@ def forms_list():
 @bp.post("/forms")
 @login_required(*DESIGNERS)
 def forms_upload():
-    """Convert and publish an uploaded XLSForm; pyxform's errors come back as a table."""
+    """Convert an uploaded XLSForm and save it as a draft (the page's first button) or publish it
+    at once; pyxform's errors come back as a table."""
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return _list_page(error=_("Hãy chọn một tệp XLSForm (.xlsx).")), 400
@@ -56,8 +58,22 @@ def forms_upload():
         if part.filename
     }
     runtime = current()
+    as_draft = request.form.get("action") == "draft"
     try:
         xml, warnings = forms.convert_xlsform(data, filename)
+        if as_draft:
+            draft = drafts.save(
+                runtime.db,
+                runtime.storage,
+                xml=xml,
+                xlsx=data,
+                media=media,
+                warnings=warnings,
+                validate=runtime.settings.odk_validate,
+                actor_id=current_user().id,
+            )
+            flash(_("Đã lưu bản nháp phiên bản {version}.", version=draft.version), "ok")
+            return redirect(url_for("web.form_draft", form_id=draft.form_id), 303)
         result = forms.publish(
             runtime.db,
             runtime.storage,
@@ -174,8 +190,15 @@ def _list_page(**extra) -> str:
     with current().db.session() as session:
         listed = forms.list_forms(session)
         counted = forms.counts(session)
+        waiting = session.execute(
+            select(FormDraft.form_id, FormDraft.title, FormDraft.version).order_by(
+                FormDraft.form_id
+            )
+        ).all()
     rows = [(form, *counted.get(form.id, (0, 0))) for form in listed]
-    return render_template("forms.html", rows=rows, state_labels=STATE_LABELS, **extra)
+    return render_template(
+        "forms.html", rows=rows, drafts=waiting, state_labels=STATE_LABELS, **extra
+    )
 
 
 def _detail_page(form_id: str, **extra) -> str:
@@ -185,6 +208,9 @@ def _detail_page(form_id: str, **extra) -> str:
         version = form.current_version
         media = forms.media_of(session, version, current_user().username) if version else []
         nsubmissions = forms.counts(session).get(form.id, (0, 0))[1]
+        draft_version = session.scalar(
+            select(FormDraft.version).where(FormDraft.form_id == form_id)
+        )
     return render_template(
         "form_detail.html",
         form=form,
@@ -195,6 +221,7 @@ def _detail_page(form_id: str, **extra) -> str:
         state_labels=STATE_LABELS,
         uploadable=[m.name for m in media if m.expected and not m.generated],
         empty_version=forms.EMPTY_VERSION,
+        draft_version=draft_version,
         **extra,
     )
 

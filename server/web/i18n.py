@@ -76,7 +76,6 @@ EN: dict[str, str] = {
     "Lỗi": "Error",
     "Về trang chủ": "Back to the dashboard",
     # Forms (designers)
-    "Xuất bản XLSForm": "Publish an XLSForm",
     "Hãy chọn một tệp XLSForm (.xlsx).": "Choose an XLSForm file (.xlsx).",
     "Tệp {name} không phải XLSForm (.xlsx).": "{name} is not an XLSForm (.xlsx).",
     "Không chuyển được {name} thành biểu mẫu.": "{name} could not be converted into a form.",
@@ -95,6 +94,7 @@ EN: dict[str, str] = {
     "Danh sách CSV, hình ảnh… mà biểu mẫu dùng. Phiên bản mới giữ lại các tệp của phiên bản trước.": (
         "CSV lists, images… the form uses. A new version keeps the previous version's files."
     ),
+    "Xuất bản XLSForm": "Publish an XLSForm",
     "Tải lên và xuất bản": "Upload and publish",
     "Các biểu mẫu": "Forms",
     "Phiên bản": "Version",
@@ -416,6 +416,84 @@ EN: dict[str, str] = {
     "Tỷ lệ đồng ý (%)": "Agreeing (%)",
     "Tỷ lệ tham gia (%)": "Participation (%)",
     "Ngưỡng đạt (%)": "Pass share (%)",
+    # Form drafts (draft_pages.py, form_draft.html)
+    "loại": "kind",
+    "kiểu dữ liệu": "data type",
+    "kiểu câu hỏi": "question type",
+    "nhãn": "label",
+    "điều kiện hỏi": "relevance",
+    "ràng buộc": "constraint",
+    "thông báo ràng buộc": "constraint message",
+    "công thức": "calculation",
+    "chỉ đọc": "read-only",
+    "tự điền": "preload",
+    "nguồn lựa chọn": "choice source",
+    "Biểu mẫu mới: mọi câu hỏi đều mới.": "A new form: every question is new.",
+    "Bản nháp": "Draft",
+    "Bản nháp chờ xuất bản": "Drafts waiting to be published",
+    "Bản nháp: xem trước, xem thay đổi và thử trên ODK Collect trước khi điện thoại nhận được.": (
+        "A draft: preview it, see what changes and test it on ODK Collect before phones get it."
+    ),
+    "Bỏ bản nháp": "Discard the draft",
+    "Bỏ đi": "Removed",
+    "Chỉ hỏi khi": "Asked only when",
+    "Chọn một": "Select one",
+    "Chọn nhiều": "Select many",
+    "Các bài thử của bản nháp đã được xóa.": "The draft's test submissions were deleted.",
+    "Câu hỏi": "Question",
+    "Còn thiếu tệp đính kèm: {names}. Hãy tải bản nháp lên lại kèm các tệp này.": (
+        "Media files missing: {names}. Upload the draft again with these files."
+    ),
+    "Có bản nháp phiên bản {version} chờ xuất bản.": (
+        "A draft of version {version} is waiting to be published."
+    ),
+    "Giờ": "Time",
+    "Không có câu hỏi nào thay đổi.": "No question changes.",
+    "Không có cảnh báo.": "No warnings.",
+    "Kết quả kiểm tra (pyxform, ODK Validate)": "Checks (pyxform, ODK Validate)",
+    "Lặp lại": "Repeat",
+    "Lựa chọn lấy từ tệp {name}": "Choices from the file {name}",
+    "Mã QR thử bản nháp": "QR code to test the draft",
+    "Mã vạch": "Barcode",
+    "Ngày": "Date",
+    "Ngày giờ": "Date and time",
+    "Nhóm câu hỏi": "Group of questions",
+    "Phiên bản nháp": "Draft version",
+    "Phiên bản điện thoại đang dùng": "Version phones use now",
+    "Quét mã QR bằng ODK Collect (Thêm dự án › Quét mã QR). Điện thoại thử chỉ thấy bản nháp này; bài gửi thử được giữ riêng, không tính vào kết quả và bị xóa khi xuất bản.": (
+        "Scan the QR code with ODK Collect (Add project › Scan QR code). The test phone sees only this draft; test submissions are kept apart, never counted, and deleted on publish."
+    ),
+    "Số bài thử đã nhận": "Test submissions received",
+    "Số nguyên": "Whole number",
+    "Số thập phân": "Decimal number",
+    "Thay đổi so với phiên bản đang dùng": "Changes from the version in use",
+    "Thêm mới": "Added",
+    "Thử trên ODK Collect": "Test on ODK Collect",
+    "Tải lên bản nháp": "Upload as a draft",
+    "Vùng GPS": "GPS area",
+    "Văn bản": "Text",
+    "Vị trí GPS": "GPS location",
+    "Xem trước các câu hỏi": "Preview of the questions",
+    "Xuất bản": "Publish",
+    "Xuất bản bản nháp": "Publish the draft",
+    "Xuất bản thì điện thoại nhận phiên bản {version}; các phiên bản cũ vẫn nhận phiếu đã điền.": (
+        "Publishing gives phones version {version}; older versions still accept what was filled in."
+    ),
+    "Xếp hạng": "Rank",
+    "bắt buộc": "required",
+    "bỏ lựa chọn": "choices removed",
+    "chưa có": "none yet",
+    "thêm lựa chọn": "choices added",
+    "Điện thoại chưa thấy bản nháp này. Hãy thử trên ODK Collect rồi xuất bản.": (
+        "Phones do not see this draft yet. Test it on ODK Collect, then publish."
+    ),
+    "Đã bỏ bản nháp của {form_id}.": "Discarded the draft of {form_id}.",
+    "Đã lưu bản nháp phiên bản {version}.": "Saved the draft of version {version}.",
+    "Đúng/sai": "True/false",
+    "Đường đi GPS": "GPS trace",
+    "Địa chỉ máy chủ thử": "Test server address",
+    "Đổi": "Changed",
+    "Ảnh hoặc tệp": "Photo or file",
 }
 
 
