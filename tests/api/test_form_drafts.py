@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from stored import count
 from xlsform import form_md, xlsx_bytes
 
+from server.app import create_app
 from server.models import (
     AuditEvent,
     DraftTestAttachment,
@@ -28,8 +29,9 @@ from server.models import (
 PHOTO = jpeg(color=(10, 150, 60))
 
 
-def upload(client, headers, name: str, version: str, **query):
-    data = {"file": (io.BytesIO(xlsx_bytes(form_md(name, version=version))), f"{name}.xlsx")}
+def upload(client, headers, name: str, version: str, edit=lambda md: md, **query):
+    md = edit(form_md(name, version=version))
+    data = {"file": (io.BytesIO(xlsx_bytes(md)), f"{name}.xlsx")}
     return client.post(
         "/api/v1/forms/drafts",
         data=data,
@@ -151,3 +153,24 @@ def test_drafts_are_for_designers_and_unknown_test_links_are_refused(client, log
     assert upload(client, supervisor, "simple", "1").status_code == 403
     unknown = client.get("/test/nosuch/formList", headers={"X-OpenRosa-Version": "1.0"})
     assert unknown.status_code == 403 and b"QR" in unknown.data
+
+
+def test_findings_come_from_pyxform_and_javarosa(settings, db, make_user, publish):
+    """With ODK Validate on, a draft JavaRosa rejects is refused with its message, and pyxform's
+    warnings are kept with the draft, each with its sheet and row."""
+    app = create_app(settings.but(odk_validate=True), db=db)
+    client = app.test_client()
+    make_user("dung", "designer")
+    r = client.post("/api/v1/sessions", json={"username": "dung", "password": "correct horse"})
+    designer = {"Authorization": f"Bearer {r.json['token']}"}
+    rejected = upload(client, designer, "javarosa_rejects", "1")
+    assert rejected.status_code == 422 and rejected.json["code"] == "422.2"
+    assert "ODK Validate" in rejected.json["message"]
+    publish("household", version="1")
+    # Photos without max-pixels: pyxform warns (the photos would be sent full size).
+    no_limit = lambda md: md.replace("max-pixels=1280", "")  # noqa: E731
+    saved = upload(client, designer, "household_next", "2", edit=no_limit)
+    assert saved.status_code == 201, saved.json
+    findings = saved.json["findings"]
+    assert [(f["sheet"], f["row"]) for f in findings] == [("survey", 7), ("survey", 9)]
+    assert all("max-pixels" in f["message"] for f in findings)
