@@ -32,6 +32,12 @@ CSP = (
     "script-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
+# ODK Web Forms compiles its XPath engine from WebAssembly: those pages alone allow that much.
+# and embeds its fonts as data: URLs.
+CSP_WEBFORMS = (
+    CSP.replace("script-src 'self'", "script-src 'self' 'wasm-unsafe-eval'")
+    + "; font-src 'self' data:"
+)
 
 
 def init_app(app: Flask) -> None:
@@ -67,7 +73,7 @@ def _after(response):
             secure=request.is_secure,
         )
     if request.endpoint != "web.static":
-        response.headers["Content-Security-Policy"] = CSP
+        response.headers["Content-Security-Policy"] = g.get("csp", CSP)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "same-origin"
         response.headers.setdefault("Cache-Control", "no-store")
@@ -150,4 +156,5 @@ from . import (  # noqa: E402,F401  (page modules register their routes on bp)
     results,
     review,
     user_pages,
+    webform_pages,
 )

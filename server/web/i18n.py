@@ -494,6 +494,31 @@ EN: dict[str, str] = {
     "Địa chỉ máy chủ thử": "Test server address",
     "Đổi": "Changed",
     "Ảnh hoặc tệp": "Photo or file",
+    # Forms in the browser (webform_pages.py, form_fill.html, fill_list.html)
+    "Chưa có biểu mẫu nào đang mở.": "No form is open.",
+    "Chưa gửi được phiếu:": "The submission was not sent:",
+    "Cần bật JavaScript để điền biểu mẫu trong trình duyệt.": (
+        "Filling a form in the browser needs JavaScript."
+    ),
+    "Dữ liệu hợp lệ. Đây là bản xem trước nên không gửi đi.": (
+        "The data is valid. This is a preview, so nothing was sent."
+    ),
+    "Nhập phiếu": "Data entry",
+    "Nhập phiếu giấy trên máy tính": "Enter paper forms on a computer",
+    "Nhập phiếu giấy vào máy tính bằng ODK Web Forms: phiếu gửi đi như từ ODK Collect, được kiểm tra và duyệt như mọi phiếu khác.": (
+        "Enter paper forms with ODK Web Forms: a submission is sent as from ODK Collect, checked and reviewed like any other."
+    ),
+    "Nhập phiếu từ giấy bằng ODK Web Forms: phiếu gửi đi như từ ODK Collect.": (
+        "Data entry from paper with ODK Web Forms: the submission is sent as from ODK Collect."
+    ),
+    "Quay lại bản nháp": "Back to the draft",
+    "Xem trước bằng ODK Web Forms: điền thử để kiểm tra; không gửi gì.": (
+        "Preview with ODK Web Forms: fill it in to check it; nothing is sent."
+    ),
+    "Đang gửi phiếu…": "Sending…",
+    "Điền thử bằng ODK Web Forms": "Try it in ODK Web Forms",
+    "Đã gửi phiếu. Có thể điền phiếu mới.": "Sent. You can fill in a new one.",
+    "Đã lưu phiếu nhưng còn thiếu tệp: {names}.": "Saved, but these files are missing: {names}.",
 }
 
 
