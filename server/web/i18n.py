@@ -495,6 +495,12 @@ EN: dict[str, str] = {
     "Đổi": "Changed",
     "Ảnh hoặc tệp": "Photo or file",
     # Forms in the browser (webform_pages.py, form_fill.html, fill_list.html)
+    "Sửa phiếu": "Edit submission",
+    'Sửa phiếu bằng ODK Web Forms: phiên bản mới được lưu như khi sửa trên ODK Collect, phiên bản cũ vẫn giữ, trạng thái thành "đã sửa".': (
+        'Edit with ODK Web Forms: the new version is kept as an edit from ODK Collect would be, the old version stays, and the state becomes "edited".'
+    ),
+    "Quay lại phiếu": "Back to the submission",
+    "Sửa trong trình duyệt": "Edit in the browser",
     "Chưa có biểu mẫu nào đang mở.": "No form is open.",
     "Chưa gửi được phiếu:": "The submission was not sent:",
     "Cần bật JavaScript để điền biểu mẫu trong trình duyệt.": (

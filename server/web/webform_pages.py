@@ -11,15 +11,24 @@ from .. import errors
 from ..models import Blob, Role
 from ..runtime import current
 from ..services import drafts, forms, ingest, photos
+from ..services import submissions as submission_service
 from ..xforms.submission import read_submission
 from . import CSP_WEBFORMS, bp
-from .auth import DESIGNERS, current_user, login_required
+from .auth import DESIGNERS, REVIEWERS, current_user, login_required
 from .i18n import _, problem_text
 
 FILLERS = (Role.COLLECTOR, Role.SUPERVISOR, Role.ADMIN)  # as for ODK Collect
 
 
-def _page(title: str, mode: str, form_url: str, media_url: str, submit_url: str = "", back=""):
+def _page(
+    title: str,
+    mode: str,
+    form_url: str,
+    media_url: str,
+    submit_url: str = "",
+    back: str = "",
+    edit: dict | None = None,
+):
     g.csp = CSP_WEBFORMS
     return render_template(
         "form_fill.html",
@@ -29,6 +38,7 @@ def _page(title: str, mode: str, form_url: str, media_url: str, submit_url: str 
         media_url=media_url,
         submit_url=submit_url,
         back=back,
+        edit=edit,
     )
 
 
@@ -153,3 +163,47 @@ def form_draft_media(form_id: str, filename: str):
         key, ctype = blob.storage_key, blob.content_type
     with current().storage.open(key) as fh:
         return Response(fh.read(), mimetype=ctype)
+
+
+@bp.get("/submissions/<int:submission_id>/edit")
+@login_required(*REVIEWERS)
+def submission_edit(submission_id: int):
+    """Edit a submission in Web Forms: the new version carries ``deprecatedID`` and goes through
+    ingest like an edit made on a phone, so the old version is kept and the state is ``edited``."""
+    with current().db.session() as session:
+        row = submission_service.get_visible(session, current_user(), submission_id)
+        form_id = row.form.form_id
+        title = row.current_version.instance_name or row.instance_id
+        files = [a.name for a in row.current_version.attachments if a.blob_id is not None]
+    return _page(
+        f"{_('Sửa phiếu')}: {title}",
+        "edit",
+        url_for("web.submission_edit_form", submission_id=submission_id),
+        url_for("web.form_fill_media", form_id=form_id, filename="x")[:-1],
+        url_for("web.form_fill_submit", form_id=form_id),
+        back=url_for("web.submission", submission_id=submission_id),
+        edit={
+            "instance_url": url_for("web.submission_edit_instance", submission_id=submission_id),
+            "files_url": url_for("web.submission_file", submission_id=submission_id, name="x")[:-1],
+            "files": files,
+        },
+    )
+
+
+@bp.get("/submissions/<int:submission_id>/edit/form.xml")
+@login_required(*REVIEWERS)
+def submission_edit_form(submission_id: int):
+    """The form version the submission's current version was filled in."""
+    with current().db.session() as session:
+        row = submission_service.get_visible(session, current_user(), submission_id)
+        xml = row.current_version.form_version.xml
+    return Response(xml, mimetype="application/xml")
+
+
+@bp.get("/submissions/<int:submission_id>/edit/instance.xml")
+@login_required(*REVIEWERS)
+def submission_edit_instance(submission_id: int):
+    with current().db.session() as session:
+        row = submission_service.get_visible(session, current_user(), submission_id)
+        xml = row.current_version.xml
+    return Response(xml, mimetype="application/xml")

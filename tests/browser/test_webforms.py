@@ -3,6 +3,8 @@ submission exactly like one from Collect; a designer previews a draft without se
 
 from __future__ import annotations
 
+from collect import CollectClient, requests_sender
+from factories import household_xml
 from playwright.sync_api import expect
 from sqlalchemy import select
 from xlsform import form_md, xlsx_bytes
@@ -50,3 +52,33 @@ def test_a_designer_previews_a_draft_and_nothing_is_sent(page_as, live):
         assert s.scalars(select(DraftTestSubmission)).all() == []
         assert not any(b"HH-TEST" in v for v in s.scalars(select(SubmissionVersion.xml)))
     drafts.discard(live.db, "household", None)
+
+
+def test_a_supervisor_edits_a_submission_in_the_browser(page_as, live):
+    """The edit is a new version with deprecatedID, as from Collect; the queue shows it edited."""
+    phone = CollectClient(requests_sender(), live.url, "thu", "correct horse")
+    assert [r.status for r in phone.submit(household_xml("uuid:paper-1", head="Lò Văn Cũ"))] == [
+        201
+    ]
+    with live.db.session() as s:
+        sid = s.scalar(select(Submission.id).where(Submission.instance_id == "uuid:paper-1"))
+    page = page_as("admin")
+    page.goto(f"/app/submissions/{sid}")
+    page.get_by_role("link", name="Sửa trong trình duyệt").click()
+    head = page.get_by_label("Chủ hộ")
+    expect(head).to_have_value("Lò Văn Cũ")  # the current version, loaded for editing
+    head.fill("Lò Văn Mới")
+    page.get_by_role("button", name="Send").click()
+    page.wait_for_url(f"**/app/submissions/{sid}")
+    with live.db.session() as s:
+        submission = s.get(Submission, sid)
+        versions = s.scalars(
+            select(SubmissionVersion)
+            .where(SubmissionVersion.submission_id == sid)
+            .order_by(SubmissionVersion.id)
+        ).all()
+        assert [v.deprecated_id for v in versions] == [None, "uuid:paper-1"]
+        assert "<head>Lò Văn Mới</head>".encode() in versions[1].xml
+        assert submission.review_state == "edited"
+    page.goto("/app/review")
+    expect(page.get_by_text("Lò Văn Mới").first).to_be_visible()

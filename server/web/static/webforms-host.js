@@ -47,15 +47,29 @@ const onSubmit = async (payload, callback) => {
   const answer = await reply.json().catch(() => ({}));
   if (reply.ok) {
     say(answer.message || cfg.msgSent, "ok");
+    if (cfg.mode === "edit") {
+      window.location.assign(cfg.doneUrl);
+      return;
+    }
     callback({ next: POST_SUBMIT__NEW_INSTANCE });
   } else {
     say(`${cfg.msgFailed} ${answer.message || reply.status}`, "error");
   }
 };
 
+// Editing: Web Forms loads the current version and its files, and on Send writes a new instanceID
+// with the old one as deprecatedID, which ingest keeps as a new version (as Collect's edits).
+const editInstance = cfg.mode !== "edit" ? null : {
+  resolveInstance: async () =>
+    (await fetch(cfg.instanceUrl, { credentials: "same-origin" })).text(),
+  attachmentFileNames: JSON.parse(cfg.files || "[]"),
+  resolveAttachment: (name) =>
+    fetch(cfg.filesUrl + encodeURIComponent(name), { credentials: "same-origin" }),
+};
+
 const xml = await (await fetch(cfg.formUrl, { credentials: "same-origin" })).text();
-const app = createApp({
-  render: () => h(OdkWebForm, { formXml: xml, fetchFormAttachment, onSubmit }),
-});
+const props = { formXml: xml, fetchFormAttachment, onSubmit };
+if (editInstance) props.editInstance = editInstance;
+const app = createApp({ render: () => h(OdkWebForm, props) });
 app.use(webFormsPlugin);
 app.mount(root);
