@@ -179,6 +179,38 @@ def summary(session: Session, draft: FormDraft) -> Summary:
     )
 
 
+def tests_of(session: Session, draft: FormDraft) -> list[tuple[int, str, object, int]]:
+    """(id, instanceID, received at, files) of each test submission, newest first."""
+    return [
+        tuple(row)
+        for row in session.execute(
+            select(
+                DraftTestSubmission.id,
+                DraftTestSubmission.instance_id,
+                DraftTestSubmission.created_at,
+                func.count(DraftTestAttachment.id),
+            )
+            .outerjoin(
+                DraftTestAttachment, DraftTestAttachment.submission_id == DraftTestSubmission.id
+            )
+            .where(DraftTestSubmission.draft_id == draft.id)
+            .group_by(DraftTestSubmission.id)
+            .order_by(DraftTestSubmission.id.desc())
+        )
+    ]
+
+
+def test_xml(session: Session, draft: FormDraft, test_id: int) -> bytes:
+    xml = session.scalar(
+        select(DraftTestSubmission.xml).where(
+            DraftTestSubmission.draft_id == draft.id, DraftTestSubmission.id == test_id
+        )
+    )
+    if xml is None:
+        raise errors.NOT_FOUND(what=f"test submission {test_id} of the draft of {draft.form_id}")
+    return xml
+
+
 def media_of(session: Session, draft: FormDraft) -> list[DraftMedia]:
     return list(
         session.scalars(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import flash, redirect, render_template, url_for
+from flask import Response, flash, redirect, render_template, url_for
 
 from ..runtime import base_url, current
 from ..services import collect_qr, drafts
@@ -67,6 +67,7 @@ def form_draft(form_id: str):
     with current().db.session() as session:
         draft = drafts.get(session, form_id)
         summary = drafts.summary(session, draft)
+        tests = drafts.tests_of(session, draft)
     test_url = f"{base_url()}/test/{quote(draft.token, safe='')}"
     qr = collect_qr.png_data_url(
         collect_qr.collect_qr_png(test_url, project_name=f"Thử: {draft.title}")
@@ -99,7 +100,17 @@ def form_draft(form_id: str):
         preview=preview,
         findings=draft.findings,
         aspects=ASPECTS,
+        tests=tests,
     )
+
+
+@bp.get("/forms/<form_id>/draft/tests/<int:test_id>.xml")
+@login_required(*DESIGNERS)
+def form_draft_test_xml(form_id: str, test_id: int):
+    """A test submission as the tester's phone sent it."""
+    with current().db.session() as session:
+        xml = drafts.test_xml(session, drafts.get(session, form_id), test_id)
+    return Response(xml, mimetype="application/xml")
 
 
 @bp.post("/forms/<form_id>/draft/publish")

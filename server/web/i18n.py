@@ -417,6 +417,7 @@ EN: dict[str, str] = {
     "Tỷ lệ tham gia (%)": "Participation (%)",
     "Ngưỡng đạt (%)": "Pass share (%)",
     # Form drafts (draft_pages.py, form_draft.html)
+    "Mã bài": "Instance ID",
     "loại": "kind",
     "kiểu dữ liệu": "data type",
     "kiểu câu hỏi": "question type",

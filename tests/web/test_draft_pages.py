@@ -10,6 +10,8 @@ import re
 import zlib
 
 import zxingcpp
+from collect import CollectClient, flask_sender
+from factories import household_xml
 from PIL import Image
 from sqlalchemy import select
 from xlsform import form_md, xlsx_bytes
@@ -49,6 +51,16 @@ def test_upload_as_draft_then_read_test_and_publish(client, web_login, publish, 
         f"{url.removeprefix('http://localhost')}/formList", headers={"X-OpenRosa-Version": "1.0"}
     )
     assert b"<version>2</version>" in listed.data
+    tester = CollectClient(flask_sender(client.application.test_client()), url)
+    assert [r.status for r in tester.submit(household_xml("uuid:try-1", version="2"))] == [201]
+    tests = re.search(
+        r'<table class="draft-tests">(.*?)</table>',
+        client.get("/app/forms/household/draft").text,
+        re.S,
+    ).group(1)
+    assert "uuid:try-1" in tests
+    link = re.search(r'href="(/app/forms/household/draft/tests/\d+\.xml)"', tests).group(1)
+    assert b"<instanceID>uuid:try-1</instanceID>" in client.get(link).data
     # The list and the form page point at the draft.
     assert 'href="/app/forms/household/draft"' in client.get("/app/forms").text
     assert "Có bản nháp phiên bản 2 chờ xuất bản." in client.get("/app/forms/household").text
