@@ -36,6 +36,11 @@ class Settings:
     photo_max_age_days: int = 30
     # The server's own files: the secret key, the default SQLite database, matplotlib's cache.
     instance_dir: Path = Path("instance")
+    # What `khudan serve`'s front lets a client do before a thread serves it (server/front.py).
+    header_timeout: float = 20.0
+    body_idle_timeout: float = 30.0
+    body_min_rate: int = 256
+    max_connections_per_address: int = 64
 
     def but(self, **changes) -> Settings:
         """A copy with some values changed (tests and the CLI use this)."""
@@ -68,6 +73,16 @@ def _int(env: dict, name: str, default: int) -> int:
         raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
 
 
+def _float(env: dict, name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, not {raw!r}") from None
+
+
 def from_env(env: dict | None = None) -> Settings:
     """Build the settings from the environment (``os.environ`` unless another mapping is given)."""
     env = dict(os.environ if env is None else env)
@@ -91,4 +106,8 @@ def from_env(env: dict | None = None) -> Settings:
         photo_max_distance_m=_int(env, "KHUDAN_PHOTO_MAX_DISTANCE_M", 500),
         photo_max_age_days=_int(env, "KHUDAN_PHOTO_MAX_AGE_DAYS", 30),
         instance_dir=instance_dir,
+        header_timeout=_float(env, "KHUDAN_HEADER_TIMEOUT", 20.0),
+        body_idle_timeout=_float(env, "KHUDAN_BODY_IDLE_TIMEOUT", 30.0),
+        body_min_rate=_int(env, "KHUDAN_BODY_MIN_RATE", 256),
+        max_connections_per_address=_int(env, "KHUDAN_MAX_CONNECTIONS_PER_ADDRESS", 64),
     )

@@ -280,3 +280,32 @@ TOO_MANY_LOGINS = P(
     "Đăng nhập sai quá nhiều lần. Hãy thử lại sau {minutes} phút.",
     "Too many failed log-ins. Try again in {minutes} minutes.",
 )
+
+# Hostile or broken clients (#18); numbered from .20 to stay clear of codes added beside them.
+HTTP_MALFORMED = P(
+    "400.20",
+    "Yêu cầu HTTP không hợp lệ ({reason}). Hãy gửi lại bằng ODK Collect hoặc trình duyệt.",
+    "The HTTP request is malformed ({reason}). Send it again with ODK Collect or a browser.",
+)
+REQUEST_TOO_SLOW = P(
+    "408.1",
+    "Yêu cầu đến quá chậm hoặc bị ngắt quãng nên máy chủ đã dừng nhận. "
+    "Hãy gửi lại khi sóng mạng tốt hơn; bài chưa được lưu.",
+    "The request arrived too slowly or stalled, so the server stopped reading it. "
+    "Send it again on a better connection; nothing was saved.",
+)
+HEADERS_TOO_LARGE = P(
+    "431.1",
+    "Phần tiêu đề của yêu cầu quá lớn (tối đa {limit} byte).",
+    "The request headers are too large (at most {limit} bytes).",
+)
+TOO_MANY_CONNECTIONS = P(
+    "429.20",
+    "Địa chỉ của bạn đang mở quá nhiều kết nối cùng lúc (tối đa {limit}). Hãy thử lại sau ít phút.",
+    "Your address has too many connections open at once (at most {limit}). Try again in a minute.",
+)
+SERVER_STARTING = P(
+    "503.1",
+    "Máy chủ đang khởi động hoặc quá tải; bài chưa được lưu. Hãy thử lại sau ít phút.",
+    "The server is starting or overloaded; nothing was saved. Try again in a minute.",
+)
