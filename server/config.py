@@ -11,6 +11,8 @@ import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from .xforms.safexml import XmlLimits
+
 DEFAULT_MAX_REQUEST_BYTES = 100_000_000
 DEFAULT_PHOTO_MAX_PIXELS = 89_478_485  # Pillow's own default for Image.MAX_IMAGE_PIXELS
 
@@ -41,6 +43,14 @@ class Settings:
     body_idle_timeout: float = 30.0
     body_min_rate: int = 256
     max_connections_per_address: int = 64
+    # What one submission's XML may hold (a phone sends tens of members, not thousands).
+    xml_max_depth: int = 100
+    submission_max_nodes: int = 100_000
+    repeat_max_members: int = 2_000
+
+    @property
+    def submission_limits(self) -> XmlLimits:
+        return XmlLimits(self.xml_max_depth, self.submission_max_nodes, self.repeat_max_members)
 
     def but(self, **changes) -> Settings:
         """A copy with some values changed (tests and the CLI use this)."""
@@ -110,4 +120,7 @@ def from_env(env: dict | None = None) -> Settings:
         body_idle_timeout=_float(env, "KHUDAN_BODY_IDLE_TIMEOUT", 30.0),
         body_min_rate=_int(env, "KHUDAN_BODY_MIN_RATE", 256),
         max_connections_per_address=_int(env, "KHUDAN_MAX_CONNECTIONS_PER_ADDRESS", 64),
+        xml_max_depth=_int(env, "KHUDAN_XML_MAX_DEPTH", 100),
+        submission_max_nodes=_int(env, "KHUDAN_SUBMISSION_MAX_NODES", 100_000),
+        repeat_max_members=_int(env, "KHUDAN_REPEAT_MAX_MEMBERS", 2_000),
     )

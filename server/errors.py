@@ -309,3 +309,24 @@ SERVER_STARTING = P(
     "Máy chủ đang khởi động hoặc quá tải; bài chưa được lưu. Hãy thử lại sau ít phút.",
     "The server is starting or overloaded; nothing was saved. Try again in a minute.",
 )
+XML_TOO_DEEP = P(
+    "400.21",
+    "Tệp XML lồng nhau quá sâu (hơn {limit} cấp), không biểu mẫu nào cần như vậy. "
+    "Tệp có thể bị hỏng; hãy liên hệ quản trị viên.",
+    "The XML nests deeper than {limit} levels, which no form needs. "
+    "The file may be damaged; contact an admin.",
+)
+XML_TOO_MANY_NODES = P(
+    "413.20",
+    "Bài nộp có hơn {limit} phần tử, nhiều hơn máy chủ nhận. Hãy chia thành nhiều bài nhỏ hơn "
+    "hoặc liên hệ quản trị viên.",
+    "The submission has more than {limit} elements, more than the server accepts. Split it into "
+    "smaller submissions or contact an admin.",
+)
+REPEAT_TOO_LONG = P(
+    "413.21",
+    "Nhóm lặp '{name}' có hơn {limit} lần lặp, nhiều hơn máy chủ nhận. Hãy kiểm tra lại bài "
+    "hoặc liên hệ quản trị viên.",
+    "Repeat '{name}' has more than {limit} entries, more than the server accepts. Check the "
+    "form or contact an admin.",
+)

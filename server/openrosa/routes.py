@@ -206,7 +206,8 @@ def submission():
     ]
     runtime = current()
     policy = photos.Policy.from_settings(runtime.settings)
-    outcome = ingest.ingest(runtime.db, runtime.storage, xml, uploads, _client(), policy)
+    limits = runtime.settings.submission_limits
+    outcome = ingest.ingest(runtime.db, runtime.storage, xml, uploads, _client(), policy, limits)
     partial = fields.get("*isIncomplete*", "").lower() == "yes"
     return _xml(responses.message(_success_text(outcome, partial)), 201)
 
