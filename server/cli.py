@@ -640,7 +640,9 @@ def _publish_all(ctx: Context, paths: list[Path], skip_validate: bool = False) -
     validate = ctx.settings.odk_validate and not skip_validate
     for path in paths:
         try:
-            result = forms.publish_xlsform(ctx.db, ctx.storage, path, validate=validate)
+            result = forms.publish_xlsform(
+                ctx.db, ctx.storage, path, validate=validate, limits=ctx.settings.xlsx_limits
+            )
         except errors.Problem as problem:
             failed += 1
             click.echo(f"{path.name}: {problem.message_en}", err=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .xforms.safexml import XmlLimits
+from .xforms.xlsx_limits import XlsxLimits
 
 DEFAULT_MAX_REQUEST_BYTES = 100_000_000
 DEFAULT_PHOTO_MAX_PIXELS = 89_478_485  # Pillow's own default for Image.MAX_IMAGE_PIXELS
@@ -47,10 +48,23 @@ class Settings:
     xml_max_depth: int = 100
     submission_max_nodes: int = 100_000
     repeat_max_members: int = 2_000
+    # What an uploaded XLSForm may unzip to, before pyxform opens it (server/xforms/xlsx_limits.py).
+    xlsform_max_unzipped_bytes: int = 50_000_000
+    xlsform_max_ratio: int = 200
+    form_max_questions: int = 5_000
 
     @property
     def submission_limits(self) -> XmlLimits:
         return XmlLimits(self.xml_max_depth, self.submission_max_nodes, self.repeat_max_members)
+
+    @property
+    def xlsx_limits(self) -> XlsxLimits:
+        return XlsxLimits(
+            self.xlsform_max_unzipped_bytes,
+            self.xlsform_max_ratio,
+            self.form_max_questions,
+            self.xml_max_depth,
+        )
 
     def but(self, **changes) -> Settings:
         """A copy with some values changed (tests and the CLI use this)."""
@@ -123,4 +137,7 @@ def from_env(env: dict | None = None) -> Settings:
         xml_max_depth=_int(env, "KHUDAN_XML_MAX_DEPTH", 100),
         submission_max_nodes=_int(env, "KHUDAN_SUBMISSION_MAX_NODES", 100_000),
         repeat_max_members=_int(env, "KHUDAN_REPEAT_MAX_MEMBERS", 2_000),
+        xlsform_max_unzipped_bytes=_int(env, "KHUDAN_XLSFORM_MAX_UNZIPPED_BYTES", 50_000_000),
+        xlsform_max_ratio=_int(env, "KHUDAN_XLSFORM_MAX_RATIO", 200),
+        form_max_questions=_int(env, "KHUDAN_FORM_MAX_QUESTIONS", 5_000),
     )

@@ -330,3 +330,17 @@ REPEAT_TOO_LONG = P(
     "Repeat '{name}' has more than {limit} entries, more than the server accepts. Check the "
     "form or contact an admin.",
 )
+XLSFORM_TOO_LARGE = P(
+    "413.22",
+    "Tệp XLSForm quá lớn khi giải nén ({reason}). Một biểu mẫu thật chỉ vài MB; hãy lưu lại "
+    "tệp bằng Excel hoặc LibreOffice rồi tải lên lại.",
+    "The XLSForm is too large once unzipped ({reason}). A real form is a few MB; save it again "
+    "with Excel or LibreOffice and upload it again.",
+)
+FORM_TOO_MANY_QUESTIONS = P(
+    "413.23",
+    "Trang survey có hơn {limit} dòng câu hỏi, nhiều hơn máy chủ nhận. Hãy tách thành nhiều "
+    "biểu mẫu.",
+    "The survey sheet has more than {limit} question rows, more than the server accepts. Split "
+    "it into several forms.",
+)

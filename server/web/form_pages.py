@@ -57,7 +57,7 @@ def forms_upload():
     }
     runtime = current()
     try:
-        xml, warnings = forms.convert_xlsform(data, filename)
+        xml, warnings = forms.convert_xlsform(data, filename, runtime.settings.xlsx_limits)
         result = forms.publish(
             runtime.db,
             runtime.storage,
