@@ -344,3 +344,10 @@ FORM_TOO_MANY_QUESTIONS = P(
     "The survey sheet has more than {limit} question rows, more than the server accepts. Split "
     "it into several forms.",
 )
+USERNAME_LOOKALIKE = P(
+    "409.20",
+    "Tên '{username}' trông giống người dùng '{existing}' đã có (chữ hoa/thường, chữ Cyrillic/Hy "
+    "Lạp hay ký tự tương đương). Hãy chọn một tên khác hẳn.",
+    "'{username}' looks like the existing user '{existing}' (case, Cyrillic or Greek letters, or "
+    "equivalent characters). Choose a clearly different name.",
+)
