@@ -52,6 +52,8 @@ class Settings:
     xlsform_max_unzipped_bytes: int = 50_000_000
     xlsform_max_ratio: int = 200
     form_max_questions: int = 5_000
+    # Host names answered (server/hosts.py); None: any (khudan serve fills in what it listens on).
+    allowed_hosts: tuple[str, ...] | None = None
 
     @property
     def submission_limits(self) -> XmlLimits:
@@ -97,6 +99,11 @@ def _int(env: dict, name: str, default: int) -> int:
         raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
 
 
+def _names(raw: str | None) -> tuple[str, ...] | None:
+    names = tuple(n.strip().lower() for n in (raw or "").split(",") if n.strip())
+    return names or None
+
+
 def _float(env: dict, name: str, default: float) -> float:
     raw = env.get(name)
     if raw in (None, ""):
@@ -140,4 +147,5 @@ def from_env(env: dict | None = None) -> Settings:
         xlsform_max_unzipped_bytes=_int(env, "KHUDAN_XLSFORM_MAX_UNZIPPED_BYTES", 50_000_000),
         xlsform_max_ratio=_int(env, "KHUDAN_XLSFORM_MAX_RATIO", 200),
         form_max_questions=_int(env, "KHUDAN_FORM_MAX_QUESTIONS", 5_000),
+        allowed_hosts=_names(env.get("KHUDAN_ALLOWED_HOSTS")),
     )

@@ -351,3 +351,10 @@ USERNAME_LOOKALIKE = P(
     "'{username}' looks like the existing user '{existing}' (case, Cyrillic or Greek letters, or "
     "equivalent characters). Choose a clearly different name.",
 )
+HOST_NOT_ALLOWED = P(
+    "400.22",
+    "Máy chủ này không phục vụ tên '{host}'. Hãy dùng đúng địa chỉ máy chủ quản trị viên đưa; "
+    "quản trị viên thêm tên vào KHUDAN_ALLOWED_HOSTS nếu cần.",
+    "This server does not answer to the name '{host}'. Use the server address your admin gave; "
+    "an admin adds names to KHUDAN_ALLOWED_HOSTS if needed.",
+)

@@ -157,16 +157,19 @@ def test_an_answer_that_skips_the_body_closes_and_says_so(live):
     "request_bytes, status",
     [
         (
-            b"GET /app/login HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+            b"GET /app/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
             400,
         ),
         (
-            b"POST /submission HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+            b"POST /submission HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
             b"Content-Length: 5\r\n\r\n0\r\n\r\n",
             400,
         ),
         (b"GET /app/login HTTP/1.1\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n", 431),
-        (b"POST /submission HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999999\r\n\r\n", 413),
+        (
+            b"POST /submission HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 999999999999\r\n\r\n",
+            413,
+        ),
     ],
     ids=["two-lengths", "chunked-and-length", "huge-headers", "too-large"],
 )
@@ -179,10 +182,20 @@ def test_ambiguous_or_oversized_requests_are_refused_before_the_app(live, reques
 def test_a_chunked_upload_reaches_the_app_whole(live):
     sock = connect(live)
     sock.sendall(
-        b"POST /api/v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"POST /api/v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         b"Transfer-Encoding: chunked\r\n\r\n"
         b"f\r\n" + b'{"username": "n' + b"\r\n"
         b"1c\r\n" + b'obody", "password": "wrong"}' + b"\r\n0\r\n\r\n"
     )
     answer = read_all(sock)
     assert answer.startswith(b"HTTP/1.1 401 ")  # read as JSON by the API: a wrong log-in
+
+
+def test_serve_answers_only_the_names_it_listens_on(live):
+    """Listening on 127.0.0.1 without KHUDAN_ALLOWED_HOSTS: that address and localhost."""
+    probe = {"X-OpenRosa-Version": "1.0"}
+    for host in (f"127.0.0.1:{live.port}", f"localhost:{live.port}"):
+        r = requests.head(f"{live.url}/submission", headers={**probe, "Host": host}, timeout=5)
+        assert r.status_code == 401
+    r = requests.get(f"{live.url}/formList", headers={**probe, "Host": "evil.example"}, timeout=5)
+    assert r.status_code == 400 and "evil.example" in r.text
