@@ -358,3 +358,10 @@ HOST_NOT_ALLOWED = P(
     "This server does not answer to the name '{host}'. Use the server address your admin gave; "
     "an admin adds names to KHUDAN_ALLOWED_HOSTS if needed.",
 )
+STORAGE_FULL = P(
+    "507.1",
+    "Máy chủ đã hết chỗ lưu trữ; bài chưa được lưu và vẫn còn trên máy. Hãy gửi lại sau và báo "
+    "quản trị viên.",
+    "The server's storage is full; nothing was saved and the form stays on the phone. Send it "
+    "again later and tell your admin.",
+)
