@@ -87,3 +87,18 @@ def test_position_answers_are_each_members_own(members):
     evaluator = xpath.Evaluator(root, dt.date(2026, 1, 1))
     got = [evaluator.evaluate("position(..)", m.find("m_name")) for m in root.iter("member")]
     assert got == list(range(1, members + 1))
+
+
+def test_an_xform_nested_thousands_deep_is_a_400_on_publish(client, make_user):
+    """XForms are read with the same limit (XLSX parts: test_xlsform_limits.py)."""
+    make_user("dee", "designer")
+    r = client.post("/api/v1/sessions", json={"username": "dee", "password": "correct horse"})
+    headers = {"Authorization": f"Bearer {r.json['token']}"}
+    deep = (
+        b'<h:html xmlns="http://www.w3.org/2002/xforms" xmlns:h="http://www.w3.org/1999/xhtml">'
+        + b"<g>" * 5_000
+        + b"</g>" * 5_000
+        + b"</h:html>"
+    )
+    r = client.post("/api/v1/forms", headers=headers, data=deep, content_type="application/xml")
+    assert r.status_code == 400 and r.json["code"] == "400.21"
