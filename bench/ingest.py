@@ -3,7 +3,8 @@
 What it measures
     A real ``khudan serve`` (gunicorn, 2 workers x 4 threads) on 127.0.0.1, in a throw-away
     directory with its own database, media root and secret key. Client threads, each with one
-    persistent HTTP connection, send submissions the way ODK Collect does: a ``HEAD /submission``
+    HTTP connection (reopened after each answer: the front closes it, see server/front.py), send
+    submissions the way ODK Collect does: a ``HEAD /submission``
     that is answered with a Digest challenge, then ``POST /submission`` with a pre-emptive
     ``Authorization: Digest`` header and a counting ``nc``. Each POST is multipart with
     ``xml_submission_file`` (a tests/forms/household.md submission with a fresh ``uuid:``

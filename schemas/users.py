@@ -12,8 +12,8 @@ ROLES = [r.value for r in Role]
 
 
 def _username(value: str) -> None:
-    if not users.username_allowed(value):
-        raise ValidationError(f"Must not be blank or contain any of {users.NOT_IN_USERNAMES}")
+    if reason := users.username_problem(value.strip()):
+        raise ValidationError(f"Not a username: {reason}")
 
 
 class UserSchema(Schema):

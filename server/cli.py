@@ -112,10 +112,15 @@ def serve(ctx: Context, host: str, port: int, workers: int, threads: int) -> Non
     if password:
         click.echo(f"Created user 'admin' with password: {password}  (shown once; change it)")
     ctx.close()  # workers open their own connections after the fork
+    from .hosts import listening_hosts
     from .wsgi import serve_gunicorn
 
+    settings = ctx.settings
+    if settings.allowed_hosts is None:
+        settings = settings.but(allowed_hosts=listening_hosts(host, settings.public_url))
     click.echo(f"khudan listening on http://{host}:{port}  (ODK Collect server URL)")
-    serve_gunicorn(ctx.settings, host=host, port=port, workers=workers, threads=threads)
+    click.echo(f"Host names answered: {', '.join(settings.allowed_hosts)}  (KHUDAN_ALLOWED_HOSTS)")
+    serve_gunicorn(settings, host=host, port=port, workers=workers, threads=threads)
 
 
 @main.group("users")
@@ -640,7 +645,9 @@ def _publish_all(ctx: Context, paths: list[Path], skip_validate: bool = False) -
     validate = ctx.settings.odk_validate and not skip_validate
     for path in paths:
         try:
-            result = forms.publish_xlsform(ctx.db, ctx.storage, path, validate=validate)
+            result = forms.publish_xlsform(
+                ctx.db, ctx.storage, path, validate=validate, limits=ctx.settings.xlsx_limits
+            )
         except errors.Problem as problem:
             failed += 1
             click.echo(f"{path.name}: {problem.message_en}", err=True)

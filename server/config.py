@@ -11,6 +11,9 @@ import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from .xforms.safexml import XmlLimits
+from .xforms.xlsx_limits import XlsxLimits
+
 DEFAULT_MAX_REQUEST_BYTES = 100_000_000
 DEFAULT_PHOTO_MAX_PIXELS = 89_478_485  # Pillow's own default for Image.MAX_IMAGE_PIXELS
 
@@ -38,6 +41,34 @@ class Settings:
     odata_page_size: int = 1000
     # The server's own files: the secret key, the default SQLite database, matplotlib's cache.
     instance_dir: Path = Path("instance")
+    # What `khudan serve`'s front lets a client do before a thread serves it (server/front.py).
+    header_timeout: float = 20.0
+    body_idle_timeout: float = 30.0
+    body_min_rate: int = 256
+    max_connections_per_address: int = 64
+    # What one submission's XML may hold (a phone sends tens of members, not thousands).
+    xml_max_depth: int = 100
+    submission_max_nodes: int = 100_000
+    repeat_max_members: int = 2_000
+    # What an uploaded XLSForm may unzip to, before pyxform opens it (server/xforms/xlsx_limits.py).
+    xlsform_max_unzipped_bytes: int = 50_000_000
+    xlsform_max_ratio: int = 200
+    form_max_questions: int = 5_000
+    # Host names answered (server/hosts.py); None: any (khudan serve fills in what it listens on).
+    allowed_hosts: tuple[str, ...] | None = None
+
+    @property
+    def submission_limits(self) -> XmlLimits:
+        return XmlLimits(self.xml_max_depth, self.submission_max_nodes, self.repeat_max_members)
+
+    @property
+    def xlsx_limits(self) -> XlsxLimits:
+        return XlsxLimits(
+            self.xlsform_max_unzipped_bytes,
+            self.xlsform_max_ratio,
+            self.form_max_questions,
+            self.xml_max_depth,
+        )
 
     def but(self, **changes) -> Settings:
         """A copy with some values changed (tests and the CLI use this)."""
@@ -70,6 +101,21 @@ def _int(env: dict, name: str, default: int) -> int:
         raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
 
 
+def _names(raw: str | None) -> tuple[str, ...] | None:
+    names = tuple(n.strip().lower() for n in (raw or "").split(",") if n.strip())
+    return names or None
+
+
+def _float(env: dict, name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, not {raw!r}") from None
+
+
 def from_env(env: dict | None = None) -> Settings:
     """Build the settings from the environment (``os.environ`` unless another mapping is given)."""
     env = dict(os.environ if env is None else env)
@@ -94,4 +140,15 @@ def from_env(env: dict | None = None) -> Settings:
         photo_max_age_days=_int(env, "KHUDAN_PHOTO_MAX_AGE_DAYS", 30),
         odata_page_size=max(1, _int(env, "KHUDAN_ODATA_PAGE_SIZE", 1000)),
         instance_dir=instance_dir,
+        header_timeout=_float(env, "KHUDAN_HEADER_TIMEOUT", 20.0),
+        body_idle_timeout=_float(env, "KHUDAN_BODY_IDLE_TIMEOUT", 30.0),
+        body_min_rate=_int(env, "KHUDAN_BODY_MIN_RATE", 256),
+        max_connections_per_address=_int(env, "KHUDAN_MAX_CONNECTIONS_PER_ADDRESS", 64),
+        xml_max_depth=_int(env, "KHUDAN_XML_MAX_DEPTH", 100),
+        submission_max_nodes=_int(env, "KHUDAN_SUBMISSION_MAX_NODES", 100_000),
+        repeat_max_members=_int(env, "KHUDAN_REPEAT_MAX_MEMBERS", 2_000),
+        xlsform_max_unzipped_bytes=_int(env, "KHUDAN_XLSFORM_MAX_UNZIPPED_BYTES", 50_000_000),
+        xlsform_max_ratio=_int(env, "KHUDAN_XLSFORM_MAX_RATIO", 200),
+        form_max_questions=_int(env, "KHUDAN_FORM_MAX_QUESTIONS", 5_000),
+        allowed_hosts=_names(env.get("KHUDAN_ALLOWED_HOSTS")),
     )

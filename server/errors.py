@@ -319,3 +319,87 @@ ODATA_UNSUPPORTED = P(
     "khudan does not support {feature} in OData (nor does ODK Central). "
     "Leave it out and filter or sort after download.",
 )
+# Hostile or broken clients (#18); numbered from .20 to stay clear of codes added beside them.
+HTTP_MALFORMED = P(
+    "400.20",
+    "Yêu cầu HTTP không hợp lệ ({reason}). Hãy gửi lại bằng ODK Collect hoặc trình duyệt.",
+    "The HTTP request is malformed ({reason}). Send it again with ODK Collect or a browser.",
+)
+REQUEST_TOO_SLOW = P(
+    "408.1",
+    "Yêu cầu đến quá chậm hoặc bị ngắt quãng nên máy chủ đã dừng nhận. "
+    "Hãy gửi lại khi sóng mạng tốt hơn; bài chưa được lưu.",
+    "The request arrived too slowly or stalled, so the server stopped reading it. "
+    "Send it again on a better connection; nothing was saved.",
+)
+HEADERS_TOO_LARGE = P(
+    "431.1",
+    "Phần tiêu đề của yêu cầu quá lớn (tối đa {limit} byte).",
+    "The request headers are too large (at most {limit} bytes).",
+)
+TOO_MANY_CONNECTIONS = P(
+    "429.20",
+    "Địa chỉ của bạn đang mở quá nhiều kết nối cùng lúc (tối đa {limit}). Hãy thử lại sau ít phút.",
+    "Your address has too many connections open at once (at most {limit}). Try again in a minute.",
+)
+SERVER_STARTING = P(
+    "503.1",
+    "Máy chủ đang khởi động hoặc quá tải; bài chưa được lưu. Hãy thử lại sau ít phút.",
+    "The server is starting or overloaded; nothing was saved. Try again in a minute.",
+)
+XML_TOO_DEEP = P(
+    "400.21",
+    "Tệp XML lồng nhau quá sâu (hơn {limit} cấp), không biểu mẫu nào cần như vậy. "
+    "Tệp có thể bị hỏng; hãy liên hệ quản trị viên.",
+    "The XML nests deeper than {limit} levels, which no form needs. "
+    "The file may be damaged; contact an admin.",
+)
+XML_TOO_MANY_NODES = P(
+    "413.20",
+    "Bài nộp có hơn {limit} phần tử, nhiều hơn máy chủ nhận. Hãy chia thành nhiều bài nhỏ hơn "
+    "hoặc liên hệ quản trị viên.",
+    "The submission has more than {limit} elements, more than the server accepts. Split it into "
+    "smaller submissions or contact an admin.",
+)
+REPEAT_TOO_LONG = P(
+    "413.21",
+    "Nhóm lặp '{name}' có hơn {limit} lần lặp, nhiều hơn máy chủ nhận. Hãy kiểm tra lại bài "
+    "hoặc liên hệ quản trị viên.",
+    "Repeat '{name}' has more than {limit} entries, more than the server accepts. Check the "
+    "form or contact an admin.",
+)
+XLSFORM_TOO_LARGE = P(
+    "413.22",
+    "Tệp XLSForm quá lớn khi giải nén ({reason}). Một biểu mẫu thật chỉ vài MB; hãy lưu lại "
+    "tệp bằng Excel hoặc LibreOffice rồi tải lên lại.",
+    "The XLSForm is too large once unzipped ({reason}). A real form is a few MB; save it again "
+    "with Excel or LibreOffice and upload it again.",
+)
+FORM_TOO_MANY_QUESTIONS = P(
+    "413.23",
+    "Trang survey có hơn {limit} dòng câu hỏi, nhiều hơn máy chủ nhận. Hãy tách thành nhiều "
+    "biểu mẫu.",
+    "The survey sheet has more than {limit} question rows, more than the server accepts. Split "
+    "it into several forms.",
+)
+USERNAME_LOOKALIKE = P(
+    "409.20",
+    "Tên '{username}' trông giống người dùng '{existing}' đã có (chữ hoa/thường, chữ Cyrillic/Hy "
+    "Lạp hay ký tự tương đương). Hãy chọn một tên khác hẳn.",
+    "'{username}' looks like the existing user '{existing}' (case, Cyrillic or Greek letters, or "
+    "equivalent characters). Choose a clearly different name.",
+)
+HOST_NOT_ALLOWED = P(
+    "400.22",
+    "Máy chủ này không phục vụ tên '{host}'. Hãy dùng đúng địa chỉ máy chủ quản trị viên đưa; "
+    "quản trị viên thêm tên vào KHUDAN_ALLOWED_HOSTS nếu cần.",
+    "This server does not answer to the name '{host}'. Use the server address your admin gave; "
+    "an admin adds names to KHUDAN_ALLOWED_HOSTS if needed.",
+)
+STORAGE_FULL = P(
+    "507.1",
+    "Máy chủ đã hết chỗ lưu trữ; bài chưa được lưu và vẫn còn trên máy. Hãy gửi lại sau và báo "
+    "quản trị viên.",
+    "The server's storage is full; nothing was saved and the form stays on the phone. Send it "
+    "again later and tell your admin.",
+)

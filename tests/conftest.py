@@ -37,12 +37,12 @@ def _convert_each_xlsform_once():
     publish the same few forms); the result is real pyxform output, kept by the file's bytes.
     A form that fails to convert is never kept, so its error is raised every time."""
     real = forms.convert_xlsform
-    done: dict[tuple[bytes, str], tuple[bytes, list[str]]] = {}
+    done: dict[tuple, tuple[bytes, list[str]]] = {}
 
-    def convert(data: bytes, filename: str = "form.xlsx") -> tuple[bytes, list[str]]:
-        key = (bytes(data), filename)
+    def convert(data: bytes, filename: str = "form.xlsx", *limits) -> tuple[bytes, list[str]]:
+        key = (bytes(data), filename, *limits)
         if key not in done:
-            done[key] = real(data, filename)
+            done[key] = real(data, filename, *limits)
         xml, warnings = done[key]
         return xml, list(warnings)
 

@@ -14,6 +14,7 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import BadRequest, HTTPException, NotFound
 
 from .. import errors
+from ..services import capacity
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,11 @@ def _http(exc: HTTPException):
 
 @api.errorhandler(Exception)
 def _unexpected(exc: Exception):
-    """A bug: logged, and answered without details."""
+    """A bug: logged, and answered without details; a full disk is said so (507.1)."""
+    if capacity.is_disk_full(exc):
+        log.critical("DISK FULL: %s %s refused, nothing stored", request.method, request.path)
+        problem = errors.STORAGE_FULL()
+        return error_body(problem.code, problem.message), problem.status
     log.exception("unexpected error in the API")
     return error_body("500.0", "Lỗi máy chủ / Internal server error"), 500
 

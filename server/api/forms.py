@@ -129,7 +129,7 @@ class Forms(Resource):
         kind, data, filename, media = _form_upload()
         runtime = current()
         if kind == "xlsx":
-            xml, warnings = forms.convert_xlsform(data, filename)
+            xml, warnings = forms.convert_xlsform(data, filename, runtime.settings.xlsx_limits)
             xlsx = data
         else:
             xml, warnings, xlsx = data, [], None

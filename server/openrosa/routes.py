@@ -17,7 +17,7 @@ from werkzeug.http import http_date
 
 from .. import errors
 from ..runtime import base_url, current
-from ..services import areas, blobs, forms, ingest, photos, users
+from ..services import areas, blobs, capacity, forms, ingest, photos, users
 from . import auth, responses
 
 log = logging.getLogger(__name__)
@@ -88,6 +88,9 @@ def _http_error(exc: HTTPException):
 
 @bp.errorhandler(Exception)
 def _unexpected(exc: Exception):
+    if capacity.is_disk_full(exc):
+        log.critical("DISK FULL: %s %s refused, nothing stored", request.method, request.path)
+        return _problem(errors.STORAGE_FULL())
     log.exception("unexpected error on %s %s", request.method, request.path)
     text = (
         "Lỗi máy chủ; bài chưa được lưu, hãy gửi lại sau. / "
@@ -206,7 +209,8 @@ def submission():
     ]
     runtime = current()
     policy = photos.Policy.from_settings(runtime.settings)
-    outcome = ingest.ingest(runtime.db, runtime.storage, xml, uploads, _client(), policy)
+    limits = runtime.settings.submission_limits
+    outcome = ingest.ingest(runtime.db, runtime.storage, xml, uploads, _client(), policy, limits)
     partial = fields.get("*isIncomplete*", "").lower() == "yes"
     return _xml(responses.message(_success_text(outcome, partial)), 201)
 

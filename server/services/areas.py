@@ -361,7 +361,8 @@ def areas_csv(session: Session, user: User) -> bytes:
 
     It holds the user's area subtrees and the provinces and communes above them, nothing else. An
     admin with no areas sees all; anyone else with no areas sees none. Rows are in a fixed order so
-    the file's MD5 changes only when the registry does.
+    the file's MD5 changes only when the registry does. It is read by ODK Collect, not by a
+    spreadsheet, so names are written as registered (``server.formulas`` is for files people open).
     """
     areas = {a.code: a for a in session.scalars(select(Area))}
     parent_of = {code: a.parent_code for code, a in areas.items()}

@@ -8,17 +8,16 @@ as numbers. The workbook is written in openpyxl's write-only mode, row by row.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from collections.abc import Iterator
 
-from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from ..domain import cultural_family, satisfaction
 from ..domain.poverty import load_catalogue
+from ..formulas import Workbook, csv_writer
 
 HEADERS = [
     "Mã địa bàn",
@@ -89,7 +88,7 @@ def poverty_workbook(
     summary: dict, moves: dict, counts: str = "all", now: dt.datetime | None = None
 ) -> bytes:
     now = now or dt.datetime.now(dt.UTC)
-    book = Workbook(write_only=True)
+    book = Workbook()
     what = "đã duyệt" if counts == "approved" else "không bị từ chối"
     heading = [
         f"Kỳ rà soát: {summary['period']} — số liệu các phiếu {what}",
@@ -192,7 +191,7 @@ def cultural_family_rows(summary: dict) -> Iterator[list]:
 
 
 def cultural_family_workbook(summary: dict, now: dt.datetime | None = None) -> bytes:
-    book = Workbook(write_only=True)
+    book = Workbook()
     sheet = book.create_sheet("Gia đình văn hóa")
     sheet.append(["KẾT QUẢ BÌNH XÉT DANH HIỆU “GIA ĐÌNH VĂN HÓA”"])
     for line in _heading(summary["period"], now):
@@ -250,7 +249,7 @@ def satisfaction_headers(criteria_set: satisfaction.CriteriaSet) -> list[str]:
 
 def satisfaction_workbook(summary: dict, now: dt.datetime | None = None) -> bytes:
     """A sheet per criteria set answered (named by its id), each a table like the CSV's."""
-    book = Workbook(write_only=True)
+    book = Workbook()
     for criteria_set in satisfaction_sets(summary) or [None]:
         sheet = book.create_sheet(criteria_set.id if criteria_set else "Sự hài lòng")
         sheet.append(["KẾT QUẢ KHẢO SÁT SỰ HÀI LÒNG CỦA NGƯỜI DÂN"])
@@ -293,7 +292,7 @@ def _csv(headers: list[str], rows) -> str:
     exports: without the BOM, Excel takes UTF-8 for the local code page and garbles Vietnamese."""
     out = io.StringIO()
     out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv_writer(out)
     writer.writerow(headers)
     writer.writerows(rows)
     return out.getvalue()

@@ -25,6 +25,7 @@ from ..models.base import utcnow
 from ..storage import Storage
 from ..xforms import pyxform_messages
 from ..xforms.schema import XFormInfo, read_xform
+from ..xforms.xlsx_limits import XlsxLimits, check_xlsx
 from . import areas, audit, blobs, facts
 from .scope import Scope
 
@@ -46,13 +47,20 @@ class PublishResult:
     missing_media: list[str] = field(default_factory=list)
 
 
-def convert_xlsform(data: bytes, filename: str = "form.xlsx") -> tuple[bytes, list[str]]:
+def convert_xlsform(
+    data: bytes,
+    filename: str = "form.xlsx",
+    limits: XlsxLimits = XlsxLimits(),  # noqa: B008 (frozen)
+) -> tuple[bytes, list[str]]:
     """XLSForm bytes -> (XForm bytes, pyxform warnings).
 
     An error keeps pyxform's text as ``reason`` and adds ``errors``: the same text split into
-    ``{sheet, row, message}`` items (see server.xforms.pyxform_messages).
+    ``{sheet, row, message}`` items (see server.xforms.pyxform_messages). An ``.xlsx`` past
+    ``limits`` (a ZIP bomb, a huge form) is refused before pyxform opens it.
     """
     suffix = Path(filename).suffix.lower() or ".xlsx"
+    if suffix == ".xlsx":
+        check_xlsx(data, limits)
     warnings: list[str] = []
     try:
         result = convert(xlsform=io.BytesIO(data), warnings=warnings, file_type=suffix)
@@ -169,10 +177,11 @@ def publish_xlsform(
     *,
     validate: bool = True,
     actor_id: int | None = None,
+    limits: XlsxLimits = XlsxLimits(),  # noqa: B008 (frozen)
 ) -> PublishResult:
     """Publish one XLSForm file; media files sit next to it in ``<name>-media/``."""
     data = path.read_bytes()
-    xml, warnings = convert_xlsform(data, path.name)
+    xml, warnings = convert_xlsform(data, path.name, limits)
     media_dir = path.with_name(f"{path.stem}-media")
     media = {}
     if media_dir.is_dir():

@@ -39,6 +39,7 @@ from ..models import (
 from ..models.base import utcnow
 from ..storage import Storage
 from ..xforms.answers import Answers, read_answers
+from ..xforms.safexml import XmlLimits
 from ..xforms.submission import SubmissionInfo, read_submission
 from ..xforms.validate import validate
 from . import areas, audit, blobs, checks, facts, form_cache, photos, submissions
@@ -97,8 +98,9 @@ def ingest(
     uploads: list[Upload],
     client: Client,
     policy: photos.Policy | None = None,
+    limits: XmlLimits = XmlLimits(),  # noqa: B008 (frozen)
 ) -> Outcome:
-    info = read_submission(xml)
+    info = read_submission(xml, limits)
     with db.session() as session:
         form_pk, form_version_id, schema = _target(session, info)
         media = _choice_media(session, storage, form_version_id, schema)

@@ -15,7 +15,6 @@ the phones sent it, as ODK Central's export does.
 from __future__ import annotations
 
 import codecs
-import csv
 import datetime as dt
 import io
 import itertools
@@ -33,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from .. import errors
 from ..db import Database
+from ..formulas import csv_writer
 from ..models import Attachment, Blob, FormVersion, Submission, SubmissionVersion, User
 from ..storage import Storage
 from ..xforms.safexml import parse_stored
@@ -109,7 +109,6 @@ _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
 # stays the text the phone sent. 15 digits at most: Excel keeps no more.
 _INTEGER = re.compile(r"-?(0|[1-9]\d{0,14})")
 _DECIMAL = re.compile(r"-?(0|[1-9]\d{0,14})(\.\d{1,15})?")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,7 +324,7 @@ def zip_chunks(
 def csv_chunks(export: Export, table_rows: Generator[tuple[int, list], None, None], table: int = 0):
     """One table as CSV bytes (UTF-8 with a BOM, so Excel shows Vietnamese right)."""
     buffer = io.StringIO()
-    writer = _csv_writer(export, buffer)
+    writer = csv_writer(buffer)
     writer.writerow(headers(export, table))
     yield codecs.BOM_UTF8 + buffer.getvalue().encode()
     buffer.seek(0), buffer.truncate()
@@ -354,7 +353,7 @@ def csv_members(
         texts = [
             io.TextIOWrapper(s, encoding="utf-8", newline="", write_through=False) for s in spools
         ]
-        writers = [_csv_writer(export, t) for t in texts]
+        writers = [csv_writer(t) for t in texts]
         for table, (text, writer) in enumerate(zip(texts, writers, strict=True), start=1):
             text.write("\ufeff")
             writer.writerow(headers(export, table))
@@ -423,29 +422,6 @@ def _converter(column: Column, language: str | None, typed: bool) -> Callable[[s
 
 def _number(pattern: re.Pattern, kind) -> Callable[[str], object]:
     return lambda text: kind(text) if pattern.fullmatch(text) else text
-
-
-def _csv_writer(export: Export, out):
-    """A CSV writer; for people (labels vi, en) one that defuses formulas."""
-    writer = csv.writer(out, lineterminator="\r\n")
-    return writer if export.options.labels == "values" else _Defused(writer)
-
-
-class _Defused:
-    """Writes rows with a ``'`` before text a spreadsheet would run as a formula."""
-
-    def __init__(self, writer):
-        self._writer = writer
-
-    def writerow(self, row: list) -> None:
-        self._writer.writerow([defuse(v) if type(v) is str else v for v in row])
-
-
-def defuse(text: str) -> str:
-    """``'=1+1`` for ``=1+1``; numbers ("-5", "-1.5") and other text unchanged."""
-    if text.startswith(_FORMULA_START) and not _DECIMAL.fullmatch(text):
-        return "'" + text
-    return text
 
 
 def _iso(when: dt.datetime | None) -> str | None:

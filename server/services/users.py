@@ -14,6 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import errors
 from ..models import AppToken, Role, User, UserArea
+from . import usernames
 
 # HTTP Digest hashes the realm into the stored HA1, so changing it would lock every phone out.
 REALM = "khudan"
@@ -51,14 +52,20 @@ def username_allowed(name: str) -> bool:
     return bool(name.strip()) and not any(c in name for c in NOT_IN_USERNAMES)
 
 
+def username_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a username (empty, too long, a reserved, invisible or mixed-script
+    character), or None."""
+    if not username_allowed(name) or len(name) > 150:
+        return f"it is empty, longer than 150 or has one of {NOT_IN_USERNAMES}"
+    return usernames.problem(name)
+
+
 def create_user(
     session: Session, username: str, role: Role | str, password: str, areas: list[str] = ()
 ) -> User:
     username = username.strip()
-    if not username or not username_allowed(username) or len(username) > 150:
-        raise errors.INVALID_INPUT(
-            reason=f"username {username!r} is empty, too long or has one of {NOT_IN_USERNAMES}"
-        )
+    if reason := username_problem(username):
+        raise errors.INVALID_INPUT(reason=f"username {username!r}: {reason}")
     if len(password) < 8:
         raise errors.INVALID_INPUT(reason="the password needs at least 8 characters")
     try:
@@ -67,6 +74,8 @@ def create_user(
         raise errors.INVALID_INPUT(reason=f"unknown role {role!r}") from None
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise errors.USER_EXISTS(username=username)
+    if (existing := usernames.lookalike(session, username)) is not None:
+        raise errors.USERNAME_LOOKALIKE(username=username, existing=existing)
     user = User(
         username=username,
         role=role,

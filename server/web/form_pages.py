@@ -60,7 +60,7 @@ def forms_upload():
     runtime = current()
     as_draft = request.form.get("action") == "draft"
     try:
-        xml, warnings = forms.convert_xlsform(data, filename)
+        xml, warnings = forms.convert_xlsform(data, filename, runtime.settings.xlsx_limits)
         if as_draft:
             draft = drafts.save(
                 runtime.db,

@@ -6,20 +6,73 @@ Any DOCTYPE is refused outright: no XForm or submission needs one, and refusing 
 
 from __future__ import annotations
 
-from xml.etree.ElementTree import Element, ParseError
+from dataclasses import dataclass
+from xml.etree.ElementTree import Element, ParseError, TreeBuilder
 from xml.etree.ElementTree import fromstring as _c_fromstring
 
 import defusedxml
-from defusedxml.ElementTree import fromstring
+from defusedxml.ElementTree import DefusedXMLParser
 
 from .. import errors
 
+# Deeper than any form nests (a few groups in a repeat in a group); far from where the readers'
+# recursion would fail (5,000 nested elements answered 500 with a RecursionError).
+DEFAULT_MAX_DEPTH = 100
 
-def parse(data: bytes) -> Element:
+
+@dataclass(frozen=True, slots=True)
+class XmlLimits:
+    """What a document may hold: nesting depth, elements in all, and same-named siblings (the
+    members of one repeat); ``None`` for no limit."""
+
+    max_depth: int = DEFAULT_MAX_DEPTH
+    max_nodes: int | None = None
+    max_siblings: int | None = None
+
+
+class _LimitedBuilder(TreeBuilder):
+    """A tree builder that stops the parse as soon as the document passes a limit, before the
+    rest is read or built."""
+
+    def __init__(self, limits: XmlLimits):
+        super().__init__()
+        self.limits = limits
+        self.depth = 0
+        self.nodes = 0
+        self.siblings: list[dict[str, int]] = [{}]
+
+    def start(self, tag, attrs):
+        limits = self.limits
+        self.depth += 1
+        self.nodes += 1
+        if self.depth > limits.max_depth:
+            raise errors.XML_TOO_DEEP(limit=limits.max_depth)
+        if limits.max_nodes is not None and self.nodes > limits.max_nodes:
+            raise errors.XML_TOO_MANY_NODES(limit=limits.max_nodes)
+        if limits.max_siblings is not None:
+            counts = self.siblings[-1]
+            counts[tag] = counts.get(tag, 0) + 1
+            if counts[tag] > limits.max_siblings:
+                raise errors.REPEAT_TOO_LONG(name=local(tag), limit=limits.max_siblings)
+            self.siblings.append({})
+        return super().start(tag, attrs)
+
+    def end(self, tag):
+        self.depth -= 1
+        if self.limits.max_siblings is not None:
+            self.siblings.pop()
+        return super().end(tag)
+
+
+def parse(data: bytes, limits: XmlLimits = XmlLimits()) -> Element:
     if not data or not data.strip():
         raise errors.XML_MALFORMED(reason="empty document")
+    parser = DefusedXMLParser(
+        target=_LimitedBuilder(limits), forbid_dtd=True, forbid_entities=True, forbid_external=True
+    )
     try:
-        return fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        parser.feed(data)
+        return parser.close()
     except defusedxml.DefusedXmlException:
         raise errors.XML_DTD_FORBIDDEN() from None
     except ParseError as exc:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from xml.etree.ElementTree import Element
 
 from .. import errors
-from .safexml import attr, child, local, parse
+from .safexml import XmlLimits, attr, child, local, parse
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,8 +26,9 @@ class SubmissionInfo:
         return list(names)
 
 
-def read_submission(xml: bytes) -> SubmissionInfo:
-    root = parse(xml)
+def read_submission(xml: bytes, limits: XmlLimits = XmlLimits()) -> SubmissionInfo:  # noqa: B008
+    """What the XML says about itself; ``limits`` are the server's caps on what arrives."""
+    root = parse(xml, limits)
     form_id = (root.get("id") or "").strip()
     if not form_id:
         raise errors.FORM_ID_MISSING()

@@ -1,0 +1,66 @@
+"""Text stays text in every spreadsheet khudan writes (CSV and XLSX), so a cell a person or a
+phone typed can never run as a formula when the file is opened (CSV/formula injection).
+
+CSV has no types: Excel and LibreOffice run a cell starting with ``=``, ``+``, ``-``, ``@``, a tab
+or a carriage return, so such text gets a leading ``'`` (OWASP's advice); a plain number such as
+``-2.5`` is a number, not user text, and is left alone. XLSX has types: openpyxl stores a string
+starting with ``=`` as a formula, so :class:`Workbook` stores every string as a string.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+
+from openpyxl import Workbook as _OpenpyxlWorkbook
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A negative number written as text ("-5", "-1.5"): a spreadsheet reads it as that number.
+_NUMBER = re.compile(r"-(0|[1-9]\d{0,14})(\.\d{1,15})?")
+
+
+def defuse(text: str) -> str:
+    """``'=1+1`` for ``=1+1``; numbers (``-5``, ``-1.5``) and other text unchanged."""
+    if text.startswith(FORMULA_START) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+class _DefusingWriter:
+    """``csv.writer`` whose text cells are defused; numbers and empty cells pass as they are."""
+
+    def __init__(self, out, **options):
+        self._writer = csv.writer(out, **options)
+
+    def writerow(self, row) -> None:
+        self._writer.writerow([defuse(v) if isinstance(v, str) else v for v in row])
+
+    def writerows(self, rows) -> None:
+        for row in rows:
+            self.writerow(row)
+
+
+def csv_writer(out, lineterminator: str = "\r\n") -> _DefusingWriter:
+    """The CSV writer for every CSV a person may open in a spreadsheet."""
+    return _DefusingWriter(out, lineterminator=lineterminator)
+
+
+class _TextSheet(WriteOnlyWorksheet):
+    def _values_to_row(self, values, row_idx):
+        for cell in super()._values_to_row(values, row_idx):
+            if cell.data_type == "f":  # openpyxl's guess for a string starting with "="
+                cell.data_type = "s"
+            yield cell
+
+
+class Workbook(_OpenpyxlWorkbook):
+    """An openpyxl write-only workbook in which a string is always a string cell, never a formula."""
+
+    def __init__(self) -> None:
+        super().__init__(write_only=True)
+
+    def create_sheet(self, title=None, index=None):
+        sheet = _TextSheet(parent=self, title=title)
+        self._add_sheet(sheet=sheet, index=index)
+        return sheet
