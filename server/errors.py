@@ -141,6 +141,20 @@ FORBIDDEN = P(
     "Tài khoản {username} ({role}) không có quyền {action}.",
     "Account {username} ({role}) may not {action}.",
 )
+NOT_A_COLLECTOR = P(
+    "403.4",
+    "Tài khoản {username} ({role}) không tải biểu mẫu và không gửi bài từ điện thoại "
+    "(tài khoản bị khóa hoặc vai trò không thu thập). Hãy đăng nhập bằng tài khoản người thu thập.",
+    "Account {username} ({role}) does not download forms or send submissions from a phone "
+    "(disabled, or a role that does not collect). Log in as a collector.",
+)
+EDIT_NOT_ALLOWED = P(
+    "403.3",
+    "Bạn không được sửa bài nộp {instance_id}: chỉ người đã nộp, người thu thập hoặc giám sát viên "
+    "của địa bàn đó mới được sửa. Hãy gửi bài như một phiếu mới hoặc liên hệ giám sát viên.",
+    "You may not edit submission {instance_id}: only its submitter, a collector or a supervisor of "
+    "its area may. Send it as a new submission or ask your supervisor.",
+)
 
 # 404: what is asked for does not exist.
 FORM_NOT_FOUND = P(

@@ -162,3 +162,13 @@ def publish(db, storage):
         )
 
     return do
+
+
+SHIPPED_FORMS = Path(__file__).resolve().parents[1] / "forms"
+
+
+@pytest.fixture
+def shipped(db, storage):
+    """The three forms khudan ships (forms/*.xlsx), published through real pyxform."""
+    for name in ("poverty_review", "cultural_family", "satisfaction_survey"):
+        forms.publish_xlsform(db, storage, SHIPPED_FORMS / f"{name}.xlsx", validate=False)

@@ -123,7 +123,7 @@ def form_list():
 
 @bp.get("/forms/<form_id>.xml")
 def form_xml(form_id: str):
-    _require_collector("tải biểu mẫu / download forms")
+    _require_collector()
     with current().db.session() as session:
         _form, version = forms.downloadable(session, form_id)
     response = Response(version.xml, mimetype="application/xml")
@@ -133,7 +133,7 @@ def form_xml(form_id: str):
 
 @bp.get("/forms/<form_id>/manifest")
 def manifest(form_id: str):
-    _require_collector("tải biểu mẫu / download forms")
+    _require_collector()
     path = f"{_prefix()}/forms/{quote(form_id, safe='')}/media"
     entries = [
         {"filename": name, "md5": md5, "download_url": f"{path}/{quote(name, safe='')}"}
@@ -144,7 +144,7 @@ def manifest(form_id: str):
 
 @bp.get("/forms/<form_id>/media/<filename>")
 def media(form_id: str, filename: str):
-    _require_collector("tải biểu mẫu / download forms")
+    _require_collector()
     found = [(md5, source) for name, md5, source in _media(form_id) if name == filename]
     if not found:
         raise errors.NOT_FOUND(what=f"{form_id}/{filename}")
@@ -191,7 +191,7 @@ def submission_preflight():
 
 @bp.post("/submission")
 def submission():
-    _require_collector("gửi bài / send submissions")
+    _require_collector()
     try:
         files, fields = request.files, request.form
     except ValueError as exc:
@@ -240,9 +240,9 @@ def _client() -> ingest.Client:
     return ingest.Client(user_id=g.user.id, device_id=device, user_agent=agent)
 
 
-def _require_collector(action: str) -> None:
+def _require_collector() -> None:
     if not users.may_collect(g.user):
-        raise errors.FORBIDDEN(username=g.user.username, role=g.user.role, action=action)
+        raise errors.NOT_A_COLLECTOR(username=g.user.username, role=g.user.role)
 
 
 def _prefix() -> str:

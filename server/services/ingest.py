@@ -32,9 +32,11 @@ from ..models import (
     FormState,
     FormVersion,
     ReviewState,
+    Role,
     Submission,
     SubmissionProblem,
     SubmissionVersion,
+    User,
 )
 from ..models.base import utcnow
 from ..storage import Storage
@@ -43,6 +45,7 @@ from ..xforms.safexml import XmlLimits
 from ..xforms.submission import SubmissionInfo, read_submission
 from ..xforms.validate import validate
 from . import areas, audit, blobs, checks, facts, form_cache, photos, submissions
+from .scope import Scope
 
 RETRIES = 5
 
@@ -348,12 +351,11 @@ def _record_edit(session: Session, new: _Incoming, blob_ids: dict[str, int]) -> 
     old = _version_by_instance(session, new.form_pk, info.deprecated_id)
     if old is None:
         raise errors.EDIT_TARGET_NOT_FOUND(instance_id=info.deprecated_id)
+    target = session.get(Submission, old.submission_id)
+    if not may_edit(session, new.client.user_id, old.submitter_id, target):
+        raise errors.EDIT_NOT_ALLOWED(instance_id=info.deprecated_id)
     now = utcnow()
-    before = session.execute(
-        select(Submission.period, Submission.commune_code, Submission.household_code).where(
-            Submission.id == old.submission_id
-        )
-    ).one()
+    before = (target.period, target.commune_code, target.household_code)
     version_id = _insert_version(session, new, old.submission_id, now)
     # Switch the current version only if nobody else edited it meanwhile (compare-and-set).
     switched = session.execute(
@@ -429,6 +431,24 @@ def _fill(session: Session, version_id: int, submission_id: int, new: _Incoming)
             .values(review_state=ReviewState.HAS_ISSUES.value)
         )
     return len(filled)
+
+
+def may_edit(
+    session: Session, user_id: int | None, submitter_id: int | None, target: Submission
+) -> bool:
+    """Who may replace a submission with a new version: the submitter of the version being
+    replaced, a collector whose areas contain the submission's area, or a supervisor or admin of
+    that area. Designers only edit what they sent themselves."""
+    if user_id is None:
+        return False
+    if user_id == submitter_id:
+        return True
+    user = session.get(User, user_id)
+    if user is None or not user.enabled or user.role == Role.DESIGNER:
+        return False
+    return Scope.of(session, user).allows(
+        target.province_code, target.commune_code, target.area_code
+    )
 
 
 def _version_by_instance(

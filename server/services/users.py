@@ -8,12 +8,12 @@ import os
 import secrets
 import string
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import errors
-from ..models import AppToken, Role, User, UserArea
+from ..models import ApiSession, AppToken, Role, User, UserArea
 from . import usernames
 
 # HTTP Digest hashes the realm into the stored HA1, so changing it would lock every phone out.
@@ -201,6 +201,9 @@ def update_user(
         user.role = Role(role)
     if "enabled" in changes:
         user.enabled = enabled
+        if not enabled:  # re-enabling must not revive what the disabled user held
+            revoke_tokens(session, user)
+            _end_api_sessions(session, user)
     if "areas" in changes:
         keep = {a.area_code: a for a in user.areas}
         user.areas = [keep.get(c) or UserArea(area_code=c) for c in changes["areas"][1]]
@@ -233,6 +236,15 @@ def revoke_tokens(session: Session, user: User) -> int:
     for token in tokens:
         token.revoked_at = now
     return len(tokens)
+
+
+def _end_api_sessions(session: Session, user: User) -> int:
+    """API tokens and page sessions (both are ``ApiSession`` rows) end now."""
+    return session.execute(
+        update(ApiSession)
+        .where(ApiSession.user_id == user.id, ApiSession.revoked_at.is_(None))
+        .values(revoked_at=dt.datetime.now(dt.UTC))
+    ).rowcount
 
 
 def user_for_token(session: Session, token: str) -> User | None:

@@ -79,12 +79,6 @@ def registry(db):
         s.commit()
 
 
-@pytest.fixture
-def shipped(db, storage):
-    for name in SHIPPED:
-        forms.publish_xlsform(db, storage, FORMS / f"{name}.xlsx", validate=False)
-
-
 def sample(name: str, **replace: str) -> bytes:
     return domain_sample(name, **replace)
 
