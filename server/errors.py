@@ -324,6 +324,11 @@ TOO_MANY_LOGINS = P(
     "Đăng nhập sai quá nhiều lần. Hãy thử lại sau {minutes} phút.",
     "Too many failed log-ins. Try again in {minutes} minutes.",
 )
+LOGIN_WAIT = P(
+    "429.2",
+    "Đã nhập sai mật khẩu nhiều lần từ địa chỉ này. Hãy đợi {seconds} giây rồi thử lại.",
+    "Too many wrong passwords from this address. Wait {seconds} seconds and try again.",
+)
 
 # 501: a real feature of the protocol that khudan does not offer.
 ODATA_UNSUPPORTED = P(

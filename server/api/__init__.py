@@ -97,8 +97,17 @@ def _no_nul_in_path():
 
 @api.errorhandler(errors.Problem)
 def _problem(problem: errors.Problem):
-    """An expected failure, with its stable code."""
-    return error_body(problem.code, problem.message, problem.details or None), problem.status
+    """An expected failure, with its stable code (and how long to wait, for a 429)."""
+    headers = (
+        {"Retry-After": str(problem.details["seconds"])}
+        if problem.status == 429 and "seconds" in problem.details
+        else {}
+    )
+    return (
+        error_body(problem.code, problem.message, problem.details or None),
+        problem.status,
+        headers,
+    )
 
 
 @api.errorhandler(HTTPException)

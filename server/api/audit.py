@@ -6,11 +6,12 @@ from flask import request
 from flask_restx import Namespace, Resource
 from sqlalchemy import func, select
 
-from schemas.audit import AuditPageSchema, AuditQuerySchema
+from schemas.audit import AuditPageSchema, AuditQuerySchema, LoginFailuresSchema
 from schemas.common import ErrorSchema
 
 from ..models import AuditEvent, User
 from ..runtime import current
+from ..services import throttle
 from . import api, docs, load
 from .auth import ADMIN, requires
 
@@ -65,3 +66,16 @@ class Audit(Resource):
         return AuditPageSchema().dump(
             {"items": items, "page": q["page"], "per_page": q["per_page"], "total": total}
         )
+
+
+@ns.route("/login-failures")
+class LoginFailures(Resource):
+    @ns.response(200, "Per address and name, newest first", docs.model(ns, LoginFailuresSchema))
+    @error_docs(401, (403, "Not an admin"))
+    @requires(*ADMIN)
+    def get(self):
+        """Wrong passwords of the last 15 minutes (log-in pages, API, Basic and Digest), per
+        address and username, and until when each pair must wait before it may try again."""
+        with current().db.session() as session:
+            items = throttle.recent_failures(session)
+        return LoginFailuresSchema().dump({"items": items})

@@ -10,7 +10,7 @@ from flask import g, request
 from .. import errors
 from ..models import Role, User
 from ..runtime import current
-from ..services import sessions, users
+from ..services import sessions
 
 
 def current_user() -> User:
@@ -38,11 +38,10 @@ def authenticate() -> User:
             name = auth.username or ""
             if "\x00" in name:  # no such user, and PostgreSQL could not even look for one
                 raise errors.AUTH_FAILED()
-            sessions.check_not_throttled(session, name, address)
-            user = users.get_user(session, name)
-            if user is None or not users.check_password(user, auth.password or ""):
-                sessions.record_failure(session, name, address)
+            user = sessions.check_credentials(session, name, auth.password or "", address)
+            if user is None:
                 raise errors.AUTH_FAILED()
+            session.commit()
         else:
             raise errors.API_AUTH_REQUIRED()
         user.area_codes  # noqa: B018  (load the scopes while the session is open)

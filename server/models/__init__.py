@@ -9,7 +9,7 @@ from .facts import CulturalFamilyFact, PovertyFact, SatisfactionFact
 from .forms import Form, FormMedia, FormState, FormVersion
 from .photos import PhotoHashBand, PhotoMeta
 from .problems import SubmissionProblem
-from .sessions import ApiSession, LoginFailure
+from .sessions import ApiSession, DigestNonce, LoginFailure, LoginThrottle
 from .submissions import Attachment, Comment, ReviewState, Submission, SubmissionVersion
 from .users import AppToken, Role, User, UserArea
 
@@ -23,6 +23,7 @@ __all__ = [
     "Blob",
     "Comment",
     "CulturalFamilyFact",
+    "DigestNonce",
     "DraftMedia",
     "DraftTestAttachment",
     "DraftTestSubmission",
@@ -32,6 +33,7 @@ __all__ = [
     "FormState",
     "FormVersion",
     "LoginFailure",
+    "LoginThrottle",
     "PhotoHashBand",
     "PhotoMeta",
     "PovertyFact",

@@ -21,4 +21,7 @@ class SubmissionProblem(Base):
     value: Mapped[str | None] = mapped_column(Text)
     message_vi: Mapped[str] = mapped_column(Text)
     message_en: Mapped[str] = mapped_column(Text)
+    # The other submission a duplicate-household or photo-reused problem is about: named to a
+    # reader only when that reader may open it.
+    related_submission_id: Mapped[int | None]
     created_at: Mapped[created_at]

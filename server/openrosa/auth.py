@@ -3,13 +3,16 @@
 Collect never sends credentials first: it answers a ``401`` challenge. It offers Digest always and
 Basic only over HTTPS, and it keeps no cookies, so Digest nonces cannot live in a session. Ours are
 stateless: a timestamp signed with the secret key, accepted for ``NONCE_TTL`` seconds, after which
-the client is told ``stale=true`` and silently retries. A phone configured by QR code instead
+the client is told ``stale=true`` and silently retries. Each nonce's highest count (``nc``) is
+kept in the database, so a captured header replayed is refused the same way. Wrong passwords are
+slowed by ``services.throttle`` as for every log-in. A phone configured by QR code instead
 carries a token in the URL (``/key/<token>/...``) and is never challenged.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import secrets
@@ -21,14 +24,17 @@ from werkzeug.datastructures import Authorization
 
 from .. import errors
 from ..models import User
-from ..services import users
+from ..services import digest_nonces, sessions, throttle, users
 from ..services.users import REALM
 
 NONCE_TTL = 600
+NONCE_LIFETIME = dt.timedelta(seconds=NONCE_TTL + 120)  # its count is kept while it can be used
 
 
 def make_nonce(secret: str, now: float | None = None) -> str:
-    stamp = str(int(now if now is not None else time.time()))
+    """A signed timestamp with a random part: each challenge's nonce is new, so the counts of one
+    client's nonce are never confused with another's."""
+    stamp = f"{int(now if now is not None else time.time())}.{secrets.token_hex(8)}"
     mac = hmac.new(secret.encode(), stamp.encode(), hashlib.sha256).hexdigest()[:32]
     return base64.urlsafe_b64encode(f"{stamp}:{mac}".encode()).decode().rstrip("=")
 
@@ -38,7 +44,7 @@ def nonce_state(secret: str, nonce: str, now: float | None = None) -> str:
     try:
         raw = base64.urlsafe_b64decode(nonce + "=" * (-len(nonce) % 4)).decode()
         stamp, mac = raw.split(":", 1)
-        issued = int(stamp)
+        issued = int(stamp.split(".", 1)[0])
     except ValueError:
         return "bad"
     expected = hmac.new(secret.encode(), stamp.encode(), hashlib.sha256).hexdigest()[:32]
@@ -75,9 +81,13 @@ def authenticate(session, secret: str) -> User:
     if auth.type == "basic":
         if not request.is_secure:
             raise Unauthorized(errors.BASIC_NEEDS_HTTPS())
-        user = users.get_user(session, auth.username or "")
-        if user is None or not users.check_password(user, auth.password or ""):
+        name = auth.username or ""
+        if "\x00" in name:
             raise Unauthorized(errors.AUTH_FAILED())
+        user = sessions.check_credentials(session, name, auth.password or "", _address())
+        if user is None:
+            raise Unauthorized(errors.AUTH_FAILED())
+        session.commit()
         return user
     if auth.type == "digest":
         return _digest_user(session, secret, auth)
@@ -93,15 +103,46 @@ def _digest_user(session, secret: str, auth: Authorization) -> User:
     # The signed URI must be this request's path: a captured header is no key to other resources.
     if unquote(urlsplit(auth.get("uri") or "").path) != unquote(request.path):
         raise Unauthorized(errors.AUTH_FAILED())
-    user = users.get_user(session, auth.username or "")
-    if user is None or not user.enabled:
+    name, address = (auth.username or ""), _address()
+    if "\x00" in name:
         raise Unauthorized(errors.AUTH_FAILED())
-    expected = digest_response(user.digest_ha1, request.method, auth)
-    if not hmac.compare_digest(expected, (auth.get("response") or "").lower()):
+    # A pair with recent wrong passwords claims its try first; a clean one (every phone, nearly
+    # always) only reads, and claims afterwards if this password is wrong.
+    claimed = throttle.has_recent_failures(session, address, name)
+    if claimed:
+        throttle.claim(session, address, name)
+    user = users.get_user(session, name)
+    expected = digest_response(user.digest_ha1, request.method, auth) if user else ""
+    if (
+        user is None
+        or not user.enabled
+        or not hmac.compare_digest(expected, (auth.get("response") or "").lower())
+    ):
+        if not claimed:
+            throttle.claim(session, address, name)
+        throttle.failed(session, address, name)
         raise Unauthorized(errors.AUTH_FAILED())
+    if claimed:
+        throttle.succeeded(session, address, name)
+        session.commit()
     if state == "stale":
         raise Unauthorized(errors.AUTH_REQUIRED(), stale=True)
+    if not digest_nonces.advance(session, auth.get("nonce"), _count(auth), NONCE_LIFETIME):
+        # A replayed header, or requests that overtook each other: Collect retries with a new nonce.
+        raise Unauthorized(errors.AUTH_REQUIRED(), stale=True)
     return user
+
+
+def _count(auth: Authorization) -> int:
+    """The nonce count, or 0 for a client that sent none (no qop): that nonce serves once."""
+    try:
+        return int(auth.get("nc") or "0", 16) if auth.get("qop") else 0
+    except ValueError:
+        return 0
+
+
+def _address() -> str:
+    return request.remote_addr or "-"
 
 
 def challenge(response: Response, secret: str, stale: bool = False) -> Response:

@@ -66,7 +66,10 @@ def _openrosa_headers(response: Response) -> Response:
 
 @bp.errorhandler(errors.Problem)
 def _problem(problem: errors.Problem):
-    return _xml(responses.message(problem.message, "error"), problem.status)
+    response = _xml(responses.message(problem.message, "error"), problem.status)
+    if problem.status == 429 and "seconds" in problem.details:
+        response.headers["Retry-After"] = str(problem.details["seconds"])
+    return response
 
 
 @bp.errorhandler(auth.Unauthorized)

@@ -1,5 +1,5 @@
-"""Log-in for the API and web pages: bearer tokens with an expiry, and failed log-ins counted per
-username and per address (in the database, so every app server sees the same count)."""
+"""Log-in for the API and web pages: bearer tokens with an expiry; password guessing is slowed
+by ``throttle`` (in the database, so every app server sees the same count)."""
 
 from __future__ import annotations
 
@@ -7,31 +7,23 @@ import datetime as dt
 import hashlib
 import secrets
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import errors
-from ..models import ApiSession, LoginFailure, User
+from ..models import ApiSession, User
 from ..models.base import utcnow
-from . import users
+from . import throttle, users
 
 SESSION_HOURS = 12
-WINDOW_MINUTES = 15
-MAX_FAILURES_PER_USER = 5
-MAX_FAILURES_PER_ADDRESS = 20
 
 
 def log_in(
     session: Session, username: str, password: str, address: str
 ) -> tuple[User, str, dt.datetime]:
     """(user, token, expiry) for good credentials; Problem 401 or 429 otherwise."""
-    check_not_throttled(session, username, address)
-    user = users.get_user(session, username)
+    user = check_credentials(session, username, password, address)
     if user is None:
-        users.spend_a_password_check(password)  # as long as a real account's: names stay secret
-    if user is None or not users.check_password(user, password):
-        session.add(LoginFailure(username=username[:150], address=address[:64]))
-        session.commit()
         raise errors.AUTH_FAILED()
     token = secrets.token_urlsafe(32)
     expires = utcnow() + dt.timedelta(hours=SESSION_HOURS)
@@ -40,18 +32,18 @@ def log_in(
     return user, token, expires
 
 
-def check_not_throttled(session: Session, username: str, address: str) -> None:
-    since = utcnow() - dt.timedelta(minutes=WINDOW_MINUTES)
-    recent = select(func.count()).select_from(LoginFailure).where(LoginFailure.failed_at >= since)
-    by_user = session.scalar(recent.where(LoginFailure.username == username))
-    by_address = session.scalar(recent.where(LoginFailure.address == address))
-    if by_user >= MAX_FAILURES_PER_USER or by_address >= MAX_FAILURES_PER_ADDRESS:
-        raise errors.TOO_MANY_LOGINS(minutes=WINDOW_MINUTES)
-
-
-def record_failure(session: Session, username: str, address: str) -> None:
-    session.add(LoginFailure(username=username[:150], address=address[:64]))
-    session.commit()
+def check_credentials(session: Session, username: str, password: str, address: str) -> User | None:
+    """The enabled user with this password, or None (the failure logged); 429 while this address
+    must wait before guessing this name again (``throttle``)."""
+    throttle.claim(session, address, username)
+    user = users.get_user(session, username)
+    if user is None:
+        users.spend_a_password_check(password)  # as long as a real account's: names stay secret
+    if user is None or not user.enabled or not users.check_password(user, password):
+        throttle.failed(session, address, username)
+        return None
+    throttle.succeeded(session, address, username)
+    return user
 
 
 def user_for_token(session: Session, token: str) -> User | None:

@@ -78,13 +78,11 @@ def password():
     address = request.remote_addr or "-"
     username = auth.current_user().username
     with current().db.session() as db_session:
-        user = users.get_user(db_session, username)
         try:
-            sessions.check_not_throttled(db_session, username, address)
+            user = sessions.check_credentials(db_session, username, current_pw, address)
         except errors.Problem as problem:
             return _password_failed(problem.status, problem_text(problem))
-        if not users.check_password(user, current_pw):
-            sessions.record_failure(db_session, username, address)
+        if user is None:
             return _password_failed(400, _("Mật khẩu hiện tại không đúng."))
         if not MIN_PASSWORD <= len(new) <= MAX_PASSWORD:
             return _password_failed(400, _("Mật khẩu mới cần ít nhất {n} ký tự.", n=MIN_PASSWORD))

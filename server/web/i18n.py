@@ -526,6 +526,17 @@ EN: dict[str, str] = {
     "Điền thử bằng ODK Web Forms": "Try it in ODK Web Forms",
     "Đã gửi phiếu. Có thể điền phiếu mới.": "Sent. You can fill in a new one.",
     "Đã lưu phiếu nhưng còn thiếu tệp: {names}.": "Saved, but these files are missing: {names}.",
+    # Users page: wrong passwords (#17)
+    "Đăng nhập sai trong 15 phút qua": "Wrong passwords in the last 15 minutes",
+    "Địa chỉ": "Address",
+    "Số lần sai": "Failures",
+    "Lần sai gần nhất": "Last failure",
+    "Phải đợi đến": "Must wait until",
+    "Tên người dùng không bao giờ bị khóa: chỉ cặp địa chỉ và tên nhập sai phải đợi lâu dần, và một địa chỉ nhập sai quá nhiều phải đợi.": (
+        "A username is never locked: only the address and name pair that guessed wrong waits "
+        "longer each time, and an address with too many failures waits."
+    ),
+    "Không có lần đăng nhập sai nào.": "No wrong passwords.",
 }
 
 

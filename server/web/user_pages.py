@@ -16,7 +16,7 @@ from schemas.common import MAX_PAGE
 from .. import errors
 from ..models import Role, User
 from ..runtime import base_url, current
-from ..services import audit, sessions, users
+from ..services import audit, sessions, throttle, users
 from ..services.collect_qr import collect_qr_png, png_data_url
 from . import bp
 from .auth import ADMIN, current_user, login_required
@@ -245,6 +245,7 @@ def _list_page(**extra) -> str:
             q=q,
             roles=ROLES,
             collecting=users.COLLECTING_ROLES,
+            login_failures=throttle.recent_failures(session, limit=20),
             form=extra.pop("form", {}),
             **extra,
         )

@@ -253,6 +253,7 @@ ROWS = [
     ),
     # audit
     Row("GET", "/audit", "/audit?action=user.login", ADMIN),
+    Row("GET", "/audit/login-failures", "/audit/login-failures", ADMIN),
     # forms
     Row("GET", "/forms", "/forms", LOGGED_IN, check=counts_own_submissions),
     Row("POST", "/forms", "/forms", DESIGNERS, upload=poverty_xlsx_upload),

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import pytest
 from collect import CollectClient, flask_sender
-from conftest import PASSWORD
 from factories import domain_sample
 from sqlalchemy import select
 
 from server.models import Submission, SubmissionVersion
 from server.services import areas
 
+PASSWORD = "correct horse"  # make_user's default
 FIRST = "uuid:fa22d4b7-ce38-4004-900a-b698b0fd8ee7"
 
 

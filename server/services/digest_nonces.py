@@ -1,0 +1,46 @@
+"""Digest nonce counts, so a captured ``Authorization`` header cannot be replayed.
+
+RFC 7616 lets a client reuse a nonce with a growing ``nc``; the server must refuse a count it has
+already seen. The highest count per nonce is kept in the database (every app server and worker
+sees it), one compare-and-set ``UPDATE`` per authenticated request. A client that answers without
+``qop`` sends no count: its nonce is good for one request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..models import DigestNonce
+from ..models.base import utcnow
+
+
+def advance(session: Session, nonce: str, nc: int, lifetime: dt.timedelta) -> bool:
+    """Record ``nc`` as the newest count of ``nonce``; False when it is not higher than one seen
+    before (a replay, or requests that overtook each other). Commits."""
+    for _ in range(2):
+        moved = session.execute(
+            update(DigestNonce)
+            .where(DigestNonce.nonce == nonce, DigestNonce.highest_nc < nc)
+            .values(highest_nc=nc)
+        ).rowcount
+        if moved:
+            session.commit()
+            return True
+        if session.scalar(select(DigestNonce.nonce).where(DigestNonce.nonce == nonce)):
+            session.rollback()
+            return False
+        now = utcnow()
+        session.execute(delete(DigestNonce).where(DigestNonce.expires_at < now))
+        try:
+            session.execute(
+                insert(DigestNonce).values(nonce=nonce, highest_nc=nc, expires_at=now + lifetime)
+            )
+            session.commit()
+            return True
+        except IntegrityError:  # the same nonce's first use, twice at once: compare again
+            session.rollback()
+    return False
