@@ -69,6 +69,14 @@ class ProblemSchema(Schema):
     value = fields.String(allow_none=True)
     message_vi = fields.String(required=True)
     message_en = fields.String(required=True)
+    related_submission_id = fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "The other submission this problem is about (a duplicate household, a "
+            "reused photo); null, and the message says only 'outside your areas', when the "
+            "reader may not open it"
+        },
+    )
 
 
 class VersionSchema(Schema):

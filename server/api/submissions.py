@@ -107,7 +107,9 @@ class SubmissionDetail(Resource):
         """Answers (nested as the form is, with labels), files, problems, versions, comments."""
         with current().db.session() as session:
             row = service.get_visible(session, current_user(), submission_id)
-            body = service.detail(session, row, lambda name: _attachment_url(submission_id, name))
+            body = service.detail(
+                session, row, lambda name: _attachment_url(submission_id, name), current_user()
+            )
         return SubmissionDetailSchema().dump(body)
 
     @ns.expect(docs.input_model(ns, ReviewSchema))
@@ -130,7 +132,9 @@ class SubmissionDetail(Resource):
                 session, current_user(), row, data["review_state"], data["comment"]
             )
             session.commit()
-            body = service.detail(session, row, lambda name: _attachment_url(submission_id, name))
+            body = service.detail(
+                session, row, lambda name: _attachment_url(submission_id, name), current_user()
+            )
         return SubmissionDetailSchema().dump(body)
 
 

@@ -37,6 +37,7 @@ class Issue:
     value: str | None
     message_vi: str
     message_en: str
+    related: int | None = None  # another submission this is about (a duplicate household)
 
     @property
     def checked(self) -> bool:

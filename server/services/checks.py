@@ -104,6 +104,7 @@ def duplicate_household(
                     path=path,
                     rule=DUPLICATE,
                     value=this_instance,
+                    related_submission_id=submission_id,
                     **_messages(code, period, this_instance),
                 )
             )
@@ -114,8 +115,8 @@ def duplicate_household(
         )
     session.flush()
     return [
-        Issue(path, DUPLICATE, instance, **_messages(code, period, instance))
-        for _id, instance, _version in others
+        Issue(path, DUPLICATE, instance, **_messages(code, period, instance), related=other_id)
+        for other_id, instance, _version in others
     ]
 
 

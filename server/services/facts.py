@@ -82,6 +82,7 @@ class Problem:
     value: str | None
     message_vi: str
     message_en: str
+    related: int | None = None  # another submission this is about (a reused photo's)
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,6 @@ from ..models import (
     ReviewState,
     Role,
     Submission,
-    SubmissionProblem,
     SubmissionVersion,
     User,
 )
@@ -297,21 +296,7 @@ def _derive(session: Session, new: _Incoming, submission_id: int, version_id: in
         ),
         *facts.record(session, new.info.form_id, new.answers, source),
     ]
-    if found:
-        session.execute(
-            insert(SubmissionProblem),
-            [
-                {
-                    "version_id": version_id,
-                    "path": p.path,
-                    "rule": p.rule,
-                    "value": p.value,
-                    "message_vi": p.message_vi,
-                    "message_en": p.message_en,
-                }
-                for p in found
-            ],
-        )
+    photos.add_problems(session, version_id, found)
     return any(getattr(p, "checked", True) for p in found)
 
 

@@ -230,6 +230,7 @@ def add_problems(session: Session, version_id: int, found: Iterable[Problem]) ->
             "value": p.value,
             "message_vi": p.message_vi,
             "message_en": p.message_en,
+            "related_submission_id": getattr(p, "related", None),
         }
         for p in found
     ]
@@ -526,6 +527,7 @@ def _reused(path: str, name: str, other_name: str, other_id: int, bits: int | No
         f"submission {other_id}: {other_name}",
         f"Ảnh '{name}' {vi_how} ảnh '{other_name}' trong bài nộp {other_id} của một hộ khác.",
         f"Photo '{name}' {en_how} '{other_name}' in submission {other_id}, another household's.",
+        other_id,
     )
 
 

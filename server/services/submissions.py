@@ -32,7 +32,7 @@ from ..models.base import utcnow
 from ..xforms.answers import read_answers
 from ..xforms.safexml import local
 from ..xforms.submission import read_submission
-from . import audit, facts
+from . import audit, checks, facts
 from .scope import Scope, area_clause
 
 MAX_ID = 2**31 - 1  # ids are INTEGER: 32 bits on PostgreSQL, and a larger query parameter fails
@@ -176,7 +176,7 @@ def _summary(s: Submission, problems: int, submitter: str | None) -> dict:
     }
 
 
-def detail(session: Session, s: Submission, attachment_url) -> dict:
+def detail(session: Session, s: Submission, attachment_url, reader: User) -> dict:
     """Everything a reviewer needs: answers nested as the form is, labels, files, history."""
     version = s.current_version
     fields = version.form_version.fields
@@ -203,20 +203,15 @@ def detail(session: Session, s: Submission, attachment_url) -> dict:
         }
         for a, blob, meta in rows
     ]
-    out["problems"] = [
-        {
-            "path": p.path,
-            "rule": p.rule,
-            "value": p.value,
-            "message_vi": p.message_vi,
-            "message_en": p.message_en,
-        }
-        for p in session.scalars(
+    out["problems"] = as_read_by(
+        session,
+        reader,
+        session.scalars(
             select(SubmissionProblem)
             .where(SubmissionProblem.version_id == version.id)
             .order_by(SubmissionProblem.id)
-        )
-    ]
+        ).all(),
+    )
     out["versions"] = [
         {
             "instance_id": v.instance_id,
@@ -250,18 +245,71 @@ def _photo(meta: PhotoMeta, url: str) -> dict:
     }
 
 
-def problems_of(session: Session, submission_ids: list[int]) -> dict[int, list[SubmissionProblem]]:
-    """The problems found in the current version of each submission, in the order found (one
-    query for a whole page)."""
-    out: dict[int, list[SubmissionProblem]] = {i: [] for i in submission_ids}
+def problems_of(session: Session, submission_ids: list[int], reader: User) -> dict[int, list[dict]]:
+    """The problems found in the current version of each submission, in the order found, as
+    ``reader`` may see them (two queries for a whole page)."""
     rows = session.execute(
         select(Submission.id, SubmissionProblem)
         .join(SubmissionProblem, SubmissionProblem.version_id == Submission.current_version_id)
         .where(Submission.id.in_(submission_ids))
         .order_by(SubmissionProblem.id)
-    )
-    for submission_id, problem in rows:
-        out[submission_id].append(problem)
+    ).all()
+    shown = iter(as_read_by(session, reader, [problem for _id, problem in rows]))
+    out: dict[int, list[dict]] = {i: [] for i in submission_ids}
+    for submission_id, _problem in rows:
+        out[submission_id].append(next(shown))
+    return out
+
+
+# What a reader is told of a problem about another submission outside their areas: that it exists.
+_ELSEWHERE = {
+    checks.DUPLICATE: (
+        "Hộ này cũng có trong một bài nộp khác ngoài địa bàn của bạn: có thể bị trùng; "
+        "hãy báo giám sát viên cấp trên kiểm tra.",
+        "This household is also in another submission outside your areas: a possible "
+        "duplicate; ask a supervisor above you to check.",
+    ),
+    "photo-reused": (
+        "Một ảnh của bài nộp này trùng với ảnh trong một bài nộp khác ngoài địa bàn của bạn.",
+        "A photo of this submission is the same as one in another submission outside your areas.",
+    ),
+}
+
+
+def as_read_by(session: Session, reader: User, problems: list[SubmissionProblem]) -> list[dict]:
+    """Problems for one reader: one about another submission names it (id, instanceID, file)
+    only when the reader may open that submission; otherwise it says one exists elsewhere."""
+    related = {p.related_submission_id for p in problems if p.related_submission_id}
+    visible: set[int] = set()
+    if related:
+        scope = Scope.of(session, reader)
+        visible = {
+            pk
+            for pk, province, commune, area in session.execute(
+                select(
+                    Submission.id,
+                    Submission.province_code,
+                    Submission.commune_code,
+                    Submission.area_code,
+                ).where(Submission.id.in_(related))
+            )
+            if scope.allows(province, commune, area)
+        }
+    out = []
+    for p in problems:
+        other = p.related_submission_id
+        hidden = other is not None and other not in visible
+        vi, en = _ELSEWHERE.get(p.rule, _ELSEWHERE["photo-reused"]) if hidden else (None, None)
+        out.append(
+            {
+                "path": p.path,
+                "rule": p.rule,
+                "value": None if hidden else p.value,
+                "message_vi": vi or p.message_vi,
+                "message_en": en or p.message_en,
+                "related_submission_id": None if hidden else other,
+            }
+        )
     return out
 
 

@@ -537,6 +537,7 @@ EN: dict[str, str] = {
         "longer each time, and an address with too many failures waits."
     ),
     "Không có lần đăng nhập sai nào.": "No wrong passwords.",
+    "Mở bài nộp kia": "Open the other submission",
 }
 
 

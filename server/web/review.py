@@ -62,7 +62,7 @@ def review_queue():
     user = current_user()
     with current().db.session() as session:
         items, total = service.list_submissions(session, user, filters)
-        problems = service.problems_of(session, [i["id"] for i in items])
+        problems = service.problems_of(session, [i["id"] for i in items], user)
         where = [i["area_code"] or i["commune_code"] or i["province_code"] for i in items]
         place_names = dict(_place_names(session, where))
         form_list = [
@@ -99,6 +99,7 @@ def submission(submission_id: int):
             session,
             row,
             lambda name: url_for("web.submission_file", submission_id=submission_id, name=name),
+            current_user(),
         )
         version = row.current_version
         places = _place_names(session, [row.province_code, row.commune_code, row.area_code])
