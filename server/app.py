@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import api, central, hosts, openrosa, web
+from . import api, central, headers, hosts, openrosa, web
 from .config import Settings, from_env
 from .db import Database
 from .request import Request
@@ -27,6 +27,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)
     hosts.init_app(app, settings.allowed_hosts)
+    headers.init_app(app)
     charts.use_config_dir(settings.instance_dir / "matplotlib")
     storage = open_storage(settings.storage_url, settings.media_root)
     Runtime(settings, db or Database(settings.database_url), storage).init_app(app)

@@ -312,6 +312,13 @@ EXPORT_TOO_MANY_ROWS = P(
     "Sheet '{sheet}' would have more than {limit} rows, more than Excel opens. "
     "Choose a smaller area or period, or export CSV.",
 )
+XFORM_UNSAFE = P(
+    "422.9",
+    "Biểu mẫu XForm chứa {what} ở dòng {line}: ODK không dùng thứ này và nó có thể chạy mã trong "
+    "trình duyệt. Hãy bỏ nó (hoặc tạo biểu mẫu từ XLSForm) rồi tải lên lại.",
+    "The XForm contains {what} on line {line}: ODK does not use it and it could run code in a "
+    "browser. Remove it (or build the form from an XLSForm) and upload again.",
+)
 INVALID_INPUT = P(
     "422.4",
     "Dữ liệu không hợp lệ: {reason}",

@@ -32,6 +32,7 @@ from ..models import (
 )
 from ..models.base import utcnow
 from ..storage import Storage
+from ..xforms import safety
 from ..xforms.diff import FormDiff, diff
 from ..xforms.safexml import local
 from ..xforms.schema import read_xform
@@ -58,6 +59,7 @@ def save(
     draft's test submissions: they were filled in another form.
     """
     info = read_xform(xml)
+    safety.check(xml)
     missing = facts.missing_fields(info.form_id, info.fields)
     if missing:
         raise errors.DOMAIN_FIELDS_MISSING(form_id=info.form_id, fields=", ".join(missing))

@@ -23,7 +23,7 @@ from ..db import Database
 from ..models import Blob, Form, FormMedia, FormState, FormVersion, Submission, User
 from ..models.base import utcnow
 from ..storage import Storage
-from ..xforms import pyxform_messages
+from ..xforms import pyxform_messages, safety
 from ..xforms.schema import XFormInfo, read_xform
 from ..xforms.xlsx_limits import XlsxLimits, check_xlsx
 from . import areas, audit, blobs, facts
@@ -110,6 +110,7 @@ def publish(
     uploading every CSV and image again. A change is logged in the audit log as ``form.publish``.
     """
     info = read_xform(xml)
+    safety.check(xml)
     missing = facts.missing_fields(info.form_id, info.fields)
     if missing:
         raise errors.DOMAIN_FIELDS_MISSING(form_id=info.form_id, fields=", ".join(missing))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import Response, abort, g, jsonify, render_template, request, url_for
 
-from .. import errors
+from .. import errors, headers
 from ..models import Blob, Role
 from ..runtime import current
 from ..services import drafts, forms, ingest, photos
@@ -86,7 +86,7 @@ def form_fill_media(form_id: str, filename: str):
     if found.data is not None:
         return Response(found.data, mimetype=found.content_type)
     with current().storage.open(found.blob.storage_key) as fh:
-        return Response(fh.read(), mimetype=found.content_type)
+        return headers.as_download(Response(fh.read(), mimetype=found.content_type), filename)
 
 
 @bp.post("/forms/<form_id>/fill/submission")
@@ -162,7 +162,7 @@ def form_draft_media(form_id: str, filename: str):
         blob = session.get(Blob, found[0].blob_id)
         key, ctype = blob.storage_key, blob.content_type
     with current().storage.open(key) as fh:
-        return Response(fh.read(), mimetype=ctype)
+        return headers.as_download(Response(fh.read(), mimetype=ctype), filename)
 
 
 @bp.get("/submissions/<int:submission_id>/edit")
