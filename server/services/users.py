@@ -43,9 +43,9 @@ def digest_ha1(username: str, password: str) -> str:
     return hashlib.md5(f"{username}:{REALM}:{password}".encode()).hexdigest()
 
 
-# HTTP Digest and Basic carry the name in a header (: " \\), and pages and the API put it in a
-# URL path (/ ? # %).
-NOT_IN_USERNAMES = ':"\\/?#%'
+# HTTP Digest and Basic carry the name in a header (: " \\), pages and the API put it in a URL
+# path (/ ? # %), and it is shown in pages and files: no markup characters (< > & ').
+NOT_IN_USERNAMES = ":\"\\/?#%<>&'"
 
 
 def username_allowed(name: str) -> bool:
