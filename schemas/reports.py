@@ -35,6 +35,15 @@ class AreaExportQuerySchema(Schema):
 class TransitionQuerySchema(Schema):
     period = fields.String(required=True, validate=PERIOD)
     area = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+    counts = fields.String(
+        load_default="all",
+        validate=validate.OneOf(["all", "approved"]),
+        metadata={"description": "all non-rejected reviews, or approved ones only"},
+    )
+    households = fields.Boolean(
+        load_default=False,
+        metadata={"description": "list the households behind each number (code, head, area)"},
+    )
 
 
 class PovertySummarySchema(Schema):
@@ -43,9 +52,13 @@ class PovertySummarySchema(Schema):
         fields.Dict(),
         required=True,
         metadata={
-            "description": "per area: code, name, level, households_total, rate_of (registry or "
-            "reviewed), 'all' and 'approved' figures (reviewed, classes, rates, local_classes, urban, "
-            "rural, ethnic_minority, deprivation), children"
+            "description": "per area: code, name, level, households_total (registry), 'all' and "
+            "'approved' figures: reviewed, classes, rates (of the registry's households of the "
+            "units that have a count), rate_base {households, units_left_out, "
+            "reviewed_left_out}, share_of_reviewed (a different figure: of households reviewed), "
+            "local_classes, urban, rural, ethnic_minority, deprivation {poor, near_poor: "
+            "{indicator: {households, share}}} for every indicator of the period's standard in "
+            "its order; children"
         },
     )
 
@@ -54,13 +67,34 @@ class TransitionsSchema(Schema):
     period = fields.String(required=True)
     previous_period = fields.String(required=True)
     area = fields.String(allow_none=True)
+    counts = fields.String(required=True)
     poor = fields.Dict(
         required=True,
         metadata={
-            "description": "start, escaped, still, fell_back (tái nghèo), newly (phát sinh), end"
+            "description": "start; escaped_to_near_poor, escaped_above, not_reviewed (out); "
+            "still; fell_back (tái nghèo), new_from_near_poor, new_from_not_poor, "
+            "new_first_reviewed (phát sinh, in); end"
         },
     )
-    near_poor = fields.Dict(required=True)
+    near_poor = fields.Dict(
+        required=True,
+        metadata={
+            "description": "start; became_poor, escaped_above, not_reviewed; still; fell_back, "
+            "new_from_poor, new_from_not_poor, new_first_reviewed; end"
+        },
+    )
+    households = fields.Dict(
+        metadata={
+            "description": "with ?households=true: {poor|near_poor: {category: [households]}}"
+        }
+    )
+    units = fields.List(
+        fields.Dict(),
+        required=True,
+        metadata={
+            "description": "the same per unit under the area: code, name, level, poor, near_poor"
+        },
+    )
 
 
 class AreaReportSchema(Schema):

@@ -331,39 +331,62 @@ def reports_poverty(
                     str(f["reviewed"]),
                     *(str(f["classes"][c]) for c in reports.CLASSES),
                     _percent(f["rates"]["poor"]),
-                    item["rate_of"],
+                    str(f["rate_base"]["households"] or "-"),
+                    str(f["rate_base"]["units_left_out"]),
                 )
             )
     click.echo(f"Kỳ {period} ({'đã duyệt' if counts == 'approved' else 'không bị từ chối'})")
     _table(
-        ("AREA", "NAME", "REVIEWED", "POOR", "NEAR_POOR", "MEDIUM", "NOT_POOR", "POOR %", "OF"),
+        (
+            "AREA",
+            "NAME",
+            "REVIEWED",
+            "POOR",
+            "NEAR_POOR",
+            "MEDIUM",
+            "NOT_POOR",
+            "POOR %",
+            "OF HOUSEHOLDS",
+            "UNITS LEFT OUT",
+        ),
         rows,
+    )
+    click.echo(
+        "POOR % is of the registry's households of the units that have a count (OF HOUSEHOLDS); "
+        "UNITS LEFT OUT have none and are not in the rate."
     )
 
 
 @reports_group.command("transitions")
 @PERIOD_OPTION
 @AREA_OPTION
+@COUNTS_OPTION
 @JSON_OPTION
+@click.option("--households", is_flag=True, help="List the households behind each number.")
 @pass_ctx
-def reports_transitions(ctx: Context, period: str, area_code: str | None, as_json: bool) -> None:
-    """Household by household against the previous period: escaped, still, fell back, newly."""
+def reports_transitions(
+    ctx: Context, period: str, area_code: str | None, counts: str, as_json: bool, households: bool
+) -> None:
+    """Household by household against the previous period, in the official categories."""
     with ctx.db.session() as session:
-        body = reports.transitions(session, Scope(everything=True), period, area_code)
+        body = reports.transitions(
+            session, Scope(everything=True), period, area_code, counts, households
+        )
     if as_json:
         click.echo(json.dumps(body, ensure_ascii=False, indent=2))
         return
     click.echo(f"Kỳ {body['previous_period']} → {body['period']}")
-    _table(
-        ("", "START", "ESCAPED", "STILL", "FELL_BACK", "NEWLY", "END"),
-        [
-            (
-                name,
-                *(body[key][k] for k in ("start", "escaped", "still", "fell_back", "newly", "end")),
-            )
-            for key, name in (("poor", "Hộ nghèo"), ("near_poor", "Hộ cận nghèo"))
-        ],
-    )
+    for cls, moves in reports.TRANSITIONS.items():
+        _table(
+            ({"poor": "HỘ NGHÈO", "near_poor": "HỘ CẬN NGHÈO"}[cls], "SỐ HỘ"),
+            [(f"{sign} {vi}".strip(), str(body[cls][key])) for key, vi, _en, sign in moves],
+        )
+        if households:
+            for key, vi, _en, _sign in moves:
+                for h in body["households"][cls][key]:
+                    click.echo(
+                        f"  {vi}: {h['household_code']} {h['head_name'] or ''} ({h['area_code']})"
+                    )
 
 
 @reports_group.command("cultural-family")

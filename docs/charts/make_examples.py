@@ -43,21 +43,47 @@ MOVES = {
     "period": "2026",
     "previous_period": "2025",
     "area": "21607",
-    "poor": {"start": 79, "escaped": 19, "still": 56, "fell_back": 4, "newly": 11, "end": 71},
-    "near_poor": {"start": 76, "escaped": 22, "still": 49, "fell_back": 3, "newly": 19, "end": 71},
+    # The categories of the official tables (services.reports.TRANSITIONS).
+    "poor": {
+        "start": 79,
+        "escaped_to_near_poor": 12,
+        "escaped_above": 7,
+        "not_reviewed": 4,
+        "still": 56,
+        "fell_back": 4,
+        "new_from_near_poor": 6,
+        "new_from_not_poor": 2,
+        "new_first_reviewed": 3,
+        "end": 71,
+    },
+    "near_poor": {
+        "start": 76,
+        "became_poor": 6,
+        "escaped_above": 16,
+        "not_reviewed": 5,
+        "still": 49,
+        "fell_back": 3,
+        "new_from_poor": 12,
+        "new_from_not_poor": 4,
+        "new_first_reviewed": 3,
+        "end": 71,
+    },
 }
 
 
 def figures(poor: int, near: int, medium: int, not_poor: int, total: int | None) -> dict:
+    """Rates only of the registry's households: a thôn without a count has none."""
     reviewed = poor + near + medium + not_poor
-    base = total or reviewed
     classes = {"poor": poor, "near_poor": near, "medium": medium, "not_poor": not_poor}
     return {
         "reviewed": reviewed,
         "classes": classes,
-        "rates": {k: round(v / base, 4) for k, v in classes.items()},
+        "rates": {k: round(v / total, 4) if total else None for k, v in classes.items()},
         "local_classes": None,
-        "deprivation": {k: round(share * (poor + near)) for k, share in LACKING.items()},
+        "deprivation": {
+            cls: {k: {"households": round(share * n)} for k, share in LACKING.items()}
+            for cls, n in (("poor", poor), ("near_poor", near))
+        },
     }
 
 
@@ -68,7 +94,6 @@ def node(code: str, name: str, level: str, total: int | None, counts: tuple) -> 
         "name": name,
         "level": level,
         "households_total": total,
-        "rate_of": "registry" if total else "reviewed",
         "all": f,
         "approved": f,
     }

@@ -63,11 +63,17 @@ class Transitions(Resource):
     @error_docs(401, 403, (422, "Invalid period"))
     @requires(*READERS)
     def get(self):
-        """Escaped, still poor, fell back (tái nghèo), newly poor (phát sinh); start and end."""
+        """Household by household since the previous period, in the categories of the official
+        tables (tổng hợp diễn biến hộ nghèo / hộ cận nghèo), for the area and per unit under it."""
         q = load(TransitionQuerySchema(), request.args.to_dict())
         with current().db.session() as session:
             body = reports.transitions(
-                session, Scope.of(session, current_user()), q["period"], q["area"]
+                session,
+                Scope.of(session, current_user()),
+                q["period"],
+                q["area"],
+                q["counts"],
+                q["households"],
             )
         return TransitionsSchema().dump(body)
 

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, false, text
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    false,
+    or_,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, intpk
@@ -31,6 +41,9 @@ class _FactColumns:
     submitted_at: Mapped[dt.datetime]
     # Whether that submission is approved: kept here (set on review) so reports need no join.
     approved: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Sent by a collector for an area outside their assignment: counted in no figure until a
+    # supervisor of that area approves it (``COUNTED_WHERE``).
+    out_of_scope: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 # The indicators of every poverty standard (rules/poverty_*.toml), each with a lacks_<id> column.
@@ -52,8 +65,22 @@ INDICATORS = (
 # Covering indexes: the report's two GROUP BYs read an index, never the wide rows; the second
 # holds only the poor and near-poor (a query must spell its WHERE the same way to use it).
 PLACE = ("province_code", "commune_code", "area_code")
-COUNTED = (*PLACE, "area_kind", "ethnic_minority", "poverty_class", "local_class", "approved")
-DEPRIVED = (*PLACE, "approved", "poverty_class", *(f"lacks_{i}" for i in INDICATORS))
+COUNTED = (
+    *PLACE,
+    "area_kind",
+    "ethnic_minority",
+    "poverty_class",
+    "local_class",
+    "approved",
+    "out_of_scope",
+)
+DEPRIVED = (
+    *PLACE,
+    "approved",
+    "poverty_class",
+    "out_of_scope",
+    *(f"lacks_{i}" for i in INDICATORS),
+)
 DEPRIVED_CLASSES = ("poor", "near_poor")
 DEPRIVED_WHERE = "poverty_class IN ('poor', 'near_poor')"
 
@@ -132,3 +159,8 @@ class SatisfactionFact(_FactColumns, Base):
     satisfied: Mapped[list] = mapped_column(JSON)
     not_satisfied: Mapped[list] = mapped_column(JSON)
     agree: Mapped[bool | None]
+
+
+def counted(model) -> ColumnElement[bool]:
+    """The facts a figure counts: all but those out of their collector's scope and not approved."""
+    return or_(model.out_of_scope.is_(False), model.approved.is_(True))

@@ -63,14 +63,14 @@ _drawing = threading.Lock()
 
 @dataclass(frozen=True, slots=True)
 class AreaRate:
-    """One bar pair of the rate chart. Rates are percentages; None when nobody was reviewed."""
+    """One bar pair of the rate chart. Rates are percentages of the registry's households
+    (``reports.rate_base``); None when nobody was reviewed in the units that have a count."""
 
     code: str
     name: str
     reviewed: int
     poor: float | None
     near_poor: float | None
-    of_registry: bool  # the rate is of the registry's households, else of those reviewed
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,9 +116,8 @@ def area_rates(summary: dict, counts: str = "all") -> list[AreaRate]:
                 code=node["code"],
                 name=node["name"],
                 reviewed=reviewed,
-                poor=_percent(f["rates"]["poor"]) if reviewed else None,
-                near_poor=_percent(f["rates"]["near_poor"]) if reviewed else None,
-                of_registry=node["rate_of"] == "registry",
+                poor=_percent(rate) if (rate := f["rates"]["poor"]) is not None else None,
+                near_poor=_percent(rate) if (rate := f["rates"]["near_poor"]) is not None else None,
             )
         )
     return sorted(rows, key=lambda r: (r.poor is None, -(r.poor or 0), -(r.near_poor or 0), r.name))
@@ -132,7 +131,8 @@ def deprivations(summary: dict, counts: str = "all") -> tuple[int, list[Deprivat
     )
     lacking = Counter()
     for a in summary["areas"]:
-        lacking.update(a[counts]["deprivation"])
+        for by_indicator in a[counts]["deprivation"].values():
+            lacking.update({i: f["households"] for i, f in by_indicator.items()})
     catalogue = load_catalogue()
     try:
         indicators = list(catalogue.national(int(summary["period"][:4])).indicators)
@@ -174,7 +174,7 @@ def poverty_rate_chart(summary: dict, counts: str = "all", width: int = WIDTH) -
     if not any(r.reviewed for r in rows):
         return _no_data(title, subtitle, width)
     narrow = width < NARROW
-    names = [_wrap(r.name, 16 if narrow else 28) + ("" if r.of_registry else " *") for r in rows]
+    names = [_wrap(r.name, 16 if narrow else 28) for r in rows]
     height = 1.3 + 0.5 * len(rows) + 0.12 * sum(n.count("\n") for n in names)
 
     def draw(fig):
@@ -197,13 +197,16 @@ def poverty_rate_chart(summary: dict, counts: str = "all", width: int = WIDTH) -
         for y, r in zip(ys, rows, strict=True):
             if not r.reviewed:
                 ax.text(right / 100, y, "chưa rà soát / not reviewed", va="center", color=GREY)
+            elif r.poor is None:
+                note = "chưa có số hộ trong sổ / no registry count"
+                ax.text(right / 100, y, note, va="center", color=GREY)
         ax.xaxis.set_major_formatter(_comma_formatter())
-        xlabel = "Tỷ lệ (%) / Rate (%)"
-        if not all(r.of_registry for r in rows):
-            xlabel += "\n" + _wrap(
-                "* trên số hộ được rà soát / of households reviewed", _axis_chars(width)
+        ax.set_xlabel(
+            _wrap(
+                "Tỷ lệ (%) trên tổng số hộ theo sổ hộ / Rate (%) of the registry's households",
+                _axis_chars(width),
             )
-        ax.set_xlabel(xlabel)
+        )
         fig.legend(loc="outside lower center", ncols=1 if narrow else 2, frameon=False)
 
     return _render(title, subtitle, width, height, draw)
@@ -255,6 +258,7 @@ def change_chart(
     if not rows:
         return _no_data(title, subtitle, width)
     narrow = width < NARROW
+    grouped = {cls: reports.moved(moves, cls) for cls in ("poor", "near_poor")}
     steps = [
         ("Thoát / Escaped", "escaped", ESCAPED),
         ("Tái / Fell back", "fell_back", FELL_BACK),
@@ -283,17 +287,16 @@ def change_chart(
         height = 0.8 / len(steps)
         for i, (label, key, color) in enumerate(steps):
             offsets = [y + 0.4 - height * (i + 0.5) for y in ys]
-            values = [moves["poor"][key], moves["near_poor"][key]]
+            values = [grouped["poor"][key], grouped["near_poor"][key]]
             bars = bottom.barh(offsets, values, height, color=color, label=label)
             bottom.bar_label(bars, padding=2, fontsize=9)
         bottom.set_yticks(ys, ["Hộ nghèo\nPoor", "Hộ cận nghèo\nNear-poor"])
-        most = max(moves[c][k] for c in ("poor", "near_poor") for _, k, _ in steps)
+        most = max(grouped[c][k] for c in ("poor", "near_poor") for _, k, _ in steps)
         bottom.set_xlim(0, max(1, most) * 1.2)
         bottom.xaxis.get_major_locator().set_params(integer=True)
         bottom.set_title(
             _wrap(
-                f"Biến động {moves['previous_period']} → {moves['period']} / Moves"
-                + (" (mọi phiếu không bị từ chối / all non-rejected)" if counts != "all" else ""),
+                f"Biến động {moves['previous_period']} → {moves['period']} / Moves",
                 _axis_chars(width),
             ),
             color=GREY,
@@ -336,7 +339,7 @@ def chart_png(
     while len(history) < PERIODS and not history[-1]["period"].startswith("0000"):
         earlier = reports.previous_period(history[-1]["period"])
         history.append(reports.poverty_summary(session, scope, earlier, area_code, depth=0))
-    moves = reports.transitions(session, scope, period, area_code)
+    moves = reports.transitions(session, scope, period, area_code, counts)
     return _drawn(change_chart, history, moves, counts, width)
 
 

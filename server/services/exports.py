@@ -16,19 +16,22 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from ..domain import cultural_family, satisfaction
-from ..domain.poverty import load_catalogue
 from ..formulas import Workbook, csv_writer
+from . import reports
 
 HEADERS = [
     "Mã địa bàn",
     "Địa bàn",
     "Cấp",
-    "Tổng số hộ",
+    "Tổng số hộ (sổ hộ)",
     "Số hộ được rà soát",
     "Hộ nghèo",
     "Tỷ lệ hộ nghèo (%)",
     "Hộ cận nghèo",
     "Tỷ lệ hộ cận nghèo (%)",
+    "Số hộ làm căn cứ tính tỷ lệ (sổ hộ)",
+    "Số thôn/tổ chưa có số hộ (không tính vào tỷ lệ)",
+    "Số hộ đã rà soát không tính vào tỷ lệ",
     "Hộ có mức sống trung bình",
     "Hộ không nghèo",
     "Hộ nghèo DTTS",
@@ -36,7 +39,11 @@ HEADERS = [
     "Hộ nghèo nông thôn",
 ]
 LEVEL_VI = {"province": "Tỉnh", "district": "Huyện", "commune": "Xã/phường", "area": "Thôn/tổ"}
-TRANSITION_HEADERS = ["Chỉ tiêu", "Đầu kỳ", "Thoát", "Vẫn còn", "Tái", "Phát sinh", "Cuối kỳ"]
+RATE_NOTE = (
+    "Tỷ lệ tính trên tổng số hộ theo sổ hộ của các thôn/tổ có số hộ; hộ nghèo, cận nghèo ở các "
+    "thôn/tổ chưa có số hộ không tính vào tỷ lệ (xem các cột căn cứ)."
+)
+VN = dt.timezone(dt.timedelta(hours=7), "ICT")
 
 
 def poverty_rows(summary: dict, counts: str = "all") -> Iterator[list]:
@@ -65,7 +72,7 @@ def _rows(node: dict, row) -> Iterator[list]:
 
 def _row(node: dict, counts: str, label: str) -> list:
     f = node[counts]
-    classes, rates = f["classes"], f["rates"]
+    classes, rates, base = f["classes"], f["rates"], f["rate_base"]
     return [
         node["code"],
         label,
@@ -76,6 +83,9 @@ def _row(node: dict, counts: str, label: str) -> list:
         _pct(rates["poor"]),
         classes["near_poor"],
         _pct(rates["near_poor"]),
+        base["households"],
+        base["units_left_out"],
+        base["reviewed_left_out"],
         classes["medium"],
         classes["not_poor"],
         f["ethnic_minority"]["poor"],
@@ -87,52 +97,72 @@ def _row(node: dict, counts: str, label: str) -> list:
 def poverty_workbook(
     summary: dict, moves: dict, counts: str = "all", now: dt.datetime | None = None
 ) -> bytes:
-    now = now or dt.datetime.now(dt.UTC)
+    """The summary table, deprivations of the poor and of the near-poor (a fixed column per
+    indicator of the period's standard, so communes' files stack), and the transitions per unit
+    with the households behind each number (``moves`` from ``reports.transitions`` with
+    households, for the same counts)."""
     book = Workbook()
     what = "đã duyệt" if counts == "approved" else "không bị từ chối"
     heading = [
         f"Kỳ rà soát: {summary['period']} — số liệu các phiếu {what}",
-        f"Lập lúc: {now:%d/%m/%Y %H:%M} (UTC)",
+        _made_at(now),
     ]
     sheet = book.create_sheet("Tổng hợp hộ nghèo")
     sheet.append(["BIỂU TỔNG HỢP KẾT QUẢ RÀ SOÁT HỘ NGHÈO, HỘ CẬN NGHÈO"])
-    for line in heading:
+    for line in (*heading, RATE_NOTE):
         sheet.append([line])
     sheet.append([])
     sheet.append(_bold(sheet, HEADERS))
     for row in poverty_rows(summary, counts):
         sheet.append(row)
 
-    labels = {i.id: i.label_vi for s in load_catalogue().standards for i in s.indicators}
-    deprivation = book.create_sheet("Thiếu hụt dịch vụ")
-    deprivation.append(["PHÂN TÍCH CHỈ SỐ THIẾU HỤT (hộ nghèo và cận nghèo)"])
-    for line in heading:
-        deprivation.append([line])
-    deprivation.append([])
-    indicators = sorted({k for top in summary["areas"] for k in top[counts]["deprivation"]})
-    deprivation.append(
-        _bold(deprivation, ["Mã địa bàn", "Địa bàn", *(labels.get(i, i) for i in indicators)])
-    )
-    for node in _walk(summary["areas"]):
-        counts_by = node[counts]["deprivation"]
-        deprivation.append([node["code"], node["name"], *(counts_by.get(i, 0) for i in indicators)])
+    indicators = reports.standard_indicators(summary["period"])
+    for cls, name in (("poor", "hộ nghèo"), ("near_poor", "hộ cận nghèo")):
+        tab = book.create_sheet(f"Thiếu hụt - {name}")
+        tab.append([f"PHÂN TÍCH CHỈ SỐ THIẾU HỤT DỊCH VỤ XÃ HỘI CƠ BẢN CỦA {name.upper()}"])
+        for line in heading:
+            tab.append([line])
+        tab.append([])
+        columns = [f"{i.label_vi} ({unit})" for i in indicators for unit in ("số hộ", "%")]
+        tab.append(_bold(tab, ["Mã địa bàn", "Địa bàn", f"Số {name}", *columns]))
+        for node in _walk(summary["areas"]):
+            f = node[counts]
+            lacking = f["deprivation"][cls]
+            cells = []
+            for i in indicators:
+                cells += [lacking[i.id]["households"], _pct(lacking[i.id]["share"])]
+            tab.append([node["code"], node["name"], f["classes"][cls], *cells])
 
     change = book.create_sheet("Diễn biến")
     change.append(
-        [f"DIỄN BIẾN HỘ NGHÈO, CẬN NGHÈO: {moves['previous_period']} → {moves['period']}"]
+        [f"DIỄN BIẾN HỘ NGHÈO, HỘ CẬN NGHÈO: {moves['previous_period']} → {moves['period']}"]
     )
-    for line in heading[1:]:
+    for line in heading:
         change.append([line])
-    change.append([])
-    change.append(_bold(change, TRANSITION_HEADERS))
-    for key, name in (("poor", "Hộ nghèo"), ("near_poor", "Hộ cận nghèo")):
-        m = moves[key]
+    units = [*moves["units"], {"code": None, "name": "Tổng cộng", **moves}]
+    for cls, rows in reports.TRANSITIONS.items():
+        change.append([])
         change.append(
-            [name, m["start"], m["escaped"], m["still"], m["fell_back"], m["newly"], m["end"]]
+            _bold(
+                change,
+                ["Mã địa bàn", "Địa bàn", *(f"{sign} {vi}".strip() for _, vi, _, sign in rows)],
+            )
         )
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+        for unit in units:
+            change.append([unit["code"], unit["name"], *(unit[cls][key] for key, *_ in rows)])
+    if "households" in moves:
+        names = book.create_sheet("Danh sách hộ diễn biến")
+        names.append(["DANH SÁCH HỘ THEO TỪNG CHỈ TIÊU DIỄN BIẾN"])
+        for line in heading:
+            names.append([line])
+        names.append([])
+        names.append(_bold(names, ["Nhóm", "Chỉ tiêu", "Mã hộ", "Chủ hộ", "Địa bàn"]))
+        for cls, rows in reports.TRANSITIONS.items():
+            group = "Hộ nghèo" if cls == "poor" else "Hộ cận nghèo"
+            for key, vi, _en, _sign in rows:
+                for h in moves["households"][cls][key]:
+                    names.append([group, vi, h["household_code"], h["head_name"], h["area_code"]])
+    return _saved(book)
 
 
 def poverty_csv(summary: dict, counts: str = "all") -> str:
@@ -236,7 +266,7 @@ def satisfaction_rows(summary: dict, criteria_set: satisfaction.CriteriaSet) -> 
             _pct(f["agree_share"]),
             _pct(f["participation"]),
             _pct(f["pass_share"]),
-            "Đạt" if f["passes"] else "Chưa đạt",
+            f["verdict_vi"],
             *(_pct(f["items"][i.id]["share"]) for i in criteria_set.items),
         ]
 
@@ -277,8 +307,13 @@ def satisfaction_csv(summary: dict) -> str:
 
 
 def _heading(period: str, now: dt.datetime | None) -> list[str]:
-    now = now or dt.datetime.now(dt.UTC)
-    return [f"Kỳ: {period}", f"Lập lúc: {now:%d/%m/%Y %H:%M} (UTC)"]
+    return [f"Kỳ: {period}", _made_at(now)]
+
+
+def _made_at(now: dt.datetime | None) -> str:
+    """When the file was made, in Vietnam time with the zone written (it leaves khudan)."""
+    local = (now or dt.datetime.now(dt.UTC)).astimezone(VN)
+    return f"Lập lúc: {local:%H:%M ngày %d/%m/%Y} (giờ Việt Nam, UTC+07:00)"
 
 
 def _saved(book: Workbook) -> bytes:

@@ -24,6 +24,7 @@ from ..models import (
     ReviewState,
     SatisfactionFact,
     Submission,
+    SubmissionProblem,
     SubmissionVersion,
 )
 from ..models.facts import INDICATORS
@@ -93,6 +94,7 @@ class Source:
     version_id: int
     submitted_at: dt.datetime
     approved: bool = False  # a submission received or edited just now never is
+    out_of_scope: bool = False  # its collector was not assigned its area
 
 
 def required_fields(form_id: str) -> tuple[str, ...]:
@@ -312,6 +314,7 @@ def _keep(
     row.version_id = source.version_id
     row.submitted_at = source.submitted_at
     row.approved = source.approved
+    row.out_of_scope = source.out_of_scope
     row.household_code = household_code
     row.province_code = a.get("province") or None
     row.commune_code = a.get("commune") or None
@@ -386,11 +389,24 @@ def rebuild(db, form_id: str | None = None, period: str | None = None, progress=
             for row in session.scalars(doomed):
                 session.delete(row)
         session.flush()
+        outside = (
+            set(
+                session.scalars(
+                    select(SubmissionProblem.version_id).where(
+                        SubmissionProblem.rule == "out-of-scope",
+                        SubmissionProblem.version_id.in_([r[2] for r in rows]),
+                    )
+                )
+            )
+            if rows
+            else set()
+        )
         for done, (fid, sub_id, ver_id, xml, created, state, fields) in enumerate(rows, start=1):
             answers = read_answers(read_submission(xml).root, fields)
             if not period or answers.get(_PERIOD_FIELD[fid]) == period:
                 approved = state == ReviewState.APPROVED.value
-                record(session, fid, answers, Source(sub_id, ver_id, created, approved))
+                source = Source(sub_id, ver_id, created, approved, ver_id in outside)
+                record(session, fid, answers, source)
                 session.execute(
                     update(Submission).where(Submission.id == sub_id).values(**answers.place())
                 )

@@ -283,10 +283,11 @@ def _after_edit(session: Session, new: _Incoming, submission_id: int, before) ->
 def _derive(session: Session, new: _Incoming, submission_id: int, version_id: int, now) -> bool:
     """Facts and problems of this version, in this transaction; True when a problem was found
     (a "not checked" note alone is not a problem)."""
-    source = facts.Source(submission_id, version_id, now)
+    outside = checks.scope(session, new.client.user_id, new.answers.place(), new.answers.paths)
+    source = facts.Source(submission_id, version_id, now, out_of_scope=bool(outside))
     found = [
         *new.issues,
-        *checks.scope(session, new.client.user_id, new.answers.place(), new.answers.paths),
+        *outside,
         *checks.duplicate_household(
             session,
             form_pk=new.form_pk,

@@ -57,7 +57,7 @@ def report_file(
         if as_csv:
             body = exports.poverty_csv(summary, counts)
         else:
-            moves = reports.transitions(session, scope, period, area)
+            moves = reports.transitions(session, scope, period, area, counts, with_households=True)
             body = exports.poverty_workbook(summary, moves, counts)
         stem = "ra-soat-ho-ngheo"
     else:

@@ -7,8 +7,12 @@ is just another level). Two counts stand side by side everywhere: households who
 submission is approved (the facts keep a copy of that), and all non-rejected ones (the facts table
 already keeps only the latest non-rejected submission per household).
 
-Rates are of the area's total households from the registry where every area under it has one;
-otherwise of the households reviewed, and the figures say which.
+A rate (the official "Tỷ lệ hộ nghèo") is always of the registry: its denominator is the sum of
+the registry's household counts of the units that have one, and its numerator counts the poor in
+exactly those units. Each rate says, in ``rate_base``, how many households it is of, how many
+residential units under the area have no registry count and how many reviewed households it
+therefore leaves out. The share of the households *reviewed* is a separate figure with its own name
+(``share_of_reviewed``), never the official rate.
 """
 
 from __future__ import annotations
@@ -24,14 +28,14 @@ from sqlalchemy.orm import Session
 
 from .. import errors
 from ..domain import cultural_family, satisfaction
-from ..domain.poverty import PovertyClass
+from ..domain.poverty import Indicator, PovertyClass, load_catalogue
 from ..models import (
     Area,
     CulturalFamilyFact,
     PovertyFact,
     SatisfactionFact,
 )
-from ..models.facts import DEPRIVED_CLASSES, INDICATORS
+from ..models.facts import DEPRIVED_CLASSES, INDICATORS, counted
 from .scope import Scope, area_clause
 
 CLASSES = [c.value for c in PovertyClass]
@@ -54,7 +58,11 @@ def poverty_summary(
     step = progress or (lambda done, total: None)
     tree = _start(session, scope, area_code)
     step(1, POVERTY_STEPS)
-    where = [PovertyFact.period == period, *_inside(session, tree, scope, PovertyFact, area_code)]
+    where = [
+        PovertyFact.period == period,
+        counted(PovertyFact),
+        *_inside(session, tree, scope, PovertyFact, area_code),
+    ]
     place = (PovertyFact.province_code, PovertyFact.commune_code, PovertyFact.area_code)
     kinds = (
         PovertyFact.area_kind,
@@ -80,33 +88,42 @@ def poverty_summary(
                 if dtts:
                     counts[key, "ethnic_minority", cls] += n
     step(2, POVERTY_STEPS)
-    # Per place: the poor and near-poor households lacking each service.
+    # Per place and class: the poor and the near-poor households lacking each service.
     lacking = [func.sum(cast(getattr(PovertyFact, f"lacks_{i}"), Integer)) for i in INDICATORS]
     rows = session.execute(
-        select(*place, PovertyFact.approved, *lacking)
+        select(*place, PovertyFact.approved, PovertyFact.poverty_class, *lacking)
         .where(*where, PovertyFact.poverty_class.in_(_DEPRIVED))
-        .group_by(*place, PovertyFact.approved)
+        .group_by(*place, PovertyFact.approved, PovertyFact.poverty_class)
     )
-    for province, commune, area, approved, *numbers in rows:
+    for province, commune, area, approved, cls, *numbers in rows:
         counts = leaves[(area, commune, province)]
         for key in COUNTS if approved else COUNTS[:1]:
             for indicator, n in zip(INDICATORS, numbers, strict=True):
                 if n:
-                    counts[key, "deprivation", indicator] += n
+                    counts[key, "deprivation", cls, indicator] += n
     step(3, POVERTY_STEPS)
+    indicators = standard_indicators(period)
 
-    def figures(_area, counts: Counter, total: int | None) -> dict:
-        return {
-            "rate_of": "registry" if total else "reviewed",
-            **{key: _poverty_figures(counts, key, total) for key in COUNTS},
-        }
+    def figures(_area, counts: Counter, cover: _Coverage) -> dict:
+        return {key: _poverty_figures(counts, key, cover, indicators) for key in COUNTS}
 
     body = _report(tree, scope, leaves, figures, period, area_code, depth)
     step(POVERTY_STEPS, POVERTY_STEPS)
     return body
 
 
-def _poverty_figures(counts: Counter, key: str, total: int | None) -> dict:
+def standard_indicators(period: str) -> tuple[Indicator, ...]:
+    """The indicators of the national standard in force for ``period``, in its official order
+    (none for a period no standard covers)."""
+    try:
+        return load_catalogue().national(int(period[:4])).indicators
+    except (ValueError, LookupError):
+        return ()
+
+
+def _poverty_figures(
+    counts: Counter, key: str, cover: _Coverage, indicators: tuple[Indicator, ...]
+) -> dict:
     """One counting rule's figures (``key``: all non-rejected, or approved only)."""
     # counts.get, not counts[...]: a Counter's missing keys cost a Python call each. Thousands of
     # areas are rendered, so the per-class dicts are built by C loops (map, zip).
@@ -116,20 +133,38 @@ def _poverty_figures(counts: Counter, key: str, total: int | None) -> dict:
     }
     classes, local = figures["classes"], figures["local_classes"]
     reviewed = get((key, "reviewed"), 0)
-    # Nobody reviewed: no rate at all, rather than 0 % poor out of the registry's households.
-    base = (total or reviewed) if reviewed else 0
-    deprivation = zip(_SORTED_INDICATORS, map(get, _DEPRIVATION[key], _ZEROS), strict=True)
+    in_base = cover.covered.get((key, "reviewed"), 0)
+    # Nobody reviewed in the units counted: no rate at all, rather than 0 % of their households.
+    base = cover.base if in_base else 0
+    covered = map(cover.covered.get, _KEYS[key][0][1], _ZEROS)
     return {
         "reviewed": reviewed,
         "classes": classes,
-        "rates": {c: round(n / base, 4) for c, n in classes.items()}
+        "rates": {c: round(n / base, 4) for c, n in zip(CLASSES, covered, strict=True)}
         if base
+        else dict.fromkeys(CLASSES),
+        "rate_base": {
+            "households": cover.base or None,
+            "units_left_out": cover.units_left_out,
+            "reviewed_left_out": reviewed - in_base,
+        },
+        "share_of_reviewed": {c: round(n / reviewed, 4) for c, n in classes.items()}
+        if reviewed
         else dict.fromkeys(CLASSES),
         "local_classes": local if any(local.values()) else None,
         "urban": figures["urban"],
         "rural": figures["rural"],
         "ethnic_minority": figures["ethnic_minority"],
-        "deprivation": {i: n for i, n in deprivation if n},
+        "deprivation": {
+            cls: {
+                i.id: {
+                    "households": (n := get((key, "deprivation", cls, i.id), 0)),
+                    "share": _rate(n, classes[cls]),
+                }
+                for i in indicators
+            }
+            for cls in DEPRIVED_CLASSES
+        },
     }
 
 
@@ -141,53 +176,228 @@ _KEYS = {
     ]
     for key in COUNTS
 }
-_SORTED_INDICATORS = sorted(INDICATORS)
-_DEPRIVATION = {key: [(key, "deprivation", i) for i in _SORTED_INDICATORS] for key in COUNTS}
 _ZEROS = itertools.repeat(0)
 
 
-def transitions(session: Session, scope: Scope, period: str, area_code: str | None = None) -> dict:
-    """Household-by-household change from the previous period (all non-rejected counts).
+# The categories of the official tables "tổng hợp diễn biến hộ nghèo / hộ cận nghèo", in their
+# order: (key, Vietnamese, English). start - the ones marked "-" + the ones marked "+" = end.
+TRANSITIONS = {
+    "poor": (
+        ("start", "Số hộ nghèo đầu kỳ", "Poor at the start", ""),
+        ("escaped_to_near_poor", "Thoát nghèo, thành hộ cận nghèo", "Escaped, now near-poor", "-"),
+        ("escaped_above", "Thoát nghèo, vượt chuẩn cận nghèo", "Escaped, above near-poor", "-"),
+        ("not_reviewed", "Không được rà soát kỳ này", "Not reviewed this period", "-"),
+        ("still", "Vẫn là hộ nghèo", "Still poor", ""),
+        ("fell_back", "Tái nghèo", "Fell back into poverty (tái nghèo)", "+"),
+        (
+            "new_from_near_poor",
+            "Nghèo phát sinh từ hộ cận nghèo",
+            "Newly poor, from near-poor",
+            "+",
+        ),
+        (
+            "new_from_not_poor",
+            "Nghèo phát sinh từ hộ không nghèo",
+            "Newly poor, from not poor",
+            "+",
+        ),
+        (
+            "new_first_reviewed",
+            "Nghèo phát sinh, rà soát lần đầu",
+            "Newly poor, first reviewed",
+            "+",
+        ),
+        ("end", "Số hộ nghèo cuối kỳ", "Poor at the end", ""),
+    ),
+    "near_poor": (
+        ("start", "Số hộ cận nghèo đầu kỳ", "Near-poor at the start", ""),
+        ("became_poor", "Trở thành hộ nghèo", "Became poor", "-"),
+        ("escaped_above", "Thoát cận nghèo", "Escaped, above near-poor", "-"),
+        ("not_reviewed", "Không được rà soát kỳ này", "Not reviewed this period", "-"),
+        ("still", "Vẫn là hộ cận nghèo", "Still near-poor", ""),
+        ("fell_back", "Tái cận nghèo", "Fell back into near-poverty", "+"),
+        ("new_from_poor", "Cận nghèo phát sinh từ hộ nghèo", "Newly near-poor, from poor", "+"),
+        (
+            "new_from_not_poor",
+            "Cận nghèo phát sinh từ hộ không nghèo",
+            "Newly near-poor, from not poor",
+            "+",
+        ),
+        (
+            "new_first_reviewed",
+            "Cận nghèo phát sinh, rà soát lần đầu",
+            "Newly near-poor, first reviewed",
+            "+",
+        ),
+        ("end", "Số hộ cận nghèo cuối kỳ", "Near-poor at the end", ""),
+    ),
+}
+_POOR, _NEAR = PovertyClass.POOR.value, PovertyClass.NEAR_POOR.value
 
-    escaped: poor before, not poor now; still poor; fell back (tái nghèo): poor now, not poor
-    before but poor in an earlier period; newly poor (phát sinh): poor now and never before. The
-    same for near-poor. Start and end counts are those of the previous and this period.
-    """
+
+def _moves(cls: str, before: str | None, now: str | None, earlier: set[str]) -> list[str]:
+    """The categories one household falls in for class ``cls`` (``earlier``: its classes in the
+    periods before the previous one)."""
+    out = []
+    if before == cls:
+        out.append("start")
+        if now == cls:
+            out.append("still")
+        elif now is None:
+            out.append("not_reviewed")
+        elif cls == _POOR:
+            out.append("escaped_to_near_poor" if now == _NEAR else "escaped_above")
+        else:
+            out.append("became_poor" if now == _POOR else "escaped_above")
+    elif now == cls:
+        if cls in earlier and before is not None and before != _POOR:
+            out.append("fell_back")
+        elif before is None:
+            out.append("new_first_reviewed")
+        elif cls == _POOR:
+            out.append("new_from_near_poor" if before == _NEAR else "new_from_not_poor")
+        else:
+            out.append("new_from_poor" if before == _POOR else "new_from_not_poor")
+    if now == cls:
+        out.append("end")
+    return out
+
+
+def transitions(
+    session: Session,
+    scope: Scope,
+    period: str,
+    area_code: str | None = None,
+    counts: str = "all",
+    with_households: bool = False,
+) -> dict:
+    """Household by household, how the poor and near-poor of the previous period moved, in the
+    official categories (``TRANSITIONS``), for the area and per unit under it (``units``: its
+    children; without an area, the top areas). ``counts="approved"`` uses approved reviews only.
+    With ``with_households`` each number lists its households (code, head, area), because the
+    village meeting discusses names."""
     previous = previous_period(period)
+    tree = _start(session, scope, area_code)
     query = select(
         PovertyFact.household_key,
         PovertyFact.period,
         PovertyFact.poverty_class,
+        PovertyFact.household_code,
+        PovertyFact.head_name,
         PovertyFact.area_code,
         PovertyFact.commune_code,
         PovertyFact.province_code,
-    ).where(scope.clause(PovertyFact), PovertyFact.period <= period)
+    ).where(scope.clause(PovertyFact), PovertyFact.period <= period, counted(PovertyFact))
+    if counts == "approved":
+        query = query.where(PovertyFact.approved.is_(True))
     if area_code is not None:
         query = query.where(area_clause(session, PovertyFact, area_code))
     history: dict[str, dict[str, str]] = defaultdict(dict)
-    for key, p, cls, *_place in session.execute(query):
-        if _comparable(p, period):
-            history[key][p] = cls
-    out = {}
-    for cls in (PovertyClass.POOR.value, PovertyClass.NEAR_POOR.value):
-        counts = Counter()
-        for periods in history.values():
-            now, before = periods.get(period), periods.get(previous)
-            earlier = any(c == cls for p, c in periods.items() if p < previous)
-            if before == cls:
-                counts["start"] += 1
-            if now == cls:
-                counts["end"] += 1
-            if before == cls and now is not None and now != cls:
-                counts["escaped"] += 1
-            elif before == cls and now == cls:
-                counts["still"] += 1
-            elif now == cls and before != cls:
-                counts["fell_back" if earlier else "newly"] += 1
-        out[cls] = {
-            k: counts.get(k, 0) for k in ("start", "escaped", "still", "fell_back", "newly", "end")
+    where: dict[str, tuple] = {}
+    for key, p, cls, code, head, area, commune, province in session.execute(query):
+        if not _comparable(p, period):
+            continue
+        history[key][p] = cls
+        if p in (period, previous) and (key not in where or p == period):
+            where[key] = (code, head, area, commune, province)
+    tops = [area_code] if area_code else _top_codes(tree, scope)
+    units = {c: top for top in tops for c in tree.children.get(top, [])}
+
+    def unit_of(place: tuple) -> tuple[str | None, str | None]:
+        """(top area, unit under it) of a household's place."""
+        for code in place:
+            for c in tree.ancestry(code):
+                if c in units:
+                    return units[c], c
+                if c in tops:
+                    return c, None
+        return None, None
+
+    tables: dict[str | None, dict] = {}
+    for key, periods in history.items():
+        now, before = periods.get(period), periods.get(previous)
+        if now is None and before is None:
+            continue
+        earlier = {c for p, c in periods.items() if p < previous}
+        code, head, *place = where[key]
+        top, unit = unit_of(tuple(place))
+        if top is None:
+            continue
+        for cls in TRANSITIONS:
+            for move in _moves(cls, before, now, earlier):
+                for owner in {top, unit} - {None}:
+                    table = tables.setdefault(owner, _empty_moves(with_households))
+                    table[cls][move] += 1
+                    if with_households:
+                        table["households"][cls][move].append(
+                            {
+                                "household_code": code,
+                                "head_name": head,
+                                "area_code": place[0] or place[1],
+                            }
+                        )
+
+    def render(table: dict) -> dict:
+        out = {cls: dict(table[cls]) for cls in TRANSITIONS}
+        if with_households:
+            out["households"] = table["households"]
+        return out
+
+    total = _empty_moves(with_households)
+    for top in tops:
+        if top in tables:
+            for cls in TRANSITIONS:
+                total[cls].update(tables[top][cls])
+                if with_households:
+                    for move, rows in tables[top]["households"][cls].items():
+                        total["households"][cls][move].extend(rows)
+    return {
+        "period": period,
+        "previous_period": previous,
+        "area": area_code,
+        "counts": counts,
+        **render(total),
+        "units": [
+            {
+                "code": c,
+                "name": tree.areas[c].full_name,
+                "level": tree.areas[c].level,
+                **render(tables[c]),
+            }
+            for top in tops
+            for c in tree.children.get(top, [])
+            if c in tables
+        ],
+    }
+
+
+def moved(table: dict, cls: str) -> dict[str, int]:
+    """A class's transitions in three: out of it (escaped; for the near-poor also to poor), back
+    into it (fell back) and new to it (all kinds of phát sinh)."""
+    m = table[cls]
+    out = ("escaped_to_near_poor", "escaped_above", "became_poor")
+    return {
+        "escaped": sum(m.get(k, 0) for k in out),
+        "fell_back": m["fell_back"],
+        "newly": sum(n for k, n in m.items() if k.startswith("new_")),
+    }
+
+
+def _empty_moves(with_households: bool) -> dict:
+    table = {
+        cls: Counter(dict.fromkeys((k for k, *_ in moves), 0)) for cls, moves in TRANSITIONS.items()
+    }
+    if with_households:
+        table["households"] = {
+            cls: {k: [] for k, *_ in moves} for cls, moves in TRANSITIONS.items()
         }
-    return {"period": period, "previous_period": previous, "area": area_code, **out}
+    return table
+
+
+def _top_codes(tree: _Tree, scope: Scope) -> list[str]:
+    if scope.everything:
+        return tree.children.get(None, [])
+    return [c for c in sorted(_scope_codes(scope)) if c in tree.areas]
 
 
 def previous_period(period: str) -> str:
@@ -226,6 +436,7 @@ def cultural_family_summary(
             CulturalFamilyFact.failed,
         ).where(
             CulturalFamilyFact.period == period,
+            counted(CulturalFamilyFact),
             *_inside(session, tree, scope, CulturalFamilyFact, area_code),
         )
     )
@@ -236,7 +447,7 @@ def cultural_family_summary(
         counts["earned"] += int(bool(earned))
         counts.update(f"failed:{c}" for c in failed or [])
 
-    def figures(node_area: Row, counts: Counter, total: int | None) -> dict:
+    def figures(node_area: Row, counts: Counter, cover: _Coverage) -> dict:
         assessed, earned = counts["assessed"], counts["earned"]
         failed = Counter(
             {k.removeprefix("failed:"): v for k, v in counts.items() if k.startswith("failed:")}
@@ -276,6 +487,7 @@ def satisfaction_summary(
             SatisfactionFact.agree,
         ).where(
             SatisfactionFact.period == period,
+            counted(SatisfactionFact),
             *_inside(session, tree, scope, SatisfactionFact, area_code),
         )
     )
@@ -287,7 +499,7 @@ def satisfaction_summary(
         counts.update(f"yes:{set_id}:{i}" for i in satisfied or [])
         counts.update(f"no:{set_id}:{i}" for i in not_satisfied or [])
 
-    def figures(_area: Row, counts: Counter, total: int | None) -> dict:
+    def figures(_area: Row, counts: Counter, cover: _Coverage) -> dict:
         out = {}
         for set_id, criteria_set in sets.sets.items():
             respondents = counts[f"respondents:{set_id}"]
@@ -303,7 +515,7 @@ def satisfaction_summary(
                     "answered": yes + no,
                     "share": _rate(yes, yes + no),
                 }
-            participation = _rate(respondents, total) if total else None
+            participation = _rate(cover.covered[f"respondents:{set_id}"], cover.base)
             needed = criteria_set.participation.share if criteria_set.participation else None
             out[set_id] = {
                 "respondents": respondents,
@@ -311,13 +523,41 @@ def satisfaction_summary(
                 "agree_share": _rate(agreed, respondents),
                 "participation": participation,
                 "pass_share": float(criteria_set.pass_share.share),
-                "passes": agreed / respondents >= criteria_set.pass_share.share
-                and (needed is None or participation is None or participation >= needed),
+                "participation_needed": float(needed) if needed is not None else None,
+                **_satisfaction_verdict(
+                    agreed / respondents >= criteria_set.pass_share.share,
+                    None if needed is None or participation is None else participation >= needed,
+                    needed is not None,
+                ),
                 "items": items,
             }
         return out
 
     return _report(tree, scope, leaves, figures, period, area_code, depth)
+
+
+VERDICTS = {
+    "dat": ("Đạt", "Passes"),
+    "chua_dat": ("Chưa đạt", "Does not pass"),
+    "khong_du_du_lieu": ("Không đủ dữ liệu", "Not enough data"),
+}
+
+
+def _satisfaction_verdict(agreed_enough: bool, took_part: bool | None, rule: bool) -> dict:
+    """Both rules must hold. One that cannot be evaluated (participation without the registry's
+    household counts) makes the verdict "không đủ dữ liệu", never a pass."""
+    if not agreed_enough or took_part is False:
+        verdict = "chua_dat"
+    elif rule and took_part is None:
+        verdict = "khong_du_du_lieu"
+    else:
+        verdict = "dat"
+    return {
+        "passes": {"dat": True, "chua_dat": False}.get(verdict),
+        "verdict": verdict,
+        "verdict_vi": VERDICTS[verdict][0],
+        "verdict_en": VERDICTS[verdict][1],
+    }
 
 
 def _start(session: Session, scope: Scope, area_code: str | None) -> _Tree:
@@ -396,44 +636,75 @@ class _Tree:
         return order
 
 
+@dataclass(slots=True)
+class _Coverage:
+    """An area's registry households, and which of its counts a rate of them may use."""
+
+    households_total: int | None  # the registry's count: its own, or the sum of all its parts
+    base: int  # registry households of the units under it that have a count
+    covered: Counter  # the counts of exactly those units
+    units_left_out: int  # units under it (lowest registered level) with no registry count
+
+
+_NOTHING = Counter()
+
+
 def _report(
     tree: _Tree,
     scope: Scope,
     leaves: dict[tuple, Counter],
-    figures: Callable[[Row, Counter, int | None], dict],
+    figures: Callable[[Row, Counter, _Coverage], dict],
     period: str,
     area_code: str | None,
     depth: int,
 ) -> dict:
     """Add each place's counts into the most specific registered area it names (an unregistered
-    thôn counts in its commune), roll them up the tree, and render ``depth`` levels from the top."""
+    thôn counts in its commune), roll them up the tree with the registry coverage of each area,
+    and render ``depth`` levels from the top."""
     sums: dict[str, Counter] = {}
     for place, counts in leaves.items():
         code = next((c for c in place if c in tree.areas), None)
         if code is not None:
             sums.setdefault(code, Counter()).update(counts)
-    totals: dict[str, int | None] = {}
+    cover: dict[str, _Coverage] = {}
     for code in tree.bottom_up():
         area = tree.areas[code]
-        below = [totals[c] for c in tree.children.get(code, [])]
-        totals[code] = area.households_total
-        if totals[code] is None and below and None not in below:
-            totals[code] = sum(below)
+        below = [cover[c] for c in tree.children.get(code, [])]
+        if area.households_total is not None:
+            cover[code] = _Coverage(
+                area.households_total, area.households_total, sums.get(code, _NOTHING), 0
+            )
+        elif below:
+            covered = Counter()
+            for part in below:
+                if part.covered:
+                    covered.update(part.covered)
+            totals = [part.households_total for part in below]
+            cover[code] = _Coverage(
+                None if None in totals else sum(totals),
+                sum(part.base for part in below),
+                covered,
+                sum(part.units_left_out for part in below),
+            )
+        else:
+            cover[code] = _Coverage(None, 0, _NOTHING, 1)
         if code in sums and area.parent_code in tree.areas:
             sums.setdefault(area.parent_code, Counter()).update(sums[code])
 
     def render(code: str, level: int) -> dict:
-        area, total = tree.areas[code], totals[code]
+        area, here = tree.areas[code], cover[code]
         out = {
             "code": code,
             "name": area.full_name,
             "level": area.level,
-            "households_total": total,
-            **figures(area, sums.get(code, Counter()), total),
+            "households_total": here.households_total,
+            **figures(area, sums.get(code, Counter()), here),
         }
         if level > 0:
             out["children"] = [
-                render(c, level - 1) for c in tree.children.get(code, []) if c in sums or totals[c]
+                render(c, level - 1)
+                for c in tree.children.get(code, [])
+                if c in sums or cover[c].households_total
             ]
         return out
 

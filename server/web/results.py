@@ -51,7 +51,7 @@ def results():
         if kind == "poverty":
             summary = reports.poverty_summary(session, scope, period, area, depth=4)
             tables.append(("", exports.HEADERS, list(exports.poverty_rows(summary, counts))))
-            moves = reports.transitions(session, scope, period, area)
+            moves = reports.transitions(session, scope, period, area, counts)
         elif kind == "cultural-family":
             summary = reports.cultural_family_summary(session, scope, period, area, depth=4)
             rows = list(exports.cultural_family_rows(summary))
@@ -77,6 +77,7 @@ def results():
         crumbs=crumbs,
         tables=tables,
         moves=moves,
+        transition_rows=reports.TRANSITIONS,
         args=args,
         files={
             fmt: url_for("web.results_file", kind=kind, fmt=fmt, counts=counts, **args)

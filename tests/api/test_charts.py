@@ -39,10 +39,11 @@ def test_poverty_rate_chart_of_the_thon_of_a_commune(client, households):
         "/api/v1/reports/poverty?period=2026&area=21607&depth=1", headers=households
     ).json
     rows = charts.area_rates(summary)
-    # Thôn Trung: F poor of 1 reviewed (G rejected); Thôn Bắc: 3 poor, 1 near-poor of 120.
-    assert [(r.code, r.poor, r.near_poor, r.of_registry) for r in rows] == [
-        ("21607.T02", 100.0, 0.0, False),
-        ("21607.T01", 2.5, 0.83, True),
+    # Thôn Bắc: 3 poor, 1 near-poor of its 120 households; Thôn Trung has no registry count,
+    # so F (G was rejected) is not a rate at all.
+    assert [(r.code, r.poor, r.near_poor, r.reviewed) for r in rows] == [
+        ("21607.T01", 2.5, 0.83, 5),
+        ("21607.T02", None, None, 1),
     ]
     r = chart(client, households, "poverty-rate", "period=2026&area=21607")
     assert r.data == charts.poverty_rate_chart(summary)

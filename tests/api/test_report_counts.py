@@ -66,12 +66,17 @@ def test_approved_counts_follow_each_review_and_a_rebuild(client, households, db
 
 def test_deprivations_counted_for_each_counting_rule(client, households):
     figures = province(client, households)
+
+    def lacking(f: dict, cls: str) -> dict:
+        return {i: v["households"] for i, v in f["deprivation"][cls].items() if v["households"]}
+
     # Approved: F and H, both poor, each lacking the 8 services of pov1.xml.
-    assert figures["approved"]["deprivation"] == {name: 2 for name in LACKING}
-    # All: the 5 poor lack the 8; B, near-poor, only water and sanitation; C and I count nowhere.
-    assert figures["all"]["deprivation"] == {
-        name: 6 if name in ("water", "sanitation") else 5 for name in LACKING
-    }
+    assert lacking(figures["approved"], "poor") == {name: 2 for name in LACKING}
+    assert lacking(figures["approved"], "near_poor") == {}
+    # All: the 5 poor lack the 8; B, near-poor, apart: only water and sanitation.
+    assert lacking(figures["all"], "poor") == {name: 5 for name in LACKING}
+    assert lacking(figures["all"], "near_poor") == {"water": 1, "sanitation": 1}
+    assert figures["all"]["deprivation"]["near_poor"]["water"]["share"] == 1.0
 
 
 def test_a_district_level_rolls_up_its_communes(client, households, db):

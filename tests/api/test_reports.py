@@ -28,6 +28,7 @@ import pytest
 from factories import domain_sample
 
 from server.services import areas, forms
+from server.services.reports import standard_indicators
 
 FORMS = Path(__file__).resolve().parents[2] / "forms"
 POOR, NEAR, RICH = 1_200_000, "near", 5_000_000
@@ -124,19 +125,41 @@ def test_poverty_figures_roll_up_from_thon_to_province(client, households):
     assert province["urban"] == {"poor": 1, "near_poor": 0, "medium": 1, "not_poor": 0}
     assert province["rural"] == {"poor": 4, "near_poor": 1, "medium": 0, "not_poor": 1}
     assert province["ethnic_minority"]["poor"] == 1
-    # Deprivation among the 6 poor and near-poor: all lack water and sanitation, 5 the rest.
-    assert province["deprivation"]["water"] == 6 and province["deprivation"]["sanitation"] == 6
-    assert province["deprivation"]["employment"] == 5
-    assert "telecom" not in province["deprivation"]
+    # Deprivation of the 5 poor (8 each) and, apart, of the near-poor (E's overrides leave water
+    # and sanitation), with a column for every indicator of the 2026 standard, in its order.
+    poor, near = province["deprivation"]["poor"], province["deprivation"]["near_poor"]
+    assert list(poor) == list(near) == [i.id for i in standard_indicators("2026")]
+    assert poor["water"] == {"households": 5, "share": 1.0}
+    assert poor["employment"] == {"households": 5, "share": 1.0}
+    assert poor["telecom"] == {"households": 0, "share": 0.0}
+    assert near["water"] == {"households": 1, "share": 1.0}
+    assert near["employment"] == {"households": 0, "share": 0.0}
+    # The official rate is of the registry, over the same units: only T01 has a count (120).
+    assert province["rates"]["poor"] == 0.025
+    assert province["rate_base"]["households"] == 120
+    assert province["rate_base"]["reviewed_left_out"] == 3  # F (T02), H and I (K01)
+    assert province["rate_base"]["units_left_out"] > 2  # T02, K01 and communes without thôn
+    assert province["share_of_reviewed"]["poor"] == 0.625  # a different figure: 5 of 8
 
     commune = area(r.json, "21607")
     assert commune["all"]["classes"]["poor"] == 4 and commune["all"]["reviewed"] == 6
-    assert commune["rate_of"] == "reviewed"  # T02 has no registry total
-    assert commune["all"]["rates"]["poor"] == 0.6667
+    # T02 has no registry total: its poor household F is not in the rate, and the row says so.
+    assert commune["all"]["rates"]["poor"] == 0.025
+    assert commune["all"]["rate_base"] == {
+        "households": 120,
+        "units_left_out": 1,
+        "reviewed_left_out": 1,
+    }
+    assert commune["all"]["share_of_reviewed"]["poor"] == 0.6667
     t01 = area(r.json, "21607.T01")
-    assert (t01["households_total"], t01["rate_of"]) == (120, "registry")
+    assert t01["households_total"] == 120
     assert t01["all"]["classes"] == {"poor": 3, "near_poor": 1, "medium": 0, "not_poor": 1}
     assert t01["all"]["rates"]["poor"] == 0.025  # 3 of the 120 households
+    assert t01["all"]["rate_base"] == {
+        "households": 120,
+        "units_left_out": 0,
+        "reviewed_left_out": 0,
+    }
     ward = area(r.json, "21553")
     assert ward["all"]["classes"] == {"poor": 1, "near_poor": 0, "medium": 1, "not_poor": 0}
 
@@ -177,26 +200,58 @@ def test_a_thon_nobody_reviewed_has_no_rate_not_zero(client, households, db):
     assert t01["all"]["rates"]["poor"] == 0.025
 
 
-def test_transitions_household_by_household(client, households):
+def test_transitions_in_the_official_categories(client, households):
     r = client.get("/api/v1/reports/poverty/transitions?period=2026", headers=households)
     assert r.status_code == 200
     assert r.json["previous_period"] == "2025"
+    # A stays poor; B escapes to near-poor; C newly poor from not poor; D fell back (poor 2024,
+    # not 2025); F and H are reviewed for the first time; E leaves near-poverty upwards.
     assert r.json["poor"] == {
         "start": 2,
-        "escaped": 1,
+        "escaped_to_near_poor": 1,
+        "escaped_above": 0,
+        "not_reviewed": 0,
         "still": 1,
         "fell_back": 1,
-        "newly": 3,
+        "new_from_near_poor": 0,
+        "new_from_not_poor": 1,
+        "new_first_reviewed": 2,
         "end": 5,
     }
     assert r.json["near_poor"] == {
         "start": 1,
-        "escaped": 1,
+        "became_poor": 0,
+        "escaped_above": 1,
+        "not_reviewed": 0,
         "still": 0,
         "fell_back": 0,
-        "newly": 1,
+        "new_from_poor": 1,
+        "new_from_not_poor": 0,
+        "new_first_reviewed": 0,
         "end": 1,
     }
+    # Per unit: the communes of the province.
+    units = {u["code"]: u for u in r.json["units"]}
+    assert set(units) == {"21607", "21553"}
+    assert units["21607"]["poor"]["end"] == 4 and units["21607"]["poor"]["new_first_reviewed"] == 1
+    assert units["21553"]["poor"]["new_first_reviewed"] == 1 and units["21553"]["poor"]["end"] == 1
+
+
+def test_transitions_honour_approved_only_and_name_the_households(client, households):
+    r = client.get(
+        "/api/v1/reports/poverty/transitions?period=2026&counts=approved", headers=households
+    )
+    assert r.json["poor"]["start"] == 0 and r.json["poor"]["new_first_reviewed"] == 2
+    assert r.json["poor"]["end"] == 2 and "households" not in r.json  # F and H
+    r = client.get(
+        "/api/v1/reports/poverty/transitions?period=2026&area=21607&households=true",
+        headers=households,
+    )
+    listed = r.json["households"]["poor"]
+    assert [h["household_code"] for h in listed["fell_back"]] == ["D"]
+    assert [h["household_code"] for h in listed["escaped_to_near_poor"]] == ["B"]
+    assert listed["fell_back"][0]["head_name"] == "Nguyễn Văn Hải"
+    assert listed["fell_back"][0]["area_code"] == "21607.T01"
 
 
 def test_a_supervisor_sees_only_their_subtree(client, households, login):
@@ -212,14 +267,9 @@ def test_a_supervisor_sees_only_their_subtree(client, households, login):
         client.get("/api/v1/reports/poverty?period=2026&area=52", headers=ward).status_code == 404
     )
     moves = client.get("/api/v1/reports/poverty/transitions?period=2026", headers=ward).json
-    assert moves["poor"] == {
-        "start": 0,
-        "escaped": 0,
-        "still": 0,
-        "fell_back": 0,
-        "newly": 1,
-        "end": 1,
-    }
+    assert moves["poor"]["new_first_reviewed"] == moves["poor"]["end"] == 1  # H only
+    assert sum(moves["poor"].values()) == 2
+    assert [u["code"] for u in moves["units"]] == ["21553.K01"]
 
 
 def test_bad_period_is_422_and_collectors_are_refused(client, households, login):
@@ -258,8 +308,13 @@ def test_cli_prints_the_table_and_json(households, database_url, tmp_path):
     assert r.exit_code == 0, r.output
     lines = r.output.splitlines()
     assert lines[0] == "Kỳ 2025 → 2026"
-    assert lines[2].split() == ["Hộ", "nghèo", "2", "1", "1", "1", "3", "5"]
-    assert lines[3].split() == ["Hộ", "cận", "nghèo", "1", "1", "0", "0", "1", "1"]
+    assert lines[1].split() == ["HỘ", "NGHÈO", "SỐ", "HỘ"]
+    assert lines[2].split() == ["Số", "hộ", "nghèo", "đầu", "kỳ", "2"]
+    assert "+ Tái nghèo" in r.output and lines[-1].split()[-1] == "1"  # near-poor at the end
+    r = CliRunner().invoke(
+        main, ["reports", "transitions", "--period", "2026", "--households"], env=env
+    )
+    assert "Tái nghèo: D Nguyễn Văn Hải (21607.T01)" in r.output
 
 
 def test_cultural_family_rates_most_failed_and_thon_title(
@@ -330,21 +385,41 @@ def test_xlsx_and_csv_files_like_the_official_table(client, households):
         'attachment; filename="ra-soat-ho-ngheo-2026-52.xlsx"'
     )
     book = load_workbook(io.BytesIO(r.data))
-    assert book.sheetnames == ["Tổng hợp hộ nghèo", "Thiếu hụt dịch vụ", "Diễn biến"]
+    assert book.sheetnames == [
+        "Tổng hợp hộ nghèo",
+        "Thiếu hụt - hộ nghèo",
+        "Thiếu hụt - hộ cận nghèo",
+        "Diễn biến",
+        "Danh sách hộ diễn biến",
+    ]
     rows = list(book["Tổng hợp hộ nghèo"].iter_rows(values_only=True))
     assert rows[1][0].startswith("Kỳ rà soát: 2026") and rows[2][0].startswith("Lập lúc:")
-    header = rows[4]
+    assert rows[2][0].endswith("(giờ Việt Nam, UTC+07:00)")
+    header = rows[5]
     assert header[:2] == ("Mã địa bàn", "Địa bàn")
-    body = {row[0]: dict(zip(header, row, strict=True)) for row in rows[5:]}
-    codes = [row[0] for row in rows[5:]]
+    body = {row[0]: dict(zip(header, row, strict=True)) for row in rows[6:]}
+    codes = [row[0] for row in rows[6:]]
     # Thôn under their commune, each commune's subtotal after them, the province total last.
     assert codes == ["21553.K01", "21553", "21607.T01", "21607.T02", "21607", "52"]
     assert body["21607"]["Địa bàn"] == "Cộng Xã Nhơn Châu"
-    assert body["21607.T01"]["Hộ nghèo"] == 3 and body["21607.T01"]["Tổng số hộ"] == 120
+    assert body["21607.T01"]["Hộ nghèo"] == 3 and body["21607.T01"]["Tổng số hộ (sổ hộ)"] == 120
     assert body["21607.T01"]["Tỷ lệ hộ nghèo (%)"] == 2.5  # a number, not text
+    # The commune's rate is over T01 alone, and the row says what it leaves out (T02's F).
+    assert body["21607"]["Tỷ lệ hộ nghèo (%)"] == 2.5
+    assert body["21607"]["Số hộ làm căn cứ tính tỷ lệ (sổ hộ)"] == 120
+    assert body["21607"]["Số thôn/tổ chưa có số hộ (không tính vào tỷ lệ)"] == 1
+    assert body["21607"]["Số hộ đã rà soát không tính vào tỷ lệ"] == 1
     assert body["52"]["Số hộ được rà soát"] == 8 and body["52"]["Hộ nghèo DTTS"] == 1
+    # Deprivations of the poor alone, a column pair per indicator of the 2026 standard.
+    lacking = list(book["Thiếu hụt - hộ nghèo"].iter_rows(values_only=True))
+    assert lacking[4][:4] == ("Mã địa bàn", "Địa bàn", "Số hộ nghèo", "Việc làm (số hộ)")
+    assert len(lacking[4]) == 3 + 2 * len(standard_indicators("2026"))
+    assert lacking[5][:5] == ("52", "Tỉnh Gia Lai", 5, 5, 100.0)
     moves = list(book["Diễn biến"].iter_rows(values_only=True))
-    assert moves[-2] == ("Hộ nghèo", 2, 1, 1, 1, 3, 5)
+    total_poor = next(row for row in moves if row[1] == "Tổng cộng")
+    assert total_poor[2:] == (2, 1, 0, 0, 1, 1, 0, 1, 2, 5)
+    names = list(book["Danh sách hộ diễn biến"].iter_rows(values_only=True))
+    assert ("Hộ nghèo", "Tái nghèo", "D", "Nguyễn Văn Hải", "21607.T01") in names
     r = client.get(
         "/api/v1/reports/poverty.csv?period=2026&area=21607&counts=approved", headers=households
     )
@@ -353,3 +428,34 @@ def test_xlsx_and_csv_files_like_the_official_table(client, households):
     table = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
     assert table[0][0] == "Mã địa bàn" and table[-1][0] == "21607"
     assert table[-1][4] == "1"  # approved only: F
+
+
+def test_an_out_of_scope_submission_counts_nowhere_until_approved(
+    client, households, make_user, db
+):
+    from collect import CollectClient, flask_sender
+
+    make_user("far", "collector", areas=("21553",))  # assigned the ward, not Nhơn Châu
+    far = CollectClient(flask_sender(client), "http://localhost", "far", "correct horse")
+    review(far, "2026", "21607", "21607.T01", "Z", POOR)
+
+    def t01() -> dict:
+        body = client.get("/api/v1/reports/poverty?period=2026&area=21607.T01", headers=households)
+        return body.json["areas"][0]["all"]
+
+    def moves() -> dict:
+        return client.get(
+            "/api/v1/reports/poverty/transitions?period=2026&area=21607", headers=households
+        ).json["poor"]
+
+    listed = client.get("/api/v1/submissions?period=2026&per_page=100", headers=households).json
+    z = next(i for i in listed["items"] if i["household_code"] == "Z")
+    assert z["review_state"] == "hasIssues"
+    assert (t01()["reviewed"], t01()["classes"]["poor"]) == (5, 3)  # as before Z came
+    assert moves()["new_first_reviewed"] == 1  # F only
+    r = client.patch(
+        f"/api/v1/submissions/{z['id']}", headers=households, json={"review_state": "approved"}
+    )
+    assert r.status_code == 200
+    assert (t01()["reviewed"], t01()["classes"]["poor"]) == (6, 4)
+    assert moves()["new_first_reviewed"] == 2

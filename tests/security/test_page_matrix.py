@@ -11,6 +11,7 @@ it did not exist). A test fails when a new /app route has no row.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from collect import CollectClient, flask_sender
@@ -20,8 +21,10 @@ from stored import empty
 from web.conftest import csrf_of
 
 from server.app import create_app
+from server.config import Settings
 from server.models import Submission
 from server.services import areas, forms, users
+from server.storage import LocalStorage
 
 PASSWORD = "correct horse"
 FIRST = "uuid:fa22d4b7-ce38-4004-900a-b698b0fd8ee7"
@@ -219,8 +222,6 @@ PUBLIC = {"/app/login", "/app/static/<path:filename>"}
 
 @pytest.fixture(scope="module")
 def world(database, tmp_path_factory):
-    from conftest import Settings
-
     root = tmp_path_factory.mktemp("pages")
     settings = Settings(
         database_url=database.url,
@@ -231,8 +232,6 @@ def world(database, tmp_path_factory):
         instance_dir=root / "instance",
     )
     app = create_app(settings, db=database)
-    from server.storage import LocalStorage
-
     storage = LocalStorage(settings.media_root)
     with database.session() as s:
         areas.load_official(s)
@@ -252,8 +251,6 @@ def world(database, tmp_path_factory):
         ):
             users.create_user(s, name, role, PASSWORD, codes)
         s.commit()
-    from pathlib import Path
-
     shipped = Path(__file__).resolve().parents[2] / "forms" / "poverty_review.xlsx"
     forms.publish_xlsform(database, storage, shipped, validate=False)
     client = app.test_client()

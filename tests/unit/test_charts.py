@@ -22,14 +22,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def figures(poor=0, near=0, medium=0, not_poor=0, total=None, deprivation=None) -> dict:
+    """As reports.poverty_summary words one area's figures: rates only of the registry."""
     reviewed = poor + near + medium + not_poor
-    base = total or reviewed
+    base = total if reviewed else None
     classes = {"poor": poor, "near_poor": near, "medium": medium, "not_poor": not_poor}
+    lacking = {i: {"households": n, "share": None} for i, n in (deprivation or {}).items()}
     return {
         "reviewed": reviewed,
         "classes": classes,
         "rates": {k: round(v / base, 4) if base else None for k, v in classes.items()},
-        "deprivation": deprivation or {},
+        "rate_base": {"households": total, "units_left_out": 0 if total else 1},
+        "deprivation": {"poor": lacking, "near_poor": {}},
     }
 
 
@@ -40,7 +43,6 @@ def node(code, name, total=None, children=None, **counts) -> dict:
         "name": name,
         "level": "area" if "." in code else "commune",
         "households_total": total,
-        "rate_of": "registry" if total else "reviewed",
         "all": f,
         "approved": figures(total=total),
     }
@@ -73,8 +75,30 @@ MOVES = {
     "period": "2026",
     "previous_period": "2025",
     "area": "21607",
-    "poor": {"start": 10, "escaped": 3, "still": 7, "fell_back": 1, "newly": 4, "end": 12},
-    "near_poor": {"start": 8, "escaped": 2, "still": 5, "fell_back": 0, "newly": 4, "end": 9},
+    "poor": {
+        "start": 10,
+        "escaped_to_near_poor": 2,
+        "escaped_above": 1,
+        "not_reviewed": 0,
+        "still": 7,
+        "fell_back": 1,
+        "new_from_near_poor": 2,
+        "new_from_not_poor": 1,
+        "new_first_reviewed": 1,
+        "end": 12,
+    },
+    "near_poor": {
+        "start": 8,
+        "became_poor": 0,
+        "escaped_above": 2,
+        "not_reviewed": 1,
+        "still": 5,
+        "fell_back": 0,
+        "new_from_poor": 2,
+        "new_from_not_poor": 1,
+        "new_first_reviewed": 1,
+        "end": 9,
+    },
 }
 
 
@@ -107,18 +131,19 @@ def bars(png: bytes, colour: str, upright: bool = False) -> int:
 
 def test_area_rates_are_the_areas_below_highest_poor_rate_first():
     rows = charts.area_rates(COMMUNE)
-    assert [r.code for r in rows] == ["21607.T02", "21607.T03", "21607.T01", "21607.T04"]
-    t02, t03, t01, t04 = rows
-    assert (t02.poor, t02.near_poor, t02.of_registry) == (25.0, 5.0, False)  # of 20 reviewed
-    assert (t03.poor, t03.near_poor, t03.of_registry) == (3.0, 2.0, True)  # of 100 households
+    assert [r.code for r in rows] == ["21607.T03", "21607.T01", "21607.T02", "21607.T04"]
+    t03, t01, t02, t04 = rows
+    assert (t03.poor, t03.near_poor) == (3.0, 2.0)  # of its 100 households
     assert (t01.poor, t01.near_poor) == (2.0, 3.0)
+    # Thôn Trung has no registry count: reviewed, but no rate (never one of those reviewed).
+    assert (t02.reviewed, t02.poor, t02.near_poor) == (20, None, None)
     assert (t04.reviewed, t04.poor, t04.near_poor) == (0, None, None)
     assert charts.area_rates(COMMUNE, "approved")[-1].poor is None
 
 
 def test_without_a_selected_area_each_top_area_is_a_row():
     two = {"period": "2026", "areas": [c for c in COMMUNE["areas"][0]["children"][:2]]}
-    assert [r.code for r in charts.area_rates(two)] == ["21607.T02", "21607.T01"]
+    assert [r.code for r in charts.area_rates(two)] == ["21607.T01", "21607.T02"]
     assert charts.place_name(two) == "Thôn Bắc, Thôn Trung"
 
 
@@ -158,11 +183,12 @@ def test_period_counts_oldest_first_from_the_first_period_with_data():
     ]
 
 
-def test_rate_chart_draws_a_bar_pair_per_reviewed_area():
+def test_rate_chart_draws_a_bar_pair_per_area_with_a_rate():
     png = charts.poverty_rate_chart(COMMUNE)
     assert image(png).size[0] == 800
-    assert bars(png, charts.POOR) == 3  # T04 has nobody reviewed: no bar, a label
-    assert bars(png, charts.NEAR_POOR) == 3
+    # T02 has no registry count and T04 nobody reviewed: no bar, a label each.
+    assert bars(png, charts.POOR) == 2
+    assert bars(png, charts.NEAR_POOR) == 2
     assert png == charts.poverty_rate_chart(COMMUNE)  # the same figures, the same bytes
     assert "Software" not in Image.open(io.BytesIO(png)).info
 
