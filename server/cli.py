@@ -392,10 +392,11 @@ def reports_transitions(
 @reports_group.command("cultural-family")
 @PERIOD_OPTION
 @AREA_OPTION
+@COUNTS_OPTION
 @JSON_OPTION
 @pass_ctx
 def reports_cultural_family(
-    ctx: Context, period: str, area_code: str | None, as_json: bool
+    ctx: Context, period: str, area_code: str | None, counts: str, as_json: bool
 ) -> None:
     """ "Gia đình văn hóa" per thôn under its commune: assessed, earned, rate, the thôn's title."""
     with ctx.db.session() as session:
@@ -407,11 +408,11 @@ def reports_cultural_family(
         return
     click.echo(f"Kỳ {period}")
     _table(
-        ("AREA", "NAME", "ASSESSED", "EARNED", "RATE %", "THON TITLE"),
+        ("AREA", "NAME", "ASSESSED", "EARNED", "RATE %", "DISQUALIFIED", "THON TITLE"),
         [
-            (code, name, assessed, earned, _blank(rate), _blank(title))
-            for code, name, _level, _total, assessed, earned, rate, _failed, title in (
-                exports.cultural_family_rows(body)
+            (code, name, assessed, earned, _blank(rate), dq, _blank(title))
+            for code, name, _lvl, _total, assessed, earned, rate, _f, dq, _why, _share, title in (
+                exports.cultural_family_rows(body, counts)
             )
         ],
     )

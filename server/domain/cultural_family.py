@@ -120,23 +120,24 @@ def assess(answers: Mapping[str, str], catalogue: CulturalFamilyCatalogue) -> Cu
 
 def thon_title(
     gdvh_households: int,
-    assessed_households: int,
+    households: int,
     province_code: str,
     catalogue: CulturalFamilyCatalogue,
 ) -> bool:
     """CF-04: whether a thôn's share of cultural-family households reaches its province's minimum.
 
-    The share is exact (8 of 10 reaches 0.8). A thôn with no assessed household does not qualify.
+    The share is of all the thôn's households (the registry's count), not of those assessed: an
+    unassessed household does not hold the title. It is exact (8 of 10 reaches 0.8). A thôn with
+    no household does not qualify.
     """
-    if not 0 <= gdvh_households <= assessed_households:
+    if not 0 <= gdvh_households <= households:
         raise ValueError(
-            f"need 0 <= households with the title ({gdvh_households}) <= assessed households "
-            f"({assessed_households})"
+            f"need 0 <= households with the title ({gdvh_households}) <= households ({households})"
         )
-    if assessed_households == 0:
+    if households == 0:
         return False
     minimum = catalogue.thon_threshold(province_code).min_gdvh_share
-    return Fraction(gdvh_households, assessed_households) >= minimum
+    return Fraction(gdvh_households, households) >= minimum
 
 
 def load_catalogue(rules_dir: Path | None = None) -> CulturalFamilyCatalogue:

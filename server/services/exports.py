@@ -173,13 +173,20 @@ CULTURAL_FAMILY_HEADERS = [
     "Mã địa bàn",
     "Địa bàn",
     "Cấp",
-    "Tổng số hộ",
+    "Tổng số hộ (sổ hộ)",
     "Số hộ được bình xét",
     "Số hộ đạt “Gia đình văn hóa”",
-    "Tỷ lệ đạt (%)",
+    "Tỷ lệ đạt trên số hộ được bình xét (%)",
     "Tiêu chí chưa đạt nhiều nhất (số hộ)",
-    "Đạt “Thôn/Tổ dân phố văn hóa”",
+    "Số hộ bị loại trừ",
+    "Hộ bị loại trừ và lý do",
+    "Tỷ lệ hộ đạt trên tổng số hộ của thôn/tổ (%)",
+    "“Thôn/Tổ dân phố văn hóa”",
 ]
+THON_NOTE = (
+    "Thôn/tổ dân phố văn hóa xét theo tỷ lệ hộ đạt “Gia đình văn hóa” trên tổng số hộ của "
+    "thôn/tổ theo sổ hộ, so với mức tối thiểu của tỉnh."
+)
 SATISFACTION_HEADERS = [
     "Mã địa bàn",
     "Địa bàn",
@@ -194,47 +201,60 @@ SATISFACTION_HEADERS = [
 ]
 
 
-def cultural_family_rows(summary: dict) -> Iterator[list]:
+def cultural_family_rows(summary: dict, counts: str = "all") -> Iterator[list]:
     """A row per thôn under its commune, subtotals and totals (``reports.cultural_family_summary``
-    with depth 4): assessed, earned, rate, the criteria failed most, and the thôn's title."""
+    with depth 4): assessed, earned, rate, the criteria failed most, the disqualified households
+    with why, and the thôn's title with the share of its registry households it is judged on."""
     texts = {c.id: c.text_vi for c in cultural_family.load_catalogue().criteria}
 
     def row(node: dict, label: str) -> list:
+        f = node[counts]
         failed = "; ".join(
             f"{texts.get(m['criterion'], m['criterion'])} ({m['households']})"
-            for m in node["most_failed"]
+            for m in f["most_failed"]
         )
-        title = node.get("thon_title")
+        excluded = "; ".join(
+            f"{h['household_code']} {h['head_name'] or ''}: {', '.join(h['reasons'])}"
+            for h in f.get("disqualified_households", [])
+        )
+        title = f.get("thon_title")
         return [
             node["code"],
             label,
             LEVEL_VI.get(node["level"], node["level"]),
             node["households_total"],
-            node["assessed"],
-            node["earned"],
-            _pct(node["rate"]),
+            f["assessed"],
+            f["earned"],
+            _pct(f["rate"]),
             failed or None,
-            None if title is None else ("Đạt" if title else "Chưa đạt"),
+            f["disqualified"],
+            excluded or None,
+            None if title is None else _pct(title["share_of_households"]),
+            None if title is None else title["label_vi"],
         ]
 
     return area_rows(summary, row)
 
 
-def cultural_family_workbook(summary: dict, now: dt.datetime | None = None) -> bytes:
+def cultural_family_workbook(
+    summary: dict, counts: str = "all", now: dt.datetime | None = None
+) -> bytes:
     book = Workbook()
     sheet = book.create_sheet("Gia đình văn hóa")
     sheet.append(["KẾT QUẢ BÌNH XÉT DANH HIỆU “GIA ĐÌNH VĂN HÓA”"])
+    what = "đã duyệt" if counts == "approved" else "không bị từ chối"
     for line in _heading(summary["period"], now):
         sheet.append([line])
+    sheet.append([f"Số liệu các phiếu {what}. {THON_NOTE}"])
     sheet.append([])
     sheet.append(_bold(sheet, CULTURAL_FAMILY_HEADERS))
-    for row in cultural_family_rows(summary):
+    for row in cultural_family_rows(summary, counts):
         sheet.append(row)
     return _saved(book)
 
 
-def cultural_family_csv(summary: dict) -> str:
-    return _csv(CULTURAL_FAMILY_HEADERS, cultural_family_rows(summary))
+def cultural_family_csv(summary: dict, counts: str = "all") -> str:
+    return _csv(CULTURAL_FAMILY_HEADERS, cultural_family_rows(summary, counts))
 
 
 def satisfaction_sets(summary: dict) -> list[satisfaction.CriteriaSet]:

@@ -63,7 +63,9 @@ def report_file(
     else:
         compute, workbook, table, stem = AREA_FILES[kind]
         summary = compute(session, scope, period, area, 4)
-        body = table(summary) if as_csv else workbook(summary)
+        # Cultural family has approved-only figures beside all, as poverty; satisfaction not yet.
+        extra = {"counts": counts} if kind == "cultural-family" else {}
+        body = table(summary, **extra) if as_csv else workbook(summary, **extra)
     audit.record(
         session,
         user.id if user is not None else None,

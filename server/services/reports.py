@@ -22,6 +22,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from sqlalchemy import Integer, Row, bindparam, cast, func, select, union_all
 from sqlalchemy.orm import Session
@@ -423,17 +424,26 @@ def _rate(count: int, base: int) -> float | None:
 def cultural_family_summary(
     session: Session, scope: Scope, period: str, area_code: str | None = None, depth: int = 1
 ) -> dict:
-    """Per area: households assessed, "Gia đình văn hóa" count and rate, the criteria failed most;
-    for a residential area, whether it meets its province's "Thôn/Tổ dân phố văn hóa" share."""
+    """Per area, for all non-rejected and for approved assessments: households assessed, those
+    earning "Gia đình văn hóa" and their share of those assessed, the criteria failed most, and
+    the disqualified households with the reasons; for a residential area, its "Thôn/Tổ dân phố
+    văn hóa" title: the share of the *registry's* households holding the family title against its
+    province's minimum (rule data), "chưa đánh giá" when nobody was assessed and "không đủ dữ
+    liệu" without a registry count."""
     catalogue = cultural_family.load_catalogue()
+    reasons = {c.id: c.text_vi for c in catalogue.disqualifiers}
     tree = _start(session, scope, area_code)
     rows = session.execute(
         select(
             CulturalFamilyFact.area_code,
             CulturalFamilyFact.commune_code,
             CulturalFamilyFact.province_code,
+            CulturalFamilyFact.approved,
             CulturalFamilyFact.earned,
             CulturalFamilyFact.failed,
+            CulturalFamilyFact.disqualified_by,
+            CulturalFamilyFact.household_code,
+            CulturalFamilyFact.head_name,
         ).where(
             CulturalFamilyFact.period == period,
             counted(CulturalFamilyFact),
@@ -441,17 +451,27 @@ def cultural_family_summary(
         )
     )
     leaves: dict[tuple, Counter] = defaultdict(Counter)
-    for area, commune, province, earned, failed in rows:
+    excluded: dict[str, list[dict]] = defaultdict(list)  # thôn -> disqualified households
+    for area, commune, province, approved, earned, failed, dq, code, head in rows:
         counts = leaves[(area, commune, province)]
-        counts["assessed"] += 1
-        counts["earned"] += int(bool(earned))
-        counts.update(f"failed:{c}" for c in failed or [])
+        for key in COUNTS if approved else COUNTS[:1]:
+            counts[key, "assessed"] += 1
+            counts[key, "earned"] += int(bool(earned))
+            counts.update((key, "failed", c) for c in failed or [])
+            counts[key, "disqualified"] += int(bool(dq))
+        if dq:
+            excluded[area or commune].append(
+                {
+                    "household_code": code,
+                    "head_name": head,
+                    "approved": bool(approved),
+                    "reasons": [reasons.get(d, d) for d in dq],
+                }
+            )
 
-    def figures(node_area: Row, counts: Counter, cover: _Coverage) -> dict:
-        assessed, earned = counts["assessed"], counts["earned"]
-        failed = Counter(
-            {k.removeprefix("failed:"): v for k, v in counts.items() if k.startswith("failed:")}
-        )
+    def one(node_area: Row, counts: Counter, cover: _Coverage, key: str) -> dict:
+        assessed, earned = counts[key, "assessed"], counts[key, "earned"]
+        failed = {k[2]: n for k, n in counts.items() if k[:2] == (key, "failed")}
         out = {
             "assessed": assessed,
             "earned": earned,
@@ -460,13 +480,49 @@ def cultural_family_summary(
                 {"criterion": c, "households": n}
                 for c, n in sorted(failed.items(), key=lambda x: (-x[1], x[0]))[:3]
             ],
+            "disqualified": counts[key, "disqualified"],
         }
         if node_area.level == "area":
             *_, province = tree.ancestry(node_area.code)
-            out["thon_title"] = cultural_family.thon_title(earned, assessed, province, catalogue)
+            out["thon_title"] = _thon_title(earned, assessed, cover, province, catalogue)
+            out["disqualified_households"] = [
+                h for h in excluded.get(node_area.code, []) if key == "all" or h["approved"]
+            ]
         return out
 
+    def figures(node_area: Row, counts: Counter, cover: _Coverage) -> dict:
+        return {key: one(node_area, counts, cover, key) for key in COUNTS}
+
     return _report(tree, scope, leaves, figures, period, area_code, depth)
+
+
+THON_TITLE = {
+    "dat": "Đạt",
+    "chua_dat": "Chưa đạt",
+    "chua_danh_gia": "Chưa đánh giá",
+    "khong_du_du_lieu": "Không đủ dữ liệu (chưa có số hộ trong sổ)",
+}
+
+
+def _thon_title(earned: int, assessed: int, cover: _Coverage, province: str, catalogue) -> dict:
+    threshold = catalogue.thon_threshold(province)
+    households = cover.households_total
+    share = _rate(earned, households) if households else None
+    if not assessed:
+        status = "chua_danh_gia"
+    elif not households or earned > households:
+        status = "khong_du_du_lieu"
+    else:
+        earns = cultural_family.thon_title(earned, households, province, catalogue)
+        status = "dat" if earns else "chua_dat"
+    return {
+        "status": status,
+        "label_vi": THON_TITLE[status],
+        "share_of_households": share,
+        "households": households,
+        "min_share": float(threshold.min_gdvh_share),
+        "rule": {"source": threshold.source, "mark": threshold.mark},
+    }
 
 
 def satisfaction_summary(
@@ -647,6 +703,7 @@ class _Coverage:
 
 
 _NOTHING = Counter()
+_TOTAL = SimpleNamespace(code="", full_name="Tổng cộng", level="total")  # the areas shown, as one
 
 
 def _report(
@@ -714,7 +771,24 @@ def _report(
         codes = tree.children.get(None, [])
     else:
         codes = [c for c in sorted(_scope_codes(scope)) if c in tree.areas]
-    return {"period": period, "areas": [render(c, depth) for c in codes]}
+    # The areas shown, together: what a page's headline quotes, worked out here once.
+    together, parts = Counter(), [cover[c] for c in codes]
+    covered = Counter()
+    for code in codes:
+        together.update(sums.get(code, _NOTHING))
+        covered.update(cover[code].covered)
+    totals = [p.households_total for p in parts]
+    whole = _Coverage(
+        None if None in totals or not totals else sum(totals),
+        sum(p.base for p in parts),
+        covered,
+        sum(p.units_left_out for p in parts),
+    )
+    return {
+        "period": period,
+        "areas": [render(c, depth) for c in codes],
+        "total": {"households_total": whole.households_total, **figures(_TOTAL, together, whole)},
+    }
 
 
 def _scope_codes(scope: Scope) -> frozenset[str]:

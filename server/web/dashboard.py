@@ -49,7 +49,8 @@ def dashboard():
         period=period,
         periods=sorted({*choices, period}, reverse=True),
         area=area,
-        figures=_totals(tops, culture["areas"]),
+        poverty=poverty["total"],
+        culture=culture["total"],
         waiting=sum(states[s] for s in activity.WAITING),
         states=states,
         place=tops[0] if len(tops) == 1 else None,
@@ -58,27 +59,6 @@ def dashboard():
         crumbs=crumbs,
         chart_url=url_for("web.chart", kind="poverty-rate", period=period, area=area),
     )
-
-
-def _totals(poverty_tops: list[dict], culture_tops: list[dict]) -> dict:
-    """The headline figures over the areas shown (non-rejected submissions): rates of the
-    households reviewed, as the tables beside them."""
-    reviewed = sum(t["all"]["reviewed"] for t in poverty_tops)
-    poor = sum(t["all"]["classes"]["poor"] for t in poverty_tops)
-    near = sum(t["all"]["classes"]["near_poor"] for t in poverty_tops)
-    assessed = sum(t["assessed"] for t in culture_tops)
-    earned = sum(t["earned"] for t in culture_tops)
-    return {
-        "reviewed": reviewed,
-        "approved": sum(t["approved"]["reviewed"] for t in poverty_tops),
-        "poor": poor,
-        "poor_rate": poor / reviewed if reviewed else None,
-        "near_poor": near,
-        "near_poor_rate": near / reviewed if reviewed else None,
-        "assessed": assessed,
-        "earned": earned,
-        "earned_rate": earned / assessed if assessed else None,
-    }
 
 
 def _walk(nodes: list[dict]):

@@ -370,9 +370,19 @@ EN: dict[str, str] = {
     "Hộ cận nghèo": "Near-poor",
     "Gia đình văn hóa": "Cultural family",
     "{earned}/{assessed} hộ": "{earned} of {assessed} households",
-    "Tính mọi phiếu không bị từ chối; tỷ lệ trên số hộ đã rà soát.": (
-        "Every submission not rejected counts; rates are of the households reviewed."
+    "Tính mọi phiếu không bị từ chối. Tỷ lệ hộ nghèo, cận nghèo trên {n} hộ theo sổ hộ của các thôn/tổ có số hộ.": (
+        "Every submission not rejected counts. Poor and near-poor rates are of the {n} "
+        "households in the registry of the thôn that have a count."
     ),
+    "{units} thôn/tổ chưa có số hộ và {reviewed} hộ đã rà soát ở đó không tính vào tỷ lệ.": (
+        "{units} thôn without a registry count and the {reviewed} households reviewed there "
+        "are not in the rates."
+    ),
+    "Tỷ lệ gia đình văn hóa trên số hộ được bình xét.": (
+        "The cultural-family rate is of the households assessed."
+    ),
+    "% trên số hộ theo sổ hộ": "% of registry households",
+    "Gia đình văn hóa (% hộ được bình xét)": "Cultural family (% of assessed)",
     "Theo địa bàn": "By area",
     "Tỷ lệ hộ nghèo, cận nghèo theo địa bàn": "Poor and near-poor rate by area",
     "Xem kết quả chi tiết và tải về": "Detailed results and downloads",

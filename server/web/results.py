@@ -54,7 +54,7 @@ def results():
             moves = reports.transitions(session, scope, period, area, counts)
         elif kind == "cultural-family":
             summary = reports.cultural_family_summary(session, scope, period, area, depth=4)
-            rows = list(exports.cultural_family_rows(summary))
+            rows = list(exports.cultural_family_rows(summary, counts))
             tables.append(("", exports.CULTURAL_FAMILY_HEADERS, rows))
         else:
             summary = reports.satisfaction_summary(session, scope, period, area, depth=4)

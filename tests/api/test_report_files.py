@@ -78,13 +78,20 @@ def test_cultural_family_xlsx_has_a_row_per_thon_and_the_commune_subtotal(client
     rows = list(book.active.iter_rows(values_only=True))
     assert rows[1][0] == "Kỳ: 2025" and rows[2][0].startswith("Lập lúc: ")
     header, t01, t02, commune = rows_after_header(rows, "Mã địa bàn")
-    assert header[4:7] == ("Số hộ được bình xét", "Số hộ đạt “Gia đình văn hóa”", "Tỷ lệ đạt (%)")
+    assert header[4:7] == (
+        "Số hộ được bình xét",
+        "Số hộ đạt “Gia đình văn hóa”",
+        "Tỷ lệ đạt trên số hộ được bình xét (%)",
+    )
     assert t01[:7] == ("21607.T01", "Thôn Bắc", "Thôn/tổ", 120, 1, 1, 100)
-    assert t01[8] == "Đạt"
+    # The thôn title is judged on its 120 registry households: 1 of them is 0.83 %.
+    assert t01[10:] == (0.83, "Chưa đạt")
     assert t02[:7] == ("21607.T02", "Thôn Trung", "Thôn/tổ", None, 3, 2, 66.67)
-    assert t02[7].endswith("(1)") and t02[8] == "Chưa đạt"  # 2/3 < 0.8
+    assert t02[7].endswith("(1)") and t02[8] == 1  # one household disqualified, and why:
+    assert t02[9].startswith("NC-T02-044") and "bạo lực gia đình" in t02[9]
+    assert t02[10:] == (None, "Không đủ dữ liệu (chưa có số hộ trong sổ)")
     assert commune[:2] == ("21607", "Cộng Xã Nhơn Châu")
-    assert commune[4:7] == (4, 3, 75) and commune[8] is None  # sums, numbers as numbers
+    assert commune[4:7] == (4, 3, 75) and commune[11] is None  # sums, numbers as numbers
 
 
 def csv_table(data: bytes) -> list[list[str]]:
@@ -166,8 +173,9 @@ def test_the_command_line_prints_the_tables_and_writes_the_files(
     lines = run("cultural-family", "--period", "2025", "--area", "21607")
     assert lines[0] == "Kỳ 2025"
     rows = {line.split()[0]: line.split() for line in lines[2:]}
-    assert rows["21607.T01"][-4:] == ["1", "1", "100.0", "Đạt"]
-    assert rows["21607.T02"][-5:] == ["3", "2", "66.67", "Chưa", "đạt"]
+    assert rows["21607.T01"][-6:] == ["1", "1", "100.0", "0", "Chưa", "đạt"]  # 1 of 120
+    t02 = " ".join(rows["21607.T02"])  # assessed, earned, %, excluded, then the title
+    assert t02.endswith("3 2 66.67 1 Không đủ dữ liệu (chưa có số hộ trong sổ)")
     lines = run("satisfaction", "--period", "2026", "--area", "21607")
     assert lines[0].startswith("Kỳ 2026 — Nông thôn mới")
     assert lines[2].split()[0] == "21607.T01" and lines[2].split()[-6:-2] == [

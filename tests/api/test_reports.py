@@ -339,10 +339,50 @@ def test_cultural_family_rates_most_failed_and_thon_title(
     )
     assert r.status_code == 200, r.json
     [commune] = r.json["areas"]
-    assert (commune["assessed"], commune["earned"], commune["rate"]) == (3, 2, 0.6667)
-    assert commune["most_failed"] == [{"criterion": "c2_6", "households": 1}]
-    thon = next(c for c in commune["children"] if c["code"] == "21607.T02")
-    assert thon["assessed"] == 3 and thon["thon_title"] is False  # 2/3 < 0.8 (the default)
+    figures = commune["all"]
+    assert (figures["assessed"], figures["earned"], figures["rate"]) == (3, 2, 0.6667)
+    assert figures["most_failed"] == [{"criterion": "c2_6", "households": 1}]
+    assert figures["disqualified"] == 1 and commune["approved"]["assessed"] == 0
+    thon = next(c for c in commune["children"] if c["code"] == "21607.T02")["all"]
+    assert thon["assessed"] == 3
+    # Thôn Trung has no registry count: its title cannot be judged, never "Chưa đạt".
+    assert thon["thon_title"]["status"] == "khong_du_du_lieu"
+    [excluded] = thon["disqualified_households"]
+    assert (
+        excluded["household_code"] == "NC-T02-044" and "bạo lực gia đình" in excluded["reasons"][0]
+    )
+    # Thôn Bắc (120 households) nobody assessed: "chưa đánh giá".
+    bac = next(c for c in commune["children"] if c["code"] == "21607.T01")["all"]
+    assert bac["assessed"] == 0 and bac["thon_title"]["status"] == "chua_danh_gia"
+    assert bac["thon_title"]["label_vi"] == "Chưa đánh giá"
+
+
+def test_thon_van_hoa_is_judged_on_the_registrys_households(
+    client, registry, db, storage, collector, login
+):
+    """10 of Thôn Bắc's 120 households assessed, all earning the family title: 100 % of those
+    assessed, but 8.3 % of the thôn's households, under the 80 % minimum."""
+    forms.publish_xlsform(db, storage, FORMS / "cultural_family.xlsx", validate=False)
+    for n in range(10):
+        earned = domain_sample(
+            "cf.xml",
+            **{
+                "NC-T02-044": f"NC-T01-{n:03d}",
+                "21607.T02<": "21607.T01<",
+                "<c2_6>no<": "<c2_6>yes<",
+                "<dq_4>yes<": "<dq_4>no<",
+                "c02c8659-6e5e-4994-aa0a-fafab043e766": str(uuid.uuid4()),
+            },
+        )
+        assert [r.status for r in collector.submit(earned)] == [201]
+    r = client.get(
+        "/api/v1/reports/cultural-family?period=2025&area=21607.T01&depth=0", headers=login()
+    )
+    thon = r.json["areas"][0]["all"]
+    assert (thon["assessed"], thon["earned"], thon["rate"]) == (10, 10, 1.0)
+    title = thon["thon_title"]
+    assert (title["households"], title["share_of_households"]) == (120, 0.0833)
+    assert (title["status"], title["min_share"], title["rule"]["mark"]) == ("chua_dat", 0.8, "M")
 
 
 def test_satisfaction_shares_agreement_participation_and_pass(
@@ -370,7 +410,30 @@ def test_satisfaction_shares_agreement_participation_and_pass(
     assert figures["items"]["s_qd318_2022_1"]["share"] == 0.5
     assert figures["items"]["s_qd318_2022_4"]["share"] == 0.0
     assert figures["items"]["s_qd318_2022_2"]["share"] == 1.0
-    assert figures["passes"] is False
+    assert (figures["passes"], figures["verdict"]) == (False, "chua_dat")
+
+
+def test_satisfaction_that_cannot_be_judged_is_not_enough_data_never_a_pass(
+    client, registry, db, storage, collector, login
+):
+    """The only answer is in Thôn Trung, which has no registry count: its participation cannot be
+    worked out, so it does not pass; above it, participation is of the units with a count
+    (Thôn Bắc, where nobody answered): the commune and the province do not pass either."""
+    forms.publish_xlsform(db, storage, FORMS / "satisfaction_survey.xlsx", validate=False)
+    satisfied = {
+        f"<s_qd318_2022_{i}>chua_hai_long<": f"<s_qd318_2022_{i}>hai_long<" for i in (4, 8, 12, 16)
+    }
+    xml = domain_sample("sat.xml", **{"21607.T01<": "21607.T02<", **satisfied})
+    assert [r.status for r in collector.submit(xml)] == [201]
+    r = client.get("/api/v1/reports/satisfaction?period=2026&area=52&depth=3", headers=login())
+    thon = area(r.json, "21607.T02")["qd318_2022"]
+    assert thon["agree_share"] == 1.0 and thon["participation"] is None
+    assert thon["passes"] is None and thon["verdict"] == "khong_du_du_lieu"
+    assert thon["verdict_vi"] == "Không đủ dữ liệu"
+    for code in ("52", "21607"):
+        figures = area(r.json, code)["qd318_2022"]
+        assert figures["agree_share"] == 1.0 and figures["participation"] == 0.0, code
+        assert figures["passes"] is False and figures["verdict"] == "chua_dat", code
 
 
 def test_xlsx_and_csv_files_like_the_official_table(client, households):
