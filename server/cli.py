@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import shutil
 import socket
 import sys
 from pathlib import Path
@@ -103,8 +104,22 @@ def main(click_ctx: click.Context) -> None:
 def serve(ctx: Context, host: str, port: int, workers: int, threads: int) -> None:
     """Migrate the database, publish forms/, create an admin if none, and serve (gunicorn)."""
     db = ctx.db
+    if ctx.settings.odk_validate and shutil.which("java") is None:
+        raise click.ClickException(
+            "Java was not found, so ODK Validate cannot check the forms in "
+            f"{ctx.settings.forms_dir} and phones would see an empty form list. Install Java 17 "
+            "(apt-get install default-jre-headless), or set KHUDAN_ODK_VALIDATE=0 to publish "
+            "without that check."
+        )
     failed = _publish_all(ctx, forms.xlsforms_in(ctx.settings.forms_dir))
     if failed:
+        with db.session() as session:
+            open_forms = forms.open_forms(session)
+        if not open_forms:
+            raise click.ClickException(
+                f"No form in {ctx.settings.forms_dir} could be published (see above), so phones "
+                "would see an empty form list. Fix the forms and start again."
+            )
         log.warning("%d form(s) in %s were not published", failed, ctx.settings.forms_dir)
     with db.session() as session:
         password = users.ensure_admin(session)

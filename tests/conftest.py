@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from collect import CollectClient, flask_sender
 from stored import empty
+from system_tools import need
 from xlsform import form_md, xlsx_bytes
 
 from server.app import create_app
@@ -172,3 +173,15 @@ def shipped(db, storage):
     """The three forms khudan ships (forms/*.xlsx), published through real pyxform."""
     for name in ("poverty_review", "cultural_family", "satisfaction_survey"):
         forms.publish_xlsform(db, storage, SHIPPED_FORMS / f"{name}.xlsx", validate=False)
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "needs(*tools): system programs the test needs (java, jdk, chromium)"
+    )
+
+
+def pytest_runtest_setup(item):
+    for mark in item.iter_markers("needs"):
+        for tool in mark.args:
+            need(tool)

@@ -9,6 +9,7 @@ import io
 import json
 import zlib
 
+import pytest
 import zxingcpp
 from collect import CollectClient, flask_sender
 from factories import household_xml, jpeg
@@ -155,6 +156,7 @@ def test_drafts_are_for_designers_and_unknown_test_links_are_refused(client, log
     assert unknown.status_code == 403 and b"QR" in unknown.data
 
 
+@pytest.mark.needs("java")
 def test_findings_come_from_pyxform_and_javarosa(settings, db, make_user, publish):
     """With ODK Validate on, a draft JavaRosa rejects is refused with its message, and pyxform's
     warnings are kept with the draft, each with its sheet and row."""

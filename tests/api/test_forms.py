@@ -139,6 +139,7 @@ def test_pyxform_warnings_come_back_with_their_rows_and_missing_media_is_named(c
     assert r.json["missing_media"] == ["villages.csv"]
 
 
+@pytest.mark.needs("java")
 def test_odk_validate_rejection_is_422_and_only_an_admin_may_skip_it(settings, db, make_user):
     client = create_app(settings.but(odk_validate=True), db=db).test_client()
 

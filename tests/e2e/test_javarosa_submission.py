@@ -21,6 +21,8 @@ from stored import attachment_bytes, count
 
 from server.models import Attachment, Submission, SubmissionVersion
 
+pytestmark = pytest.mark.needs("java", "jdk")
+
 VILLAGES = "name,label\nt1,Thôn Phú Thạnh\nt2,Thôn An Lợi\n".encode()
 UUID = re.compile(r"uuid:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 

@@ -22,6 +22,8 @@ from stored import count
 from server.models import Attachment, Blob, Submission, SubmissionVersion
 from server.storage import LocalStorage
 
+pytestmark = pytest.mark.needs("java")
+
 
 def answers_collect(url: str) -> bool:
     """Up once /submission asks a phone to log in."""

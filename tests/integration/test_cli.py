@@ -9,7 +9,7 @@ import zlib
 import pytest
 from click.testing import CliRunner
 from PIL import Image
-from xlsform import form_md, write_xlsx
+from xlsform import form_md, write_xlsx, xlsx_bytes
 
 from server.cli import main
 from server.services.collect_qr import collect_settings_payload
@@ -104,6 +104,7 @@ def test_collect_qr_payload_is_zlib_base64_json():
     assert settings["admin"] == {} and settings["project"]["name"] == "khudan"
 
 
+@pytest.mark.needs("java")
 def test_forms_publish_runs_odk_validate_and_refuses_a_change_without_a_version_bump(
     khudan, tmp_path
 ):
@@ -159,3 +160,32 @@ def test_lists_print_json_for_scripts(khudan, tmp_path):
     [form] = json.loads(khudan("forms", "list", "--json").output)
     assert (form["form_id"], form["version"], form["state"]) == ("simple", "7", "open")
     assert form["title"] == "Biểu mẫu đơn giản & thử" and len(form["md5"]) == 32
+
+
+@pytest.fixture
+def no_gunicorn(monkeypatch):
+    """``khudan serve`` must stop before it listens; if it got that far the test fails."""
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("serve started gunicorn")
+
+    monkeypatch.setattr("server.wsgi.serve_gunicorn", refuse)
+
+
+def test_serve_without_java_stops_with_one_clear_line(khudan, monkeypatch, no_gunicorn, tmp_path):
+    monkeypatch.setattr("server.cli.shutil.which", lambda name: None)
+    monkeypatch.setenv("KHUDAN_FORMS_DIR", str(tmp_path / "forms"))
+    r = khudan("serve")
+    assert r.exit_code == 1
+    assert "Java was not found" in r.output and "KHUDAN_ODK_VALIDATE=0" in r.output
+
+
+def test_serve_stops_when_no_form_could_be_published(khudan, monkeypatch, no_gunicorn, tmp_path):
+    forms_dir = tmp_path / "forms"
+    forms_dir.mkdir()
+    (forms_dir / "broken.xlsx").write_bytes(xlsx_bytes(form_md("broken")))
+    monkeypatch.setenv("KHUDAN_FORMS_DIR", str(forms_dir))
+    monkeypatch.setenv("KHUDAN_ODK_VALIDATE", "0")
+    r = khudan("serve")
+    assert r.exit_code == 1
+    assert "broken.xlsx" in r.output and "empty form list" in r.output

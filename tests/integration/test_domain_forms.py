@@ -31,6 +31,7 @@ FORMS = Path(__file__).resolve().parents[2] / "forms"
 SHIPPED = ["poverty_review", "cultural_family", "satisfaction_survey"]
 
 
+@pytest.mark.needs("java")
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_form_converts_cleanly_and_passes_odk_validate(name):
     xml, warnings = forms.convert_xlsform((FORMS / f"{name}.xlsx").read_bytes())
