@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib
 import json
 import logging
 import shutil
@@ -13,27 +14,46 @@ from pathlib import Path
 import click
 from sqlalchemy import func, select
 
-from schemas import FormSchema, UserSchema
-
 from . import errors
 from .config import Settings, from_env
 from .db import Database
-from .models import Form, FormVersion, ReviewState, Role, Submission
-from .services import (
-    areas,
-    charts,
-    exports,
-    facts,
-    forms,
-    report_files,
-    reports,
-    submission_export,
-    users,
-)
-from .services import photos as photo_checks
-from .services.collect_qr import write_collect_qr
+from .models import Form, FormVersion, ReviewState, Role, Submission, User
 from .services.scope import Scope
 from .storage import Storage, open_storage
+
+
+class _Lazy:
+    """A module imported when a command first uses it: pyxform, openpyxl, matplotlib and the
+    marshmallow schemas cost most of a command's start, and most commands need few of them."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        module = importlib.import_module(self._name)
+        self.__dict__.update(vars(module))  # later look-ups no longer come here
+        return getattr(module, attr)
+
+
+areas = _Lazy("server.services.areas")
+charts = _Lazy("server.services.charts")
+exports = _Lazy("server.services.exports")
+facts = _Lazy("server.services.facts")
+forms = _Lazy("server.services.forms")
+photo_checks = _Lazy("server.services.photos")
+report_files = _Lazy("server.services.report_files")
+reports = _Lazy("server.services.reports")
+submission_export = _Lazy("server.services.submission_export")
+users = _Lazy("server.services.users")
+collect_qr = _Lazy("server.services.collect_qr")
+api_schemas = _Lazy("schemas")
+# Choices spelled here so that `--help` imports nothing heavy; a test checks they are the services'.
+REPORT_KINDS = ("poverty", "cultural-family", "satisfaction")
+REPORT_FORMATS = ("xlsx", "csv")
+CHART_KINDS = ("poverty-rate", "deprivation", "change")
+DOMAIN_FORMS = ("cultural_family", "poverty_review", "satisfaction_survey")
+LABEL_CHOICES = ("values", "vi", "en")
+CHART_WIDTHS = (320, 800, 2000)  # smallest, default, largest
 
 log = logging.getLogger("khudan")
 
@@ -56,9 +76,24 @@ class Context:
 
     @property
     def db(self) -> Database:
+        """The existing database, upgraded; a command other than ``serve`` and ``init`` never
+        creates one (run from another folder it would find an empty one and say nobody exists)."""
+        return self.open_db(create=False)
+
+    def open_db(self, create: bool) -> Database:
         if self._db is None:
-            self._db = Database(self.settings.database_url)
-            self._db.migrate()
+            url = self.settings.database_url
+            db = Database(url)
+            if not create and not db.initialised():
+                db.dispose()
+                raise click.ClickException(
+                    f"There is no khudan database at {shown_url(url)}. Run `khudan init` (or "
+                    "`khudan serve`) to create it here, or run this command where the instance "
+                    "folder is, or set KHUDAN_DATABASE_URL (or database_url in the instance "
+                    "folder's khudan.toml)."
+                )
+            db.migrate()
+            self._db = db
         return self._db
 
     @property
@@ -102,8 +137,8 @@ def main(click_ctx: click.Context) -> None:
 @click.option("--threads", default=4, show_default=True, type=int, help="Threads per worker.")
 @pass_ctx
 def serve(ctx: Context, host: str, port: int, workers: int, threads: int) -> None:
-    """Migrate the database, publish forms/, create an admin if none, and serve (gunicorn)."""
-    db = ctx.db
+    """Create or migrate the database, publish forms/, create an admin if none, and serve."""
+    db = ctx.open_db(create=True)
     if ctx.settings.odk_validate and shutil.which("java") is None:
         raise click.ClickException(
             "Java was not found, so ODK Validate cannot check the forms in "
@@ -138,6 +173,57 @@ def serve(ctx: Context, host: str, port: int, workers: int, threads: int) -> Non
     serve_gunicorn(settings, host=host, port=port, workers=workers, threads=threads)
 
 
+@main.command()
+@pass_ctx
+def init(ctx: Context) -> None:
+    """Create the database here (or upgrade it) and an admin user, without serving."""
+    db = ctx.open_db(create=True)
+    with db.session() as session:
+        password = users.ensure_admin(session)
+        session.commit()
+    click.echo(f"Database ready: {shown_url(ctx.settings.database_url)}")
+    if password:
+        click.echo(f"Created user 'admin' with password: {password}  (shown once; change it)")
+
+
+@main.command()
+@pass_ctx
+def status(ctx: Context) -> None:
+    """Which database, files and settings file this folder uses, and what they hold."""
+    settings = ctx.settings
+    config = settings.config_file or (settings.instance_dir / "khudan.toml")
+    click.echo(f"Database:      {shown_url(settings.database_url)}")
+    click.echo(
+        f"Settings file: {config.resolve()}"
+        + ("" if settings.config_file else "  (none; optional)")
+    )
+    click.echo(f"Media:         {settings.storage_url or settings.media_root.resolve()}")
+    click.echo(f"Forms folder:  {settings.forms_dir.resolve()}")
+    db = Database(settings.database_url)
+    try:
+        if not db.initialised():
+            click.echo(
+                "The database does not exist yet: `khudan init` or `khudan serve` creates it."
+            )
+            return
+        with db.session() as session:
+            counts = {
+                "users": session.scalar(select(func.count()).select_from(User)),
+                "forms": session.scalar(select(func.count()).select_from(Form)),
+                "submissions": session.scalar(select(func.count()).select_from(Submission)),
+            }
+        click.echo("Holds:         " + ", ".join(f"{n} {what}" for what, n in counts.items()))
+    finally:
+        db.dispose()
+
+
+def shown_url(url: str) -> str:
+    """A database URL as a person may read it: the password hidden."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
 @main.group("users")
 def users_group() -> None:
     """People: collectors, supervisors, designers, admins."""
@@ -169,7 +255,11 @@ def users_list(ctx: Context, as_json: bool) -> None:
     """List users with their role, state and areas."""
     with ctx.db.session() as session:
         if as_json:
-            click.echo(json.dumps(UserSchema(many=True).dump(users.list_users(session)), indent=2))
+            click.echo(
+                json.dumps(
+                    api_schemas.UserSchema(many=True).dump(users.list_users(session)), indent=2
+                )
+            )
             return
         rows = [
             (
@@ -204,7 +294,7 @@ def users_token(ctx: Context, name: str, url: str | None, qr_path: Path | None) 
         session.commit()
     server_url = f"{base}/key/{token}"
     qr_path = qr_path or Path(f"{name}-collect-qr.png")
-    write_collect_qr(qr_path, server_url, project_name=f"khudan ({name})")
+    collect_qr.write_collect_qr(qr_path, server_url, project_name=f"khudan ({name})")
     click.echo(f"Server URL: {server_url}")
     click.echo(f"QR code for ODK Collect (Project settings > Reconfigure with QR code): {qr_path}")
 
@@ -260,7 +350,7 @@ def facts_group() -> None:
 @click.option(
     "--form",
     "form_id",
-    type=click.Choice(sorted(facts.DOMAIN_OF_FORM)),
+    type=click.Choice(DOMAIN_FORMS),
     help="Only this form (default: all domain forms).",
 )
 @click.option("--period", help="Only this period, e.g. 2026.")
@@ -460,11 +550,11 @@ def reports_satisfaction(ctx: Context, period: str, area_code: str | None, as_js
 
 
 @reports_group.command("file")
-@click.argument("kind", type=click.Choice(report_files.KINDS))
+@click.argument("kind", type=click.Choice(REPORT_KINDS))
 @PERIOD_OPTION
 @AREA_OPTION
 @click.option(
-    "--format", "fmt", type=click.Choice(report_files.FORMATS), default="xlsx", show_default=True
+    "--format", "fmt", type=click.Choice(REPORT_FORMATS), default="xlsx", show_default=True
 )
 @COUNTS_OPTION
 @output_option()
@@ -496,14 +586,14 @@ def _percent(rate: float | None) -> str:
 
 
 @reports_group.command("chart")
-@click.argument("kind", type=click.Choice(charts.KINDS))
+@click.argument("kind", type=click.Choice(CHART_KINDS))
 @PERIOD_OPTION
 @AREA_OPTION
 @COUNTS_OPTION
 @click.option(
     "--width",
-    type=click.IntRange(charts.MIN_WIDTH, charts.MAX_WIDTH),
-    default=charts.WIDTH,
+    type=click.IntRange(CHART_WIDTHS[0], CHART_WIDTHS[2]),
+    default=CHART_WIDTHS[1],
     show_default=True,
     help="Image width in pixels.",
 )
@@ -540,7 +630,7 @@ def export_group() -> None:
 )
 @click.option(
     "--labels",
-    type=click.Choice(submission_export.LABELS),
+    type=click.Choice(LABEL_CHOICES),
     default="values",
     show_default=True,
     help="values: choice values and column names; vi or en: labels and question headers.",
@@ -650,7 +740,11 @@ def forms_list(ctx: Context, as_json: bool) -> None:
     """List forms with their current version, state and number of submissions."""
     with ctx.db.session() as session:
         if as_json:
-            click.echo(json.dumps(FormSchema(many=True).dump(forms.list_forms(session)), indent=2))
+            click.echo(
+                json.dumps(
+                    api_schemas.FormSchema(many=True).dump(forms.list_forms(session)), indent=2
+                )
+            )
             return
         counts = dict(
             session.execute(

@@ -1,4 +1,5 @@
-"""Settings, read from ``KHUDAN_*`` environment variables in one place.
+"""Settings, read from ``KHUDAN_*`` environment variables in one place, or from ``khudan.toml`` in
+the instance folder (the environment wins).
 
 Defaults make ``khudan serve`` work with no setup: an SQLite file under ``instance/`` and media under
 ``media/``, both relative to the directory the server is started from.
@@ -8,7 +9,8 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, replace
+import tomllib
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from .xforms.safexml import XmlLimits
@@ -56,6 +58,8 @@ class Settings:
     form_max_questions: int = 5_000
     # Host names answered (server/hosts.py); None: any (khudan serve fills in what it listens on).
     allowed_hosts: tuple[str, ...] | None = None
+    # The instance folder's khudan.toml, when one was read (``khudan status`` shows it).
+    config_file: Path | None = None
 
     @property
     def submission_limits(self) -> XmlLimits:
@@ -120,6 +124,13 @@ def from_env(env: dict | None = None) -> Settings:
     """Build the settings from the environment (``os.environ`` unless another mapping is given)."""
     env = dict(os.environ if env is None else env)
     instance_dir = Path(env.get("KHUDAN_INSTANCE_DIR", "instance"))
+    config_file = instance_dir / CONFIG_FILE
+    if config_file.is_file():
+        for key, value in read_config(config_file).items():
+            if not env.get(key):  # a variable that is set (not empty) wins over the file
+                env[key] = value
+    else:
+        config_file = None
     database_url = env.get("KHUDAN_DATABASE_URL") or f"sqlite:///{instance_dir.resolve()}/khudan.db"
     if database_url.startswith("sqlite:///") and ":memory:" not in database_url:
         Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -151,4 +162,30 @@ def from_env(env: dict | None = None) -> Settings:
         xlsform_max_ratio=_int(env, "KHUDAN_XLSFORM_MAX_RATIO", 200),
         form_max_questions=_int(env, "KHUDAN_FORM_MAX_QUESTIONS", 5_000),
         allowed_hosts=_names(env.get("KHUDAN_ALLOWED_HOSTS")),
+        config_file=config_file,
     )
+
+
+CONFIG_FILE = "khudan.toml"
+
+
+def read_config(path: Path) -> dict[str, str]:
+    """``khudan.toml``: the same settings as the KHUDAN_* variables, named without the prefix in
+    lower case (``database_url = "postgresql+psycopg://..."``, ``odk_validate = false``); returned
+    as the environment variables they stand for."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    known = {f"KHUDAN_{f.name.upper()}" for f in fields(Settings)} - {"KHUDAN_CONFIG_FILE"}
+    out = {}
+    for key, value in data.items():
+        name = f"KHUDAN_{key.upper()}"
+        if name not in known:
+            raise ValueError(f"{path}: unknown setting {key!r}")
+        if isinstance(value, bool):
+            value = "1" if value else "0"
+        elif isinstance(value, list):
+            value = ",".join(map(str, value))
+        out[name] = str(value)
+    return out

@@ -6,9 +6,8 @@ import contextlib
 import threading
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import models
@@ -55,11 +54,25 @@ class Database:
         """Hold around a write transaction: serialises this process's SQLite writers."""
         return self._write_lock
 
+    def initialised(self) -> bool:
+        """Whether khudan's schema is there. An SQLite file that does not exist is not opened
+        (opening would create it)."""
+        url = self.engine.url
+        file = url.database if url.get_backend_name() == "sqlite" else None
+        if file and file != ":memory:" and not Path(file).is_file():
+            return False
+        try:
+            return inspect(self.engine).has_table("alembic_version")
+        except OperationalError:
+            return False
+
     def migrate(self) -> None:
         """Create or upgrade the schema to the newest Alembic revision."""
         with self.engine.begin() as connection:
             cfg = alembic_config()
             cfg.attributes["connection"] = connection
+            from alembic import command  # here: a command that needs no upgrade starts faster
+
             command.upgrade(cfg, "head")
 
     def dispose(self) -> None:
@@ -82,7 +95,9 @@ def serialise(session: Session, *key: object) -> None:
         )
 
 
-def alembic_config(url: str | None = None) -> Config:
+def alembic_config(url: str | None = None):
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     if url:

@@ -189,3 +189,67 @@ def test_serve_stops_when_no_form_could_be_published(khudan, monkeypatch, no_gun
     r = khudan("serve")
     assert r.exit_code == 1
     assert "broken.xlsx" in r.output and "empty form list" in r.output
+
+
+def test_a_command_run_elsewhere_refuses_instead_of_making_an_empty_database(tmp_path):
+    """Only `khudan init` and `khudan serve` create a database; `users list` from another folder
+    says which database it looked for and how to make one, and leaves no file behind."""
+    runner = CliRunner()
+    target = tmp_path / "elsewhere" / "khudan.db"
+    env = {
+        "KHUDAN_DATABASE_URL": f"sqlite:///{target}",
+        "KHUDAN_INSTANCE_DIR": str(tmp_path / "instance"),
+        "KHUDAN_SECRET_KEY": "cli-test",
+        "KHUDAN_MEDIA_ROOT": str(tmp_path / "media"),
+    }
+    r = runner.invoke(main, ["users", "list"], env=env)
+    assert r.exit_code == 1
+    assert str(target) in r.output and "khudan init" in r.output
+    assert not target.exists()
+    r = runner.invoke(main, ["status"], env=env)
+    assert r.exit_code == 0 and "does not exist yet" in r.output and not target.exists()
+    r = runner.invoke(main, ["init"], env=env)
+    assert r.exit_code == 0 and "Created user 'admin'" in r.output and target.exists()
+    r = runner.invoke(main, ["users", "list"], env=env)
+    assert r.exit_code == 0 and "admin" in r.output
+
+
+def test_settings_come_from_khudan_toml_in_the_instance_folder(tmp_path):
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    target = tmp_path / "from-toml.db"
+    (instance / "khudan.toml").write_text(
+        f'database_url = "sqlite:///{target}"\nodk_validate = false\nsecret_key = "toml"\n'
+    )
+    runner = CliRunner()
+    env = {"KHUDAN_INSTANCE_DIR": str(instance), "KHUDAN_DATABASE_URL": ""}
+    assert runner.invoke(main, ["init"], env=env).exit_code == 0
+    assert target.exists()
+    r = runner.invoke(main, ["status"], env=env)
+    assert f"Database:      sqlite:///{target}" in r.output
+    assert f"Settings file: {(instance / 'khudan.toml').resolve()}" in r.output
+    assert "1 users, 0 forms, 0 submissions" in r.output
+    (instance / "khudan.toml").write_text('databse_url = "typo"\n')
+    r = runner.invoke(main, ["status"], env=env)
+    assert r.exit_code == 1 and "unknown setting 'databse_url'" in r.output
+
+
+def test_the_cli_spells_the_services_choices_and_starts_without_the_heavy_modules():
+    import subprocess
+    import sys
+
+    from server import cli
+    from server.services import charts, facts, report_files, submission_export
+
+    assert cli.REPORT_KINDS == report_files.KINDS and cli.REPORT_FORMATS == report_files.FORMATS
+    assert cli.CHART_KINDS == charts.KINDS and cli.LABEL_CHOICES == submission_export.LABELS
+    assert cli.CHART_WIDTHS == (charts.MIN_WIDTH, charts.WIDTH, charts.MAX_WIDTH)
+    assert tuple(sorted(facts.DOMAIN_OF_FORM)) == cli.DOMAIN_FORMS
+    code = (
+        "import sys, server.cli\n"
+        "print(sorted(m for m in ('pyxform', 'openpyxl', 'matplotlib', 'PIL') if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert loaded.stdout.strip() == "[]"
