@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import importlib
 import json
@@ -36,6 +37,7 @@ class _Lazy:
 
 
 areas = _Lazy("server.services.areas")
+backups = _Lazy("server.services.backup")
 charts = _Lazy("server.services.charts")
 exports = _Lazy("server.services.exports")
 facts = _Lazy("server.services.facts")
@@ -222,6 +224,62 @@ def shown_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+@main.command()
+@click.argument("dest", type=click.Path(path_type=Path))
+@pass_ctx
+def backup(ctx: Context, dest: Path) -> None:
+    """Write a verified backup (database and media) into the new folder DEST, while serving."""
+    ctx.db  # noqa: B018  (refuses, with a hint, when there is no database here)
+    with _bar("Backing up") as progress:
+        done = backups.backup(ctx.settings, dest, progress)
+    click.echo(
+        f"Backup of the {done.database} database and {done.media_files} media file(s) "
+        f"({done.media_bytes:,} bytes) written and verified in {done.path}"
+    )
+
+
+@main.command()
+@click.argument("src", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@pass_ctx
+def restore(ctx: Context, src: Path) -> None:
+    """Restore the backup in SRC into this instance, whose database must be empty."""
+    with _bar("Restoring") as progress:
+        done = backups.restore(ctx.settings, src, progress)
+    click.echo(
+        f"Restored into {shown_url(ctx.settings.database_url)}: {done.media_files} media file(s)"
+    )
+
+
+@main.command("migrate-db")
+@click.option("--to", "target", required=True, help="The empty database to copy into (URL).")
+@pass_ctx
+def migrate_db(ctx: Context, target: str) -> None:
+    """Copy this instance's database into another, e.g. from SQLite to PostgreSQL."""
+    ctx.db  # noqa: B018
+    ctx.close()
+    with _bar("Copying tables") as progress:
+        counts = backups.migrate_db(ctx.settings.database_url, target, progress)
+    click.echo(
+        f"Copied {sum(counts.values()):,} rows of {len(counts)} tables to {shown_url(target)}"
+    )
+    click.echo("Set KHUDAN_DATABASE_URL (or database_url in khudan.toml) to it and restart.")
+
+
+@contextlib.contextmanager
+def _bar(label: str):
+    """A progress bar on stderr, and the ``progress(done, total)`` the services call."""
+    with click.progressbar(length=1, label=label, show_pos=True, file=sys.stderr) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        try:
+            yield progress
+        except backups.BackupError as exc:
+            raise click.ClickException(str(exc)) from None
 
 
 @main.group("users")
