@@ -38,6 +38,8 @@ class _Lazy:
 
 areas = _Lazy("server.services.areas")
 backups = _Lazy("server.services.backup")
+audit = _Lazy("server.services.audit")
+sessions = _Lazy("server.services.sessions")
 charts = _Lazy("server.services.charts")
 exports = _Lazy("server.services.exports")
 facts = _Lazy("server.services.facts")
@@ -118,7 +120,17 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except errors.Problem as problem:
-            raise click.ClickException(problem.message_en) from None
+            said = " ".join(_messages(problem.details.get("errors") or {}))
+            raise click.ClickException(problem.message_en + (f" {said}" if said else "")) from None
+
+
+def _messages(found) -> list[str]:
+    """The texts in marshmallow-shaped errors ({field: [text] or {index: [text]}})."""
+    if isinstance(found, dict):
+        return [m for value in found.values() for m in _messages(value)]
+    if isinstance(found, list | tuple):
+        return [m for value in found for m in _messages(value)]
+    return [str(found)]
 
 
 @click.group(cls=_Group)
@@ -304,6 +316,74 @@ def users_add(
     click.echo(f"Created {role} '{name}'" + (f" for areas {', '.join(areas)}" if areas else ""))
     if not password_stdin:
         click.echo(f"Password: {password}")
+
+
+@users_group.command("password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input.")
+@pass_ctx
+def users_password(ctx: Context, name: str, password_stdin: bool) -> None:
+    """Reset a password (generated unless given on stdin) and end the user's sessions."""
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else users.generate_password()
+    with ctx.db.session() as session:
+        user = _user(session, name)
+        users.set_password(user, password)
+        ended = sessions.end_sessions(session, user)
+        audit.record(session, None, "user.password", f"user:{name}", cli=True, sessions_ended=ended)
+        session.commit()
+    click.echo(f"Password of '{name}' reset; {ended} session(s) ended")
+    if not password_stdin:
+        click.echo(f"Password: {password}")
+
+
+@users_group.command("disable")
+@click.argument("name")
+@pass_ctx
+def users_disable(ctx: Context, name: str) -> None:
+    """Stop a user: log-in, sessions, API tokens and phone token URLs end at once."""
+    _change_user(ctx, name, enabled=False)
+
+
+@users_group.command("enable")
+@click.argument("name")
+@pass_ctx
+def users_enable(ctx: Context, name: str) -> None:
+    """Let a disabled user log in again (old sessions and token URLs stay ended)."""
+    _change_user(ctx, name, enabled=True)
+
+
+@users_group.command("set")
+@click.argument("name")
+@click.option("--role", type=click.Choice([r.value for r in Role]), help="The new role.")
+@click.option(
+    "--area", "areas", multiple=True, metavar="CODE", help="Area subtree; replaces the list."
+)
+@pass_ctx
+def users_set(ctx: Context, name: str, role: str | None, areas: tuple[str, ...]) -> None:
+    """Change a user's role and/or areas (the areas given replace the old list)."""
+    if role is None and not areas:
+        raise click.UsageError("give --role and/or --area")
+    _change_user(ctx, name, role=role, areas=list(areas) if areas else None)
+
+
+def _user(session, name: str):
+    user = users.get_user(session, name)
+    if user is None:
+        raise click.ClickException(f"There is no user '{name}' (khudan users list shows them)")
+    return user
+
+
+def _change_user(ctx: Context, name: str, **wanted) -> None:
+    with ctx.db.session() as session:
+        user = _user(session, name)
+        if wanted.get("areas"):
+            users.check_area_codes(session, wanted["areas"])
+        changes = users.update_user(session, user, **wanted)
+        if changes:
+            audit.record(session, None, "user.update", f"user:{name}", cli=True, **changes)
+        session.commit()
+    said = "; ".join(f"{k}: {old} → {new}" for k, (old, new) in changes.items())
+    click.echo(f"'{name}': {said or 'nothing to change'}")
 
 
 @users_group.command("list")

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from flask import request
 from flask_restx import Namespace, Resource
-from sqlalchemy import func, select
 
 from schemas.audit import AuditPageSchema, AuditQuerySchema, LoginFailuresSchema
 from schemas.common import ErrorSchema
 
-from ..models import AuditEvent, User
 from ..runtime import current
-from ..services import throttle
+from ..services import audit, throttle
 from . import api, docs, load
 from .auth import ADMIN, requires
 
@@ -34,35 +32,8 @@ class Audit(Resource):
     def get(self):
         """Log-ins, publishes, review changes, edits, user changes and exports."""
         q = load(AuditQuerySchema(), request.args.to_dict())
-        query = select(AuditEvent, User.username).outerjoin(User, User.id == AuditEvent.actor_id)
-        if q["action"]:
-            query = query.where(AuditEvent.action == q["action"])
-        if q["actor"]:
-            query = query.where(User.username == q["actor"])
-        if q["target"]:
-            query = query.where(AuditEvent.target == q["target"])
-        if q["since"]:
-            query = query.where(AuditEvent.logged_at >= q["since"])
-        if q["until"]:
-            query = query.where(AuditEvent.logged_at < q["until"])
         with current().db.session() as session:
-            total = session.scalar(select(func.count()).select_from(query.subquery()))
-            rows = session.execute(
-                query.order_by(AuditEvent.id.desc())
-                .offset((q["page"] - 1) * q["per_page"])
-                .limit(q["per_page"])
-            ).all()
-            items = [
-                {
-                    "id": e.id,
-                    "actor": name,
-                    "action": e.action,
-                    "target": e.target,
-                    "details": e.details or {},
-                    "logged_at": e.logged_at,
-                }
-                for e, name in rows
-            ]
+            items, total = audit.search(session, **q)
         return AuditPageSchema().dump(
             {"items": items, "page": q["page"], "per_page": q["per_page"], "total": total}
         )

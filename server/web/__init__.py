@@ -149,6 +149,7 @@ def _http_error(exc: HTTPException):
 from . import (  # noqa: E402,F401  (page modules register their routes on bp)
     account,
     area_pages,
+    audit_pages,
     dashboard,
     draft_pages,
     form_pages,

@@ -543,6 +543,17 @@ EN: dict[str, str] = {
     ),
     "Không có lần đăng nhập sai nào.": "No wrong passwords.",
     "Mở bài nộp kia": "Open the other submission",
+    # Audit log page (#16)
+    "Nhật ký": "Audit log",
+    "Nhật ký hoạt động": "Audit log",
+    "Việc": "Action",
+    "Người làm": "Actor",
+    "Đối tượng": "Target",
+    "{n} sự kiện": "{n} events",
+    "Lúc": "When",
+    "Chi tiết": "Details",
+    "dòng lệnh": "command line",
+    "Chưa có sự kiện nào.": "No events yet.",
 }
 
 

@@ -27,6 +27,7 @@ NAV = (
     NavItem("web.forms", "Biểu mẫu", DESIGNERS, "forms"),
     NavItem("web.users", "Người dùng", ADMIN, "users"),
     NavItem("web.areas", "Địa bàn", ADMIN, "areas"),
+    NavItem("web.audit", "Nhật ký", ADMIN, "audit"),
 )
 
 ROLE_LABELS = {

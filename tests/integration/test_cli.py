@@ -253,3 +253,34 @@ def test_the_cli_spells_the_services_choices_and_starts_without_the_heavy_module
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert loaded.stdout.strip() == "[]"
+
+
+def test_user_administration_from_the_command_line(khudan, db, client):
+    """Reset a password, disable and enable, change role and areas; each audited."""
+    from server.models import AuditEvent
+    from server.services import areas
+
+    with db.session() as s:
+        areas.load_official(s)
+        s.commit()
+    assert khudan("users", "add", "lan", "--role", "collector", "--area", "21607").exit_code == 0
+    r = khudan("users", "password", "lan")
+    assert r.exit_code == 0 and "reset" in r.output
+    password = r.output.rsplit("Password: ", 1)[1].strip()
+    login = {"username": "lan", "password": password}
+    assert client.post("/api/v1/sessions", json=login).status_code == 201
+
+    assert "enabled: True → False" in khudan("users", "disable", "lan").output
+    assert client.post("/api/v1/sessions", json=login).status_code == 401
+    assert "enabled: False → True" in khudan("users", "enable", "lan").output
+    assert client.post("/api/v1/sessions", json=login).status_code == 201
+
+    r = khudan("users", "set", "lan", "--role", "supervisor", "--area", "21553")
+    assert r.exit_code == 0 and "role: collector → supervisor" in r.output
+    assert "lan       supervisor  enabled  21553" in khudan("users", "list").output
+    r = khudan("users", "set", "lan", "--area", "99999")
+    assert r.exit_code == 1 and "99999" in r.output
+    assert khudan("users", "disable", "nobody").exit_code == 1
+    with db.session() as s:
+        actions = [e.action for e in s.query(AuditEvent).order_by(AuditEvent.id)]
+    assert actions.count("user.update") == 3 and "user.password" in actions

@@ -207,6 +207,7 @@ ROWS = [
         "/app/submissions/{theirs}/edit/instance.xml",
     ),
     Row("GET", "/app/users", "/app/users", ADMIN),
+    Row("GET", "/app/audit", "/app/audit?action=user.login", ADMIN),
     Row("POST", "/app/users", "/app/users", ADMIN),
     Row("GET", "/app/users/<username>", "/app/users/col", ADMIN),
     Row("POST", "/app/users/<username>/areas", "/app/users/col/areas", ADMIN),

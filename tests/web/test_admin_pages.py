@@ -491,3 +491,19 @@ def test_the_user_list_filters_and_pages(client, web_login, make_user, monkeypat
         names("page=2") == ["tham", "lan"] and "Trang 2/3" in client.get("/app/users?page=2").text
     )
     assert names("page=99999999999999999999") == []
+
+
+def test_the_audit_page_shows_who_did_what_to_admins_only(client, web_login, make_user, db):
+    from server.services import audit
+
+    make_user("lan", "supervisor")
+    with db.session() as s:
+        audit.record(s, None, "user.update", "user:lan", cli=True, enabled=[True, False])
+        s.commit()
+    web_login("boss", "admin")
+    page = client.get("/app/audit").text
+    assert "user.login" in page and "user.update" in page and "user:lan" in page
+    assert "dòng lệnh" in page  # done from the command line
+    only = client.get("/app/audit?action=user.update").text
+    assert "user.update" in only and "<code>user.login</code>" not in only
+    assert 'href="/app/audit"' in client.get("/app/").text  # in the admins' navigation
