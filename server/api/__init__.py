@@ -7,6 +7,7 @@ dumps the result with a schema. Every error is JSON ``{"code", "message", "detai
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, request
 from flask_restx import Api
@@ -41,6 +42,30 @@ api = Api(
 
 def error_body(code: str, message: str, details=None) -> dict:
     return {"code": code, "message": message, "details": details}
+
+
+LANGUAGES = ("vi", "en")
+
+
+def language() -> str:
+    """The language the client asks for (``Accept-Language``), Vietnamese unless it prefers
+    English: error messages come in one language, not "vi / en" in one string."""
+    return request.accept_languages.best_match(LANGUAGES, default="vi")
+
+
+def problem_answer(problem: errors.Problem, headers: dict | None = None):
+    """A problem as the API answers it: its code, its message in the client's language."""
+    message = problem.message_en if language() == "en" else problem.message_vi
+    body = error_body(problem.code, message, problem.details or None)
+    extra = {"Content-Language": language(), **(headers or {})}
+    if problem.status == 401:  # how to authenticate: a bearer token from POST /sessions
+        extra["WWW-Authenticate"] = 'Bearer realm="khudan"'
+    return body, problem.status, extra
+
+
+def _said(vi: str, en: str):
+    lang = language()
+    return (en if lang == "en" else vi), {"Content-Language": lang}
 
 
 def json_body():
@@ -103,11 +128,7 @@ def _problem(problem: errors.Problem):
         if problem.status == 429 and "seconds" in problem.details
         else {}
     )
-    return (
-        error_body(problem.code, problem.message, problem.details or None),
-        problem.status,
-        headers,
-    )
+    return problem_answer(problem, headers)
 
 
 @api.errorhandler(HTTPException)
@@ -116,8 +137,7 @@ def _http(exc: HTTPException):
     if exc.code == 413:
         from ..runtime import current
 
-        problem = errors.TOO_LARGE(limit=current().settings.max_request_bytes)
-        return error_body(problem.code, problem.message), 413
+        return problem_answer(errors.TOO_LARGE(limit=current().settings.max_request_bytes))
     return error_body(f"{exc.code}.0", f"{exc.name}: {exc.description}"), exc.code
 
 
@@ -126,10 +146,33 @@ def _unexpected(exc: Exception):
     """A bug: logged, and answered without details; a full disk is said so (507.1)."""
     if capacity.is_disk_full(exc):
         log.critical("DISK FULL: %s %s refused, nothing stored", request.method, request.path)
-        problem = errors.STORAGE_FULL()
-        return error_body(problem.code, problem.message), problem.status
+        return problem_answer(errors.STORAGE_FULL())
     log.exception("unexpected error in the API")
-    return error_body("500.0", "Lỗi máy chủ / Internal server error"), 500
+    message, headers = _said("Lỗi máy chủ", "Internal server error")
+    return error_body("500.0", message), 500, headers
+
+
+@bp.after_request
+def _paging_links(response):
+    """A page of a list says where the others are in ``Link`` (RFC 8288) as well as in its body:
+    first, prev, next and last, with the same query otherwise."""
+    if request.method != "GET" or response.status_code != 200 or not response.is_json:
+        return response
+    body = response.get_json(silent=True)
+    if not isinstance(body, dict) or not {"items", "page", "per_page", "total"} <= body.keys():
+        return response
+    page, per_page, total = body["page"], body["per_page"], body["total"]
+    last = max((total + per_page - 1) // per_page, 1)
+    wanted = {"first": 1, "prev": page - 1, "next": page + 1, "last": last}
+    links = []
+    for rel, number in wanted.items():
+        if 1 <= number <= last and (rel in ("first", "last") or number != page):
+            args = request.args.to_dict()
+            args["page"] = str(number)
+            links.append(f'<{request.base_url}?{urlencode(args)}>; rel="{rel}"')
+    if links:
+        response.headers["Link"] = ", ".join(links)
+    return response
 
 
 def init_app(app: Flask) -> None:
@@ -152,5 +195,6 @@ def init_app(app: Flask) -> None:
     def _not_found(exc: NotFound):
         # Routing misses never reach the blueprint: answer API paths in the API's format.
         if request.path.startswith(bp.url_prefix):
-            return error_body("404.0", "Không có đường dẫn này / No such path"), 404
+            message, headers = _said("Không có đường dẫn này", "No such path")
+            return error_body("404.0", message), 404, headers
         return exc

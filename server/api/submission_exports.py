@@ -91,7 +91,7 @@ class SubmissionsFile(Resource):
 
 
 def _download(chunks, mimetype: str, name: str) -> Response:
-    response = Response(chunks, mimetype=mimetype, direct_passthrough=True)
+    response = Response(chunks, content_type=mimetype, direct_passthrough=True)
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{name.encode("ascii", "replace").decode()}"; '
         f"filename*=UTF-8''{quote(name)}"

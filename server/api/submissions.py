@@ -98,6 +98,22 @@ class BulkReview(Resource):
         return BulkResultSchema().dump({"updated": len(rows)})
 
 
+@ns.route("/by-instance/<path:instance_id>")
+class SubmissionByInstance(Resource):
+    @ns.response(200, "The submission", docs.model(ns, SubmissionDetailSchema))
+    @error_docs(401, 403, 404)
+    @requires(*READERS)
+    def get(self, instance_id: str):
+        """A submission by the ``instanceID`` a phone gave it (``uuid:…``), of any of its
+        versions: what a collector reads out of ODK Collect when a supervisor asks."""
+        with current().db.session() as session:
+            row = service.get_visible_by_instance(session, current_user(), instance_id)
+            body = service.detail(
+                session, row, lambda name: _attachment_url(row.id, name), current_user()
+            )
+        return SubmissionDetailSchema().dump(body)
+
+
 @ns.route("/<int:submission_id>")
 class SubmissionDetail(Resource):
     @ns.response(200, "The submission", docs.model(ns, SubmissionDetailSchema))

@@ -17,6 +17,7 @@ from flask import Blueprint, Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from .. import errors
+from ..api import problem_answer
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,11 @@ def _error(code: str, message: str, status: int, details=None):
 
 @bp.errorhandler(errors.Problem)
 def _problem(problem: errors.Problem):
-    return _error(problem.code, problem.message, problem.status, problem.details or None)
+    """As the REST API: the message in the language the client asks for (Vietnamese by default)."""
+    body, status, headers = problem_answer(problem)
+    response = _error(body["code"], body["message"], status, body["details"])
+    response.headers.update(headers)
+    return response
 
 
 @bp.errorhandler(HTTPException)

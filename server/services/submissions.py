@@ -131,6 +131,18 @@ def get_visible(session: Session, user: User, submission_id: int) -> Submission:
     return row
 
 
+def get_visible_by_instance(session: Session, user: User, instance_id: str) -> Submission:
+    """The submission one of whose versions has this instanceID, if ``user`` may see it."""
+    found = session.scalar(
+        select(SubmissionVersion.submission_id)
+        .where(SubmissionVersion.instance_id == instance_id[:255])
+        .limit(1)
+    )
+    if found is None:
+        raise errors.NOT_FOUND(what=f"submission {instance_id}")
+    return get_visible(session, user, found)
+
+
 def summary(session: Session, s: Submission) -> dict:
     return summaries(session, [s])[0]
 

@@ -399,12 +399,23 @@ ROWS = [
         note="S2",
     ),
 ]
+INSTANCE_IDS = {
+    "S1": "uuid:fa22d4b7-ce38-4004-900a-b698b0fd8ee7",
+    "S2": "uuid:08ac4fdd-e12d-43d4-bd99-605082c28f66",
+}
 for _s, _ok, _hidden, _reviewers, _unseen in (
     ("S1", "admin sup21607 col21607", "sup21553", "admin sup21607", "sup21553"),
     ("S2", "admin sup21553", "sup21607 col21607", "admin sup21553", "sup21607"),
 ):
     ROWS += [
         Row("GET", "/submissions/{submission_id}", f"/submissions/{{{_s}}}", _ok, _hidden),
+        Row(
+            "GET",
+            "/submissions/by-instance/{instance_id}",
+            f"/submissions/by-instance/{INSTANCE_IDS[_s]}",
+            _ok,
+            _hidden,
+        ),
         Row(
             "PATCH",
             "/submissions/{submission_id}",

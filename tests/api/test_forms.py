@@ -115,7 +115,13 @@ def test_publishing_the_same_version_again_is_200_unchanged_and_a_change_without
     assert again.status_code == 200 and again.json["status"] == "unchanged"
     changed = upload(client, designer, xlsx("simple", "1", **{"Tuổi": "Tuổi (năm)"}))
     assert changed.status_code == 409 and changed.json["code"] == "409.5"
-    assert "Increase 'version'" in changed.json["message"]
+    assert "phiên bản" in changed.json["message"].lower()  # Vietnamese unless asked otherwise
+    english = upload(
+        client,
+        {**designer, "Accept-Language": "en"},
+        xlsx("simple", "1", **{"Tuổi": "Tuổi (năm)"}),
+    )
+    assert "Increase 'version'" in english.json["message"]
     bumped = upload(client, designer, xlsx("simple", "2", **{"Tuổi": "Tuổi (năm)"}))
     assert bumped.status_code == 201 and bumped.json["version"] == "2"
     assert len(audit_events(db, "form.publish")) == 2  # nothing changed, nothing logged
@@ -507,7 +513,8 @@ def test_areas_csv_is_generated_per_user_and_cannot_be_uploaded(client, login, r
     r = upload(client, admin, form, media={"areas.csv": b"name,label\nx,X\n"})
     assert r.status_code == 201 and r.json["missing_media"] == []
     assert any("areas.csv" in w["message"] for w in r.json["warnings"])
-    r = client.put("/api/v1/forms/household/media/areas.csv", headers=admin, data=b"name\n")
+    english = {**admin, "Accept-Language": "en"}
+    r = client.put("/api/v1/forms/household/media/areas.csv", headers=english, data=b"name\n")
     assert r.status_code == 409 and r.json["code"] == "409.9"
     assert "area registry" in r.json["message"]
     lan = login("lan", "supervisor", areas=("21607",))

@@ -19,15 +19,23 @@ def test_login_gives_a_bearer_token_that_logout_revokes(client, make_user):
     assert again.status_code == 401 and again.json["code"] == "401.4"
 
 
-def test_wrong_password_is_401_json(client, make_user):
+def test_wrong_password_is_401_json_in_the_language_asked_for(client, make_user):
     make_user("lan", "supervisor")
     r = client.post("/api/v1/sessions", json={"username": "lan", "password": "nope"})
-    assert r.status_code == 401
+    assert r.status_code == 401 and r.headers["Content-Language"] == "vi"  # the default
     assert r.json == {
         "code": "401.2",
         "details": None,
-        "message": "Tên người dùng hoặc mật khẩu không đúng. / Wrong username or password.",
+        "message": "Tên người dùng hoặc mật khẩu không đúng.",
     }
+    for header in ("en", "en-GB,en;q=0.9", "fr, en;q=0.5"):
+        r = client.post(
+            "/api/v1/sessions",
+            json={"username": "lan", "password": "nope"},
+            headers={"Accept-Language": header},
+        )
+        assert r.json["message"] == "Wrong username or password.", header
+        assert r.headers["Content-Language"] == "en"
 
 
 def test_an_unknown_name_costs_a_password_check_like_a_known_one(client, make_user, monkeypatch):

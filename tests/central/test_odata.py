@@ -202,9 +202,12 @@ def test_filter_subset(client, households, central_login, db, expression, expect
     ],
 )
 def test_what_is_not_offered_is_said_plainly(client, households, central_login, query, code):
-    r = client.get(f"{SVC}/Submissions?{query}", headers=central_login())
+    headers = central_login()
+    r = client.get(f"{SVC}/Submissions?{query}", headers=headers)
     assert (r.status_code, r.json["code"]) == (int(code.split(".")[0]), code)
-    assert " / " in r.json["message"]  # Vietnamese, then English
+    english = client.get(f"{SVC}/Submissions?{query}", headers={**headers, "Accept-Language": "en"})
+    assert english.json["code"] == code and english.json["message"] != r.json["message"]
+    assert " / " not in r.json["message"]  # one language each: Vietnamese by default
 
 
 def test_a_page_costs_the_same_statements_however_many_submissions(

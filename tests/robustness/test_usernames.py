@@ -34,7 +34,7 @@ def test_a_name_that_looks_like_an_existing_one_is_409(client, admin, make_user,
     make_user(twin, "collector")
     r = create(client, admin, name)
     assert r.status_code == 409 and r.json["code"] == "409.20"
-    assert r.json["message"] == errors.USERNAME_LOOKALIKE(username=name, existing=twin).message
+    assert r.json["message"] == errors.USERNAME_LOOKALIKE(username=name, existing=twin).message_vi
 
 
 @pytest.mark.parametrize("name", ["аdm", "adм", "pαul"], ids=["cyrillic-a", "cyrillic-m", "greek"])

@@ -95,7 +95,7 @@ def test_a_survey_with_more_questions_than_the_cap_is_refused(designer_client):
     }
     r = upload(designer_client, _book(sheets))
     assert r.status_code == 413
-    assert r.json["message"] == errors.FORM_TOO_MANY_QUESTIONS(limit=100).message
+    assert r.json["message"] == errors.FORM_TOO_MANY_QUESTIONS(limit=100).message_vi
     sheets["survey"] = sheets["survey"][:101]  # 100 questions: at the cap
     assert upload(designer_client, _book(sheets)).status_code == 201
 

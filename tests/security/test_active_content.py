@@ -71,7 +71,7 @@ HOSTILE = {
 def designer(client, make_user) -> dict:
     make_user("dung", "designer")
     r = client.post("/api/v1/sessions", json={"username": "dung", "password": PASSWORD})
-    return {"Authorization": f"Bearer {r.json['token']}"}
+    return {"Authorization": f"Bearer {r.json['token']}", "Accept-Language": "en"}
 
 
 @pytest.mark.parametrize("case", HOSTILE)
