@@ -165,6 +165,24 @@ def publish(db, storage):
     return do
 
 
+@pytest.fixture
+def registry(db):
+    """The official provinces and communes, with thôn Bắc (21607.T01, Xã Nhơn Châu) and tổ dân phố
+    1 (21553.K01, Phường Quy Nhơn Bắc); modules that need other thôn define their own."""
+    from server.services import areas
+
+    with db.session() as s:
+        areas.load_official(s)
+        areas.import_areas(
+            s,
+            [
+                {"commune_code": "21607", "code": "T01", "name": "Thôn Bắc"},
+                {"commune_code": "21553", "code": "K01", "name": "Tổ dân phố 1"},
+            ],
+        )
+        s.commit()
+
+
 SHIPPED_FORMS = Path(__file__).resolve().parents[1] / "forms"
 
 

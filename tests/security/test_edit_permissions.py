@@ -13,24 +13,9 @@ from factories import domain_sample
 from sqlalchemy import select
 
 from server.models import Submission, SubmissionVersion
-from server.services import areas
 
 PASSWORD = "correct horse"  # make_user's default
 FIRST = "uuid:fa22d4b7-ce38-4004-900a-b698b0fd8ee7"
-
-
-@pytest.fixture
-def registry(db):
-    with db.session() as s:
-        areas.load_official(s)
-        areas.import_areas(
-            s,
-            [
-                {"commune_code": "21607", "code": "T01", "name": "Thôn Bắc"},
-                {"commune_code": "21553", "code": "K01", "name": "Tổ dân phố 1"},
-            ],
-        )
-        s.commit()
 
 
 @pytest.fixture
