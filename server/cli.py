@@ -58,6 +58,16 @@ CHART_KINDS = ("poverty-rate", "deprivation", "change")
 DOMAIN_FORMS = ("cultural_family", "poverty_review", "satisfaction_survey")
 LABEL_CHOICES = ("values", "vi", "en")
 CHART_WIDTHS = (320, 800, 2000)  # smallest, default, largest
+OFFICIAL_TABLES = (
+    "ket-qua",
+    "dien-bien-ho-ngheo",
+    "dien-bien-ho-can-ngheo",
+    "thieu-hut-ho-ngheo",
+    "thieu-hut-ho-ngheo-ty-le",
+    "thieu-hut-ho-can-ngheo",
+    "thieu-hut-ho-can-ngheo-ty-le",
+    "danh-sach-hop-dan",
+)
 
 log = logging.getLogger("khudan")
 
@@ -721,6 +731,43 @@ def _blank(value) -> str:
 
 def _percent(rate: float | None) -> str:
     return "-" if rate is None else f"{rate * 100:.1f}"
+
+
+@reports_group.command("official")
+@click.argument("table", type=click.Choice(OFFICIAL_TABLES))
+@PERIOD_OPTION
+@AREA_OPTION
+@COUNTS_OPTION
+@click.option(
+    "--format", "fmt", type=click.Choice(("xlsx", "csv", "json")), default="xlsx", show_default=True
+)
+@output_option("The file to write.")
+@pass_ctx
+def reports_official(
+    ctx: Context, table: str, period: str, area_code: str | None, counts: str, fmt: str, output
+) -> None:
+    """One official table (biểu số N) as an officer files it."""
+    _write_official(ctx, table, fmt, period, area_code, counts, output)
+
+
+@reports_group.command("pack")
+@PERIOD_OPTION
+@AREA_OPTION
+@COUNTS_OPTION
+@output_option("The workbook to write.")
+@pass_ctx
+def reports_pack(ctx: Context, period: str, area_code: str | None, counts: str, output) -> None:
+    """Every official table in one workbook, a sheet per table."""
+    _write_official(ctx, "pack", "xlsx", period, area_code, counts, output)
+
+
+def _write_official(ctx, table, fmt, period, area_code, counts, output) -> None:
+    with ctx.db.session() as session:
+        file = report_files.official_file(session, None, table, fmt, period, area_code, counts)
+        session.commit()
+    body = file.body.encode("utf-8") if isinstance(file.body, str) else file.body
+    output.write_bytes(body)
+    click.echo(f"Wrote {output} ({len(body):,} bytes)")
 
 
 @reports_group.command("chart")

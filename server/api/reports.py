@@ -17,6 +17,7 @@ from schemas.reports import (
     TransitionsSchema,
 )
 
+from .. import errors
 from ..models import Role
 from ..runtime import current
 from ..services import charts, report_files, reports
@@ -157,6 +158,39 @@ def _file(kind: str, schema) -> Response:
     response = Response(file.body, mimetype=file.mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{file.name}"'
     return response
+
+
+@ns.route("/official/<string:table>.<string:fmt>")
+@ns.doc(
+    params={
+        "table": "ket-qua, dien-bien-ho-ngheo, dien-bien-ho-can-ngheo, thieu-hut-ho-ngheo, "
+        "thieu-hut-ho-ngheo-ty-le, thieu-hut-ho-can-ngheo, thieu-hut-ho-can-ngheo-ty-le, "
+        "danh-sach-hop-dan; or pack (every table, .xlsx only)",
+        "fmt": "xlsx, csv or json",
+    }
+)
+class OfficialTable(Resource):
+    @ns.expect(_args(ExportQuerySchema))
+    @ns.produces([XLSX_TYPE, "text/csv", "application/json"])
+    @ns.response(200, "The table as an officer files it (biểu số N), or all of them (pack)")
+    @error_docs(401, 403, 404, (422, "Invalid period or counts"))
+    @requires(*READERS)
+    def get(self, table: str, fmt: str):
+        """The official tables (vn-rules B4/H5): results (1), transitions of the poor (2) and
+        near-poor (3), deprivations in counts and % (4)-(7), and the list of poor and near-poor
+        households per thôn for the village meeting (12); A4 landscape, signatures, Vietnam time."""
+        if fmt not in report_files.OFFICIAL_FORMATS:
+            raise errors.NOT_FOUND(what=f"official table format {fmt!r}")
+        q = load(ExportQuerySchema(), request.args.to_dict())
+        with current().db.session() as session:
+            file = report_files.official_file(
+                session, current_user(), table, fmt, q["period"], q["area"], q["counts"]
+            )
+            session.commit()
+        response = Response(file.body, mimetype=file.mimetype)
+        if fmt != "json":
+            response.headers["Content-Disposition"] = f'attachment; filename="{file.name}"'
+        return response
 
 
 @ns.route(*(f"/charts/{kind}.png" for kind in charts.KINDS))

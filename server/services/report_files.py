@@ -3,13 +3,15 @@ figures, the file, its name and the audit event in one place, so both give the s
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from .. import errors
 from ..models import User
 from ..xlsxstream import XLSX_TYPE
-from . import audit, exports, reports
+from . import audit, exports, official, reports
 from .scope import Scope
 
 FORMATS = ("xlsx", "csv")
@@ -77,3 +79,44 @@ def report_file(
     )
     name = f"{stem}-{period}-{area or 'tat-ca'}.{fmt}"
     return ReportFile(body, "text/csv" if as_csv else XLSX_TYPE, name)
+
+
+OFFICIAL_FORMATS = ("xlsx", "csv", "json")
+
+
+def official_file(
+    session: Session,
+    user: User | None,
+    table: str,
+    fmt: str,
+    period: str,
+    area: str | None,
+    counts: str = "all",
+) -> ReportFile:
+    """An official table (``services.official``) as XLSX, CSV or JSON, or ``pack``: all of them
+    in one workbook; audited in the caller's transaction like every report file."""
+    scope = Scope.of(session, user) if user is not None else Scope(everything=True)
+    if table == "pack":
+        if fmt != "xlsx":
+            raise errors.NOT_FOUND(what=f"the pack as {fmt} (it is one workbook: .xlsx)")
+        tables = official.pack(session, scope, period, area, counts)
+    else:
+        tables = [official.build(session, scope, table, period, area, counts)]
+    if fmt == "xlsx":
+        body, mimetype = official.xlsx(tables), XLSX_TYPE
+    elif fmt == "csv":
+        body, mimetype = official.csv_text(tables[0]), "text/csv"
+    else:
+        body, mimetype = json.dumps(tables[0].as_json(), ensure_ascii=False), "application/json"
+    audit.record(
+        session,
+        user.id if user is not None else None,
+        "report.export",
+        f"official:{table}",
+        period=period,
+        area=area,
+        format=fmt,
+        counts=counts,
+    )
+    name = f"bieu-{table}-{period}" + (f"-{area}" if area else "") + f".{fmt}"
+    return ReportFile(body, mimetype, name)

@@ -40,6 +40,7 @@ from ..models.facts import DEPRIVED_CLASSES, INDICATORS, counted
 from .scope import Scope, area_clause
 
 CLASSES = [c.value for c in PovertyClass]
+_PLACE = (PovertyFact.province_code, PovertyFact.commune_code, PovertyFact.area_code)
 COUNTS = ("all", "approved")
 POVERTY_STEPS = 4  # areas, households, deprivations, figures rolled up
 # Inlined, not bound: the partial index of the poor and near-poor serves only this very WHERE.
@@ -111,6 +112,39 @@ def poverty_summary(
     body = _report(tree, scope, leaves, figures, period, area_code, depth)
     step(POVERTY_STEPS, POVERTY_STEPS)
     return body
+
+
+def poverty_persons(
+    session: Session, scope: Scope, period: str, area_code: str | None = None, depth: int = 1
+) -> dict:
+    """Persons (nhân khẩu) of the households of each class, per area, rolled up as the household
+    figures are (the official results table gives both)."""
+    tree = _start(session, scope, area_code)
+    rows = session.execute(
+        select(
+            PovertyFact.province_code,
+            PovertyFact.commune_code,
+            PovertyFact.area_code,
+            PovertyFact.approved,
+            PovertyFact.poverty_class,
+            func.coalesce(func.sum(PovertyFact.household_size), 0),
+        )
+        .where(
+            PovertyFact.period == period,
+            counted(PovertyFact),
+            *_inside(session, tree, scope, PovertyFact, area_code),
+        )
+        .group_by(*_PLACE, PovertyFact.approved, PovertyFact.poverty_class)
+    )
+    leaves: dict[tuple, Counter] = defaultdict(Counter)
+    for province, commune, area, approved, cls, persons in rows:
+        for key in COUNTS if approved else COUNTS[:1]:
+            leaves[(area, commune, province)][key, cls] += int(persons)
+
+    def figures(_area, counts: Counter, _cover: _Coverage) -> dict:
+        return {key: {c: counts.get((key, c), 0) for c in CLASSES} for key in COUNTS}
+
+    return _report(tree, scope, leaves, figures, period, area_code, depth)
 
 
 def standard_indicators(period: str) -> tuple[Indicator, ...]:
@@ -614,6 +648,11 @@ def _satisfaction_verdict(agreed_enough: bool, took_part: bool | None, rule: boo
         "verdict_vi": VERDICTS[verdict][0],
         "verdict_en": VERDICTS[verdict][1],
     }
+
+
+def require_area(session: Session, scope: Scope, area_code: str | None) -> None:
+    """404 for an area the reader may not see (as every report answers)."""
+    _start(session, scope, area_code)
 
 
 def _start(session: Session, scope: Scope, area_code: str | None) -> _Tree:

@@ -543,6 +543,12 @@ EN: dict[str, str] = {
     ),
     "Không có lần đăng nhập sai nào.": "No wrong passwords.",
     "Mở bài nộp kia": "Open the other submission",
+    # Results page: the official tables (#11)
+    "Biểu báo cáo theo mẫu (in khổ A4 ngang, có chữ ký)": (
+        "Official report tables (A4 landscape, with signature blocks)"
+    ),
+    "Tất cả các biểu (một tệp XLSX)": "All tables (one XLSX file)",
+    "Biểu số {n}": "Table {n}",
     # Audit log page (#16)
     "Nhật ký": "Audit log",
     "Nhật ký hoạt động": "Audit log",

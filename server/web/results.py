@@ -12,7 +12,7 @@ from schemas.reports import AreaExportQuerySchema, ChartQuerySchema, ExportQuery
 
 from ..models.base import utcnow
 from ..runtime import current
-from ..services import activity, charts, exports, report_files, reports
+from ..services import activity, charts, exports, official, report_files, reports
 from ..services.scope import Scope
 from . import bp
 from .args import load_args
@@ -78,6 +78,9 @@ def results():
         tables=tables,
         moves=moves,
         transition_rows=reports.TRANSITIONS,
+        official=[(t, n, title) for t, (n, title, _make) in official.TABLES.items()]
+        if kind == "poverty"
+        else [],
         args=args,
         files={
             fmt: url_for("web.results_file", kind=kind, fmt=fmt, counts=counts, **args)
@@ -119,4 +122,21 @@ def chart(kind: str):
     response = Response(png, mimetype="image/png")
     name = charts.file_name(kind, q["period"], q["area"])
     response.headers["Content-Disposition"] = f'inline; filename="{name}"'
+    return response
+
+
+@bp.get("/results/official/<table>.<fmt>")
+@login_required(*REVIEWERS)
+def official_file(table: str, fmt: str):
+    """An official table (biểu số N) or the pack, as ``/api/v1/reports/official/...`` gives it."""
+    if fmt not in report_files.OFFICIAL_FORMATS or fmt == "json":
+        abort(404)
+    q = load_args(ExportQuerySchema(), request.args)
+    with current().db.session() as session:
+        file = report_files.official_file(
+            session, current_user(), table, fmt, q["period"], q["area"], q["counts"]
+        )
+        session.commit()
+    response = Response(file.body, mimetype=file.mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{file.name}"'
     return response

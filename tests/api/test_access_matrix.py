@@ -357,6 +357,13 @@ ROWS = [
     ),
     Row(
         "GET",
+        "/reports/official/{table}.{fmt}",
+        "/reports/official/ket-qua.json?period=2025&area=21607",
+        "admin sup21607",
+        "sup21553",
+    ),
+    Row(
+        "GET",
         "/reports/poverty/transitions",
         "/reports/poverty/transitions?period=2025&area=21607",
         "admin sup21607",

@@ -239,11 +239,12 @@ def test_the_cli_spells_the_services_choices_and_starts_without_the_heavy_module
     import sys
 
     from server import cli
-    from server.services import charts, facts, report_files, submission_export
+    from server.services import charts, facts, official, report_files, submission_export
 
     assert cli.REPORT_KINDS == report_files.KINDS and cli.REPORT_FORMATS == report_files.FORMATS
     assert cli.CHART_KINDS == charts.KINDS and cli.LABEL_CHOICES == submission_export.LABELS
     assert cli.CHART_WIDTHS == (charts.MIN_WIDTH, charts.WIDTH, charts.MAX_WIDTH)
+    assert tuple(official.TABLES) == cli.OFFICIAL_TABLES
     assert tuple(sorted(facts.DOMAIN_OF_FORM)) == cli.DOMAIN_FORMS
     code = (
         "import sys, server.cli\n"

@@ -151,6 +151,13 @@ ROWS = [
     ),
     Row(
         "GET",
+        "/app/results/official/<table>.<fmt>",
+        "/app/results/official/ket-qua.xlsx?period=2025&area=21607",
+        REVIEWERS,
+        "/app/results/official/ket-qua.xlsx?period=2025&area=21553",
+    ),
+    Row(
+        "GET",
         "/app/charts/<kind>.png",
         "/app/charts/poverty-rate.png?period=2025&area=21607",
         REVIEWERS,

@@ -1,0 +1,438 @@
+"""The tables poverty-review offices file (``shared/domain/vn-rules.md`` B4 and H5), numbered as
+that list numbers them, in the layout an officer prints: the unit and the national motto on top,
+the title with the period, STT and unit columns, the figures (rates to two decimals, "Không áp
+dụng" where the period's standard has no such class), the place and date in Vietnam time and the
+signature blocks; A4 landscape with the header rows repeated on every page.
+
+Every number comes from ``services.reports`` (the same figures as the API, pages and other
+files); this module only lays them out. Each table is rows of plain values, written as XLSX, CSV
+or JSON; ``pack`` puts them all in one workbook, a sheet per table.
+
+Not yet here: tables (8)-(11) (target groups, ethnicity, causes, support needed), which need
+questions the poverty form does not ask yet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, Side
+from openpyxl.utils import get_column_letter
+from sqlalchemy import case, select
+from sqlalchemy.orm import Session
+
+from .. import errors
+from ..domain.poverty import load_catalogue
+from ..formulas import csv_writer
+from ..models import Area, PovertyFact
+from ..models.facts import counted
+from . import reports
+from .scope import Scope, area_clause
+
+VN = dt.timezone(dt.timedelta(hours=7))
+NOT_APPLICABLE = "Không áp dụng"
+LEVEL = {"province": "tỉnh", "commune": "xã", "area": "thôn"}
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    header: str
+    group: str = ""  # the header above several columns ("Hộ nghèo"), empty for none
+    kind: str = "int"  # int, pct (a share 0-1 shown as % to two decimals), text
+
+
+@dataclass(slots=True)
+class Table:
+    id: str
+    number: int
+    title: str
+    period: str
+    area: str | None
+    unit: str  # the unit that files it: "UBND xã Nhơn Châu"
+    counts: str
+    columns: list[Column]
+    rows: list[list] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        return {
+            "id": self.id,
+            "number": self.number,
+            "title": self.title,
+            "period": self.period,
+            "area": self.area,
+            "unit": self.unit,
+            "counts": self.counts,
+            "columns": [
+                {"header": c.header, "group": c.group, "kind": c.kind} for c in self.columns
+            ],
+            "rows": self.rows,
+            "notes": self.notes,
+        }
+
+
+def build(
+    session: Session,
+    scope: Scope,
+    table_id: str,
+    period: str,
+    area_code: str | None = None,
+    counts: str = "all",
+) -> Table:
+    """Table ``table_id`` for the units under ``area_code`` (or the reader's top areas)."""
+    if table_id not in TABLES:
+        raise errors.NOT_FOUND(what=f"official table {table_id!r}")
+    reports.require_area(session, scope, area_code)
+    number, title, make = TABLES[table_id]
+    unit = _unit(session, area_code)
+    table = Table(table_id, number, title, period, area_code, unit, counts, [])
+    make(session, scope, table)
+    if counts == "approved":
+        table.notes.append("Số liệu các phiếu đã được duyệt.")
+    return table
+
+
+# -- the tables ------------------------------------------------------------------------------------
+
+
+def _results(session: Session, scope: Scope, table: Table) -> None:
+    """(1) Households and persons per class and unit, rates of the registry, splits."""
+    summary = reports.poverty_summary(session, scope, table.period, table.area, depth=1)
+    persons = reports.poverty_persons(session, scope, table.period, table.area, depth=1)
+    medium = _has_medium_band(table.period)
+    table.columns = [
+        Column("Tổng số hộ dân cư (sổ hộ)"),
+        Column("Số hộ", "Hộ nghèo"),
+        Column("Tỷ lệ (%)", "Hộ nghèo", "pct"),
+        Column("Số nhân khẩu", "Hộ nghèo"),
+        Column("Số hộ", "Hộ cận nghèo"),
+        Column("Tỷ lệ (%)", "Hộ cận nghèo", "pct"),
+        Column("Số nhân khẩu", "Hộ cận nghèo"),
+        Column("Số hộ", "Hộ có mức sống trung bình"),
+        Column("Thành thị", "Trong đó hộ nghèo"),
+        Column("Nông thôn", "Trong đó hộ nghèo"),
+        Column("DTTS", "Trong đó hộ nghèo"),
+        Column("Thành thị", "Trong đó hộ cận nghèo"),
+        Column("Nông thôn", "Trong đó hộ cận nghèo"),
+        Column("DTTS", "Trong đó hộ cận nghèo"),
+        Column("Số hộ làm căn cứ tính tỷ lệ"),
+        Column("Số thôn/tổ chưa có số hộ (không tính vào tỷ lệ)"),
+    ]
+    people = {n["code"]: n for n in _units(persons)}
+    people[None] = persons["total"]
+    for code, name, node in _rows(summary):
+        f, p = node[table.counts], people[code][table.counts]
+        c = f["classes"]
+        table.rows.append(
+            [
+                name,
+                node["households_total"],
+                c["poor"],
+                f["rates"]["poor"],
+                p["poor"],
+                c["near_poor"],
+                f["rates"]["near_poor"],
+                p["near_poor"],
+                c["medium"] if medium else NOT_APPLICABLE,
+                f["urban"]["poor"],
+                f["rural"]["poor"],
+                f["ethnic_minority"]["poor"],
+                f["urban"]["near_poor"],
+                f["rural"]["near_poor"],
+                f["ethnic_minority"]["near_poor"],
+                f["rate_base"]["households"],
+                f["rate_base"]["units_left_out"],
+            ]
+        )
+    table.notes.append(
+        "Tỷ lệ (%) = số hộ / tổng số hộ dân cư theo sổ hộ của các thôn, tổ có số hộ × 100; "
+        "hộ ở thôn, tổ chưa có số hộ không tính vào tỷ lệ."
+    )
+    if not medium:
+        table.notes.append(
+            f"{NOT_APPLICABLE}: chuẩn nghèo của kỳ {table.period} không có hộ có mức sống "
+            "trung bình."
+        )
+
+
+def _transitions(cls: str) -> Callable[[Session, Scope, Table], None]:
+    """(2) and (3): the official categories of change, per unit."""
+
+    def make(session: Session, scope: Scope, table: Table) -> None:
+        moves = reports.transitions(session, scope, table.period, table.area, table.counts)
+        categories = reports.TRANSITIONS[cls]
+        table.columns = [Column(f"{sign} {vi}".strip()) for _key, vi, _en, sign in categories]
+        for unit in moves["units"]:
+            table.rows.append([unit["name"], *(unit[cls][key] for key, *_ in categories)])
+        table.rows.append(["Tổng cộng", *(moves[cls][key] for key, *_ in categories)])
+        table.notes.append(
+            f"So với kỳ {moves['previous_period']}. Cuối kỳ = đầu kỳ − (các dòng −) + (các dòng +)."
+        )
+
+    return make
+
+
+def _deprivation(cls: str, share: bool) -> Callable[[Session, Scope, Table], None]:
+    """(4)-(7): how many poor (near-poor) households lack each indicator, or what share."""
+
+    def make(session: Session, scope: Scope, table: Table) -> None:
+        summary = reports.poverty_summary(session, scope, table.period, table.area, depth=1)
+        indicators = reports.standard_indicators(table.period)
+        group = "Hộ nghèo" if cls == "poor" else "Hộ cận nghèo"
+        table.columns = [
+            Column(f"Số {group.lower()}"),
+            *(Column(i.label_vi, "Thiếu hụt", "pct" if share else "int") for i in indicators),
+        ]
+        for _code, name, node in _rows(summary):
+            f = node[table.counts]
+            lacking = f["deprivation"][cls]
+            value = "share" if share else "households"
+            table.rows.append(
+                [name, f["classes"][cls], *(lacking[i.id][value] for i in indicators)]
+            )
+
+    return make
+
+
+def _village_list(session: Session, scope: Scope, table: Table) -> None:
+    """(12) The poor and near-poor households of each thôn, for the village meeting."""
+    labels = {i.id: i.label_vi for i in reports.standard_indicators(table.period)}
+    query = (
+        select(
+            Area.full_name,
+            PovertyFact.household_code,
+            PovertyFact.head_name,
+            PovertyFact.poverty_class,
+            PovertyFact.b1_score,
+            PovertyFact.b2_score,
+            PovertyFact.deprivation_count,
+            PovertyFact.indicators,
+        )
+        .outerjoin(Area, Area.code == PovertyFact.area_code)
+        .where(
+            PovertyFact.period == table.period,
+            PovertyFact.poverty_class.in_(("poor", "near_poor")),
+            counted(PovertyFact),
+            scope.clause(PovertyFact),
+        )
+        .order_by(
+            PovertyFact.area_code,
+            case((PovertyFact.poverty_class == "poor", 0), else_=1),  # the poor first
+            PovertyFact.household_code,
+        )
+    )
+    if table.area is not None:
+        query = query.where(area_clause(session, PovertyFact, table.area))
+    if table.counts == "approved":
+        query = query.where(PovertyFact.approved.is_(True))
+    table.columns = [
+        Column("Mã hộ", kind="text"),
+        Column("Họ tên chủ hộ", kind="text"),
+        Column("Phân loại", kind="text"),
+        Column("Điểm thu nhập (B1)"),
+        Column("Điểm thiếu hụt (B2)"),
+        Column("Số chỉ số thiếu hụt"),
+        Column("Các chỉ số thiếu hụt", kind="text"),
+    ]
+    for thon, code, head, cls, b1, b2, n, indicators in session.execute(query):
+        lacking = ", ".join(labels.get(i, i) for i, lacks in (indicators or {}).items() if lacks)
+        table.rows.append([thon or "(chưa rõ thôn)", code, head, CLASS_VI[cls], b1, b2, n, lacking])
+
+
+CLASS_VI = {"poor": "Hộ nghèo", "near_poor": "Hộ cận nghèo"}
+TABLES: dict[str, tuple[int, str, Callable[[Session, Scope, Table], None]]] = {
+    "ket-qua": (
+        1,
+        "TỔNG HỢP KẾT QUẢ RÀ SOÁT HỘ NGHÈO, HỘ CẬN NGHÈO, HỘ CÓ MỨC SỐNG TRUNG BÌNH",
+        _results,
+    ),
+    "dien-bien-ho-ngheo": (2, "TỔNG HỢP DIỄN BIẾN HỘ NGHÈO", _transitions("poor")),
+    "dien-bien-ho-can-ngheo": (3, "TỔNG HỢP DIỄN BIẾN HỘ CẬN NGHÈO", _transitions("near_poor")),
+    "thieu-hut-ho-ngheo": (
+        4,
+        "PHÂN TÍCH CHỈ SỐ THIẾU HỤT DỊCH VỤ XÃ HỘI CƠ BẢN CỦA HỘ NGHÈO (SỐ HỘ)",
+        _deprivation("poor", share=False),
+    ),
+    "thieu-hut-ho-ngheo-ty-le": (
+        5,
+        "PHÂN TÍCH CHỈ SỐ THIẾU HỤT DỊCH VỤ XÃ HỘI CƠ BẢN CỦA HỘ NGHÈO (TỶ LỆ %)",
+        _deprivation("poor", share=True),
+    ),
+    "thieu-hut-ho-can-ngheo": (
+        6,
+        "PHÂN TÍCH CHỈ SỐ THIẾU HỤT DỊCH VỤ XÃ HỘI CƠ BẢN CỦA HỘ CẬN NGHÈO (SỐ HỘ)",
+        _deprivation("near_poor", share=False),
+    ),
+    "thieu-hut-ho-can-ngheo-ty-le": (
+        7,
+        "PHÂN TÍCH CHỈ SỐ THIẾU HỤT DỊCH VỤ XÃ HỘI CƠ BẢN CỦA HỘ CẬN NGHÈO (TỶ LỆ %)",
+        _deprivation("near_poor", share=True),
+    ),
+    "danh-sach-hop-dan": (
+        12,
+        "DANH SÁCH HỘ NGHÈO, HỘ CẬN NGHÈO THEO THÔN (ĐƯA RA HỌP DÂN)",
+        _village_list,
+    ),
+}
+
+
+# -- files -----------------------------------------------------------------------------------------
+
+
+def xlsx(tables: list[Table], now: dt.datetime | None = None) -> bytes:
+    """One sheet per table, laid out as printed."""
+    book = Workbook()
+    book.remove(book.active)
+    for table in tables:
+        _sheet(book, table, now)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def csv_text(table: Table) -> str:
+    """The table's rows under one header line (group and column), UTF-8 with a BOM for Excel."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv_writer(out)
+    writer.writerow(["STT", "Đơn vị", *(_flat(c) for c in table.columns)])
+    for n, row in enumerate(table.rows, start=1):
+        writer.writerow([_stt(n, row, table), *row])
+    return out.getvalue()
+
+
+def _sheet(book: Workbook, table: Table, now: dt.datetime | None) -> None:
+    sheet = book.create_sheet(f"({table.number}) {table.id}"[:31])
+    width = 2 + len(table.columns)
+    bold = Font(bold=True)
+    centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    thin = Side(style="thin")
+    box = Border(left=thin, right=thin, top=thin, bottom=thin)
+    half = max(width // 2, 2)
+
+    def line(row: int, first: int, last: int, text: str, font=None) -> None:
+        sheet.cell(row, first, text).alignment = centre
+        if font:
+            sheet.cell(row, first).font = font
+        if last > first:
+            sheet.merge_cells(start_row=row, start_column=first, end_row=row, end_column=last)
+
+    line(1, 1, half - 1, table.unit.upper(), bold)
+    line(1, half, width, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", bold)
+    line(2, half, width, "Độc lập - Tự do - Hạnh phúc", bold)
+    line(4, 1, width, f"Biểu số {table.number}. {table.title}", Font(bold=True, size=13))
+    line(5, 1, width, f"Kỳ rà soát: {table.period}")
+    # Two header rows: the groups, then the columns (a column without a group spans both).
+    head = 7
+    for col, text in ((1, "STT"), (2, "Đơn vị" if table.id != "danh-sach-hop-dan" else "Thôn")):
+        sheet.cell(head, col, text)
+        sheet.merge_cells(start_row=head, start_column=col, end_row=head + 1, end_column=col)
+    col = 3
+    while col <= width:
+        column = table.columns[col - 3]
+        span = 1
+        while (
+            col + span <= width
+            and column.group
+            and table.columns[col + span - 3].group == column.group
+        ):
+            span += 1
+        if column.group:
+            line(head, col, col + span - 1, column.group)
+            for k in range(span):
+                sheet.cell(head + 1, col + k, table.columns[col + k - 3].header)
+        else:
+            sheet.cell(head, col, column.header)
+            sheet.merge_cells(start_row=head, start_column=col, end_row=head + 1, end_column=col)
+        col += span
+    for r in (head, head + 1):
+        for c in range(1, width + 1):
+            cell = sheet.cell(r, c)
+            cell.font, cell.alignment, cell.border = bold, centre, box
+    row = head + 2
+    for n, values in enumerate(table.rows, start=1):
+        cells = [_stt(n, values, table), *values]
+        for c, value in enumerate(cells, start=1):
+            kind = table.columns[c - 3].kind if c > 2 else "text"
+            shown = value
+            if kind == "pct" and isinstance(value, int | float):
+                shown = round(value * 100, 2)
+            cell = sheet.cell(row, c, shown)
+            if cell.data_type == "f":  # text typed by a person is never a formula
+                cell.data_type = "s"
+            cell.border = box
+            if kind == "pct":
+                cell.number_format = "0.00"
+        if values and values[0] == "Tổng cộng":
+            for c in range(1, width + 1):
+                sheet.cell(row, c).font = bold
+        row += 1
+    row += 1
+    for note in table.notes:
+        sheet.cell(row, 1, f"Ghi chú: {note}")
+        row += 1
+    local = (now or dt.datetime.now(dt.UTC)).astimezone(VN)
+    place = table.unit.removeprefix("UBND ").strip()
+    line(row + 1, half, width, f"{place}, ngày {local:%d} tháng {local:%m} năm {local:%Y}")
+    line(row + 2, 1, half - 1, "NGƯỜI LẬP BIỂU", bold)
+    line(row + 2, half, width, "TM. ỦY BAN NHÂN DÂN", bold)
+    line(row + 3, half, width, "CHỦ TỊCH", bold)
+    line(row + 4, 1, half - 1, "(Ký, ghi rõ họ tên)")
+    line(row + 4, half, width, "(Ký tên, đóng dấu)")
+    sheet.column_dimensions["A"].width = 6
+    sheet.column_dimensions["B"].width = 28
+    for c in range(3, width + 1):
+        sheet.column_dimensions[get_column_letter(c)].width = 14
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = f"{head}:{head + 1}"
+
+
+def _stt(n: int, row: list, table: Table) -> int | str:
+    return "" if row and row[0] == "Tổng cộng" else n
+
+
+def _flat(column: Column) -> str:
+    return f"{column.group} - {column.header}" if column.group else column.header
+
+
+def _rows(summary: dict):
+    """(code, name, figures) per unit under the selection, then the total (code None)."""
+    for node in _units(summary):
+        yield node["code"], node["name"], node
+    yield None, "Tổng cộng", summary["total"]
+
+
+def _units(summary: dict) -> list[dict]:
+    tops = summary["areas"]
+    return (tops[0].get("children") or tops) if len(tops) == 1 else tops
+
+
+def _unit(session: Session, code: str | None) -> str:
+    if code is None:
+        return "UBND"
+    row = session.execute(select(Area.full_name, Area.level).where(Area.code == code)).first()
+    if row is None:
+        return "UBND"
+    return f"UBND {row.full_name}"
+
+
+def _has_medium_band(period: str) -> bool:
+    try:
+        return load_catalogue().national(int(period[:4])).medium_band is not None
+    except (ValueError, LookupError):
+        return False
+
+
+def pack(
+    session: Session, scope: Scope, period: str, area_code: str | None, counts: str = "all"
+) -> list[Table]:
+    """Every table, in their numbers' order."""
+    return [build(session, scope, t, period, area_code, counts) for t in TABLES]

@@ -1,0 +1,167 @@
+"""The official tables (biểu số 1-7 and 12) on the hand-made households of test_reports, checked
+cell by cell against figures worked out by hand, and for their printed layout: the unit and motto,
+the numbered title, two header rows repeated on every page, A4 landscape, the place and date in
+Vietnam time and the signature blocks."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from server.cli import main
+from server.services import official, reports
+from server.services.scope import Scope
+
+from . import test_reports
+
+households = test_reports.households  # the same households, as a fixture here
+URL = "/api/v1/reports/official"
+
+
+def sheet_rows(data: bytes, sheet: int = 0) -> tuple[object, list[tuple]]:
+    book = load_workbook(io.BytesIO(data))
+    ws = book.worksheets[sheet]
+    return ws, list(ws.iter_rows(values_only=True))
+
+
+def test_table_1_results_per_commune_with_persons_splits_and_rate_bases(client, households):
+    r = client.get(f"{URL}/ket-qua.json?period=2026&area=52", headers=households)
+    assert r.status_code == 200, r.json
+    body = r.json
+    assert (body["number"], body["unit"]) == (1, "UBND Tỉnh Gia Lai")
+    rows = {row[0]: row for row in body["rows"]}
+    assert list(rows) == ["Phường Quy Nhơn Bắc", "Xã Nhơn Châu", "Tổng cộng"]
+    # Xã Nhơn Châu: A, C, D poor in T01, F poor in T02 (no count); B near-poor; E not poor.
+    # Each household has 5 persons (pov1.xml). Rates only over T01's 120 households.
+    commune = rows["Xã Nhơn Châu"]
+    assert commune[1:9] == [None, 4, 0.025, 20, 1, 0.0083, 5, 0]
+    assert commune[9:15] == [0, 4, 1, 0, 1, 0]  # poor: urban, rural, DTTS; near-poor likewise
+    assert commune[15:] == [120, 1]  # the rate's base, and the thôn left out
+    total = rows["Tổng cộng"]
+    assert total[2] == 5 and total[4] == 25 and total[9] == 1  # H is urban
+
+
+def test_table_1_says_not_applicable_where_the_standard_has_no_medium_class(client, households):
+    r = client.get(f"{URL}/ket-qua.json?period=2027&area=52", headers=households)
+    assert r.json["rows"][-1][8] == official.NOT_APPLICABLE
+    assert any("không có hộ có mức sống trung bình" in n for n in r.json["notes"])
+
+
+def test_tables_2_and_3_transitions_in_the_official_categories(client, households):
+    poor = client.get(f"{URL}/dien-bien-ho-ngheo.json?period=2026", headers=households).json
+    headers = [c["header"] for c in poor["columns"]]
+    assert headers[0] == "Số hộ nghèo đầu kỳ" and "+ Tái nghèo" in headers
+    total = dict(zip(headers, poor["rows"][-1][1:], strict=True))
+    assert total["Số hộ nghèo đầu kỳ"] == 2 and total["+ Tái nghèo"] == 1
+    assert total["+ Nghèo phát sinh, rà soát lần đầu"] == 2 and total["Số hộ nghèo cuối kỳ"] == 5
+    near = client.get(f"{URL}/dien-bien-ho-can-ngheo.json?period=2026", headers=households).json
+    assert near["rows"][-1][0] == "Tổng cộng" and near["rows"][-1][-1] == 1
+
+
+def test_tables_4_to_7_deprivation_of_poor_and_near_poor_apart(client, households, db):
+    with db.session() as s:
+        indicators = reports.standard_indicators("2026")
+        counts = official.build(s, Scope(everything=True), "thieu-hut-ho-ngheo", "2026", "52")
+        shares = official.build(
+            s, Scope(everything=True), "thieu-hut-ho-can-ngheo-ty-le", "2026", "52"
+        )
+    assert [c.header for c in counts.columns[1:]] == [i.label_vi for i in indicators]
+    water = 1 + [i.id for i in indicators].index("water")
+    assert counts.rows[-1][1] == 5 and counts.rows[-1][1 + water] == 5
+    assert shares.rows[-1][1] == 1 and shares.rows[-1][1 + water] == 1.0
+
+
+def test_table_12_lists_the_households_per_thon_for_the_village_meeting(client, households):
+    body = client.get(f"{URL}/danh-sach-hop-dan.json?period=2026&area=21607", headers=households)
+    rows = body.json["rows"]
+    assert [(r[0], r[1], r[3]) for r in rows] == [
+        ("Thôn Bắc", "A", "Hộ nghèo"),
+        ("Thôn Bắc", "C", "Hộ nghèo"),
+        ("Thôn Bắc", "D", "Hộ nghèo"),
+        ("Thôn Bắc", "B", "Hộ cận nghèo"),
+        ("Thôn Trung", "F", "Hộ nghèo"),
+    ]
+    assert rows[0][2] == "Nguyễn Văn Hải" and "Việc làm" in rows[0][7]
+    assert rows[3][7].split(", ") == ["Nguồn nước sinh hoạt", "Nhà tiêu hợp vệ sinh"]
+
+
+def test_the_xlsx_is_laid_out_as_printed(client, households):
+    r = client.get(f"{URL}/ket-qua.xlsx?period=2026&area=21607", headers=households)
+    assert r.status_code == 200
+    assert r.headers["Content-Disposition"] == 'attachment; filename="bieu-ket-qua-2026-21607.xlsx"'
+    ws, rows = sheet_rows(r.data)
+    assert rows[0][0] == "UBND XÃ NHƠN CHÂU"
+    assert (
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in rows[0] and "Độc lập - Tự do - Hạnh phúc" in rows[1]
+    )
+    assert rows[3][0].startswith("Biểu số 1. TỔNG HỢP KẾT QUẢ RÀ SOÁT")
+    assert rows[4][0] == "Kỳ rà soát: 2026"
+    assert rows[6][:3] == ("STT", "Đơn vị", "Tổng số hộ dân cư (sổ hộ)")
+    assert rows[6][3] == "Hộ nghèo" and rows[7][3:6] == ("Số hộ", "Tỷ lệ (%)", "Số nhân khẩu")
+    assert rows[8][:6] == (1, "Thôn Bắc", 120, 3, 2.5, 15)  # the rate as %, two decimals
+    assert ws.cell(9, 5).number_format == "0.00"
+    assert rows[10][1] == "Tổng cộng" and rows[10][0] is None
+    merged = {str(m) for m in ws.merged_cells.ranges}
+    assert "A7:A8" in merged and "D7:F7" in merged
+    assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9  # A4
+    assert ws.print_title_rows == "$7:$8"  # repeated on every printed page
+    text = [c for row in rows for c in row if isinstance(c, str)]
+    assert "NGƯỜI LẬP BIỂU" in text and "CHỦ TỊCH" in text and "TM. ỦY BAN NHÂN DÂN" in text
+    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=7)))
+    assert f"Xã Nhơn Châu, ngày {today:%d} tháng {today:%m} năm {today:%Y}" in text
+
+
+def test_csv_and_the_pack_and_the_cli(client, households, database_url, tmp_path):
+    r = client.get(f"{URL}/danh-sach-hop-dan.csv?period=2026&area=21607", headers=households)
+    table = list(csv.reader(io.StringIO(r.get_data(as_text=True).lstrip("\ufeff"))))
+    assert table[0][:4] == ["STT", "Đơn vị", "Mã hộ", "Họ tên chủ hộ"] and len(table) == 6
+    r = client.get(f"{URL}/pack.xlsx?period=2026&area=21607", headers=households)
+    book = load_workbook(io.BytesIO(r.data))
+    assert [name.split(")")[0] for name in book.sheetnames] == [
+        "(1",
+        "(2",
+        "(3",
+        "(4",
+        "(5",
+        "(6",
+        "(7",
+        "(12",
+    ]
+    assert client.get(f"{URL}/pack.csv?period=2026", headers=households).status_code == 404
+    assert client.get(f"{URL}/nope.xlsx?period=2026", headers=households).status_code == 404
+    env = {
+        "KHUDAN_DATABASE_URL": database_url,
+        "KHUDAN_SECRET_KEY": "x",
+        "KHUDAN_INSTANCE_DIR": str(tmp_path / "i"),
+        "KHUDAN_MEDIA_ROOT": str(tmp_path / "m"),
+    }
+    out = tmp_path / "pack.xlsx"
+    args = ["reports", "pack", "--period", "2026", "--area", "21607", "-o", str(out)]
+    assert CliRunner().invoke(main, args, env=env).exit_code == 0
+    assert len(load_workbook(out).sheetnames) == 8
+    out = tmp_path / "t1.json"
+    args = [
+        "reports",
+        "official",
+        "ket-qua",
+        "--period",
+        "2026",
+        "--format",
+        "json",
+        "-o",
+        str(out),
+    ]
+    assert CliRunner().invoke(main, args, env=env).exit_code == 0
+    assert json.loads(out.read_text())["number"] == 1
+
+
+def test_a_supervisor_gets_only_their_areas(client, households, login):
+    ward = login("hoa", "supervisor", areas=("21553",))
+    assert client.get(f"{URL}/ket-qua.json?period=2026&area=21607", headers=ward).status_code == 404
+    mine = client.get(f"{URL}/danh-sach-hop-dan.json?period=2026", headers=ward).json
+    assert [r[1] for r in mine["rows"]] == ["H"]
