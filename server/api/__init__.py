@@ -25,14 +25,15 @@ api = Api(
     version="1",
     title="khudan API",
     description="Forms, submissions, review, users and areas for the field survey. "
-    "Log in with POST /sessions and send 'Authorization: Bearer <token>'.",
+    "Log in with `POST /sessions` and send `Authorization: Bearer <token>` "
+    "(in a code span, so the page shows the angle brackets).",
     doc="/docs",
     authorizations={
         "bearer": {
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": "Bearer <token> from POST /sessions",
+            "description": "`Bearer <token>`, the token from `POST /sessions`",
         },
         "basic": {"type": "basic"},
     },

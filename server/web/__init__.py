@@ -50,6 +50,12 @@ def init_app(app: Flask) -> None:
     )
     app.register_blueprint(bp)
     app.add_url_rule("/", "root", lambda: redirect(url_for("web.dashboard")))
+    # Browsers ask for /favicon.ico whatever the page says; the pages link the SVG.
+    app.add_url_rule(
+        "/favicon.ico",
+        "favicon",
+        lambda: redirect(url_for("web.static", filename="favicon.svg"), code=301),
+    )
 
 
 @bp.before_request

@@ -218,3 +218,15 @@ def test_every_page_text_has_an_english_entry():
         if (a or b) not in EN and path.name != "i18n.py"
     }
     assert not missing
+
+
+def test_a_favicon_and_the_swagger_introduction_shows_the_bearer_header(client):
+    page = client.get("/app/login").text
+    assert 'rel="icon" href="/app/static/favicon.svg"' in page
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 301 and icon.headers["Location"].endswith("/app/static/favicon.svg")
+    with client.get("/app/static/favicon.svg") as svg:
+        assert svg.status_code == 200 and svg.mimetype == "image/svg+xml"
+    spec = client.get("/api/v1/swagger.json").json
+    # Markdown: inside a code span "<token>" is shown, not taken for an HTML tag and dropped.
+    assert "`Authorization: Bearer <token>`" in spec["info"]["description"]
