@@ -10,7 +10,7 @@ from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import models
+from . import models, textfold
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -27,6 +27,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # SQLite's lower() folds ASCII letters only; Python's folds Vietnamese ones too ("Đ" -> "đ"), as
     # PostgreSQL's does, so a case-insensitive search behaves the same on both databases.
     dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+    dbapi_connection.create_function("translate", 3, textfold.translate, deterministic=True)
 
 
 def _lower(value):

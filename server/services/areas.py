@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from .. import errors
 from ..models import Area, Role, User
+from ..textfold import fold, folded
 from .scope import UNSCOPED_ROLES
 
 OFFICIAL_CSV = Path(__file__).resolve().parent.parent / "data" / "vn_admin_units_2025.csv"
@@ -287,7 +287,7 @@ def search(
 
     ``parent`` lists a node's children. Without ``parent``, ``level`` or ``q`` the list is the top
     of the tree (provinces); ``level`` or ``q`` alone search the whole tree. ``q`` is a part of the
-    name, in any case.
+    name, in any case and with or without Vietnamese marks.
     """
     visible = visible_codes(session, user)
     query = select(Area)
@@ -298,10 +298,8 @@ def search(
     if level is not None:
         query = query.where(Area.level == level)
     if q:
-        # SQLite's own lower() folds ASCII only; server.db gives it Python's, so "đông" finds
-        # "Đông Hà" on both databases.
-        needle = unicodedata.normalize("NFC", q).lower()
-        query = query.where(func.lower(Area.name).contains(needle, autoescape=True))
+        # Without marks and case: "nhon chau" finds "Nhơn Châu" (server.textfold).
+        query = query.where(folded(Area.name).contains(fold(q), autoescape=True))
     if visible is not None:
         query = query.where(Area.code.in_(visible))
     total = session.scalar(select(func.count()).select_from(query.subquery()))

@@ -43,6 +43,9 @@ def state_label(state: str) -> str:
 @login_required(*REVIEWERS)
 def review_queue():
     args = request.args.to_dict()
+    # Opened plainly, the queue shows what needs a decision (received, edited, with issues);
+    # "Tất cả" sends review_state= (empty) for every state.
+    args.setdefault("review_state", WAITING)
     waiting = args.get("review_state") == WAITING
     if waiting:  # the pages' own filter: any state not decided yet
         del args["review_state"]
@@ -71,6 +74,7 @@ def review_queue():
         ]
         periods = activity.periods(session, user)
     chosen = {k: request.args.get(k, "") for k in (*FILTERS, "submitter")}
+    chosen["review_state"] = request.args.get("review_state", WAITING)
     kept = {k: v for k, v in chosen.items() if v}
     pages = max(1, -(-total // PER_PAGE))
     return render_template(

@@ -125,6 +125,25 @@ def test_search_by_name_ignores_case_even_for_vietnamese_letters(client, login, 
     assert r.status_code == 200 and r.json["total"] == 0
 
 
+def test_search_by_name_without_the_vietnamese_marks(client, login, registry, db):
+    """As people type on a phone: "Nhon Chau" finds "Nhơn Châu", "da nang" Đà Nẵng."""
+    headers = login()
+    assert codes(client.get("/api/v1/areas?q=Nhon Chau", headers=headers)) == ["21607"]
+    assert codes(client.get("/api/v1/areas?q=da nang&level=province", headers=headers)) == ["48"]
+    assert codes(client.get("/api/v1/areas?q=thon&parent=21607", headers=headers)) == [
+        "21607.T01",
+        "21607.T02",
+    ]
+    # The pages' area picker answers the same way.
+    from web.conftest import csrf_of
+
+    token = csrf_of(client.get("/app/login").text)
+    client.post(
+        "/app/login", data={"username": "admin1", "password": "correct horse", "csrf_token": token}
+    )
+    assert "21607" in client.get("/app/areas/search?q=nhon chau").text
+
+
 def test_a_supervisor_sees_their_commune_its_thon_and_the_way_up_only(client, login, registry):
     headers = login("lan", "supervisor", areas=("21607",))
     r = client.get("/api/v1/areas", headers=headers)

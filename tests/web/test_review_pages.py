@@ -313,3 +313,19 @@ def test_the_pages_in_english(client, web_login, households):
     assert "Waiting for review" in client.get("/app/?lang=en").text
     assert "Keys: j / k" in client.get("/app/review?lang=en").text
     assert "Poor and near-poor" in client.get("/app/results?lang=en").text
+
+
+def test_the_queue_opens_on_what_needs_a_decision(client, web_login, households):
+    web_login("lan", "supervisor", areas=("21607",))
+    review = by_code(client)  # A (has issues) and B (received) both wait
+    a_page = client.get(f"/app/submissions/{review['A']}").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', a_page).group(1)
+    client.post(
+        f"/app/submissions/{review['A']}/review",
+        data={"csrf_token": token, "review_state": "approved", "comment": ""},
+    )
+    plain = client.get("/app/review").text
+    assert set(re.findall(r'">([A-C]) - Nguyễn', plain)) == {"B"}  # A is decided
+    assert '<option value="waiting" selected>' in plain
+    every = client.get("/app/review?review_state=").text
+    assert set(re.findall(r'">([A-C]) - Nguyễn', every)) == {"A", "B"}
