@@ -57,8 +57,8 @@ class PovertySummarySchema(Schema):
             "units that have a count), rate_base {households, units_left_out, "
             "reviewed_left_out}, share_of_reviewed (a different figure: of households reviewed), "
             "local_classes, urban, rural, ethnic_minority, deprivation {poor, near_poor: "
-            "{indicator: {households, share}}} for every indicator of the period's standard in "
-            "its order; children"
+            "{households: {indicator: n}, share: {indicator: 0-1}}} for every indicator of the "
+            "period's standard in its order; children"
         },
     )
 

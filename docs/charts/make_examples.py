@@ -81,7 +81,7 @@ def figures(poor: int, near: int, medium: int, not_poor: int, total: int | None)
         "rates": {k: round(v / total, 4) if total else None for k, v in classes.items()},
         "local_classes": None,
         "deprivation": {
-            cls: {k: {"households": round(share * n)} for k, share in LACKING.items()}
+            cls: {"households": {k: round(share * n) for k, share in LACKING.items()}}
             for cls, n in (("poor", poor), ("near_poor", near))
         },
     }

@@ -131,8 +131,8 @@ def deprivations(summary: dict, counts: str = "all") -> tuple[int, list[Deprivat
     )
     lacking = Counter()
     for a in summary["areas"]:
-        for by_indicator in a[counts]["deprivation"].values():
-            lacking.update({i: f["households"] for i, f in by_indicator.items()})
+        for by_class in a[counts]["deprivation"].values():
+            lacking.update(by_class["households"])
     catalogue = load_catalogue()
     try:
         indicators = list(catalogue.national(int(summary["period"][:4])).indicators)

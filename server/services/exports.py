@@ -130,7 +130,7 @@ def poverty_workbook(
             lacking = f["deprivation"][cls]
             cells = []
             for i in indicators:
-                cells += [lacking[i.id]["households"], _pct(lacking[i.id]["share"])]
+                cells += [lacking["households"][i.id], _pct(lacking["share"][i.id])]
             tab.append([node["code"], node["name"], f["classes"][cls], *cells])
 
     change = book.create_sheet("Diễn biến")

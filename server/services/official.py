@@ -192,7 +192,7 @@ def _deprivation(cls: str, share: bool) -> Callable[[Session, Scope, Table], Non
             lacking = f["deprivation"][cls]
             value = "share" if share else "households"
             table.rows.append(
-                [name, f["classes"][cls], *(lacking[i.id][value] for i in indicators)]
+                [name, f["classes"][cls], *(lacking[value][i.id] for i in indicators)]
             )
 
     return make

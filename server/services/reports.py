@@ -147,6 +147,18 @@ def poverty_persons(
     return _report(tree, scope, leaves, figures, period, area_code, depth)
 
 
+def _lacking(get, key: str, cls: str, households: int, indicators) -> dict:
+    """How many of the class's households lack each indicator, and what share of the class;
+    built with C loops (thousands of areas are rendered)."""
+    ids = [i.id for i in indicators]
+    counts = list(map(get, [(key, "deprivation", cls, i) for i in ids], _ZEROS))
+    shares = [round(n / households, 4) for n in counts] if households else [None] * len(ids)
+    return {
+        "households": dict(zip(ids, counts, strict=True)),
+        "share": dict(zip(ids, shares, strict=True)),
+    }
+
+
 def standard_indicators(period: str) -> tuple[Indicator, ...]:
     """The indicators of the national standard in force for ``period``, in its official order
     (none for a period no standard covers)."""
@@ -191,14 +203,7 @@ def _poverty_figures(
         "rural": figures["rural"],
         "ethnic_minority": figures["ethnic_minority"],
         "deprivation": {
-            cls: {
-                i.id: {
-                    "households": (n := get((key, "deprivation", cls, i.id), 0)),
-                    "share": _rate(n, classes[cls]),
-                }
-                for i in indicators
-            }
-            for cls in DEPRIVED_CLASSES
+            cls: _lacking(get, key, cls, classes[cls], indicators) for cls in DEPRIVED_CLASSES
         },
     }
 
@@ -739,6 +744,7 @@ class _Coverage:
     base: int  # registry households of the units under it that have a count
     covered: Counter  # the counts of exactly those units
     units_left_out: int  # units under it (lowest registered level) with no registry count
+    whole: bool = False  # every count under it is in the base: ``covered`` is all of them
 
 
 _NOTHING = Counter()
@@ -762,25 +768,35 @@ def _report(
         code = next((c for c in place if c in tree.areas), None)
         if code is not None:
             sums.setdefault(code, Counter()).update(counts)
+    direct = set(sums)  # areas that rows name as their most specific place
     cover: dict[str, _Coverage] = {}
     for code in tree.bottom_up():
         area = tree.areas[code]
         below = [cover[c] for c in tree.children.get(code, [])]
         if area.households_total is not None:
             cover[code] = _Coverage(
-                area.households_total, area.households_total, sums.get(code, _NOTHING), 0
+                area.households_total,
+                area.households_total,
+                sums.get(code, _NOTHING),
+                0,
+                whole=True,
             )
         elif below:
-            covered = Counter()
-            for part in below:
-                if part.covered:
-                    covered.update(part.covered)
+            whole = code not in direct and all(part.whole for part in below)
+            if whole:  # the counts under it are exactly its units': no second sum
+                covered = sums.get(code, _NOTHING)
+            else:
+                covered = Counter()
+                for part in below:
+                    if part.covered:
+                        covered.update(part.covered)
             totals = [part.households_total for part in below]
             cover[code] = _Coverage(
                 None if None in totals else sum(totals),
                 sum(part.base for part in below),
                 covered,
                 sum(part.units_left_out for part in below),
+                whole=whole,
             )
         else:
             cover[code] = _Coverage(None, 0, _NOTHING, 1)

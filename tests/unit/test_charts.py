@@ -26,13 +26,13 @@ def figures(poor=0, near=0, medium=0, not_poor=0, total=None, deprivation=None) 
     reviewed = poor + near + medium + not_poor
     base = total if reviewed else None
     classes = {"poor": poor, "near_poor": near, "medium": medium, "not_poor": not_poor}
-    lacking = {i: {"households": n, "share": None} for i, n in (deprivation or {}).items()}
+    lacking = {"households": dict(deprivation or {}), "share": {}}
     return {
         "reviewed": reviewed,
         "classes": classes,
         "rates": {k: round(v / base, 4) if base else None for k, v in classes.items()},
         "rate_base": {"households": total, "units_left_out": 0 if total else 1},
-        "deprivation": {"poor": lacking, "near_poor": {}},
+        "deprivation": {"poor": lacking, "near_poor": {"households": {}, "share": {}}},
     }
 
 
