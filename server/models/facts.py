@@ -73,6 +73,7 @@ COUNTED = (
     "local_class",
     "approved",
     "out_of_scope",
+    "household_size",  # persons (nhân khẩu) summed from the index too
 )
 DEPRIVED = (
     *PLACE,

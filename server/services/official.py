@@ -102,7 +102,6 @@ def build(
 def _results(session: Session, scope: Scope, table: Table) -> None:
     """(1) Households and persons per class and unit, rates of the registry, splits."""
     summary = reports.poverty_summary(session, scope, table.period, table.area, depth=1)
-    persons = reports.poverty_persons(session, scope, table.period, table.area, depth=1)
     medium = _has_medium_band(table.period)
     table.columns = [
         Column("Tổng số hộ dân cư (sổ hộ)"),
@@ -122,11 +121,9 @@ def _results(session: Session, scope: Scope, table: Table) -> None:
         Column("Số hộ làm căn cứ tính tỷ lệ"),
         Column("Số thôn/tổ chưa có số hộ (không tính vào tỷ lệ)"),
     ]
-    people = {n["code"]: n for n in _units(persons)}
-    people[None] = persons["total"]
-    for code, name, node in _rows(summary):
-        f, p = node[table.counts], people[code][table.counts]
-        c = f["classes"]
+    for _code, name, node in _rows(summary):
+        f = node[table.counts]
+        c, p = f["classes"], f["persons"]
         table.rows.append(
             [
                 name,

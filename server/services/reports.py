@@ -17,6 +17,7 @@ therefore leaves out. The share of the households *reviewed* is a separate figur
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections import Counter, defaultdict
@@ -24,7 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import SimpleNamespace
 
-from sqlalchemy import Integer, Row, bindparam, cast, func, select, union_all
+from sqlalchemy import Integer, Row, bindparam, case, cast, func, select, union_all
 from sqlalchemy.orm import Session
 
 from .. import errors
@@ -73,17 +74,26 @@ def poverty_summary(
         PovertyFact.local_class,
     )
     # Per place and kind of household: all, and how many approved (read from a covering index).
+    # Persons (nhân khẩu) too: household_size is in the same index.
     n_approved = func.sum(cast(PovertyFact.approved, Integer))
+    size = func.coalesce(PovertyFact.household_size, 0)
+    persons = (
+        func.sum(size),
+        func.sum(case((PovertyFact.approved.is_(True), size), else_=0)),
+    )
     rows = session.execute(
-        select(*place, *kinds, func.count(), n_approved).where(*where).group_by(*place, *kinds)
+        select(*place, *kinds, func.count(), n_approved, *persons)
+        .where(*where)
+        .group_by(*place, *kinds)
     )
     leaves: dict[tuple, Counter] = defaultdict(Counter)
-    for province, commune, area, kind, dtts, cls, local, *numbers in rows:
+    for province, commune, area, kind, dtts, cls, local, n_all, n_ok, p_all, p_ok in rows:
         counts = leaves[(area, commune, province)]
-        for key, n in zip(COUNTS, numbers, strict=True):
+        for key, n, people in ((COUNTS[0], n_all, p_all), (COUNTS[1], n_ok, p_ok)):
             if n:
                 counts[key, "reviewed"] += n
                 counts[key, "classes", cls] += n
+                counts[key, "persons", cls] += int(people or 0)
                 counts[key, kind, cls] += n
                 if local:
                     counts[key, "local_classes", local] += n
@@ -112,39 +122,6 @@ def poverty_summary(
     body = _report(tree, scope, leaves, figures, period, area_code, depth)
     step(POVERTY_STEPS, POVERTY_STEPS)
     return body
-
-
-def poverty_persons(
-    session: Session, scope: Scope, period: str, area_code: str | None = None, depth: int = 1
-) -> dict:
-    """Persons (nhân khẩu) of the households of each class, per area, rolled up as the household
-    figures are (the official results table gives both)."""
-    tree = _start(session, scope, area_code)
-    rows = session.execute(
-        select(
-            PovertyFact.province_code,
-            PovertyFact.commune_code,
-            PovertyFact.area_code,
-            PovertyFact.approved,
-            PovertyFact.poverty_class,
-            func.coalesce(func.sum(PovertyFact.household_size), 0),
-        )
-        .where(
-            PovertyFact.period == period,
-            counted(PovertyFact),
-            *_inside(session, tree, scope, PovertyFact, area_code),
-        )
-        .group_by(*_PLACE, PovertyFact.approved, PovertyFact.poverty_class)
-    )
-    leaves: dict[tuple, Counter] = defaultdict(Counter)
-    for province, commune, area, approved, cls, persons in rows:
-        for key in COUNTS if approved else COUNTS[:1]:
-            leaves[(area, commune, province)][key, cls] += int(persons)
-
-    def figures(_area, counts: Counter, _cover: _Coverage) -> dict:
-        return {key: {c: counts.get((key, c), 0) for c in CLASSES} for key in COUNTS}
-
-    return _report(tree, scope, leaves, figures, period, area_code, depth)
 
 
 def _lacking(get, key: str, cls: str, households: int, indicators) -> dict:
@@ -187,6 +164,7 @@ def _poverty_figures(
     return {
         "reviewed": reviewed,
         "classes": classes,
+        "persons": figures["persons"],
         "rates": {c: round(n / base, 4) for c, n in zip(CLASSES, covered, strict=True)}
         if base
         else dict.fromkeys(CLASSES),
@@ -212,7 +190,7 @@ def _poverty_figures(
 _KEYS = {
     key: [
         (what, [(key, what, c) for c in CLASSES])
-        for what in ("classes", "local_classes", "urban", "rural", "ethnic_minority")
+        for what in ("classes", "local_classes", "urban", "rural", "ethnic_minority", "persons")
     ]
     for key in COUNTS
 }
@@ -318,31 +296,48 @@ def transitions(
     village meeting discusses names."""
     previous = previous_period(period)
     tree = _start(session, scope, area_code)
+    names = (PovertyFact.household_code, PovertyFact.head_name) if with_households else ()
     query = select(
         PovertyFact.household_key,
         PovertyFact.period,
         PovertyFact.poverty_class,
-        PovertyFact.household_code,
-        PovertyFact.head_name,
         PovertyFact.area_code,
         PovertyFact.commune_code,
         PovertyFact.province_code,
+        *names,
     ).where(scope.clause(PovertyFact), PovertyFact.period <= period, counted(PovertyFact))
     if counts == "approved":
         query = query.where(PovertyFact.approved.is_(True))
     if area_code is not None:
         query = query.where(area_clause(session, PovertyFact, area_code))
     history: dict[str, dict[str, str]] = defaultdict(dict)
-    where: dict[str, tuple] = {}
-    for key, p, cls, code, head, area, commune, province in session.execute(query):
+    where: dict[str, tuple] = {}  # household -> its place (and code, head) now, else before
+    for key, p, cls, *rest in session.execute(query):
         if not _comparable(p, period):
             continue
         history[key][p] = cls
         if p in (period, previous) and (key not in where or p == period):
-            where[key] = (code, head, area, commune, province)
+            where[key] = tuple(rest)
+    # Households that moved alike from the same place are counted together: the categories and
+    # the unit are worked out once per group, not once per household.
+    groups: Counter = Counter()
+    members: dict[tuple, list] = defaultdict(list)
+    for key, periods in history.items():
+        now, before = periods.get(period), periods.get(previous)
+        if now is None and before is None:
+            continue
+        earlier = frozenset(c for p, c in periods.items() if p < previous and c in TRANSITIONS)
+        area, commune, province, *who = where[key]
+        group = ((area, commune, province), before, now, earlier)
+        groups[group] += 1
+        if with_households:
+            members[group].append(
+                {"household_code": who[0], "head_name": who[1], "area_code": area or commune}
+            )
     tops = [area_code] if area_code else _top_codes(tree, scope)
     units = {c: top for top in tops for c in tree.children.get(top, [])}
 
+    @functools.cache
     def unit_of(place: tuple) -> tuple[str | None, str | None]:
         """(top area, unit under it) of a household's place."""
         for code in place:
@@ -354,28 +349,18 @@ def transitions(
         return None, None
 
     tables: dict[str | None, dict] = {}
-    for key, periods in history.items():
-        now, before = periods.get(period), periods.get(previous)
-        if now is None and before is None:
-            continue
-        earlier = {c for p, c in periods.items() if p < previous}
-        code, head, *place = where[key]
-        top, unit = unit_of(tuple(place))
+    for group, n in groups.items():
+        place, before, now, earlier = group
+        top, unit = unit_of(place)
         if top is None:
             continue
         for cls in TRANSITIONS:
             for move in _moves(cls, before, now, earlier):
                 for owner in {top, unit} - {None}:
                     table = tables.setdefault(owner, _empty_moves(with_households))
-                    table[cls][move] += 1
+                    table[cls][move] += n
                     if with_households:
-                        table["households"][cls][move].append(
-                            {
-                                "household_code": code,
-                                "head_name": head,
-                                "area_code": place[0] or place[1],
-                            }
-                        )
+                        table["households"][cls][move].extend(members[group])
 
     def render(table: dict) -> dict:
         out = {cls: dict(table[cls]) for cls in TRANSITIONS}

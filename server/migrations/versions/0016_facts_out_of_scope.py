@@ -1,4 +1,4 @@
-"""facts of an out-of-scope submission count in no figure until approved
+"""facts of an out-of-scope submission count in no figure until approved; persons in the index
 
 Revision ID: 0016
 Revises: 0015
@@ -24,8 +24,10 @@ DEPRIVED_WHERE = "poverty_class IN ('poor', 'near_poor')"
 
 
 def _indexes(batch_op, flag: tuple) -> None:
-    counted = (*PLACE, 'area_kind', 'ethnic_minority', 'poverty_class', 'local_class', 'approved', *flag)
-    deprived = (*PLACE, 'approved', 'poverty_class', *flag, *(f'lacks_{i}' for i in INDICATORS))
+    counted = (
+        *PLACE, 'area_kind', 'ethnic_minority', 'poverty_class', 'local_class', 'approved', *flag
+    )
+    deprived = (*PLACE, 'approved', 'poverty_class', *flag[:1], *(f'lacks_{i}' for i in INDICATORS))
     batch_op.create_index('ix_poverty_facts_counted', ['period', *counted], unique=False)
     batch_op.create_index(
         'ix_poverty_facts_deprived',
@@ -50,7 +52,7 @@ def upgrade() -> None:
     with op.batch_alter_table('poverty_facts', schema=None) as batch_op:
         batch_op.drop_index('ix_poverty_facts_deprived')
         batch_op.drop_index('ix_poverty_facts_counted')
-        _indexes(batch_op, ('out_of_scope',))
+        _indexes(batch_op, ('out_of_scope', 'household_size'))
 
 
 def downgrade() -> None:
