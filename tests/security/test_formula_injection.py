@@ -180,3 +180,20 @@ def test_defuse_leaves_numbers_and_harmless_text_alone():
         "'+5",
         "'=1",
     ]
+
+
+def test_official_tables_keep_hostile_names_as_text(client, hostile_areas):
+    """The official tables (biểu số N) write thôn names: the list for the village meeting and the
+    results table, in CSV and XLSX."""
+    base = "/api/v1/reports/official/%s?period=2025&area=21607"
+    table = csv_table(get(client, hostile_areas, base % "danh-sach-hop-dan.csv"))
+    assert table[1][1] == "'" + HOSTILE[0]  # the thôn column, defused
+    data = get(client, hostile_areas, base % "ket-qua.xlsx")
+    assert_text_cells_only(data)
+    book = load_workbook(io.BytesIO(data))
+    names = [
+        (row[1].value, row[1].data_type)
+        for row in book.worksheets[0].iter_rows()
+        if row[1].value in (HOSTILE[0], HOSTILE[3])
+    ]
+    assert names == [(HOSTILE[0], "s")]  # the thôn with a review (the other has none in 2025)
