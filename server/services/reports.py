@@ -25,7 +25,19 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import SimpleNamespace
 
-from sqlalchemy import Integer, Row, bindparam, case, cast, func, select, union_all
+from sqlalchemy import (
+    Integer,
+    Row,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from .. import errors
@@ -41,7 +53,7 @@ from ..models.facts import DEPRIVED_CLASSES, INDICATORS, counted
 from .scope import Scope, area_clause
 
 CLASSES = [c.value for c in PovertyClass]
-_PLACE = (PovertyFact.province_code, PovertyFact.commune_code, PovertyFact.area_code)
+_PLACE_COLUMNS = (PovertyFact.area_code, PovertyFact.commune_code, PovertyFact.province_code)
 COUNTS = ("all", "approved")
 POVERTY_STEPS = 4  # areas, households, deprivations, figures rolled up
 # Inlined, not bound: the partial index of the poor and near-poor serves only this very WHERE.
@@ -296,41 +308,55 @@ def transitions(
     village meeting discusses names."""
     previous = previous_period(period)
     tree = _start(session, scope, area_code)
-    names = (PovertyFact.household_code, PovertyFact.head_name) if with_households else ()
-    query = select(
-        PovertyFact.household_key,
-        PovertyFact.period,
-        PovertyFact.poverty_class,
-        PovertyFact.area_code,
-        PovertyFact.commune_code,
-        PovertyFact.province_code,
-        *names,
-    ).where(scope.clause(PovertyFact), PovertyFact.period <= period, counted(PovertyFact))
+    f = PovertyFact
+
+    def at(when: str, column):
+        return func.max(case((f.period == when, column)))
+
+    def earlier(cls: str):
+        return func.max(case((and_(f.period < previous, f.poverty_class == cls), 1), else_=0))
+
+    # One row per household in SQL (its class now and before, where it lives, whether it was poor
+    # or near-poor in an earlier period): the database pairs the periods, not Python.
+    same_kind = f.period.like("%-H%") if "-H" in period else f.period.not_like("%-H%")
+    conditions = [scope.clause(f), f.period <= period, same_kind, counted(f)]
     if counts == "approved":
-        query = query.where(PovertyFact.approved.is_(True))
+        conditions.append(f.approved.is_(True))
     if area_code is not None:
-        query = query.where(area_clause(session, PovertyFact, area_code))
-    history: dict[str, dict[str, str]] = defaultdict(dict)
-    where: dict[str, tuple] = {}  # household -> its place (and code, head) now, else before
-    for key, p, cls, *rest in session.execute(query):
-        if not _comparable(p, period):
-            continue
-        history[key][p] = cls
-        if p in (period, previous) and (key not in where or p == period):
-            where[key] = tuple(rest)
-    # Households that moved alike from the same place are counted together: the categories and
-    # the unit are worked out once per group, not once per household.
+        conditions.append(area_clause(session, f, area_code))
+    place = [func.coalesce(at(period, c), at(previous, c)) for c in _PLACE_COLUMNS]
+    names = (
+        [func.coalesce(at(period, c), at(previous, c)) for c in (f.household_code, f.head_name)]
+        if with_households
+        else []
+    )
+    households = (
+        select(
+            *(p.label(f"p{i}") for i, p in enumerate(place)),
+            at(previous, f.poverty_class).label("before"),
+            at(period, f.poverty_class).label("now"),
+            earlier(_POOR).label("was_poor"),
+            earlier(_NEAR).label("was_near"),
+            *(n.label(f"n{i}") for i, n in enumerate(names)),
+        )
+        .where(*conditions)
+        .group_by(f.household_key)
+        .subquery()
+    )
+    h = households.c
+    keys = [h.p0, h.p1, h.p2, h.before, h.now, h.was_poor, h.was_near]
+    moved = or_(h.before.is_not(None), h.now.is_not(None))
+    if with_households:  # a row per household, with its name
+        rows = session.execute(select(*keys, literal(1), h.n0, h.n1).where(moved))
+    else:  # a row per kind of move and place
+        rows = session.execute(select(*keys, func.count()).where(moved).group_by(*keys))
     groups: Counter = Counter()
     members: dict[tuple, list] = defaultdict(list)
-    for key, periods in history.items():
-        now, before = periods.get(period), periods.get(previous)
-        if now is None and before is None:
-            continue
-        earlier = frozenset(c for p, c in periods.items() if p < previous and c in TRANSITIONS)
-        area, commune, province, *who = where[key]
-        group = ((area, commune, province), before, now, earlier)
-        groups[group] += 1
-        if with_households:
+    for area, commune, province, before, now, was_poor, was_near, n, *who in rows:
+        earlier_classes = frozenset(c for c, flag in ((_POOR, was_poor), (_NEAR, was_near)) if flag)
+        group = ((area, commune, province), before, now, earlier_classes)
+        groups[group] += n
+        if who:
             members[group].append(
                 {"household_code": who[0], "head_name": who[1], "area_code": area or commune}
             )
@@ -434,11 +460,6 @@ def previous_period(period: str) -> str:
     if half is None:
         return str(year - 1)
     return f"{year}-H1" if half == "2" else f"{year - 1}-H2"
-
-
-def _comparable(p: str, period: str) -> bool:
-    """Years compare with years, half-years with half-years."""
-    return ("-H" in p) == ("-H" in period)
 
 
 def _rate(count: int, base: int) -> float | None:
