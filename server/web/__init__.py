@@ -48,6 +48,7 @@ def init_app(app: Flask) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=SESSION_HOURS),
     )
+    csrf.init_app(app)
     app.register_blueprint(bp)
     app.add_url_rule("/", "root", lambda: redirect(url_for("web.dashboard")))
     # Browsers ask for /favicon.ico whatever the page says; the pages link the SVG.

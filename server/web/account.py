@@ -20,7 +20,7 @@ def _start_session(token: str) -> None:
     session.clear()
     session.permanent = True
     session[auth.SESSION_KEY] = token
-    csrf.token()
+    csrf.renew()
 
 
 @bp.route("/login", methods=["GET", "POST"])

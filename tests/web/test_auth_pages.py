@@ -73,10 +73,15 @@ def test_session_cookie_is_httponly_lax_and_secure_only_over_https(client, make_
 
     secure_client = client.application.test_client()
     token = csrf_of(secure_client.get("/app/login", base_url="https://khudan.example").text)
+    form = {"username": "lan", "password": PASSWORD, "csrf_token": token}
+    # Over HTTPS a post must also come from this site (CSRFProtect's strict Referer check).
+    refused = secure_client.post("/app/login", data=form, base_url="https://khudan.example")
+    assert refused.status_code == 400
     reply = secure_client.post(
         "/app/login",
-        data={"username": "lan", "password": PASSWORD, "csrf_token": token},
+        data=form,
         base_url="https://khudan.example",
+        headers={"Referer": "https://khudan.example/app/login"},
     )
     header = cookie_header(reply, "khudan_session")
     assert "Secure" in header and "HttpOnly" in header and "SameSite=Lax" in header
@@ -87,7 +92,7 @@ def test_cookie_is_secure_behind_a_trusted_https_proxy(settings, db, make_user):
 
     make_user("lan", "supervisor")
     client = create_app(settings.but(trusted_proxies=1), db=db).test_client()
-    proxied = {"X-Forwarded-Proto": "https"}
+    proxied = {"X-Forwarded-Proto": "https", "Referer": "https://localhost/app/login"}
     token = csrf_of(client.get("/app/login", headers=proxied).text)
     reply = client.post(
         "/app/login",
