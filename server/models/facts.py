@@ -131,6 +131,14 @@ class PovertyFact(_FactColumns, Base):
     lacks_telecom: Mapped[bool] = mapped_column(default=False, server_default=false())
     lacks_information: Mapped[bool] = mapped_column(default=False, server_default=false())
     lacks_waste_treatment: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # What tables (8)-(11) count (domain/characteristics.py); null: not known (a fact recorded
+    # before these were kept, until 'khudan facts rebuild', or a form that does not ask).
+    ethnicity: Mapped[str | None] = mapped_column(String(32))
+    no_labour_capacity: Mapped[bool | None]
+    meritorious: Mapped[bool | None]
+    social_assistance: Mapped[bool | None]
+    causes: Mapped[str | None] = mapped_column(String(400))  # chosen codes, space-separated
+    support: Mapped[str | None] = mapped_column(String(400))
 
 
 class CulturalFamilyFact(_FactColumns, Base):

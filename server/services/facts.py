@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..domain import cultural_family, deprivation, poverty, satisfaction
+from ..domain import characteristics, cultural_family, deprivation, poverty, satisfaction
 from ..models import (
     CulturalFamilyFact,
     Form,
@@ -224,11 +224,20 @@ def _poverty(session: Session, a: Answers, source: Source) -> list[Problem]:
         )
         return problems
     local = catalogue.local(a.get("province"), year)
+    traits = characteristics.of(
+        a.values, a.repeats.get("member", []), year, characteristics.load_catalogue()
+    )
     values = {
         "review_kind": a.get("review_kind") or None,
         "head_name": a.get("head_name") or None,
         "area_kind": kind.value,
-        "ethnic_minority": _yes(a.get("ethnic_minority")),
+        "ethnic_minority": traits.ethnic_minority,
+        "ethnicity": traits.ethnicity,
+        "no_labour_capacity": traits.no_labour_capacity,
+        "meritorious": traits.meritorious,
+        "social_assistance": traits.social_assistance,
+        "causes": " ".join(traits.causes) or None,
+        "support": " ".join(traits.support) or None,
         "household_size": _int(a.get("household_size")),
         "income_per_capita": income,
         "b1_score": _int(a.get("b1_score")),
@@ -339,10 +348,6 @@ def _int(text: str) -> int | None:
         return int(float(text)) if text else None
     except ValueError:
         return None
-
-
-def _yes(text: str) -> bool | None:
-    return {"yes": True, "no": False}.get(text)
 
 
 def rebuild(db, form_id: str | None = None, period: str | None = None, progress=None) -> int:

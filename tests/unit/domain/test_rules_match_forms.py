@@ -13,6 +13,7 @@ import openpyxl
 import pytest
 
 from server.domain import deprivation as dep
+from server.domain.characteristics import load_catalogue as load_characteristics
 from server.domain.cultural_family import load_catalogue as load_cultural_family
 from server.domain.poverty import load_catalogue as load_poverty
 from server.domain.satisfaction import load_sets
@@ -107,3 +108,20 @@ def test_satisfaction_items_are_the_form_questions():
         if r["type"] == "select_one satisfaction"
     ]
     assert asked == list(sets.item_ids)
+
+
+def test_the_characteristic_lists_are_the_forms_choices():
+    """CHR-05: tables (8)-(11) count the codes the form offers, and only those."""
+    catalogue = load_characteristics()
+    assert {e.code for e in catalogue.ethnicities} == choices("poverty_review", "ethnicity")
+    assert {c for c, _ in catalogue.causes} == choices("poverty_review", "poverty_cause")
+    assert {s for s, _ in catalogue.support} == choices("poverty_review", "support_need")
+    labels = {
+        r["name"]: r["label::Tiếng Việt (vi)"]
+        for r in sheet("poverty_review", "choices")
+        if r["list_name"] == "ethnicity"
+    }
+    assert all(labels[e.code] == e.name for e in catalogue.ethnicities)
+    assert {"ethnicity", "meritorious", "poverty_causes", "support_needs"} <= set(
+        fields("poverty_review")
+    )
