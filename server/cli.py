@@ -66,7 +66,13 @@ OFFICIAL_TABLES = (
     "thieu-hut-ho-ngheo-ty-le",
     "thieu-hut-ho-can-ngheo",
     "thieu-hut-ho-can-ngheo-ty-le",
+    "nhom-doi-tuong",
+    "dan-toc",
+    "nguyen-nhan",
+    "nhu-cau-ho-tro",
     "danh-sach-hop-dan",
+    "gia-dinh-van-hoa",
+    "thon-van-hoa",
 )
 
 log = logging.getLogger("khudan")

@@ -165,7 +165,8 @@ def _file(kind: str, schema) -> Response:
     params={
         "table": "ket-qua, dien-bien-ho-ngheo, dien-bien-ho-can-ngheo, thieu-hut-ho-ngheo, "
         "thieu-hut-ho-ngheo-ty-le, thieu-hut-ho-can-ngheo, thieu-hut-ho-can-ngheo-ty-le, "
-        "danh-sach-hop-dan; or pack (every table, .xlsx only)",
+        "nhom-doi-tuong, dan-toc, nguyen-nhan, nhu-cau-ho-tro, danh-sach-hop-dan, "
+        "gia-dinh-van-hoa, thon-van-hoa; or pack (every table, .xlsx only)",
         "fmt": "xlsx, csv or json",
     }
 )
@@ -177,8 +178,10 @@ class OfficialTable(Resource):
     @requires(*READERS)
     def get(self, table: str, fmt: str):
         """The official tables (vn-rules B4/H5): results (1), transitions of the poor (2) and
-        near-poor (3), deprivations in counts and % (4)-(7), and the list of poor and near-poor
-        households per thôn for the village meeting (12); A4 landscape, signatures, Vietnam time."""
+        near-poor (3), deprivations in counts and % (4)-(7), target groups (8), ethnicity (9),
+        causes (10), support needed (11), the list of poor and near-poor households per thôn for
+        the village meeting (12), the cultural-family title (13) and thôn văn hóa (14); A4
+        landscape, signatures, Vietnam time."""
         if fmt not in report_files.OFFICIAL_FORMATS:
             raise errors.NOT_FOUND(what=f"official table format {fmt!r}")
         q = load(ExportQuerySchema(), request.args.to_dict())

@@ -8,14 +8,16 @@ Every number comes from ``services.reports`` (the same figures as the API, pages
 files); this module only lays them out. Each table is rows of plain values, written as XLSX, CSV
 or JSON; ``pack`` puts them all in one workbook, a sheet per table.
 
-Not yet here: tables (8)-(11) (target groups, ethnicity, causes, support needed), which need
-questions the poverty form does not ask yet.
+Tables (8)-(11) count what ``poverty_review`` asks since version 2026120401 (ethnicity, người có
+công, causes, support) and what the members' answers tell (no labour capacity, social
+assistance); (13) and (14) are the cultural-family ones.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -26,10 +28,11 @@ from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from .. import errors
+from ..domain import characteristics
 from ..domain.poverty import load_catalogue
 from ..formulas import csv_writer
 from ..models import Area, PovertyFact
-from ..models.facts import counted
+from ..models.facts import DEPRIVED_CLASSES, counted
 from . import reports
 from .scope import Scope, area_clause
 
@@ -57,6 +60,7 @@ class Table:
     columns: list[Column]
     rows: list[list] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    unit_header: str = "Đơn vị"  # the second column's heading: what a row is
 
     def as_json(self) -> dict:
         return {
@@ -70,6 +74,7 @@ class Table:
             "columns": [
                 {"header": c.header, "group": c.group, "kind": c.kind} for c in self.columns
             ],
+            "unit_header": self.unit_header,
             "rows": self.rows,
             "notes": self.notes,
         }
@@ -226,6 +231,7 @@ def _village_list(session: Session, scope: Scope, table: Table) -> None:
         query = query.where(area_clause(session, PovertyFact, table.area))
     if table.counts == "approved":
         query = query.where(PovertyFact.approved.is_(True))
+    table.unit_header = "Thôn"
     table.columns = [
         Column("Mã hộ", kind="text"),
         Column("Họ tên chủ hộ", kind="text"),
@@ -238,6 +244,189 @@ def _village_list(session: Session, scope: Scope, table: Table) -> None:
     for thon, code, head, cls, b1, b2, n, indicators in session.execute(query):
         lacking = ", ".join(labels.get(i, i) for i, lacks in (indicators or {}).items() if lacks)
         table.rows.append([thon or "(chưa rõ thôn)", code, head, CLASS_VI[cls], b1, b2, n, lacking])
+
+
+def _characteristic(what: str) -> Callable[[Session, Scope, Table], None]:
+    """(8) target groups, (10) causes, (11) support needed: per unit, the poor and near-poor
+    households in each (a household may be in several), with the share of the class for (8)."""
+
+    def make(session: Session, scope: Scope, table: Table) -> None:
+        summary = reports.characteristics_summary(session, scope, table.period, table.area)
+        catalogue = characteristics.load_catalogue()
+        listed = {
+            "groups": catalogue.target_groups,
+            "causes": catalogue.causes,
+            "support": catalogue.support,
+        }[what]
+        with_share = what == "groups"
+        table.columns = []
+        for cls in DEPRIVED_CLASSES:
+            group = CLASS_VI[cls]
+            table.columns.append(Column("Tổng số hộ", group))
+            for _code, label in listed:
+                table.columns.append(Column(label, group))
+                if with_share:
+                    table.columns.append(Column(f"{label} (%)", group, "pct"))
+        unknown = Counter()
+        for _code, name, node in _rows(summary):
+            f = node[table.counts]
+            row = [name]
+            for cls in DEPRIVED_CLASSES:
+                figures = f[cls][what]
+                row.append(f[cls]["households"])
+                for code, _label in listed:
+                    row.append(figures["households"][code])
+                    if with_share:
+                        row.append(figures["share"][code])
+                if _code is None:
+                    gaps = figures["unknown"]
+                    unknown[cls] = max(gaps.values()) if isinstance(gaps, dict) else gaps
+            table.rows.append(row)
+        if what != "groups":
+            table.notes.append("Một hộ có thể được tính ở nhiều cột.")
+        else:
+            table.notes.append("Tỷ lệ (%) = số hộ thuộc nhóm / tổng số hộ nghèo (cận nghèo) × 100.")
+        for cls, n in unknown.items():
+            if n:
+                table.notes.append(
+                    f"{n} {CLASS_VI[cls].lower()} chưa có thông tin này (phiếu theo mẫu cũ hoặc "
+                    "chưa trả lời): không tính ở cột nào."
+                )
+        source, mark = catalogue.sources["target_groups" if what == "groups" else what]
+        table.notes.append(f"Danh mục: {source} (mức kiểm chứng {mark.value}).")
+
+    return make
+
+
+def _by_ethnicity(session: Session, scope: Scope, table: Table) -> None:
+    """(9) Poor and near-poor households and persons by the head's ethnicity: a row per group
+    found (in the statistics office's order), the ethnic minorities together, the total."""
+    summary = reports.characteristics_summary(session, scope, table.period, table.area)
+    catalogue = characteristics.load_catalogue()
+    total = summary["total"][table.counts]
+    table.unit_header = "Dân tộc"
+    table.columns = [
+        column
+        for cls in DEPRIVED_CLASSES
+        for column in (
+            Column("Số hộ", CLASS_VI[cls]),
+            Column("Số nhân khẩu", CLASS_VI[cls]),
+            Column("Tỷ lệ trong tổng số (%)", CLASS_VI[cls], "pct"),
+        )
+    ]
+    found = [
+        e
+        for e in catalogue.ethnicities
+        if any(e.code in total[cls]["ethnicity"]["households"] for cls in DEPRIVED_CLASSES)
+    ]
+
+    def cells(households, persons) -> list:
+        out = []
+        for cls in DEPRIVED_CLASSES:
+            whole = total[cls]["households"]
+            out += [
+                households[cls],
+                persons[cls],
+                round(households[cls] / whole, 4) if whole else None,
+            ]
+        return out
+
+    minority_h, minority_p = Counter(), Counter()
+    for e in found:
+        h = {c: total[c]["ethnicity"]["households"].get(e.code, 0) for c in DEPRIVED_CLASSES}
+        p = {c: total[c]["ethnicity"]["persons"].get(e.code, 0) for c in DEPRIVED_CLASSES}
+        table.rows.append([e.name, *cells(h, p)])
+        if e.code != catalogue.majority:
+            minority_h.update(h)
+            minority_p.update(p)
+    table.rows.append(["Trong đó: dân tộc thiểu số", *cells(minority_h, minority_p)])
+    unknown = {c: total[c]["ethnicity"]["unknown"] for c in DEPRIVED_CLASSES}
+    if any(unknown.values()):
+        table.rows.append(["Chưa rõ dân tộc", *cells(unknown, Counter())])
+        table.notes.append(
+            "Chưa rõ dân tộc: phiếu theo mẫu cũ (chỉ hỏi có phải hộ dân tộc thiểu số không); "
+            "số nhân khẩu của các hộ này không tách được theo dân tộc."
+        )
+    table.rows.append(
+        [
+            "Tổng cộng",
+            *cells(
+                {c: total[c]["households"] for c in DEPRIVED_CLASSES},
+                {c: total[c]["persons"] for c in DEPRIVED_CLASSES},
+            ),
+        ]
+    )
+    source, mark = catalogue.sources["ethnicities"]
+    table.notes.append(f"Dân tộc của chủ hộ; danh mục: {source} (mức kiểm chứng {mark.value}).")
+
+
+def _cultural_families(session: Session, scope: Scope, table: Table) -> None:
+    """(13) The "Gia đình văn hóa" title per unit: assessed, earned, the shares, disqualified."""
+    summary = reports.cultural_family_summary(session, scope, table.period, table.area)
+    table.columns = [
+        Column("Tổng số hộ dân cư (sổ hộ)"),
+        Column("Số hộ được bình xét"),
+        Column("Số hộ đạt danh hiệu"),
+        Column("Tỷ lệ đạt / số hộ được bình xét (%)", kind="pct"),
+        Column("Tỷ lệ đạt / tổng số hộ dân cư (%)", kind="pct"),
+        Column("Số hộ không được bình xét do vi phạm"),
+    ]
+    for _code, name, node in _rows(summary):
+        f = node[table.counts]
+        total = node["households_total"]
+        share = round(f["earned"] / total, 4) if total and f["earned"] <= total else None
+        table.rows.append(
+            [name, total, f["assessed"], f["earned"], f["rate"], share, f["disqualified"]]
+        )
+    table.notes.append(
+        "Tỷ lệ đạt / tổng số hộ dân cư chỉ tính ở đơn vị có số hộ trong sổ hộ; để trống ở đơn vị "
+        "chưa có."
+    )
+
+
+def _cultural_thon(session: Session, scope: Scope, table: Table) -> None:
+    """(14) Each thôn, tổ dân phố under the selection and its "văn hóa" title: the registry's
+    households, the families holding the title and their share against the province's minimum,
+    the result, and the disqualified families with the reasons."""
+    summary = reports.cultural_family_summary(session, scope, table.period, table.area, depth=3)
+    table.unit_header = "Thôn, tổ dân phố"
+    table.columns = [
+        Column("Tổng số hộ dân cư (sổ hộ)"),
+        Column("Số hộ đạt danh hiệu gia đình văn hóa"),
+        Column("Tỷ lệ / tổng số hộ (%)", kind="pct"),
+        Column("Tỷ lệ tối thiểu (%)", kind="pct"),
+        Column("Kết quả", kind="text"),
+        Column("Hộ không được bình xét và lý do", kind="text"),
+    ]
+    sources = set()
+
+    def walk(node: dict) -> None:
+        if node["level"] == "area":
+            f = node[table.counts]
+            title = f["thon_title"]
+            sources.add(f"{title['rule']['source']} (mức kiểm chứng {title['rule']['mark']})")
+            excluded = "; ".join(
+                f"{h['household_code']} {h['head_name'] or ''}: {', '.join(h['reasons'])}".strip()
+                for h in f["disqualified_households"]
+            )
+            table.rows.append(
+                [
+                    node["name"],
+                    title["households"],
+                    f["earned"],
+                    title["share_of_households"],
+                    title["min_share"],
+                    title["label_vi"],
+                    excluded,
+                ]
+            )
+        for child in node.get("children", []):
+            walk(child)
+
+    for top in summary["areas"]:
+        walk(top)
+    for source in sorted(sources):
+        table.notes.append(f"Tỷ lệ tối thiểu: {source}.")
 
 
 CLASS_VI = {"poor": "Hộ nghèo", "near_poor": "Hộ cận nghèo"}
@@ -269,10 +458,36 @@ TABLES: dict[str, tuple[int, str, Callable[[Session, Scope, Table], None]]] = {
         "PHÂN TÍCH CHỈ SỐ THIẾU HỤT DỊCH VỤ XÃ HỘI CƠ BẢN CỦA HỘ CẬN NGHÈO (TỶ LỆ %)",
         _deprivation("near_poor", share=True),
     ),
+    "nhom-doi-tuong": (
+        8,
+        "PHÂN TÍCH HỘ NGHÈO, HỘ CẬN NGHÈO THEO CÁC NHÓM ĐỐI TƯỢNG",
+        _characteristic("groups"),
+    ),
+    "dan-toc": (9, "PHÂN TÍCH HỘ NGHÈO, HỘ CẬN NGHÈO THEO DÂN TỘC", _by_ethnicity),
+    "nguyen-nhan": (
+        10,
+        "PHÂN TÍCH HỘ NGHÈO, HỘ CẬN NGHÈO THEO NGUYÊN NHÂN NGHÈO",
+        _characteristic("causes"),
+    ),
+    "nhu-cau-ho-tro": (
+        11,
+        "PHÂN TÍCH HỘ NGHÈO, HỘ CẬN NGHÈO THEO NHU CẦU HỖ TRỢ",
+        _characteristic("support"),
+    ),
     "danh-sach-hop-dan": (
         12,
         "DANH SÁCH HỘ NGHÈO, HỘ CẬN NGHÈO THEO THÔN (ĐƯA RA HỌP DÂN)",
         _village_list,
+    ),
+    "gia-dinh-van-hoa": (
+        13,
+        'TỔNG HỢP KẾT QUẢ BÌNH XÉT DANH HIỆU "GIA ĐÌNH VĂN HÓA"',
+        _cultural_families,
+    ),
+    "thon-van-hoa": (
+        14,
+        'KẾT QUẢ XÉT DANH HIỆU "THÔN, TỔ DÂN PHỐ VĂN HÓA"',
+        _cultural_thon,
     ),
 }
 
@@ -296,7 +511,7 @@ def csv_text(table: Table) -> str:
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv_writer(out)
-    writer.writerow(["STT", "Đơn vị", *(_flat(c) for c in table.columns)])
+    writer.writerow(["STT", table.unit_header, *(_flat(c) for c in table.columns)])
     for n, row in enumerate(table.rows, start=1):
         writer.writerow([_stt(n, row, table), *row])
     return out.getvalue()
@@ -325,7 +540,7 @@ def _sheet(book: Workbook, table: Table, now: dt.datetime | None) -> None:
     line(5, 1, width, f"Kỳ rà soát: {table.period}")
     # Two header rows: the groups, then the columns (a column without a group spans both).
     head = 7
-    for col, text in ((1, "STT"), (2, "Đơn vị" if table.id != "danh-sach-hop-dan" else "Thôn")):
+    for col, text in ((1, "STT"), (2, table.unit_header)):
         sheet.cell(head, col, text)
         sheet.merge_cells(start_row=head, start_column=col, end_row=head + 1, end_column=col)
     col = 3

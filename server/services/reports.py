@@ -41,7 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from .. import errors
-from ..domain import cultural_family, satisfaction
+from ..domain import characteristics, cultural_family, satisfaction
 from ..domain.poverty import Indicator, PovertyClass, load_catalogue
 from ..models import (
     Area,
@@ -155,6 +155,120 @@ def standard_indicators(period: str) -> tuple[Indicator, ...]:
         return load_catalogue().national(int(period[:4])).indicators
     except (ValueError, LookupError):
         return ()
+
+
+def characteristics_summary(
+    session: Session, scope: Scope, period: str, area_code: str | None = None, depth: int = 1
+) -> dict:
+    """Of the poor and of the near-poor, per area (all non-rejected and approved only): how many
+    households and persons, how many in each target group, of each ethnicity, giving each cause
+    of poverty and needing each kind of support (tables (8)-(11)), with each count's share of the
+    class. ``unknown`` counts households whose fact does not say (an older form, or a fact
+    recorded before these were kept: run ``khudan facts rebuild``)."""
+    catalogue = characteristics.load_catalogue()
+    tree = _start(session, scope, area_code)
+    f = PovertyFact
+    where = [
+        f.period == period,
+        f.poverty_class.in_(_DEPRIVED),
+        counted(f),
+        *_inside(session, tree, scope, f, area_code),
+    ]
+    place = (f.province_code, f.commune_code, f.area_code)
+    n_approved = func.sum(cast(f.approved, Integer))
+    size = func.coalesce(f.household_size, 0)
+    persons = (func.sum(size), func.sum(case((f.approved.is_(True), size), else_=0)))
+    leaves: dict[tuple, Counter] = defaultdict(Counter)
+    # Three GROUP BYs, each over the few columns of its tables: the number of groups stays near
+    # the number of units, not of households.
+    flags = (
+        f.ethnicity,
+        f.ethnic_minority,
+        f.no_labour_capacity,
+        f.meritorious,
+        f.social_assistance,
+    )
+    rows = session.execute(
+        select(*place, f.poverty_class, *flags, func.count(), n_approved, *persons)
+        .where(*where)
+        .group_by(*place, f.poverty_class, *flags)
+    )
+    for province, commune, area, cls, ethnicity, dtts, idle, merit, social, *numbers in rows:
+        counts = leaves[(area, commune, province)]
+        n_all, n_ok, p_all, p_ok = numbers
+        for key, n, people in ((COUNTS[0], n_all, p_all), (COUNTS[1], n_ok, p_ok)):
+            if not n:
+                continue
+            counts[key, "households", cls] += n
+            counts[key, "persons", cls] += int(people or 0)
+            for group, value in (
+                ("ethnic_minority", dtts),
+                ("no_labour_capacity", idle),
+                ("meritorious", merit),
+                ("social_assistance", social),
+            ):
+                counts[
+                    key,
+                    "groups",
+                    cls,
+                    group if value else f"-{group}" if value is not None else f"?{group}",
+                ] += n
+            counts[key, "ethnicity", cls, ethnicity or "?"] += n
+            counts[key, "ethnicity_persons", cls, ethnicity or "?"] += int(people or 0)
+    for column, what in ((f.causes, "causes"), (f.support, "support")):
+        rows = session.execute(
+            select(*place, f.poverty_class, column, func.count(), n_approved)
+            .where(*where)
+            .group_by(*place, f.poverty_class, column)
+        )
+        for province, commune, area, cls, chosen, n_all, n_ok in rows:
+            counts = leaves[(area, commune, province)]
+            for key, n in ((COUNTS[0], n_all), (COUNTS[1], n_ok)):
+                if n:
+                    for code in (chosen or "?").split():
+                        counts[key, what, cls, code] += n
+    lists = {
+        "groups": [g for g, _ in catalogue.target_groups],
+        "causes": [c for c, _ in catalogue.causes],
+        "support": [s for s, _ in catalogue.support],
+    }
+
+    def figures(_area, counts: Counter, _cover: _Coverage) -> dict:
+        out = {}
+        for key in COUNTS:
+            get = counts.get
+            by_class = {}
+            for cls in DEPRIVED_CLASSES:
+                households = get((key, "households", cls), 0)
+                one = {"households": households, "persons": get((key, "persons", cls), 0)}
+                for what, codes in lists.items():
+                    found = {c: get((key, what, cls, c), 0) for c in codes}
+                    one[what] = {
+                        "households": found,
+                        "share": {c: _rate(n, households) for c, n in found.items()},
+                        "unknown": get((key, what, cls, "?"), 0)
+                        if what != "groups"
+                        else {c: get((key, what, cls, f"?{c}"), 0) for c in codes},
+                    }
+                ethnic = {
+                    k[3]: (n, get((key, "ethnicity_persons", cls, k[3]), 0))
+                    for k, n in counts.items()
+                    if k[:3] == (key, "ethnicity", cls)
+                }
+                one["ethnicity"] = {
+                    "households": {
+                        e.code: ethnic[e.code][0] for e in catalogue.ethnicities if e.code in ethnic
+                    },
+                    "persons": {
+                        e.code: ethnic[e.code][1] for e in catalogue.ethnicities if e.code in ethnic
+                    },
+                    "unknown": ethnic.get("?", (0, 0))[0],
+                }
+                by_class[cls] = one
+            out[key] = by_class
+        return out
+
+    return _report(tree, scope, leaves, figures, period, area_code, depth)
 
 
 def _poverty_figures(

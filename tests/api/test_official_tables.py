@@ -1,4 +1,4 @@
-"""The official tables (biểu số 1-7 and 12) on the hand-made households of test_reports, checked
+"""The official tables (biểu số 1-14) on the hand-made households of test_reports, checked
 cell by cell against figures worked out by hand, and for their printed layout: the unit and motto,
 the numbered title, two header rows repeated on every page, A4 landscape, the place and date in
 Vietnam time and the signature blocks."""
@@ -9,12 +9,14 @@ import csv
 import datetime as dt
 import io
 import json
+import uuid
 
 from click.testing import CliRunner
+from factories import domain_sample
 from openpyxl import load_workbook
 
 from server.cli import main
-from server.services import official, reports
+from server.services import forms, official, reports
 from server.services.scope import Scope
 
 from . import test_reports
@@ -119,19 +121,10 @@ def test_the_xlsx_is_laid_out_as_printed(client, households):
 def test_csv_and_the_pack_and_the_cli(client, households, database_url, tmp_path):
     r = client.get(f"{URL}/danh-sach-hop-dan.csv?period=2026&area=21607", headers=households)
     table = list(csv.reader(io.StringIO(r.get_data(as_text=True).lstrip("\ufeff"))))
-    assert table[0][:4] == ["STT", "Đơn vị", "Mã hộ", "Họ tên chủ hộ"] and len(table) == 6
+    assert table[0][:4] == ["STT", "Thôn", "Mã hộ", "Họ tên chủ hộ"] and len(table) == 6
     r = client.get(f"{URL}/pack.xlsx?period=2026&area=21607", headers=households)
     book = load_workbook(io.BytesIO(r.data))
-    assert [name.split(")")[0] for name in book.sheetnames] == [
-        "(1",
-        "(2",
-        "(3",
-        "(4",
-        "(5",
-        "(6",
-        "(7",
-        "(12",
-    ]
+    assert [name.split(")")[0] for name in book.sheetnames] == [f"({n}" for n in range(1, 15)]
     assert client.get(f"{URL}/pack.csv?period=2026", headers=households).status_code == 404
     assert client.get(f"{URL}/nope.xlsx?period=2026", headers=households).status_code == 404
     env = {
@@ -143,7 +136,7 @@ def test_csv_and_the_pack_and_the_cli(client, households, database_url, tmp_path
     out = tmp_path / "pack.xlsx"
     args = ["reports", "pack", "--period", "2026", "--area", "21607", "-o", str(out)]
     assert CliRunner().invoke(main, args, env=env).exit_code == 0
-    assert len(load_workbook(out).sheetnames) == 8
+    assert len(load_workbook(out).sheetnames) == 14
     out = tmp_path / "t1.json"
     args = [
         "reports",
@@ -165,3 +158,104 @@ def test_a_supervisor_gets_only_their_areas(client, households, login):
     assert client.get(f"{URL}/ket-qua.json?period=2026&area=21607", headers=ward).status_code == 404
     mine = client.get(f"{URL}/danh-sach-hop-dan.json?period=2026", headers=ward).json
     assert [r[1] for r in mine["rows"]] == ["H"]
+
+
+def test_table_8_target_groups_of_the_poor_and_near_poor(client, households):
+    body = client.get(f"{URL}/nhom-doi-tuong.json?period=2026&area=52", headers=households).json
+    assert body["number"] == 8
+    columns = [(c["group"], c["header"]) for c in body["columns"]]
+    assert columns[:3] == [
+        ("Hộ nghèo", "Tổng số hộ"),
+        ("Hộ nghèo", "Hộ không có khả năng lao động"),
+        ("Hộ nghèo", "Hộ không có khả năng lao động (%)"),
+    ]
+    rows = {row[0]: dict(zip(columns, row[1:], strict=True)) for row in body["rows"]}
+    # Poor: A, C, D, F (Nhơn Châu) and H (Quy Nhơn Bắc); all have a grandparent on a social
+    # allowance and working-age members; C has a person of meritorious service, F is Ba-na.
+    total = rows["Tổng cộng"]
+    assert total["Hộ nghèo", "Tổng số hộ"] == 5
+    assert total["Hộ nghèo", "Hộ không có khả năng lao động"] == 0
+    assert total["Hộ nghèo", "Hộ có người có công với cách mạng"] == 1
+    assert total["Hộ nghèo", "Hộ có người có công với cách mạng (%)"] == 0.2
+    assert total["Hộ nghèo", "Hộ có thành viên hưởng trợ cấp xã hội hằng tháng"] == 5
+    assert total["Hộ nghèo", "Hộ dân tộc thiểu số (%)"] == 0.2
+    assert total["Hộ cận nghèo", "Tổng số hộ"] == 1  # B
+    assert total["Hộ cận nghèo", "Hộ có người có công với cách mạng"] == 0
+    commune = rows["Xã Nhơn Châu"]
+    assert commune["Hộ nghèo", "Hộ có người có công với cách mạng (%)"] == 0.25
+    approved = client.get(
+        f"{URL}/nhom-doi-tuong.json?period=2026&area=52&counts=approved", headers=households
+    ).json
+    assert approved["rows"][-1][1] == 2  # F and H
+
+
+def test_table_9_by_the_heads_ethnicity(client, households):
+    body = client.get(f"{URL}/dan-toc.json?period=2026&area=52", headers=households).json
+    assert body["unit_header"] == "Dân tộc"
+    assert [r[0] for r in body["rows"]] == [
+        "Kinh",
+        "Ba-na",
+        "Trong đó: dân tộc thiểu số",
+        "Tổng cộng",
+    ]
+    # Poor: households, persons, share of the poor; then near-poor likewise.
+    assert body["rows"][0][1:] == [4, 20, 0.8, 1, 5, 1.0]
+    assert body["rows"][1][1:] == [1, 5, 0.2, 0, 0, 0.0]
+    assert body["rows"][2][1:] == [1, 5, 0.2, 0, 0, 0.0]
+    assert body["rows"][3][1:] == [5, 25, 1.0, 1, 5, 1.0]
+
+
+def test_tables_10_and_11_causes_and_support_needed(client, households):
+    causes = client.get(f"{URL}/nguyen-nhan.json?period=2026&area=52", headers=households).json
+    headers = [(c["group"], c["header"]) for c in causes["columns"]]
+    total = dict(zip(headers, causes["rows"][-1][1:], strict=True))
+    assert total["Hộ nghèo", "Thiếu đất sản xuất"] == 1  # C
+    assert total["Hộ nghèo", "Thiếu vốn sản xuất, kinh doanh"] == 4
+    assert total["Hộ nghèo", "Thiếu lao động"] == 0
+    assert total["Hộ cận nghèo", "Thiếu kỹ năng lao động, tay nghề"] == 1
+    assert "Một hộ có thể được tính ở nhiều cột." in causes["notes"]
+    support = client.get(f"{URL}/nhu-cau-ho-tro.json?period=2026&area=52", headers=households)
+    headers = [(c["group"], c["header"]) for c in support.json["columns"]]
+    total = dict(zip(headers, support.json["rows"][-1][1:], strict=True))
+    assert total["Hộ nghèo", "Y tế (bảo hiểm y tế, khám chữa bệnh)"] == 1
+    assert total["Hộ nghèo", "Vay vốn tín dụng ưu đãi"] == 4
+    assert total["Hộ nghèo", "Nhà ở"] == 4 and total["Hộ nghèo", "Việc làm"] == 0
+
+
+def test_tables_13_and_14_cultural_family_and_thon_van_hoa(
+    client, registry, db, storage, collector, login
+):
+    """cf.xml's household in Thôn Trung is disqualified (dq_4); two more there earn the title;
+    Thôn Bắc (120 households in the registry) has nobody assessed."""
+    forms.publish_xlsform(db, storage, test_reports.FORMS / "cultural_family.xlsx", validate=False)
+    collector.submit(domain_sample("cf.xml"))
+    for code in ("NC-T02-045", "NC-T02-046"):
+        earned = domain_sample(
+            "cf.xml",
+            **{
+                "NC-T02-044": code,
+                "<c2_6>no<": "<c2_6>yes<",
+                "<dq_4>yes<": "<dq_4>no<",
+                "c02c8659-6e5e-4994-aa0a-fafab043e766": str(uuid.uuid4()),
+            },
+        )
+        assert [r.status for r in collector.submit(earned)] == [201]
+    admin = login()
+    body = client.get(f"{URL}/gia-dinh-van-hoa.json?period=2025&area=21607", headers=admin).json
+    assert body["number"] == 13
+    rows = {r[0]: r[1:] for r in body["rows"]}
+    # registry, assessed, earned, of assessed, of the registry, disqualified
+    assert rows["Thôn Bắc"] == [120, 0, 0, None, 0.0, 0]
+    assert rows["Thôn Trung"] == [None, 3, 2, 0.6667, None, 1]
+    body = client.get(f"{URL}/thon-van-hoa.json?period=2025&area=21607", headers=admin).json
+    assert body["unit_header"] == "Thôn, tổ dân phố"
+    rows = {r[0]: r[1:] for r in body["rows"]}
+    assert rows["Thôn Bắc"][:5] == [120, 0, 0.0, 0.8, "Chưa đánh giá"]
+    trung = rows["Thôn Trung"]
+    assert trung[:2] == [None, 2] and trung[4].startswith("Không đủ dữ liệu")
+    assert trung[5].startswith("NC-T02-044") and "bạo lực gia đình" in trung[5]
+    assert any(n.startswith("Tỷ lệ tối thiểu: ") for n in body["notes"])
+    r = client.get(f"{URL}/thon-van-hoa.xlsx?period=2025&area=52", headers=admin)
+    _ws, cells = sheet_rows(r.data)
+    assert cells[6][:2] == ("STT", "Thôn, tổ dân phố")
+    assert {row[1] for row in cells[8:11]} >= {"Thôn Bắc", "Thôn Trung"}

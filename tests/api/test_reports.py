@@ -1,7 +1,10 @@
 """Poverty results per area and period, against figures worked out by hand.
 
 Households (JavaRosa-filled poverty reviews with their answers changed; 8 deprivations each unless
-"near", where the collector's justified overrides leave 2: water and sanitation):
+"near", where the collector's justified overrides leave 2: water and sanitation). All have 5
+persons, one of them on a social allowance, none of meritorious service, causes "thiếu vốn" and
+"thiếu kỹ năng" and need credit, education and housing support, except C in 2026: a person of
+meritorious service, "thiếu đất", health support.
 
   Xã Nhơn Châu (21607, rural, line 1,500,000)      2024   2025       2026
     Thôn Bắc T01 (120 households in the registry)
@@ -11,7 +14,7 @@ Households (JavaRosa-filled poverty reviews with their answers changed; 8 depriv
       D                                            poor    not poor   poor                (fell back)
       E                                                    near-poor  not poor
     Thôn Trung T02 (no total in the registry)
-      F  ethnic minority, approved                                    poor
+      F  ethnic minority (Ba-na), approved                            poor
       G  rejected                                                     poor
   Phường Quy Nhơn Bắc (21553, urban, line 2,000,000)
     Tổ dân phố K01
@@ -21,6 +24,7 @@ Households (JavaRosa-filled poverty reviews with their answers changed; 8 depriv
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 
@@ -31,6 +35,7 @@ from server.services import areas, forms
 from server.services.reports import standard_indicators
 
 FORMS = Path(__file__).resolve().parents[2] / "forms"
+SAMPLES = Path(__file__).resolve().parents[1] / "unit" / "domain" / "data"
 POOR, NEAR, RICH = 1_200_000, "near", 5_000_000
 FLIPPED = (
     "employment",
@@ -43,8 +48,16 @@ FLIPPED = (
 
 
 def review(
-    collector, period: str, commune: str, area: str, code: str, income, dtts: bool = False
+    collector,
+    period: str,
+    commune: str,
+    area: str,
+    code: str,
+    income,
+    dtts: bool = False,
+    **answers: str,
 ) -> str:
+    """``answers``: other answers of pov1.xml to change, by field name (e.g. meritorious="yes")."""
     near = income == NEAR
     replace = {
         "<period>2025<": f"<period>{period}<",
@@ -53,8 +66,13 @@ def review(
         "NC-T01-017": code,
         "<income_per_capita>1200000<": f"<income_per_capita>{POOR if near else income}<",
         "<ethnic_minority>no<": f"<ethnic_minority>{'yes' if dtts else 'no'}<",
+        "<ethnicity>kinh<": f"<ethnicity>{'ba_na' if dtts else 'kinh'}<",
         "fa22d4b7-ce38-4004-900a-b698b0fd8ee7": str(uuid.uuid4()),
     }
+    sample = (SAMPLES / "pov1.xml").read_text(encoding="utf-8")
+    for name, value in answers.items():
+        said = re.search(f"<{name}>[^<]*</{name}>", sample).group(0)
+        replace[said] = f"<{name}>{value}</{name}>"
     if near:
         for name in FLIPPED:
             replace[f"<ovr_{name}>no<"] = f"<ovr_{name}>yes<"
@@ -74,7 +92,6 @@ def households(registry, db, storage, collector, client, login):
         ("2025", "B", POOR),
         ("2026", "B", NEAR),
         ("2025", "C", RICH),
-        ("2026", "C", POOR),
         ("2024", "D", POOR),
         ("2025", "D", RICH),
         ("2026", "D", POOR),
@@ -82,6 +99,9 @@ def households(registry, db, storage, collector, client, login):
         ("2026", "E", RICH),
     ]:
         review(collector, period, "21607", t01, code, income)
+    # C: the one household with a person of meritorious service, its own cause and support.
+    c = {"meritorious": "yes", "poverty_causes": "thieu_dat", "support_needs": "y_te"}
+    review(collector, "2026", "21607", t01, "C", POOR, **c)
     review(collector, "2026", "21607", t02, "F", POOR, dtts=True)
     review(collector, "2026", "21607", t02, "G", POOR)
     review(collector, "2026", "21553", k01, "H", 1_900_000)
