@@ -25,7 +25,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from sqlalchemy import case, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from .. import errors
 from ..domain import characteristics
@@ -203,9 +203,11 @@ def _deprivation(cls: str, share: bool) -> Callable[[Session, Scope, Table], Non
 def _village_list(session: Session, scope: Scope, table: Table) -> None:
     """(12) The poor and near-poor households of each thôn, for the village meeting."""
     labels = {i.id: i.label_vi for i in reports.standard_indicators(table.period)}
+    commune = aliased(Area)
     query = (
         select(
             Area.full_name,
+            commune.full_name,
             PovertyFact.household_code,
             PovertyFact.head_name,
             PovertyFact.poverty_class,
@@ -215,6 +217,7 @@ def _village_list(session: Session, scope: Scope, table: Table) -> None:
             PovertyFact.indicators,
         )
         .outerjoin(Area, Area.code == PovertyFact.area_code)
+        .outerjoin(commune, commune.code == PovertyFact.commune_code)
         .where(
             PovertyFact.period == table.period,
             PovertyFact.poverty_class.in_(("poor", "near_poor")),
@@ -241,9 +244,13 @@ def _village_list(session: Session, scope: Scope, table: Table) -> None:
         Column("Số chỉ số thiếu hụt"),
         Column("Các chỉ số thiếu hụt", kind="text"),
     ]
-    for thon, code, head, cls, b1, b2, n, indicators in session.execute(query):
+    several = _spans_communes(session, table.area)
+    for thon, in_commune, code, head, cls, b1, b2, n, indicators in session.execute(query):
         lacking = ", ".join(labels.get(i, i) for i, lacks in (indicators or {}).items() if lacks)
-        table.rows.append([thon or "(chưa rõ thôn)", code, head, CLASS_VI[cls], b1, b2, n, lacking])
+        where = thon or "(chưa rõ thôn)"
+        if several and in_commune:
+            where = f"{where}, {in_commune}"
+        table.rows.append([where, code, head, CLASS_VI[cls], b1, b2, n, lacking])
 
 
 def _characteristic(what: str) -> Callable[[Session, Scope, Table], None]:
@@ -399,8 +406,11 @@ def _cultural_thon(session: Session, scope: Scope, table: Table) -> None:
         Column("Hộ không được bình xét và lý do", kind="text"),
     ]
     sources = set()
+    several = _spans_communes(session, table.area)
 
-    def walk(node: dict) -> None:
+    def walk(node: dict, commune: str | None = None) -> None:
+        if node["level"] == "commune":
+            commune = node["name"]
         if node["level"] == "area":
             f = node[table.counts]
             title = f["thon_title"]
@@ -411,7 +421,7 @@ def _cultural_thon(session: Session, scope: Scope, table: Table) -> None:
             )
             table.rows.append(
                 [
-                    node["name"],
+                    f"{node['name']}, {commune}" if several and commune else node["name"],
                     title["households"],
                     f["earned"],
                     title["share_of_households"],
@@ -421,7 +431,7 @@ def _cultural_thon(session: Session, scope: Scope, table: Table) -> None:
                 ]
             )
         for child in node.get("children", []):
-            walk(child)
+            walk(child, commune)
 
     for top in summary["areas"]:
         walk(top)
@@ -634,6 +644,14 @@ def _unit(session: Session, code: str | None) -> str:
     if row is None:
         return "UBND"
     return f"UBND {row.full_name}"
+
+
+def _spans_communes(session: Session, code: str | None) -> bool:
+    """Whether a list of thôn under ``code`` holds several communes' (then each names its own)."""
+    if code is None:
+        return True
+    level = session.scalar(select(Area.level).where(Area.code == code))
+    return level not in ("commune", "area")
 
 
 def _has_medium_band(period: str) -> bool:
