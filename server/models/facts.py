@@ -84,6 +84,20 @@ DEPRIVED = (
 )
 DEPRIVED_CLASSES = ("poor", "near_poor")
 DEPRIVED_WHERE = "poverty_class IN ('poor', 'near_poor')"
+# The facts a transitions table reads: poor or near-poor now or in the previous period.
+LINKS = (
+    "prev_class",
+    "prev_counted",
+    "prev_approved",
+    "earlier_poor",
+    "earlier_near",
+    "earlier_poor_approved",
+    "earlier_near_approved",
+    "next_counted",
+    "next_approved",
+)
+MOVED = (*PLACE, "poverty_class", "approved", "out_of_scope", *LINKS)
+MOVED_WHERE = "poverty_class IN ('poor', 'near_poor') OR prev_class IN ('poor', 'near_poor')"
 
 
 class PovertyFact(_FactColumns, Base):
@@ -99,6 +113,14 @@ class PovertyFact(_FactColumns, Base):
             sqlite_where=text(DEPRIVED_WHERE),
             postgresql_where=text(DEPRIVED_WHERE),
         ),
+        Index(
+            "ix_poverty_facts_moved",
+            "period",
+            *MOVED,
+            sqlite_where=text(MOVED_WHERE),
+            postgresql_where=text(MOVED_WHERE),
+        ),
+        Index("ix_poverty_facts_household", "household_key", "period"),
     )
 
     id: Mapped[intpk]
@@ -139,6 +161,20 @@ class PovertyFact(_FactColumns, Base):
     social_assistance: Mapped[bool | None]
     causes: Mapped[str | None] = mapped_column(String(400))  # chosen codes, space-separated
     support: Mapped[str | None] = mapped_column(String(400))
+    # The same household in the periods around this one (services/facts.link keeps them), so the
+    # transitions tables read one period's rows instead of pairing every household's periods:
+    # its class in the previous period and whether that fact counted / was approved; whether it
+    # was poor or near-poor in any period before that (counted; approved); whether a counted /
+    # approved fact follows in the next period.
+    prev_class: Mapped[str | None] = mapped_column(String(16))
+    prev_counted: Mapped[bool] = mapped_column(default=False, server_default=false())
+    prev_approved: Mapped[bool] = mapped_column(default=False, server_default=false())
+    earlier_poor: Mapped[bool] = mapped_column(default=False, server_default=false())
+    earlier_near: Mapped[bool] = mapped_column(default=False, server_default=false())
+    earlier_poor_approved: Mapped[bool] = mapped_column(default=False, server_default=false())
+    earlier_near_approved: Mapped[bool] = mapped_column(default=False, server_default=false())
+    next_counted: Mapped[bool] = mapped_column(default=False, server_default=false())
+    next_approved: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class CulturalFamilyFact(_FactColumns, Base):

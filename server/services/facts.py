@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..domain import characteristics, cultural_family, deprivation, poverty, satisfaction
+from ..domain import (
+    characteristics,
+    cultural_family,
+    deprivation,
+    periods,
+    poverty,
+    satisfaction,
+)
 from ..models import (
     CulturalFamilyFact,
     Form,
@@ -331,6 +338,8 @@ def _keep(
     for name, value in values.items():
         setattr(row, name, value)
     session.flush()  # the unique (period, household) constraint speaks here on a race
+    if model is PovertyFact:
+        link(session, {key})
     return []
 
 
@@ -360,6 +369,7 @@ def rebuild(db, form_id: str | None = None, period: str | None = None, progress=
     """
     form_ids = [form_id] if form_id else list(DOMAIN_OF_FORM)
     derived = 0
+    unlinked: set[str] = set()
     with db.session() as session:
         rows = session.execute(
             select(
@@ -392,6 +402,8 @@ def rebuild(db, form_id: str | None = None, period: str | None = None, progress=
             if period:
                 doomed = doomed.where(model.period == period)
             for row in session.scalars(doomed):
+                if model is PovertyFact:
+                    unlinked.add(row.household_key)
                 session.delete(row)
         session.flush()
         outside = (
@@ -418,6 +430,7 @@ def rebuild(db, form_id: str | None = None, period: str | None = None, progress=
                 derived += 1
             if progress:
                 progress(done, len(rows))
+        link(session, unlinked)  # households whose fact of a period went away
         session.commit()
     return derived
 
@@ -428,6 +441,17 @@ def set_approved(session: Session, form_id: str, submission_id: int, approved: b
     if model is not None:
         session.execute(
             update(model).where(model.submission_id == submission_id).values(approved=approved)
+        )
+    if model is PovertyFact:
+        link(
+            session,
+            set(
+                session.scalars(
+                    select(PovertyFact.household_key).where(
+                        PovertyFact.submission_id == submission_id
+                    )
+                )
+            ),
         )
 
 
@@ -446,3 +470,48 @@ _PERIOD_FIELD = {
     "cultural_family": "year",
     "satisfaction_survey": "period",
 }
+
+
+def link(session: Session, keys: set[str]) -> None:
+    """Recompute the links between the periods of these households' poverty facts (``LINKS``):
+    a few rows per household, read by an index, whatever else is stored."""
+    for key in sorted(k for k in keys if k):
+        rows = session.scalars(
+            select(PovertyFact).where(PovertyFact.household_key == key).order_by(PovertyFact.period)
+        ).all()
+        by_period = {r.period: r for r in rows}
+        for row in rows:
+            before_period = periods.previous(row.period)
+            before = by_period.get(before_period) if before_period else None
+            after = next((r for r in rows if periods.previous(r.period) == row.period), None)
+            earlier = [
+                r
+                for r in rows
+                if before_period
+                and periods.kind(r.period) == periods.kind(row.period)
+                and r.period < before_period
+            ]
+            values = {
+                "prev_class": before.poverty_class if before else None,
+                "prev_counted": bool(before and _counts(before)),
+                "prev_approved": bool(before and before.approved),
+                "earlier_poor": any(r.poverty_class == "poor" and _counts(r) for r in earlier),
+                "earlier_near": any(r.poverty_class == "near_poor" and _counts(r) for r in earlier),
+                "earlier_poor_approved": any(
+                    r.poverty_class == "poor" and r.approved for r in earlier
+                ),
+                "earlier_near_approved": any(
+                    r.poverty_class == "near_poor" and r.approved for r in earlier
+                ),
+                "next_counted": bool(after and _counts(after)),
+                "next_approved": bool(after and after.approved),
+            }
+            for name, value in values.items():
+                if getattr(row, name) != value:
+                    setattr(row, name, value)
+    session.flush()
+
+
+def _counts(fact: PovertyFact) -> bool:
+    """``models.facts.counted`` for one row."""
+    return not fact.out_of_scope or fact.approved

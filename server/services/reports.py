@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,20 +27,19 @@ from types import SimpleNamespace
 from sqlalchemy import (
     Integer,
     Row,
-    and_,
     bindparam,
     case,
     cast,
     func,
     literal,
-    or_,
     select,
+    text,
     union_all,
 )
 from sqlalchemy.orm import Session
 
 from .. import errors
-from ..domain import characteristics, cultural_family, satisfaction
+from ..domain import characteristics, cultural_family, periods, satisfaction
 from ..domain.poverty import Indicator, PovertyClass, load_catalogue
 from ..models import (
     Area,
@@ -49,7 +47,7 @@ from ..models import (
     PovertyFact,
     SatisfactionFact,
 )
-from ..models.facts import DEPRIVED_CLASSES, INDICATORS, counted
+from ..models.facts import DEPRIVED_CLASSES, INDICATORS, MOVED_WHERE, counted
 from .scope import Scope, area_clause
 
 CLASSES = [c.value for c in PovertyClass]
@@ -423,57 +421,60 @@ def transitions(
     previous = previous_period(period)
     tree = _start(session, scope, area_code)
     f = PovertyFact
-
-    def at(when: str, column):
-        return func.max(case((f.period == when, column)))
-
-    def earlier(cls: str):
-        return func.max(case((and_(f.period < previous, f.poverty_class == cls), 1), else_=0))
-
-    # One row per household in SQL (its class now and before, where it lives, whether it was poor
-    # or near-poor in an earlier period): the database pairs the periods, not Python.
-    same_kind = f.period.like("%-H%") if "-H" in period else f.period.not_like("%-H%")
-    conditions = [scope.clause(f), f.period <= period, same_kind, counted(f)]
-    if counts == "approved":
-        conditions.append(f.approved.is_(True))
-    if area_code is not None:
-        conditions.append(area_clause(session, f, area_code))
-    place = [func.coalesce(at(period, c), at(previous, c)) for c in _PLACE_COLUMNS]
-    names = (
-        [func.coalesce(at(period, c), at(previous, c)) for c in (f.household_code, f.head_name)]
-        if with_households
-        else []
-    )
-    households = (
-        select(
-            *(p.label(f"p{i}") for i, p in enumerate(place)),
-            at(previous, f.poverty_class).label("before"),
-            at(period, f.poverty_class).label("now"),
-            earlier(_POOR).label("was_poor"),
-            earlier(_NEAR).label("was_near"),
-            *(n.label(f"n{i}") for i, n in enumerate(names)),
+    approved = counts == "approved"
+    # Each fact carries its household's class in the previous period and whether it was poor or
+    # near-poor before that (services/facts.link), so the moves are read from two periods' rows
+    # in the partial index of the poor and near-poor (then or now), never paired here.
+    where = [
+        text(f"({MOVED_WHERE})"),  # spelled as the index's WHERE, so that it is used
+        counted(f),
+        *_inside(session, tree, scope, f, area_code),
+    ]
+    if approved:
+        where.append(f.approved.is_(True))
+        seen_before, was_poor, was_near = (
+            f.prev_approved,
+            f.earlier_poor_approved,
+            f.earlier_near_approved,
         )
-        .where(*conditions)
-        .group_by(f.household_key)
-        .subquery()
+        seen_after = f.next_approved
+    else:
+        seen_before, was_poor, was_near = f.prev_counted, f.earlier_poor, f.earlier_near
+        seen_after = f.next_counted
+    place = (f.area_code, f.commune_code, f.province_code)
+    before = case((seen_before.is_(True), f.prev_class))
+    # This period's facts: the class before (if that fact counts) and now; then the previous
+    # period's poor and near-poor with no counted fact now (their class now is none).
+    now = ([*place, before, f.poverty_class, was_poor, was_near], [f.period == period], True)
+    gone = (
+        [*place, f.poverty_class],
+        [f.period == previous, f.poverty_class.in_(_DEPRIVED), seen_after.is_(False)],
+        False,
     )
-    h = households.c
-    keys = [h.p0, h.p1, h.p2, h.before, h.now, h.was_poor, h.was_near]
-    moved = or_(h.before.is_not(None), h.now.is_not(None))
-    if with_households:  # a row per household, with its name
-        rows = session.execute(select(*keys, literal(1), h.n0, h.n1).where(moved))
-    else:  # a row per kind of move and place
-        rows = session.execute(select(*keys, func.count()).where(moved).group_by(*keys))
     groups: Counter = Counter()
     members: dict[tuple, list] = defaultdict(list)
-    for area, commune, province, before, now, was_poor, was_near, n, *who in rows:
-        earlier_classes = frozenset(c for c, flag in ((_POOR, was_poor), (_NEAR, was_near)) if flag)
-        group = ((area, commune, province), before, now, earlier_classes)
-        groups[group] += n
-        if who:
-            members[group].append(
-                {"household_code": who[0], "head_name": who[1], "area_code": area or commune}
+    for keys, extra, current in (now, gone):
+        if with_households:  # a row per household, with its name
+            query = select(*keys, literal(1), f.household_code, f.head_name)
+        else:  # a row per kind of move and place
+            query = select(*keys, func.count()).group_by(*keys)
+        for row in session.execute(query.where(*where, *extra)):
+            if current:
+                area, commune, province, was, is_, poor_before, near_before, n, *who = row
+            else:
+                area, commune, province, was, n, *who = row
+                is_, poor_before, near_before = None, False, False
+            if was is None and is_ not in DEPRIVED_CLASSES:
+                continue  # not poor or near-poor in either period
+            earlier_classes = frozenset(
+                c for c, flag in ((_POOR, poor_before), (_NEAR, near_before)) if flag
             )
+            group = ((area, commune, province), was, is_, earlier_classes)
+            groups[group] += n
+            if who:
+                members[group].append(
+                    {"household_code": who[0], "head_name": who[1], "area_code": area or commune}
+                )
     tops = [area_code] if area_code else _top_codes(tree, scope)
     units = {c: top for top in tops for c in tree.children.get(top, [])}
 
@@ -567,13 +568,10 @@ def _top_codes(tree: _Tree, scope: Scope) -> list[str]:
 
 def previous_period(period: str) -> str:
     """2026 -> 2025; 2026-H1 -> 2025-H2; 2026-H2 -> 2026-H1."""
-    match = re.fullmatch(r"(\d{4})(?:-H([12]))?", period)
-    if not match:
+    before = periods.previous(period)
+    if before is None:
         raise errors.INVALID_INPUT(reason=f"period {period!r} is not YYYY or YYYY-H1/H2")
-    year, half = int(match.group(1)), match.group(2)
-    if half is None:
-        return str(year - 1)
-    return f"{year}-H1" if half == "2" else f"{year - 1}-H2"
+    return before
 
 
 def _rate(count: int, base: int) -> float | None:

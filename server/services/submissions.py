@@ -21,6 +21,7 @@ from ..models import (
     Form,
     FormVersion,
     PhotoMeta,
+    PovertyFact,
     ReviewState,
     Role,
     Submission,
@@ -456,6 +457,8 @@ def recount_household_key(
         .limit(1)
     )
     if latest is None:
+        if model is PovertyFact:
+            facts.link(session, {key})  # the periods around the one now gone
         return
     version = latest.current_version
     answers = read_answers(read_submission(version.xml).root, version.form_version.fields)

@@ -16,7 +16,8 @@ from sqlalchemy import create_engine, make_url, select, text
 
 from server.db import Database, alembic_config
 from server.models import PovertyFact, SatisfactionFact
-from server.models.facts import INDICATORS
+from server.models.facts import INDICATORS, LINKS
+from server.services import facts
 
 
 def upgrade(db: Database, revision: str) -> None:
@@ -100,4 +101,83 @@ def test_0006_copies_approval_and_deprivations_of_existing_facts(empty_url):
             assert lacks == {"water", "sanitation"}
         assert not any(getattr(rows[3], f"lacks_{name}") for name in INDICATORS)
         assert s.scalar(select(SatisfactionFact.approved)) is True
+    db.dispose()
+
+
+def test_0018_links_the_periods_of_existing_facts_as_facts_link_does(empty_url):
+    """A household poor in 2024, not poor in 2025 (approved), poor in 2026 out of its collector's
+    scope; another only in 2026: the migration's links equal those services.facts.link keeps."""
+    db = Database(empty_url)
+    upgrade(db, "0017")
+    when = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
+    facts_of = [
+        (1, "X/1", "2024", "poor", False, False),
+        (2, "X/1", "2025", "not_poor", True, False),
+        (3, "X/1", "2026", "poor", False, True),
+        (4, "X/2", "2026", "near_poor", False, False),
+        (5, "X/3", "2026-H1", "poor", False, False),
+        (6, "X/3", "2025-H2", "near_poor", True, False),
+    ]
+    with db.engine.begin() as c:
+        c.execute(
+            text("INSERT INTO forms (id, form_id, state) VALUES (1, 'poverty_review', 'open')")
+        )
+        c.execute(
+            text(
+                "INSERT INTO form_versions (id, form_pk, version, title, xml, md5, fields, "
+                "media_expected) VALUES (1, 1, '1', 'Rà soát', :xml, '', '[]', '[]')"
+            ),
+            {"xml": b"<h/>"},
+        )
+        for sid, key, period, cls, approved, outside in facts_of:
+            c.execute(
+                text(
+                    "INSERT INTO submissions (id, form_pk, instance_id, review_state, created_at) "
+                    "VALUES (:id, 1, :iid, 'received', :when)"
+                ),
+                {"id": sid, "iid": f"uuid:{sid}", "when": when},
+            )
+            c.execute(
+                text(
+                    "INSERT INTO submission_versions (id, submission_id, form_pk, form_version_id,"
+                    " instance_id, xml, xml_sha256, created_at) VALUES (:id, :id, 1, 1, :iid, :xml,"
+                    " '', :when)"
+                ),
+                {"id": sid, "iid": f"uuid:{sid}", "xml": b"<data/>", "when": when},
+            )
+            c.execute(
+                text(
+                    "INSERT INTO poverty_facts (id, submission_id, version_id, period, "
+                    "household_key, household_code, submitted_at, area_kind, deprivation_count, "
+                    "b2_score, indicators, standard_id, poverty_class, approved, out_of_scope) "
+                    "VALUES (:id, :id, :id, :period, :key, :key, :when, 'rural', 0, 0, '{}', "
+                    "'nd07_2021', :cls, :ok, :outside)"
+                ),
+                {
+                    "id": sid,
+                    "key": key,
+                    "period": period,
+                    "cls": cls,
+                    "ok": approved,
+                    "outside": outside,
+                    "when": when,
+                },
+            )
+    upgrade(db, "0018")
+
+    def links(s) -> dict:
+        return {
+            f.id: tuple(getattr(f, name) for name in LINKS) for f in s.scalars(select(PovertyFact))
+        }
+
+    with db.session() as s:
+        migrated = links(s)
+        # 2026: poor before 2025? no: not poor in 2025 (approved), poor in 2024 (counted).
+        assert migrated[3] == ("not_poor", True, True, True, False, False, False, False, False)
+        assert migrated[1][7:] == (True, True)  # 2024 -> 2025, counted and approved
+        assert migrated[2][7:] == (False, False)  # 2026 is out of scope, not approved
+        assert migrated[4] == (None, False, False, False, False, False, False, False, False)
+        assert migrated[5][:3] == ("near_poor", True, True)  # 2025-H2 before 2026-H1
+        facts.link(s, {"X/1", "X/2", "X/3"})
+        assert links(s) == migrated
     db.dispose()
