@@ -44,8 +44,9 @@ from pathlib import Path
 from sqlalchemy import func, select, text
 
 from server.db import Database
-from server.domain import poverty
+from server.domain import characteristics, poverty
 from server.models import Area, PovertyFact
+from server.models.facts import DEPRIVED_CLASSES
 from server.services import areas, forms, official, reports
 from server.services.scope import Scope
 from server.storage.local import LocalStorage
@@ -53,6 +54,8 @@ from server.storage.local import LocalStorage
 REPO = Path(__file__).resolve().parent.parent
 PERIODS = ("2025", "2026")
 CHUNK = 20_000  # households written per transaction
+# Ethnic minorities of the Central Highlands and the coast, for households of minority thôn.
+MINORITIES = ("gia_rai", "ba_na", "hre", "cham", "xo_dang", "ede")
 RUNS = 5
 TARGET_PROVINCE_S = 1.0
 TARGET_COMMUNE_S = 0.05
@@ -275,8 +278,14 @@ def _progress(done: int, total: int) -> None:
 def _rows(batch, form_pk: int, version_pk: int, ids: Iterator[int], rng: random.Random) -> dict:
     """Rows of submissions, submission_versions and poverty_facts, as dicts per table."""
     out: dict[str, list[dict]] = {"submissions": [], "submission_versions": [], "poverty_facts": []}
+    traits = characteristics.load_catalogue()
+    causes = [c for c, _ in traits.causes]
+    support = [c for c, _ in traits.support]
     for province, commune, area, kind, dtts, code in batch:
         cls = None
+        before: dict | None = None  # the household's fact of the previous period
+        ethnicity = rng.choice(MINORITIES) if dtts else traits.majority
+        meritorious = rng.random() < 0.03
         for period in PERIODS:
             place = {"province_code": province, "commune_code": commune, "area_code": area}
             submission = {"form_pk": form_pk, "period": period, "household_code": code, **place}
@@ -318,8 +327,33 @@ def _rows(batch, form_pk: int, version_pk: int, ids: Iterator[int], rng: random.
                     "poverty_class": cls,
                     "local_standard_id": None,
                     "local_class": None,
+                    "ethnicity": ethnicity,
+                    "meritorious": meritorious,
+                    "no_labour_capacity": cls in DEPRIVED_CLASSES and rng.random() < 0.08,
+                    "social_assistance": rng.random() < 0.3,
+                    "causes": " ".join(sorted(rng.sample(causes, rng.randint(1, 3))))
+                    if cls in DEPRIVED_CLASSES
+                    else None,
+                    "support": " ".join(sorted(rng.sample(support, rng.randint(1, 3))))
+                    if cls in DEPRIVED_CLASSES
+                    else None,
+                    # The links services/facts.link keeps (every fact counts: none is out of
+                    # scope here; two periods, so nothing before the previous one).
+                    "prev_class": before["poverty_class"] if before else None,
+                    "prev_counted": before is not None,
+                    "prev_approved": bool(before and before["approved"]),
+                    "earlier_poor": False,
+                    "earlier_near": False,
+                    "earlier_poor_approved": False,
+                    "earlier_near_approved": False,
+                    "next_counted": False,
+                    "next_approved": False,
                 }
             )
+            fact = out["poverty_facts"][-1]
+            if before is not None:
+                before["next_counted"], before["next_approved"] = True, fact["approved"]
+            before = fact
     return out
 
 
