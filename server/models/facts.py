@@ -84,6 +84,34 @@ DEPRIVED = (
 )
 DEPRIVED_CLASSES = ("poor", "near_poor")
 DEPRIVED_WHERE = "poverty_class IN ('poor', 'near_poor')"
+# What tables (8)-(11) read of the poor and near-poor, from a covering index of its own.
+TRAITS = (
+    *PLACE,
+    "poverty_class",
+    "approved",
+    "ethnicity",
+    "out_of_scope",
+    "household_size",
+    "ethnic_minority",
+    "no_labour_capacity",
+    "meritorious",
+    "social_assistance",
+    "causes",
+    "support",
+)
+# What the village-meeting list reads after (period, area_code, poverty_class DESC).
+LISTED = (
+    "household_code",
+    "province_code",
+    "commune_code",
+    "approved",
+    "out_of_scope",
+    "head_name",
+    "b1_score",
+    "b2_score",
+    "deprivation_count",
+    *(f"lacks_{i}" for i in INDICATORS),
+)
 # The facts a transitions table reads: poor or near-poor now or in the previous period.
 LINKS = (
     "prev_class",
@@ -120,7 +148,25 @@ class PovertyFact(_FactColumns, Base):
             sqlite_where=text(MOVED_WHERE),
             postgresql_where=text(MOVED_WHERE),
         ),
+        Index(
+            "ix_poverty_facts_traits",
+            "period",
+            *TRAITS,
+            sqlite_where=text(DEPRIVED_WHERE),
+            postgresql_where=text(DEPRIVED_WHERE),
+        ),
         Index("ix_poverty_facts_household", "household_key", "period"),
+        # The village-meeting list (table 12), covered: per thôn, the poor ("poor" >
+        # "near_poor") first, then by household code.
+        Index(
+            "ix_poverty_facts_list",
+            "period",
+            "area_code",
+            text("poverty_class DESC"),
+            *LISTED,
+            sqlite_where=text(DEPRIVED_WHERE),
+            postgresql_where=text(DEPRIVED_WHERE),
+        ),
     )
 
     id: Mapped[intpk]

@@ -46,6 +46,7 @@ DOMAIN_OF_FORM = {
 }
 
 _PLACE = ("province", "commune", "area_code")
+NAME_LENGTH = 200
 _MEMBER = (
     "m_sex",
     "m_birth_year",
@@ -236,7 +237,7 @@ def _poverty(session: Session, a: Answers, source: Source) -> list[Problem]:
     )
     values = {
         "review_kind": a.get("review_kind") or None,
-        "head_name": a.get("head_name") or None,
+        "head_name": _name(a.get("head_name")),
         "area_kind": kind.value,
         "ethnic_minority": traits.ethnic_minority,
         "ethnicity": traits.ethnicity,
@@ -265,7 +266,7 @@ def _poverty(session: Session, a: Answers, source: Source) -> list[Problem]:
 def _cultural_family(session: Session, a: Answers, source: Source) -> list[Problem]:
     result = cultural_family.assess(a.values, cultural_family.load_catalogue())
     values = {
-        "head_name": a.get("head_name") or None,
+        "head_name": _name(a.get("head_name")),
         "earned": result.earned,
         "failed": list(result.failed),
         "disqualified_by": list(result.disqualified_by),
@@ -350,6 +351,12 @@ def _problem(a: Answers, name: str, rule: str, value: str | None, vi: str, en: s
 def _year(period: str) -> int | None:
     head = (period or "")[:4]
     return int(head) if head.isdigit() else None
+
+
+def _name(text: str | None) -> str | None:
+    """A person's name as the facts keep it: at most ``NAME_LENGTH`` characters, so that the
+    index of the village-meeting list (which holds it) never meets PostgreSQL's entry limit."""
+    return text[:NAME_LENGTH] if text else None
 
 
 def _int(text: str) -> int | None:

@@ -24,15 +24,15 @@ from dataclasses import dataclass, field
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
-from sqlalchemy import case, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, case, func, literal, select, text
+from sqlalchemy.orm import Session
 
 from .. import errors
 from ..domain import characteristics
 from ..domain.poverty import load_catalogue
 from ..formulas import csv_writer
 from ..models import Area, PovertyFact
-from ..models.facts import DEPRIVED_CLASSES, counted
+from ..models.facts import DEPRIVED_CLASSES, DEPRIVED_WHERE, counted
 from . import reports
 from .scope import Scope, area_clause
 
@@ -202,38 +202,33 @@ def _deprivation(cls: str, share: bool) -> Callable[[Session, Scope, Table], Non
 
 def _village_list(session: Session, scope: Scope, table: Table) -> None:
     """(12) The poor and near-poor households of each thôn, for the village meeting."""
-    labels = {i.id: i.label_vi for i in reports.standard_indicators(table.period)}
-    commune = aliased(Area)
+    indicators = reports.standard_indicators(table.period)
+    f = PovertyFact
     query = (
         select(
-            Area.full_name,
-            commune.full_name,
-            PovertyFact.household_code,
-            PovertyFact.head_name,
-            PovertyFact.poverty_class,
-            PovertyFact.b1_score,
-            PovertyFact.b2_score,
-            PovertyFact.deprivation_count,
-            PovertyFact.indicators,
+            f.area_code,
+            f.commune_code,
+            f.household_code,
+            f.head_name,
+            f.poverty_class,
+            f.b1_score,
+            f.b2_score,
+            f.deprivation_count,
+            _lacking(f, indicators),
         )
-        .outerjoin(Area, Area.code == PovertyFact.area_code)
-        .outerjoin(commune, commune.code == PovertyFact.commune_code)
         .where(
-            PovertyFact.period == table.period,
-            PovertyFact.poverty_class.in_(("poor", "near_poor")),
-            counted(PovertyFact),
-            scope.clause(PovertyFact),
+            f.period == table.period,
+            text(DEPRIVED_WHERE),  # as the partial index spells it, so that it is used
+            counted(f),
+            scope.clause(f),
         )
-        .order_by(
-            PovertyFact.area_code,
-            case((PovertyFact.poverty_class == "poor", 0), else_=1),  # the poor first
-            PovertyFact.household_code,
-        )
+        # The poor first ("poor" > "near_poor"), in the order of ix_poverty_facts_list.
+        .order_by(f.area_code, f.poverty_class.desc(), f.household_code)
     )
     if table.area is not None:
-        query = query.where(area_clause(session, PovertyFact, table.area))
+        query = query.where(area_clause(session, f, table.area))
     if table.counts == "approved":
-        query = query.where(PovertyFact.approved.is_(True))
+        query = query.where(f.approved.is_(True))
     table.unit_header = "Thôn"
     table.columns = [
         Column("Mã hộ", kind="text"),
@@ -244,13 +239,35 @@ def _village_list(session: Session, scope: Scope, table: Table) -> None:
         Column("Số chỉ số thiếu hụt"),
         Column("Các chỉ số thiếu hụt", kind="text"),
     ]
+    # Core rows (no ORM per row) and the names of places looked up once, not joined per row:
+    # a province lists every poor and near-poor household.
+    rows = session.connection().execute(query).all()
+    codes = {c for row in rows for c in row[:2] if c}
+    names = (
+        dict(session.execute(select(Area.code, Area.full_name).where(Area.code.in_(codes))).all())
+        if codes
+        else {}
+    )
     several = _spans_communes(session, table.area)
-    for thon, in_commune, code, head, cls, b1, b2, n, indicators in session.execute(query):
-        lacking = ", ".join(labels.get(i, i) for i, lacks in (indicators or {}).items() if lacks)
-        where = thon or "(chưa rõ thôn)"
-        if several and in_commune:
-            where = f"{where}, {in_commune}"
-        table.rows.append([where, code, head, CLASS_VI[cls], b1, b2, n, lacking])
+    places: dict[tuple, str] = {}
+    append = table.rows.append
+    for area, commune, code, head, cls, b1, b2, n, lacking in rows:
+        where = places.get((area, commune))
+        if where is None:
+            where = names.get(area) or "(chưa rõ thôn)"
+            if several and commune in names:
+                where = f"{where}, {names[commune]}"
+            places[area, commune] = where
+        append([where, code, head, CLASS_VI[cls], b1, b2, n, lacking])
+
+
+def _lacking(f, indicators) -> ColumnElement[str]:
+    """The labels of the indicators a household lacks, comma-separated, written by the database
+    (a province lists every poor household: no Python loop per indicator and household)."""
+    said = literal("")
+    for i in indicators:
+        said = said + case((getattr(f, f"lacks_{i.id}").is_(True), f"{i.label_vi}, "), else_="")
+    return func.rtrim(said, ", ")
 
 
 def _characteristic(what: str) -> Callable[[Session, Scope, Table], None]:
@@ -258,7 +275,9 @@ def _characteristic(what: str) -> Callable[[Session, Scope, Table], None]:
     households in each (a household may be in several), with the share of the class for (8)."""
 
     def make(session: Session, scope: Scope, table: Table) -> None:
-        summary = reports.characteristics_summary(session, scope, table.period, table.area)
+        summary = reports.characteristics_summary(
+            session, scope, table.period, table.area, parts=(what,)
+        )
         catalogue = characteristics.load_catalogue()
         listed = {
             "groups": catalogue.target_groups,
@@ -308,7 +327,9 @@ def _characteristic(what: str) -> Callable[[Session, Scope, Table], None]:
 def _by_ethnicity(session: Session, scope: Scope, table: Table) -> None:
     """(9) Poor and near-poor households and persons by the head's ethnicity: a row per group
     found (in the statistics office's order), the ethnic minorities together, the total."""
-    summary = reports.characteristics_summary(session, scope, table.period, table.area)
+    summary = reports.characteristics_summary(
+        session, scope, table.period, table.area, depth=0, parts=("groups",)
+    )
     catalogue = characteristics.load_catalogue()
     total = summary["total"][table.counts]
     table.unit_header = "Dân tộc"
@@ -550,8 +571,8 @@ def _sheet(book: Workbook, table: Table, now: dt.datetime | None) -> None:
     line(5, 1, width, f"Kỳ rà soát: {table.period}")
     # Two header rows: the groups, then the columns (a column without a group spans both).
     head = 7
-    for col, text in ((1, "STT"), (2, table.unit_header)):
-        sheet.cell(head, col, text)
+    for col, label in ((1, "STT"), (2, table.unit_header)):
+        sheet.cell(head, col, label)
         sheet.merge_cells(start_row=head, start_column=col, end_row=head + 1, end_column=col)
     col = 3
     while col <= width:

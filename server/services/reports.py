@@ -155,14 +155,23 @@ def standard_indicators(period: str) -> tuple[Indicator, ...]:
         return ()
 
 
+CHARACTERISTICS = ("groups", "causes", "support")  # groups: target groups and ethnicity
+
+
 def characteristics_summary(
-    session: Session, scope: Scope, period: str, area_code: str | None = None, depth: int = 1
+    session: Session,
+    scope: Scope,
+    period: str,
+    area_code: str | None = None,
+    depth: int = 1,
+    parts: tuple[str, ...] = CHARACTERISTICS,
 ) -> dict:
     """Of the poor and of the near-poor, per area (all non-rejected and approved only): how many
     households and persons, how many in each target group, of each ethnicity, giving each cause
     of poverty and needing each kind of support (tables (8)-(11)), with each count's share of the
     class. ``unknown`` counts households whose fact does not say (an older form, or a fact
-    recorded before these were kept: run ``khudan facts rebuild``)."""
+    recorded before these were kept: run ``khudan facts rebuild``). ``parts``: which of
+    ``CHARACTERISTICS`` to count (a table needs one; the others come out as zeros)."""
     catalogue = characteristics.load_catalogue()
     tree = _start(session, scope, area_code)
     f = PovertyFact
@@ -173,63 +182,60 @@ def characteristics_summary(
         *_inside(session, tree, scope, f, area_code),
     ]
     place = (f.province_code, f.commune_code, f.area_code)
-    n_approved = func.sum(cast(f.approved, Integer))
-    size = func.coalesce(f.household_size, 0)
-    persons = (func.sum(size), func.sum(case((f.approved.is_(True), size), else_=0)))
     leaves: dict[tuple, Counter] = defaultdict(Counter)
-    # Three GROUP BYs, each over the few columns of its tables: the number of groups stays near
-    # the number of units, not of households.
-    flags = (
-        f.ethnicity,
-        f.ethnic_minority,
-        f.no_labour_capacity,
-        f.meritorious,
-        f.social_assistance,
-    )
-    rows = session.execute(
-        select(*place, f.poverty_class, *flags, func.count(), n_approved, *persons)
-        .where(*where)
-        .group_by(*place, f.poverty_class, *flags)
-    )
-    for province, commune, area, cls, ethnicity, dtts, idle, merit, social, *numbers in rows:
-        counts = leaves[(area, commune, province)]
-        n_all, n_ok, p_all, p_ok = numbers
-        for key, n, people in ((COUNTS[0], n_all, p_all), (COUNTS[1], n_ok, p_ok)):
-            if not n:
-                continue
-            counts[key, "households", cls] += n
-            counts[key, "persons", cls] += int(people or 0)
-            for group, value in (
-                ("ethnic_minority", dtts),
-                ("no_labour_capacity", idle),
-                ("meritorious", merit),
-                ("social_assistance", social),
-            ):
-                counts[
-                    key,
-                    "groups",
-                    cls,
-                    group if value else f"-{group}" if value is not None else f"?{group}",
-                ] += n
-            counts[key, "ethnicity", cls, ethnicity or "?"] += n
-            counts[key, "ethnicity_persons", cls, ethnicity or "?"] += int(people or 0)
-    for column, what in ((f.causes, "causes"), (f.support, "support")):
-        rows = session.execute(
-            select(*place, f.poverty_class, column, func.count(), n_approved)
-            .where(*where)
-            .group_by(*place, f.poverty_class, column)
-        )
-        for province, commune, area, cls, chosen, n_all, n_ok in rows:
-            counts = leaves[(area, commune, province)]
-            for key, n in ((COUNTS[0], n_all), (COUNTS[1], n_ok)):
-                if n:
-                    for code in (chosen or "?").split():
-                        counts[key, what, cls, code] += n
     lists = {
         "groups": [g for g, _ in catalogue.target_groups],
         "causes": [c for c, _ in catalogue.causes],
         "support": [s for s, _ in catalogue.support],
     }
+    # One GROUP BY per part, by a prefix of a covering index of the poor and near-poor
+    # (ix_poverty_facts_traits), so SQLite groups as it reads: per place, class and approval
+    # (and ethnicity), the households in each group, cause or kind of support are summed in SQL.
+    # Every part also counts the households.
+    keys = (*place, f.poverty_class, f.approved)
+    for part in parts:
+        if part == "groups":
+            flags = [getattr(f, g) for g in lists["groups"]]
+            columns = [
+                f.ethnicity,
+                func.sum(func.coalesce(f.household_size, 0)),
+                *(func.sum(case((flag.is_(True), 1), else_=0)) for flag in flags),
+                *(func.sum(case((flag.is_(None), 1), else_=0)) for flag in flags),
+            ]
+            group = (*keys, f.ethnicity)
+        else:
+            chosen = f.causes if part == "causes" else f.support
+            padded = literal(" ") + chosen + literal(" ")
+            columns = [
+                *(
+                    func.sum(case((padded.like(f"% {_like(c)} %", escape="\\"), 1), else_=0))
+                    for c in lists[part]
+                ),
+                func.sum(case((chosen.is_(None), 1), else_=0)),
+            ]
+            group = keys
+        rows = session.execute(select(*keys, func.count(), *columns).where(*where).group_by(*group))
+        for province, commune, area, cls, ok, n, *values in rows:
+            counts = leaves[(area, commune, province)]
+            for key in COUNTS if ok else COUNTS[:1]:
+                if part == parts[0]:  # each part counts every household once
+                    counts[key, "households", cls] += n
+                if part != "groups":
+                    *found, unknown = values
+                    for code, k in zip(lists[part], found, strict=True):
+                        counts[key, part, cls, code] += k
+                    counts[key, part, cls, "?"] += unknown
+                    continue
+                ethnicity, people, *flagged = values
+                counts[key, "persons", cls] += int(people or 0)
+                counts[key, "ethnicity", cls, ethnicity or "?"] += n
+                counts[key, "ethnicity_persons", cls, ethnicity or "?"] += int(people or 0)
+                width = len(lists["groups"])
+                for g, yes, unknown in zip(
+                    lists["groups"], flagged[:width], flagged[width:], strict=True
+                ):
+                    counts[key, "groups", cls, g] += yes
+                    counts[key, "groups", cls, f"?{g}"] += unknown
 
     def figures(_area, counts: Counter, _cover: _Coverage) -> dict:
         out = {}
@@ -267,6 +273,11 @@ def characteristics_summary(
         return out
 
     return _report(tree, scope, leaves, figures, period, area_code, depth)
+
+
+def _like(code: str) -> str:
+    """A code as a LIKE pattern matching itself only ("_" is a wildcard there)."""
+    return code.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _poverty_figures(
@@ -432,38 +443,48 @@ def transitions(
     ]
     if approved:
         where.append(f.approved.is_(True))
-        seen_before, was_poor, was_near = (
-            f.prev_approved,
-            f.earlier_poor_approved,
-            f.earlier_near_approved,
-        )
-        seen_after = f.next_approved
-    else:
-        seen_before, was_poor, was_near = f.prev_counted, f.earlier_poor, f.earlier_near
-        seen_after = f.next_counted
-    place = (f.area_code, f.commune_code, f.province_code)
-    before = case((seen_before.is_(True), f.prev_class))
+    seen_after = f.next_approved if approved else f.next_counted
+    # Grouped by a prefix of the index's columns, so that SQLite groups as it reads; the view
+    # (all or approved) picks its columns in Python.
+    place = (f.province_code, f.commune_code, f.area_code)
+    links = (
+        f.prev_class,
+        f.prev_counted,
+        f.prev_approved,
+        f.earlier_poor,
+        f.earlier_near,
+        f.earlier_poor_approved,
+        f.earlier_near_approved,
+    )
     # This period's facts: the class before (if that fact counts) and now; then the previous
     # period's poor and near-poor with no counted fact now (their class now is none).
-    now = ([*place, before, f.poverty_class, was_poor, was_near], [f.period == period], True)
+    now = ([*place, f.poverty_class, f.approved, f.out_of_scope, *links], [f.period == period])
     gone = (
         [*place, f.poverty_class],
-        [f.period == previous, f.poverty_class.in_(_DEPRIVED), seen_after.is_(False)],
-        False,
+        # (not "poverty_class IN …": that would lead SQLite to another, non-covering index; the
+        # not-poor rows MOVED_WHERE lets in come out of _moves with no category)
+        [f.period == previous, seen_after.is_(False)],
     )
     groups: Counter = Counter()
     members: dict[tuple, list] = defaultdict(list)
-    for keys, extra, current in (now, gone):
+    for keys, extra in (now, gone):
         if with_households:  # a row per household, with its name
             query = select(*keys, literal(1), f.household_code, f.head_name)
         else:  # a row per kind of move and place
             query = select(*keys, func.count()).group_by(*keys)
         for row in session.execute(query.where(*where, *extra)):
-            if current:
-                area, commune, province, was, is_, poor_before, near_before, n, *who = row
+            if keys is now[0]:
+                province, commune, area, is_, _ok, _outside, prev, *flags, n = row[:14]
+                counted_before, approved_before, poor, near, poor_ok, near_ok = flags
+                if approved:
+                    seen, poor_before, near_before = approved_before, poor_ok, near_ok
+                else:
+                    seen, poor_before, near_before = counted_before, poor, near
+                was = prev if seen else None
             else:
-                area, commune, province, was, n, *who = row
+                province, commune, area, was, n = row[:5]
                 is_, poor_before, near_before = None, False, False
+            who = row[len(keys) + 1 :]
             if was is None and is_ not in DEPRIVED_CLASSES:
                 continue  # not poor or near-poor in either period
             earlier_classes = frozenset(
@@ -498,7 +519,9 @@ def transitions(
         for cls in TRANSITIONS:
             for move in _moves(cls, before, now, earlier):
                 for owner in {top, unit} - {None}:
-                    table = tables.setdefault(owner, _empty_moves(with_households))
+                    table = tables.get(owner)
+                    if table is None:  # (not setdefault: that builds an empty table each time)
+                        table = tables[owner] = _empty_moves(with_households)
                     table[cls][move] += n
                     if with_households:
                         table["households"][cls][move].extend(members[group])

@@ -255,3 +255,15 @@ def test_cli_facts_rebuild_shows_progress_and_counts(
     )
     assert "0 household fact(s) derived" in r.output
     assert count(db, PovertyFact) == 1  # other periods are left alone
+
+
+def test_a_very_long_head_name_is_kept_short_in_the_facts(collector, registry, shipped, db):
+    """The village-meeting list's index holds the head's name; PostgreSQL refuses an index entry
+    over about 2.7 kB, so a pasted essay must not make the facts (or the submission) fail."""
+    long = "Nguyễn Thị " + "Hoa" * 2000
+    replies = collector.submit(
+        sample("pov1.xml", **{"Nguyễn Văn Hải</head_name>": f"{long}</head_name>"})
+    )
+    assert [r.status for r in replies] == [201]
+    fact = poverty_fact(db)
+    assert fact.head_name == long[: facts.NAME_LENGTH] and fact.poverty_class == "poor"

@@ -2,7 +2,8 @@
 
 Adds the link columns (prev_class ... next_approved), an index on (household_key, period) to
 keep them, and a partial covering index of the facts a transitions table reads; fills the links
-of the facts already stored.
+of the facts already stored. Also a covering index of the poor and near-poor in the order
+of the village-meeting list (table 12).
 
 Revision ID: 0018
 Revises: 0017
@@ -31,6 +32,34 @@ LINKS = (
     "earlier_near_approved",
     "next_counted",
     "next_approved",
+)
+DEPRIVED_WHERE = "poverty_class IN ('poor', 'near_poor')"
+INDICATORS = (
+    "employment",
+    "dependants",
+    "nutrition",
+    "health_insurance",
+    "adult_education",
+    "child_schooling",
+    "housing_quality",
+    "housing_area",
+    "water",
+    "sanitation",
+    "telecom",
+    "information",
+    "waste_treatment",
+)
+LISTED = (
+    "household_code",
+    "province_code",
+    "commune_code",
+    "approved",
+    "out_of_scope",
+    "head_name",
+    "b1_score",
+    "b2_score",
+    "deprivation_count",
+    *(f"lacks_{i}" for i in INDICATORS),
 )
 MOVED_WHERE = "poverty_class IN ('poor', 'near_poor') OR prev_class IN ('poor', 'near_poor')"
 
@@ -67,6 +96,13 @@ def upgrade() -> None:
             unique=False,
             sqlite_where=sa.text(MOVED_WHERE),
             postgresql_where=sa.text(MOVED_WHERE),
+        )
+        batch_op.create_index(
+            "ix_poverty_facts_list",
+            ["period", "area_code", sa.text("poverty_class DESC"), *LISTED],
+            unique=False,
+            sqlite_where=sa.text(DEPRIVED_WHERE),
+            postgresql_where=sa.text(DEPRIVED_WHERE),
         )
 
 
@@ -156,6 +192,7 @@ def _fill_rows(bind, rows) -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("poverty_facts", schema=None) as batch_op:
+        batch_op.drop_index("ix_poverty_facts_list")
         batch_op.drop_index("ix_poverty_facts_moved")
         batch_op.drop_index("ix_poverty_facts_household")
         for name in reversed(LINKS):
