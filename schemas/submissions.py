@@ -5,6 +5,7 @@ from marshmallow import Schema, fields, validate
 from .common import MAX_PAGE, UtcDateTime, page_of
 
 REVIEW_STATES = ["received", "hasIssues", "approved", "rejected"]
+GROUP_SHOWN = 20  # members of a duplicate-household group listed on a submission
 
 
 class SubmissionSummarySchema(Schema):
@@ -96,6 +97,28 @@ class CommentSchema(Schema):
     created_at = UtcDateTime(dump_only=True)
 
 
+class GroupMemberSchema(Schema):
+    id = fields.Integer(required=True)
+    instance_id = fields.String(required=True)
+    review_state = fields.String(required=True)
+    created_at = UtcDateTime(required=True)
+
+
+class HouseholdGroupSchema(Schema):
+    total = fields.Integer(
+        required=True,
+        metadata={
+            "description": "other non-rejected submissions of this household and period "
+            "that the reader may open"
+        },
+    )
+    submissions = fields.List(
+        fields.Nested(GroupMemberSchema),
+        required=True,
+        metadata={"description": f"the first {GROUP_SHOWN} of them, oldest first"},
+    )
+
+
 class SubmissionDetailSchema(SubmissionSummarySchema):
     answers = fields.Dict(
         required=True,
@@ -108,6 +131,14 @@ class SubmissionDetailSchema(SubmissionSummarySchema):
     problems = fields.List(fields.Nested(ProblemSchema), required=True)
     versions = fields.List(fields.Nested(VersionSchema), required=True)
     comments = fields.List(fields.Nested(CommentSchema), required=True)
+    same_household = fields.Nested(
+        HouseholdGroupSchema,
+        allow_none=True,
+        metadata={
+            "description": "the other submissions naming the same household in the same period "
+            "(a duplicate-household group); null when the form names no household"
+        },
+    )
 
 
 class ReviewSchema(Schema):

@@ -28,7 +28,10 @@ from typing import BinaryIO
 from PIL import (
     GifImagePlugin,
     Image,
+    ImageChops,
+    ImageFilter,
     ImageOps,
+    ImageStat,
     JpegImagePlugin,
     PngImagePlugin,
     WebPImagePlugin,
@@ -66,6 +69,12 @@ _GPS_LAT_REF, _GPS_LAT, _GPS_LON_REF, _GPS_LON = 1, 2, 3, 4
 # A picture whose 9x8 grey version varies less than this carries no likeness worth comparing (a
 # blank wall, a covered lens): its hash would match every other blank picture.
 _PLAIN_STDDEV = 2.0
+# Nor does a dark or flat one (night, a wall, a covered lens): its 9x8 copy still varies, by
+# the lens's even fall-off towards the corners, and every such picture gets the same hash. What
+# tells a scene from that is detail: the mean difference between a 64x64 grey copy and its blur
+# (edges, texture), which smooth fall-off and averaged-out sensor noise do not have. Measured on
+# the tests' pictures: below 0.6 for dark and flat ones, above 4 for scenes.
+_MIN_DETAIL = 1.5
 
 
 class Verdict(enum.StrEnum):
@@ -175,11 +184,14 @@ def thumbnail(stream: BinaryIO, size: int, pixel_limit: int = DEFAULT_PIXEL_LIMI
 
 def dhash(image: Image.Image) -> int | None:
     """The 64-bit difference hash: for each of 8 rows of a 9x8 grey copy, whether each pixel is
-    brighter than its right neighbour. Re-encoding or resizing changes a few bits at most."""
+    brighter than its right neighbour. Re-encoding or resizing changes a few bits at most. None
+    for a picture with too little detail for its hash to mean anything (see _MIN_DETAIL)."""
     grey = image.convert("L").resize((9, 8), Image.Resampling.LANCZOS)
     pixels = list(grey.tobytes())  # one byte per pixel in mode L
     mean = sum(pixels) / len(pixels)
     if math.sqrt(sum((p - mean) ** 2 for p in pixels) / len(pixels)) < _PLAIN_STDDEV:
+        return None
+    if detail(image) < _MIN_DETAIL:
         return None
     bits = 0
     for row in range(8):
@@ -187,6 +199,13 @@ def dhash(image: Image.Image) -> int | None:
             left, right = pixels[row * 9 + col], pixels[row * 9 + col + 1]
             bits = (bits << 1) | (left > right)
     return bits
+
+
+def detail(image: Image.Image) -> float:
+    """How much edge and texture a picture has (see _MIN_DETAIL), in grey levels."""
+    grey = image.convert("L").resize((64, 64), Image.Resampling.BOX)
+    edges = ImageChops.difference(grey, grey.filter(ImageFilter.GaussianBlur(2)))
+    return ImageStat.Stat(edges).mean[0]
 
 
 def hamming(a: int, b: int) -> int:

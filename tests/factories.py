@@ -141,3 +141,19 @@ def domain_sample(name: str, **replace: str) -> bytes:
     for old, new in replace.items():
         text = text.replace(old, new)
     return text.encode()
+
+
+def dim_scene(seed: int, size: tuple[int, int] = (320, 240)) -> Image.Image:
+    """A picture with little detail, as phones take them at night or of a blank wall: a dark or
+    flat level, a lens's fall-off towards the corners and sensor noise, each chosen by ``seed``."""
+    rnd = random.Random(seed)
+    w, h = size
+    level = rnd.choice((rnd.randrange(2, 40), rnd.randrange(120, 230)))  # dark or flat
+    fall_off = rnd.uniform(0, 25)
+    noise = rnd.uniform(0.5, 3)
+    pixels = bytearray()
+    for y in range(h):
+        for x in range(w):
+            edge = ((x - w / 2) ** 2 / (w / 2) ** 2 + (y - h / 2) ** 2 / (h / 2) ** 2) / 2
+            pixels.append(max(0, min(255, round(level - fall_off * edge + rnd.gauss(0, noise)))))
+    return Image.frombytes("L", size, bytes(pixels)).convert("RGB")

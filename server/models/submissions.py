@@ -33,6 +33,8 @@ class Submission(Base):
     __table_args__ = (
         UniqueConstraint("form_pk", "instance_id"),
         Index("ix_submissions_form_state", "form_pk", "review_state"),
+        # A household's submissions in a period (duplicate-household groups, recounts).
+        Index("ix_submissions_household", "form_pk", "period", "commune_code", "household_code"),
     )
 
     id: Mapped[intpk]

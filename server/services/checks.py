@@ -6,10 +6,11 @@
 - ``duplicate-household`` (CHK-04): another submission of the same form names the same household
   in the same period: same ``(period, commune_code, household_code)`` on the ``submissions`` rows,
   which ingest fills from the answers (``Answers.place()``). Rejected submissions do not count,
-  and an edit is the same submission, so it never duplicates itself. Both are flagged: the issue
-  for this submission is returned, and the same problem is added in this transaction to the
-  current version of each other one (moved to hasIssues if it was only received; a reviewed one
-  keeps its state and shows the new problem). Two phones sending the same household at the same
+  and an edit is the same submission, so it never duplicates itself. The submissions of one
+  household form a group: each carries one problem naming the group's first submission, and the
+  first one, flagged when the second arrives, names the second (moved to hasIssues if it was
+  only received; a reviewed one keeps its state and shows the new problem). The thousandth
+  member costs what the second did; the group is listed on each member's page. Two phones sending the same household at the same
   instant are serialised by ingest's write lock on SQLite; on PostgreSQL the second of two
   concurrent transactions may not see the first, and the pair is flagged by the next submission
   or a facts rebuild, not by this check.
@@ -65,42 +66,47 @@ def duplicate_household(
     paths: Mapping[str, str],
 ) -> list[Issue]:
     """CHK-04, for a submission already inserted (its id known): the issue for this submission;
-    the matching problems of the others are added to the session (flushed, not committed)."""
+    the first submission's problem, if it has none yet, is added to the session (flushed, not
+    committed).
+
+    The submissions naming one household in one period form its group (found by the
+    ``ix_submissions_household`` index, shown on each member's page); each member carries one
+    problem, naming the group's first submission (the first names the second). A new member
+    costs the same few statements however many the group already holds: the first of the
+    others (LIMIT 1), and whether the first is flagged already."""
     period, commune, code = (place.get(k) for k in ("period", "commune_code", "household_code"))
     if not (period and commune and code):
         return []
-    others = session.execute(
+    first = session.execute(
         select(Submission.id, Submission.instance_id, Submission.current_version_id)
         .where(
-            Submission.form_pk == form_pk,
-            Submission.period == period,
-            Submission.commune_code == commune,
-            Submission.household_code == code,
+            *same_household(form_pk, period, commune, code),
             Submission.id != submission_id,
             Submission.review_state != ReviewState.REJECTED.value,
         )
         .order_by(Submission.id)
-    ).all()
-    if not others:
+        .limit(1)
+    ).first()
+    if first is None:
         return []
-    this_instance = session.scalar(
-        select(Submission.instance_id).where(Submission.id == submission_id)
-    )
+    first_id, first_instance, first_version = first
     path = paths.get("household_code") or paths.get("respondent_household") or "household_code"
-    for other_id, _instance, version_id in others:
-        if version_id is None:
-            continue
+    if first_version is not None:
         flagged = session.scalar(
-            select(SubmissionProblem.id).where(
-                SubmissionProblem.version_id == version_id,
+            select(SubmissionProblem.id)
+            .where(
+                SubmissionProblem.version_id == first_version,
                 SubmissionProblem.rule == DUPLICATE,
-                SubmissionProblem.value == this_instance,
             )
+            .limit(1)
         )
         if flagged is None:
+            this_instance = session.scalar(
+                select(Submission.instance_id).where(Submission.id == submission_id)
+            )
             session.add(
                 SubmissionProblem(
-                    version_id=version_id,
+                    version_id=first_version,
                     path=path,
                     rule=DUPLICATE,
                     value=this_instance,
@@ -108,15 +114,33 @@ def duplicate_household(
                     **_messages(code, period, this_instance),
                 )
             )
-        session.execute(
-            update(Submission)
-            .where(Submission.id == other_id, Submission.review_state == ReviewState.RECEIVED.value)
-            .values(review_state=ReviewState.HAS_ISSUES.value)
-        )
-    session.flush()
+            session.execute(
+                update(Submission)
+                .where(
+                    Submission.id == first_id,
+                    Submission.review_state == ReviewState.RECEIVED.value,
+                )
+                .values(review_state=ReviewState.HAS_ISSUES.value)
+            )
+            session.flush()
     return [
-        Issue(path, DUPLICATE, instance, **_messages(code, period, instance), related=other_id)
-        for other_id, instance, _version in others
+        Issue(
+            path,
+            DUPLICATE,
+            first_instance,
+            **_messages(code, period, first_instance),
+            related=first_id,
+        )
+    ]
+
+
+def same_household(form_pk: int, period: str, commune: str, code: str) -> list:
+    """WHERE clauses: the submissions of a form naming one household in one period (its group)."""
+    return [
+        Submission.form_pk == form_pk,
+        Submission.period == period,
+        Submission.commune_code == commune,
+        Submission.household_code == code,
     ]
 
 

@@ -47,6 +47,7 @@ from .facts import Problem
 
 THUMBNAIL_SIZES = (320, 1280)
 NEAR_BITS = 4  # dHash distance at or below which two photos are the same picture
+CANDIDATES = 50  # similar photos read per photo received (the earliest ones): any one will do
 # 64 bits in 5 bands: two hashes within NEAR_BITS differ in at most 4 bands, so agree on one.
 BANDS = ((0, 13), (13, 13), (26, 13), (39, 13), (52, 12))
 _OPEN_STATES = (ReviewState.RECEIVED.value, ReviewState.EDITED.value)
@@ -410,17 +411,6 @@ def _own_problems(incoming: Incoming, name: str, meta: PhotoMeta) -> list[Proble
     return found
 
 
-@dataclass(frozen=True, slots=True)
-class _Use:
-    """A photo in the current version of another submission."""
-
-    blob_id: int
-    name: str
-    submission_id: int
-    version_id: int
-    household: tuple[str | None, str | None]
-
-
 def _reuse(
     session: Session,
     incoming: Incoming,
@@ -428,91 +418,99 @@ def _reuse(
     blob_ids: dict[str, int],
     metas: dict[int, PhotoMeta],
 ) -> list[Problem]:
-    """Problems for photos also in another household's submission; the other side's go straight
-    into its current version, and an open one enters review as hasIssues."""
+    """Problems for photos also in another household's submission. Each photo names the earliest
+    such submission; that one's photo gets one problem (naming this one) the first time, not one
+    per later copy, and an open one enters review as hasIssues. The queries are bounded (a few
+    rows each), so the thousandth copy of a picture costs what the second did."""
     # One key for every photo: a near-duplicate has another hash, so no narrower key would do;
     # the wait is only this check and the commit after it.
     db.serialise(session, "photo-reuse")
     mine = set(blob_ids.values())
-    # other blob -> (my blob, dHash distance); my own blobs are there for their exact copies
-    similar: dict[int, tuple[int, int]] = {b: (b, 0) for b in mine}
-    hashes = {b: _unsigned(m.dhash) for b, m in metas.items() if m.dhash is not None}
-    if hashes:
-        bands = [
-            and_(PhotoHashBand.band == i, PhotoHashBand.value == v)
-            for h in hashes.values()
-            for i, v in hash_bands(h)
-        ]
-        candidates = session.execute(
-            select(PhotoMeta.blob_id, PhotoMeta.dhash)
-            .join(PhotoHashBand, PhotoHashBand.blob_id == PhotoMeta.blob_id)
-            .where(or_(*bands), PhotoMeta.blob_id.not_in(mine))
-            .distinct()
-        ).all()
-        for other, signed in candidates:
-            for blob_id, h in hashes.items():
+    found: list[Problem] = []
+    commune, household = incoming.household
+    for name, blob_id in sorted(blob_ids.items()):
+        similar = {blob_id: None}  # other blob -> dHash distance (None: the very same bytes)
+        meta = metas.get(blob_id)
+        if meta is not None and meta.dhash is not None:
+            h = _unsigned(meta.dhash)
+            candidates = session.execute(
+                select(PhotoMeta.blob_id, PhotoMeta.dhash)
+                .join(PhotoHashBand, PhotoHashBand.blob_id == PhotoMeta.blob_id)
+                .where(
+                    or_(
+                        *(
+                            and_(PhotoHashBand.band == i, PhotoHashBand.value == v)
+                            for i, v in hash_bands(h)
+                        )
+                    ),
+                    PhotoMeta.blob_id.not_in(mine),
+                )
+                .distinct()
+                .order_by(PhotoMeta.blob_id)
+                .limit(CANDIDATES)
+            ).all()
+            for other, signed in candidates:
                 bits = photos.hamming(h, _unsigned(signed))
-                if bits <= NEAR_BITS and bits < similar.get(other, (0, NEAR_BITS + 1))[1]:
-                    similar[other] = (blob_id, bits)
-    uses = [
-        _Use(blob_id, name, sub_id, version_id, (commune, household))
-        for blob_id, name, sub_id, version_id, commune, household in session.execute(
+                if bits <= NEAR_BITS:
+                    similar[other] = bits
+        query = (
             select(
                 Attachment.blob_id,
                 Attachment.name,
                 Submission.id,
                 Submission.current_version_id,
-                Submission.commune_code,
-                Submission.household_code,
             )
             .join(Submission, Submission.current_version_id == Attachment.version_id)
             .where(Attachment.blob_id.in_(similar), Submission.id != submission_id)
             .order_by(Submission.id, Attachment.name)
+            .limit(1)
         )
-        if not _same_household(incoming.household, (commune, household))
-    ]
-    if not uses:
-        return []
-    name_of = {b: n for n, b in blob_ids.items()}
-    found, theirs = [], {}
-    for use in uses:
-        my_blob, bits = similar[use.blob_id]
-        name = name_of[my_blob]
-        bits = None if use.blob_id == my_blob else bits  # None: the very same bytes
-        found.append(
-            _reused(incoming.paths.get(name, name), name, use.name, use.submission_id, bits)
-        )
-        theirs.setdefault(use.version_id, []).append((use, name, bits))
-    for version_id, items in theirs.items():
-        xml = session.scalar(
-            select(SubmissionVersion.xml).where(SubmissionVersion.id == version_id)
-        )
-        paths = file_paths(read_submission(xml).root, {use.name for use, _, _ in items})
-        said = set(
-            session.scalars(
-                select(SubmissionProblem.value).where(
-                    SubmissionProblem.version_id == version_id,
-                    SubmissionProblem.rule == "photo-reused",
+        if household is not None and commune is not None:  # its next review may show the house
+            query = query.where(
+                or_(
+                    Submission.household_code.is_(None),
+                    Submission.commune_code.is_(None),
+                    Submission.household_code != household,
+                    Submission.commune_code != commune,
                 )
             )
-        )
-        # An edit of this submission carries the photo again: the other side is told once.
-        problems = {
-            p.value: p
-            for use, name, bits in items
-            if (p := _reused(paths.get(use.name, use.name), use.name, name, submission_id, bits))
-            and p.value not in said
-        }
-        add_problems(session, version_id, problems.values())
-        session.execute(
-            update(Submission)
-            .where(
-                Submission.current_version_id == version_id,
-                Submission.review_state.in_(_OPEN_STATES),
-            )
-            .values(review_state=ReviewState.HAS_ISSUES.value)
-        )
+        use = session.execute(query).first()
+        if use is None:
+            continue
+        other_blob, other_name, other_id, other_version = use
+        bits = similar[other_blob]
+        found.append(_reused(incoming.paths.get(name, name), name, other_name, other_id, bits))
+        _tell_the_first(session, other_version, other_name, name, submission_id, bits)
     return found
+
+
+def _tell_the_first(
+    session: Session, version_id: int, name: str, my_name: str, submission_id: int, bits
+) -> None:
+    """The earliest holder of a reused photo gets one problem about it (the first copy's), and
+    an open submission enters review as hasIssues."""
+    xml = session.scalar(select(SubmissionVersion.xml).where(SubmissionVersion.id == version_id))
+    path = file_paths(read_submission(xml).root, {name}).get(name, name)
+    said = session.scalar(
+        select(SubmissionProblem.id)
+        .where(
+            SubmissionProblem.version_id == version_id,
+            SubmissionProblem.rule == "photo-reused",
+            SubmissionProblem.path == path,
+        )
+        .limit(1)
+    )
+    if said is not None:
+        return
+    add_problems(session, version_id, [_reused(path, name, my_name, submission_id, bits)])
+    session.execute(
+        update(Submission)
+        .where(
+            Submission.current_version_id == version_id,
+            Submission.review_state.in_(_OPEN_STATES),
+        )
+        .values(review_state=ReviewState.HAS_ISSUES.value)
+    )
 
 
 def _reused(path: str, name: str, other_name: str, other_id: int, bits: int | None) -> Problem:
@@ -529,11 +527,6 @@ def _reused(path: str, name: str, other_name: str, other_id: int, bits: int | No
         f"Photo '{name}' {en_how} '{other_name}' in submission {other_id}, another household's.",
         other_id,
     )
-
-
-def _same_household(a: tuple[str | None, str | None], b: tuple[str | None, str | None]) -> bool:
-    """Known and equal: a household's next review may show the same house."""
-    return a[1] is not None and a == b
 
 
 # -- helpers --------------------------------------------------------------------------------------

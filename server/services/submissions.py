@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, aliased, defer, selectinload
 
+from schemas.submissions import GROUP_SHOWN
+
 from .. import errors
 from ..models import (
     Attachment,
@@ -238,7 +240,31 @@ def detail(session: Session, s: Submission, attachment_url, reader: User) -> dic
         for v in reversed(s.versions)
     ]
     out["comments"] = comments(session, s)
+    out["same_household"] = same_household(session, s, reader)
     return out
+
+
+def same_household(session: Session, s: Submission, reader: User) -> dict | None:
+    """The other non-rejected submissions naming this one's household in its period, as far as
+    the reader may open them: the duplicate-household group, shown on each member."""
+    if not (s.period and s.commune_code and s.household_code):
+        return None
+    others = (
+        visible(session, reader)
+        .where(
+            *checks.same_household(s.form_pk, s.period, s.commune_code, s.household_code),
+            Submission.id != s.id,
+            Submission.review_state != ReviewState.REJECTED.value,
+        )
+        .subquery()
+    )
+    total = session.scalar(select(func.count()).select_from(others))
+    rows = session.execute(
+        select(others.c.id, others.c.instance_id, others.c.review_state, others.c.created_at)
+        .order_by(others.c.id)
+        .limit(GROUP_SHOWN)
+    ).all()
+    return {"total": total, "submissions": [dict(r._mapping) for r in rows]}
 
 
 def _photo(meta: PhotoMeta, url: str) -> dict:

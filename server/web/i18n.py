@@ -319,6 +319,8 @@ EN: dict[str, str] = {
     "Xem bản đồ": "Show on a map",
     "gửi bởi {name}": "sent by {name}",
     "Vấn đề phát hiện": "Problems found",
+    "Các phiếu khác của cùng hộ trong kỳ": "Other submissions of this household in the period",
+    "Chỉ hiện các phiếu đầu tiên.": "Only the first ones are listed.",
     "Kết quả phân loại": "Classification",
     "Phiếu bị từ chối không được tính vào kết quả.": "A rejected submission does not count.",
     "Câu trả lời": "Answers",

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 from collect import CollectClient, flask_sender
 from factories import (
+    dim_scene,
     domain_sample,
     household_xml,
     jpeg,
@@ -27,7 +28,7 @@ from factories import (
 )
 from PIL import Image
 from s3 import CREDENTIALS, moto_server, new_bucket, object_names
-from sqlalchemy import delete, select
+from sqlalchemy import delete, event, func, select
 from stored import attachment_bytes, count, sha
 
 from server import photos as photo_lib
@@ -485,3 +486,51 @@ def test_files_stored_before_photo_checks_are_backfilled_by_the_cli(
     )
     again = CliRunner().invoke(main, ["photos", "backfill"], env=env, catch_exceptions=False)
     assert "Checked 0 file(s)" in again.output
+
+
+def test_one_picture_in_many_households_costs_the_same_each_time(collector, household, db):
+    """Issue 12: reused photos were flagged pairwise. Now each copy names the first submission
+    holding the picture, the first gets one problem, and the 20th copy runs as many statements
+    as the 4th."""
+    data = photo(21)
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    def send_counted(n: int) -> int:
+        statements.clear()
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            send(collector, f"uuid:many-{n}", {"house.jpg": data}, code=f"HH-{n:02d}")
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        return len(statements)
+
+    costs = {n: send_counted(n) for n in range(1, 21)}
+    assert costs[20] == costs[4]
+    first = submission(db, "uuid:many-1")
+    with db.session() as s:
+        rows = s.execute(
+            select(SubmissionProblem.version_id, SubmissionProblem.related_submission_id).where(
+                SubmissionProblem.rule == "photo-reused"
+            )
+        ).all()
+    assert len(rows) == 20  # one per copy and one on the first, not one per pair (190 + 190)
+    assert [r.related_submission_id for r in rows].count(first.id) == 19
+    assert problems(db, "uuid:many-1") == [
+        (
+            "photo-reused",
+            "/data/house_photo",
+            f"submission {submission(db, 'uuid:many-2').id}: house.jpg",
+        )
+    ]
+
+
+def test_distinct_dark_or_flat_photos_are_not_reused(collector, household, db):
+    for n in range(12):
+        out = io.BytesIO()
+        dim_scene(100 + n).save(out, "JPEG", quality=85)
+        send(collector, f"uuid:dim-{n}", {"house.jpg": out.getvalue()}, code=f"HD-{n:02d}")
+    with db.session() as s:
+        assert s.scalar(select(func.count()).where(SubmissionProblem.rule == "photo-reused")) == 0

@@ -7,11 +7,12 @@ import io
 import threading
 
 import pytest
-from factories import jpeg, jpeg_declaring, photo, png, png_declaring, scene
+from factories import dim_scene, jpeg, jpeg_declaring, photo, png, png_declaring, scene
 from PIL import Image
 
 from server import photos
 from server.photos import Verdict
+from server.services import photos as photos_service
 
 HOUSE = (13.7765, 109.2237)
 
@@ -172,6 +173,22 @@ def test_a_re_encoded_copy_is_near_identical_and_another_photo_is_not():
 
 def test_a_blank_picture_has_no_hash_to_match():
     assert inspect(jpeg(color=(10, 10, 10))).dhash is None
+
+
+def test_distinct_dark_and_flat_pictures_are_never_near_identical():
+    """Before a hash needed enough decided bits, dark or flat pictures (night, a blank wall,
+    lens fall-off, sensor noise) had near-identical hashes and were reported as reused."""
+    hashes = [photos.dhash(dim_scene(seed)) for seed in range(300)]
+    kept = [h for h in hashes if h is not None]
+    near = [
+        (a, b)
+        for i, a in enumerate(kept)
+        for b in kept[i + 1 :]
+        if photos.hamming(a, b) <= photos_service.NEAR_BITS
+    ]
+    assert near == []
+    # Pictures with detail keep their hashes: a house is still found when copied.
+    assert all(photos.dhash(scene(seed)) is not None for seed in range(50))
 
 
 def test_heic_from_an_iphone_is_read_when_pillow_heif_is_installed():

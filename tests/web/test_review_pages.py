@@ -329,3 +329,20 @@ def test_the_queue_opens_on_what_needs_a_decision(client, web_login, households)
     assert '<option value="waiting" selected>' in plain
     every = client.get("/app/review?review_state=").text
     assert set(re.findall(r'">([A-C]) - Nguyễn', every)) == {"A", "B"}
+
+
+def test_the_submission_page_lists_the_households_other_submissions(
+    client, web_login, households, collector
+):
+    send(collector, "21607", "21607.T01", "A")  # household A again, in the same period
+    web_login("lan", "supervisor", areas=("21607",))
+    html = client.get("/app/review?state=all").text
+    first, second = sorted(
+        int(i)
+        for i, code in re.findall(r'<a href="/app/submissions/(\d+)\?[^"]*">([A-C]) - ', html)
+        if code == "A"
+    )
+    page = client.get(f"/app/submissions/{second}").text
+    assert "Các phiếu khác của cùng hộ trong kỳ" in page
+    assert f'href="/app/submissions/{first}"' in page
+    assert "Mở bài nộp kia" in page  # the problem links the first one too
