@@ -33,10 +33,10 @@ from pathlib import Path
 
 from sqlalchemy import insert, select, update
 
-from server.db import Database
-from server.models import ReviewState, Submission, SubmissionVersion
-from server.services import areas, forms, submission_export, users
-from server.storage import LocalStorage
+from khudan.db import Database
+from khudan.models import ReviewState, Submission, SubmissionVersion
+from khudan.services import areas, forms, submission_export, users
+from khudan.storage import LocalStorage
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "tests" / "unit" / "domain" / "data" / "pov1.xml"

@@ -21,9 +21,9 @@ import time
 import uuid
 from pathlib import Path
 
-from server.db import Database
-from server.services import areas, facts, forms, ingest
-from server.storage import LocalStorage
+from khudan.db import Database
+from khudan.services import areas, facts, forms, ingest
+from khudan.storage import LocalStorage
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "tests" / "unit" / "domain" / "data" / "pov1.xml"

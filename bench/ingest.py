@@ -68,7 +68,7 @@ TARGET_RATE = 200.0  # XML-only submissions/s with 8 clients, SQLite
 TARGET_RATIO = 0.5  # of the bare endpoint's rate
 MAX_CONSECUTIVE_ERRORS = 20  # a client thread gives up after this many failures in a row
 KHUDAN = shutil.which("khudan")
-KHUDAN_CMD = [KHUDAN] if KHUDAN else [sys.executable, "-c", "from server.cli import main; main()"]
+KHUDAN_CMD = [KHUDAN] if KHUDAN else [sys.executable, "-c", "from khudan.cli import main; main()"]
 
 
 # -- Request bodies ---------------------------------------------------------------------------------

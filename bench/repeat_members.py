@@ -24,10 +24,10 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from xlsform import form_md, xlsx_bytes  # noqa: E402 (the tests' XLSForm writer)
 
-from server.services.forms import convert_xlsform  # noqa: E402
-from server.xforms.schema import read_xform  # noqa: E402
-from server.xforms.submission import read_submission  # noqa: E402
-from server.xforms.validate import validate  # noqa: E402
+from khudan.services.forms import convert_xlsform  # noqa: E402
+from khudan.xforms.schema import read_xform  # noqa: E402
+from khudan.xforms.submission import read_submission  # noqa: E402
+from khudan.xforms.validate import validate  # noqa: E402
 
 
 def submission(members: int) -> bytes:

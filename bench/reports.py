@@ -43,13 +43,13 @@ from pathlib import Path
 
 from sqlalchemy import func, select, text
 
-from server.db import Database
-from server.domain import characteristics, poverty
-from server.models import Area, PovertyFact
-from server.models.facts import DEPRIVED_CLASSES
-from server.services import areas, forms, official, reports
-from server.services.scope import Scope
-from server.storage.local import LocalStorage
+from khudan.db import Database
+from khudan.domain import characteristics, poverty
+from khudan.models import Area, PovertyFact
+from khudan.models.facts import DEPRIVED_CLASSES
+from khudan.services import areas, forms, official, reports
+from khudan.services.scope import Scope
+from khudan.storage.local import LocalStorage
 
 REPO = Path(__file__).resolve().parent.parent
 PERIODS = ("2025", "2026")

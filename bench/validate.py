@@ -3,7 +3,7 @@
 What it measures
     The shipped ``poverty_review`` form goes through pyxform once; its field schema is what ingest
     validates against. Each JavaRosa-filled sample (tests/unit/domain/data/pov1.xml: 5 members,
-    pov2.xml: 4 members) is then validated N times by ``server.xforms.validate.validate``: types,
+    pov2.xml: 4 members) is then validated N times by ``khudan.xforms.validate.validate``: types,
     choices (the area cascade read from an ``areas.csv`` of every province and commune in the
     official registry, about 3,300 rows, as an admin's phone gets it), required-when-relevant and
     every constraint, XPath evaluated by elementpath. It prints milliseconds per submission (mean
@@ -25,13 +25,13 @@ import statistics
 import time
 from pathlib import Path
 
-from server.domain import checks
-from server.services import forms
-from server.services.areas import OFFICIAL_CSV
-from server.xforms.answers import read_answers
-from server.xforms.schema import read_xform
-from server.xforms.submission import read_submission
-from server.xforms.validate import validate
+from khudan.domain import checks
+from khudan.services import forms
+from khudan.services.areas import OFFICIAL_CSV
+from khudan.xforms.answers import read_answers
+from khudan.xforms.schema import read_xform
+from khudan.xforms.submission import read_submission
+from khudan.xforms.validate import validate
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "tests" / "unit" / "domain" / "data"

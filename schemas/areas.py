@@ -3,7 +3,7 @@ admin sends to import residential areas or set a household count."""
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from server.services.areas import LEVELS, MAX_HOUSEHOLDS
+from khudan.services.areas import LEVELS, MAX_HOUSEHOLDS
 
 from .common import MAX_PAGE, PageSchema
 

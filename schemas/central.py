@@ -1,4 +1,4 @@
-"""The JSON shapes of ODK Central's REST API that khudan offers under /v1 (``server.central``).
+"""The JSON shapes of ODK Central's REST API that khudan offers under /v1 (``khudan.central``).
 
 Names and nullable-but-present keys follow Central's ``docs/api.yaml`` and what pyodk's models
 require (a key typed ``X | None`` without a default must be present, even as null). Timestamps are

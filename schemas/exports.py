@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from server.services.submission_export import LABELS
+from khudan.services.submission_export import LABELS
 
 from .reports import PERIOD
 from .submissions import REVIEW_STATES

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from server.models.forms import FormState
+from khudan.models.forms import FormState
 
 from .common import UtcDateTime
 

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from server.services import charts
+from khudan.services import charts
 
 PERIOD = validate.Regexp(r"^\d{4}(-H[12])?$", error="a year (2026) or a half-year (2026-H1)")
 

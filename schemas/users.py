@@ -3,8 +3,8 @@ phone set-up an app-user token gives."""
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from server.models import Role
-from server.services import users
+from khudan.models import Role
+from khudan.services import users
 
 from .common import UtcDateTime
 

@@ -3,7 +3,7 @@ the REST API and the review pages: one place decides what a browser may show inl
 
 Only a file whose bytes are a readable JPEG, PNG, GIF or WebP is shown inline; anything else,
 whatever its name, is a download with ``X-Content-Type-Options: nosniff``. Thumbnails are JPEG,
-upright and without EXIF (``server.photos``).
+upright and without EXIF (``khudan.photos``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from .photos import CONTENT_TYPES, Verdict
 from .runtime import current
 from .services import photos as photo_service
 
-# Image kinds (read from the bytes, server.photos.sniff) a browser is allowed to show inline.
+# Image kinds (read from the bytes, khudan.photos.sniff) a browser is allowed to show inline.
 INLINE_KINDS = frozenset({"jpeg", "png", "gif", "webp"})
 
 

@@ -94,7 +94,7 @@ FORM_ID_MISSING = P(
     "Tệp XML thiếu thuộc tính id của biểu mẫu ở phần tử gốc.",
     "The XML has no form id attribute on its root element.",
 )
-# The ODK Central API subset under /v1 (server.central): what an OData client asked wrongly.
+# The ODK Central API subset under /v1 (khudan.central): what an OData client asked wrongly.
 ODATA_FILTER_INVALID = P(
     "400.20",
     "Không hiểu $filter '{filter}': {reason}. Ví dụ đúng: "

@@ -348,7 +348,7 @@ async def serve(sock: socket.socket, limits: Limits, backend: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m server.front --fd N --backend PATH``, started by ``khudan serve``."""
+    """``python -m khudan.front --fd N --backend PATH``, started by ``khudan serve``."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--fd", type=int, required=True)
     parser.add_argument("--backend", required=True)

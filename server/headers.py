@@ -1,6 +1,6 @@
 """Security headers on every response, decided in one place.
 
-The pages set their own Content-Security-Policy (``server.web``; the Swagger page keeps
+The pages set their own Content-Security-Policy (``khudan.web``; the Swagger page keeps
 its scripts and may not be framed). Everything else khudan answers
 (OpenRosa XML, forms and their media, submission files, API JSON, exports) is data, never a page:
 it gets ``Content-Security-Policy: sandbox; default-src 'none'``, so a script hidden in an uploaded

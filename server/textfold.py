@@ -2,7 +2,7 @@
 
 People type names on phones and keyboards without the tone and vowel marks. ``fold`` strips them
 (and lowers the case) in Python; ``folded(column)`` does the same in SQL with ``translate``, which
-PostgreSQL has and ``server.db`` gives SQLite, so a search behaves the same on both databases and
+PostgreSQL has and ``khudan.db`` gives SQLite, so a search behaves the same on both databases and
 needs no extension.
 """
 

@@ -50,7 +50,7 @@ def listen(host: str, port: int) -> socket.socket:
 
 def start_front(sock: socket.socket, backend: Path) -> subprocess.Popen:
     """The front in its own process (it exits when this one does), given the bound socket."""
-    command = [sys.executable, "-m", "server.front", "--fd", str(sock.fileno())]
+    command = [sys.executable, "-m", "khudan.front", "--fd", str(sock.fileno())]
     return subprocess.Popen([*command, "--backend", str(backend)], pass_fds=[sock.fileno()])
 
 

@@ -8,7 +8,7 @@ numbers, booleans, dates and times, and a bold header row frozen at the top of e
 
 A ZIP member is written in one go, so the first sheet goes straight into the workbook file and the
 others wait in temporary files until ``close``: rows may be added to any sheet in any order. The
-ZIP is written by ``server.zipstream`` (sizes after the data, ZIP64 fields only when a sheet
+ZIP is written by ``khudan.zipstream`` (sizes after the data, ZIP64 fields only when a sheet
 passes 4 GiB), so the output need not seek.
 """
 

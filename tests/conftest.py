@@ -22,11 +22,11 @@ from stored import empty
 from system_tools import need
 from xlsform import form_md, xlsx_bytes
 
-from server.app import create_app
-from server.config import Settings
-from server.db import Database
-from server.services import forms, users
-from server.storage import LocalStorage
+from khudan.app import create_app
+from khudan.config import Settings
+from khudan.db import Database
+from khudan.services import forms, users
+from khudan.storage import LocalStorage
 
 PASSWORD = "correct horse"
 VILLAGES_CSV = "name,label\nt1,Thôn Phú Thạnh\nt2,Thôn An Lợi\n".encode()
@@ -169,7 +169,7 @@ def publish(db, storage):
 def registry(db):
     """The official provinces and communes, with thôn Bắc (21607.T01, Xã Nhơn Châu) and tổ dân phố
     1 (21553.K01, Phường Quy Nhơn Bắc); modules that need other thôn define their own."""
-    from server.services import areas
+    from khudan.services import areas
 
     with db.session() as s:
         areas.load_official(s)

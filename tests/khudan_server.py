@@ -51,7 +51,7 @@ class KhudanServer:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
-        khudan = [sys.executable, "-c", "from server.cli import main; main()"]
+        khudan = [sys.executable, "-c", "from khudan.cli import main; main()"]
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 [*khudan, "serve", "--port", str(self.port), "--workers", "2", "--threads", "4"],

@@ -6,7 +6,7 @@ import hashlib
 
 from sqlalchemy import func, select, text
 
-from server.models import Attachment, Base, Blob, SubmissionVersion
+from khudan.models import Attachment, Base, Blob, SubmissionVersion
 
 
 def sha(data: bytes) -> str:

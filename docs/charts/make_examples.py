@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from server.services import charts
+from khudan.services import charts
 
 # Thôn of a rural commune: (code, name, households in the registry or None, poor, near-poor,
 # medium, not poor reviewed) for the period 2026.

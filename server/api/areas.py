@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import request
 from flask_restx import Namespace, Resource
 
-from schemas.areas import (
+from khudan.schemas.areas import (
     AreaImportSchema,
     AreaPageSchema,
     AreaQuerySchema,
@@ -18,7 +18,7 @@ from schemas.areas import (
     AreaUpdateSchema,
     ImportReportSchema,
 )
-from schemas.common import MAX_PAGE, ErrorSchema
+from khudan.schemas.common import MAX_PAGE, ErrorSchema
 
 from .. import errors
 from ..runtime import current

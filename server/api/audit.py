@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import request
 from flask_restx import Namespace, Resource
 
-from schemas.audit import AuditPageSchema, AuditQuerySchema, LoginFailuresSchema
-from schemas.common import ErrorSchema
+from khudan.schemas.audit import AuditPageSchema, AuditQuerySchema, LoginFailuresSchema
+from khudan.schemas.common import ErrorSchema
 
 from ..runtime import current
 from ..services import audit, throttle

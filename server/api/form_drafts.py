@@ -8,8 +8,8 @@ from urllib.parse import quote
 from flask import Response, request
 from flask_restx import Resource
 
-from schemas.drafts import DraftSchema
-from schemas.forms import PublishQuerySchema, PublishResultSchema
+from khudan.schemas.drafts import DraftSchema
+from khudan.schemas.forms import PublishQuerySchema, PublishResultSchema
 
 from .. import errors
 from ..models import Role

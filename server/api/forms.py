@@ -16,8 +16,8 @@ from urllib.parse import quote
 from flask import Response, request, send_file
 from flask_restx import Namespace, Resource
 
-from schemas.common import ErrorSchema
-from schemas.forms import (
+from khudan.schemas.common import ErrorSchema
+from khudan.schemas.forms import (
     FormDetailSchema,
     FormSchema,
     FormStateSchema,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Response, request
 from flask_restx import Namespace, Resource
 
-from schemas.common import ErrorSchema
-from schemas.reports import (
+from khudan.schemas.common import ErrorSchema
+from khudan.schemas.reports import (
     AreaExportQuerySchema,
     AreaReportSchema,
     ChartQuerySchema,

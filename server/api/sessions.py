@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import request
 from flask_restx import Namespace, Resource
 
-from schemas.common import ErrorSchema
-from schemas.sessions import LoginSchema, SessionSchema
+from khudan.schemas.common import ErrorSchema
+from khudan.schemas.sessions import LoginSchema, SessionSchema
 
 from ..runtime import current
 from ..services import audit, sessions

@@ -14,7 +14,7 @@ from urllib.parse import quote
 from flask import Response, request, send_file
 from flask_restx import Resource
 
-from schemas.exports import SubmissionExportQuerySchema
+from khudan.schemas.exports import SubmissionExportQuerySchema
 
 from ..runtime import current
 from ..services import submission_export as export_service

@@ -7,8 +7,8 @@ from urllib.parse import quote
 from flask import Response, request
 from flask_restx import Namespace, Resource
 
-from schemas.common import ErrorSchema
-from schemas.submissions import (
+from khudan.schemas.common import ErrorSchema
+from khudan.schemas.submissions import (
     BulkResultSchema,
     BulkReviewSchema,
     CommentSchema,

@@ -9,8 +9,8 @@ from __future__ import annotations
 from flask import request
 from flask_restx import Namespace, Resource
 
-from schemas.common import ErrorSchema
-from schemas.users import (
+from khudan.schemas.common import ErrorSchema
+from khudan.schemas.users import (
     ROLES,
     AppTokenSchema,
     PasswordResetSchema,

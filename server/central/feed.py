@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from schemas.central import central_time
+from khudan.schemas.central import central_time
 
 from .. import errors
 from ..models import (

@@ -11,7 +11,7 @@ from urllib.parse import quote, urlencode
 from flask import Response, jsonify, request
 from sqlalchemy import func, select
 
-from schemas.central import (
+from khudan.schemas.central import (
     CentralAttachmentSchema,
     CentralCommentSchema,
     CentralFormSchema,

@@ -4,8 +4,8 @@ An :class:`Issue` is what khudan found wrong with a submission: the field (path 
 indexes, e.g. ``/data/member[2]/m_age``), a stable rule id, the value, and a message in Vietnamese
 and in English. Issues never refuse a submission; ingest records them as problems and the
 submission enters review as hasIssues. The checks of the form itself (types, choices, required,
-constraints) are in ``server.xforms.validate``; the checks needing the database (scope, duplicate
-households) in ``server.services.checks``.
+constraints) are in ``khudan.xforms.validate``; the checks needing the database (scope, duplicate
+households) in ``khudan.services.checks``.
 
 Rules, by id:
 
@@ -53,7 +53,7 @@ def check(
 ) -> list[Issue]:
     """Every domain check that applies to these answers (by the fields present).
 
-    ``values``, ``repeats`` and ``paths`` are ``server.xforms.answers.Answers``' fields; ``found``
+    ``values``, ``repeats`` and ``paths`` are ``khudan.xforms.answers.Answers``' fields; ``found``
     are the issues validation against the form already reported, so one fault is said once.
     """
     found = list(found)

@@ -53,7 +53,7 @@ class FormVersion(Base):
     xml: Mapped[bytes] = mapped_column(LargeBinary)
     md5: Mapped[str] = mapped_column(String(32))
     xlsx: Mapped[bytes | None] = mapped_column(LargeBinary)
-    # Field schema extracted from the XForm at publish (see server.xforms.schema).
+    # Field schema extracted from the XForm at publish (see khudan.xforms.schema).
     fields: Mapped[list] = mapped_column(JSON)
     # File names the form refers to (jr://..., external instances); the manifest serves those present.
     media_expected: Mapped[list] = mapped_column(JSON)

@@ -20,7 +20,7 @@ class PhotoMeta(Base):
         ForeignKey("blobs.id", ondelete="CASCADE"), primary_key=True
     )
     kind: Mapped[str | None] = mapped_column(String(8))  # jpeg, png, gif, webp, heic; None: not one
-    verdict: Mapped[str] = mapped_column(String(16))  # server.photos.Verdict
+    verdict: Mapped[str] = mapped_column(String(16))  # khudan.photos.Verdict
     width: Mapped[int | None]  # as a person sees it (EXIF orientation applied)
     height: Mapped[int | None]
     orientation: Mapped[int | None] = mapped_column(SmallInteger)

@@ -298,7 +298,7 @@ def search(
     if level is not None:
         query = query.where(Area.level == level)
     if q:
-        # Without marks and case: "nhon chau" finds "Nhơn Châu" (server.textfold).
+        # Without marks and case: "nhon chau" finds "Nhơn Châu" (khudan.textfold).
         query = query.where(folded(Area.name).contains(fold(q), autoescape=True))
     if visible is not None:
         query = query.where(Area.code.in_(visible))
@@ -360,7 +360,7 @@ def areas_csv(session: Session, user: User) -> bytes:
     It holds the user's area subtrees and the provinces and communes above them, nothing else. An
     admin with no areas sees all; anyone else with no areas sees none. Rows are in a fixed order so
     the file's MD5 changes only when the registry does. It is read by ODK Collect, not by a
-    spreadsheet, so names are written as registered (``server.formulas`` is for files people open).
+    spreadsheet, so names are written as registered (``khudan.formulas`` is for files people open).
     """
     areas = {a.code: a for a in session.scalars(select(Area))}
     parent_of = {code: a.parent_code for code, a in areas.items()}

@@ -1,7 +1,7 @@
 """From a submission of a domain form to per-household facts, in the ingest transaction.
 
 A form feeds a domain by its ``form_id`` (the three shipped forms). The rules themselves are pure
-functions in ``server.domain``; this module reads the answers, asks the area registry whether the
+functions in ``khudan.domain``; this module reads the answers, asks the area registry whether the
 commune is urban or rural, calls the rules, and keeps one fact row per (period, household): the
 one from the latest submission received. What it finds wrong becomes a problem on the submission,
 never a refusal.

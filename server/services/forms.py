@@ -55,7 +55,7 @@ def convert_xlsform(
     """XLSForm bytes -> (XForm bytes, pyxform warnings).
 
     An error keeps pyxform's text as ``reason`` and adds ``errors``: the same text split into
-    ``{sheet, row, message}`` items (see server.xforms.pyxform_messages). An ``.xlsx`` past
+    ``{sheet, row, message}`` items (see khudan.xforms.pyxform_messages). An ``.xlsx`` past
     ``limits`` (a ZIP bomb, a huge form) is refused before pyxform opens it.
     """
     suffix = Path(filename).suffix.lower() or ".xlsx"

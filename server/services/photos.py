@@ -2,7 +2,7 @@
 
 Work is split around the ingest transaction so that SQLite's write lock is held briefly:
 - ``prepare`` runs before it: each file not seen before (by SHA-256) is opened once with Pillow
-  (``server.photos``), its 320 px and 1280 px thumbnails are written to storage as derived files,
+  (``khudan.photos``), its 320 px and 1280 px thumbnails are written to storage as derived files,
   and what it is becomes a ``PhotoInfo``. A resent photo is already known and costs one SELECT.
 - ``remember`` (in the transaction) keeps a ``PhotoMeta`` row per new blob.
 - ``check`` (in the transaction) turns the facts into problems on the submission version: not an

@@ -3,7 +3,7 @@ per repeat group), a CSV table, or a ZIP with the photos beside them.
 
 Memory stays flat whatever the number of submissions: rows come from the database in batches
 (``yield_per``), each submission's XML is read and dropped, the workbook is written row by row
-(``server.xlsxstream``), CSV is a generator, and the ZIP is streamed member by member, photos read
+(``khudan.xlsxstream``), CSV is a generator, and the ZIP is streamed member by member, photos read
 from storage in chunks. Who sees what follows the submissions list (``submissions.visible``).
 
 CSV with labels (``vi``, ``en``) is for people, who open it in a spreadsheet: a text cell starting

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, aliased, defer, selectinload
 
-from schemas.submissions import GROUP_SHOWN
+from khudan.schemas.submissions import GROUP_SHOWN
 
 from .. import errors
 from ..models import (

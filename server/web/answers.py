@@ -1,7 +1,7 @@
 """A submission's answers laid out as the form is: groups as sections, repeats as tables, each
 question with its label in the page's language and a choice shown by its label.
 
-Pure: from the version's field schema (``server.xforms.schema``), the answers nested as the API
+Pure: from the version's field schema (``khudan.xforms.schema``), the answers nested as the API
 gives them (``services.submissions.nested_answers``) and the choice labels of the XForm. Questions
 the collector never saw are left out: notes, calculations without a label, and empty answers to
 questions asked only under a condition.

@@ -15,7 +15,7 @@ import zlib
 
 from flask import flash, jsonify, redirect, render_template, request, url_for
 
-from schemas.common import MAX_PAGE
+from khudan.schemas.common import MAX_PAGE
 
 from .. import errors
 from ..runtime import current

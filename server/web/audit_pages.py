@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import render_template, request
 
-from schemas.audit import AuditQuerySchema
+from khudan.schemas.audit import AuditQuerySchema
 
 from ..runtime import current
 from ..services import audit

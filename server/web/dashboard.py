@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import render_template, request, url_for
 from sqlalchemy import select
 
-from schemas.reports import PovertyQuerySchema
+from khudan.schemas.reports import PovertyQuerySchema
 
 from ..models import Area, Role
 from ..models.base import utcnow

@@ -38,7 +38,7 @@ KINDS = {
 }
 
 
-# What changed in a question (server.xforms.diff's aspects).
+# What changed in a question (khudan.xforms.diff's aspects).
 ASPECTS = {
     "kind": "loại",
     "type": "kiểu dữ liệu",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Response, abort, render_template, request, url_for
 
-from schemas.reports import AreaExportQuerySchema, ChartQuerySchema, ExportQuerySchema
+from khudan.schemas.reports import AreaExportQuerySchema, ChartQuerySchema, ExportQuerySchema
 
 from ..models.base import utcnow
 from ..runtime import current

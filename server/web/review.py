@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from schemas.submissions import CommentSchema, ListQuerySchema, ReviewSchema
+from khudan.schemas.submissions import CommentSchema, ListQuerySchema, ReviewSchema
 
 from .. import attachments, errors
 from ..models import Area, ReviewState

@@ -11,7 +11,7 @@ import re
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from schemas.common import MAX_PAGE
+from khudan.schemas.common import MAX_PAGE
 
 from .. import errors
 from ..models import Role, User

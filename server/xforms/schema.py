@@ -5,7 +5,7 @@ XForm works, as in ODK Central's ``lib/data/schema.js``. Fields are kept in dept
 order, which is the order people read the form in.
 
 Besides the binds, each question records what ingest needs to check an answer against the form
-(``server.xforms.validate``): its body ``control`` (``input``, ``select1``, ``select``, ``upload``,
+(``khudan.xforms.validate``): its body ``control`` (``input``, ``select1``, ``select``, ``upload``,
 ``range``, ``rank``, ``trigger``), the form's own messages (``constraint_msg``, ``required_msg``,
 ``{language: text}`` like labels) and, for selects, its ``choices``:
 

@@ -1,7 +1,7 @@
 """Check a submission against its form, as ODK Collect would have on the phone.
 
 Phones run old form versions, forms get edited, and other clients send data, so ingest checks
-every answer again against the field schema read at publish (``server.xforms.schema``):
+every answer again against the field schema read at publish (``khudan.xforms.schema``):
 
 - ``type``: the value has its field's type (int, decimal, date, dateTime, time, geopoint,
   geotrace, geoshape, boolean, binary file name; one choice for select_one);
@@ -13,7 +13,7 @@ every answer again against the field schema read at publish (``server.xforms.sch
 - ``constraint``: the question's constraint (only for answered questions, as JavaRosa does) and
   a range question's bounds; the message is the form's own ``constraint_msg`` when it has one.
 
-Relevance, required and constraints are evaluated by ``server.xforms.xpath`` against the
+Relevance, required and constraints are evaluated by ``khudan.xforms.xpath`` against the
 submission itself, each relative to its own node, so ``..`` in a repeat means that repeat
 instance. Questions the phone left out because they were not relevant are put back empty first
 (JavaRosa's model has every node while a form is filled). An expression the server cannot

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.services import areas
+from khudan.services import areas
 
 
 @pytest.fixture

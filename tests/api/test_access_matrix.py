@@ -29,10 +29,10 @@ from factories import domain_sample, jpeg
 from stored import empty
 from xlsform import form_md, xlsx_bytes
 
-from server.app import create_app
-from server.config import Settings
-from server.services import areas, drafts, forms, users
-from server.storage import LocalStorage
+from khudan.app import create_app
+from khudan.config import Settings
+from khudan.services import areas, drafts, forms, users
+from khudan.storage import LocalStorage
 
 PASSWORD = "correct horse"
 POVERTY_XLSX = (Path(__file__).resolve().parents[2] / "forms" / "poverty_review.xlsx").read_bytes()

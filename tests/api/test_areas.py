@@ -12,8 +12,8 @@ import csv
 import pytest
 from sqlalchemy import select
 
-from server.models import AuditEvent
-from server.services import areas
+from khudan.models import AuditEvent
+from khudan.services import areas
 
 PROVINCES = 34
 COMMUNES = 3321

@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from server.cli import main
-from server.services import areas, charts
+from khudan.cli import main
+from khudan.services import areas, charts
 
 from . import test_reports
 

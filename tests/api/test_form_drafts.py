@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from stored import count
 from xlsform import form_md, xlsx_bytes
 
-from server.app import create_app
-from server.models import (
+from khudan.app import create_app
+from khudan.models import (
     AuditEvent,
     DraftTestAttachment,
     DraftTestSubmission,

@@ -12,9 +12,9 @@ from factories import domain_sample
 from sqlalchemy import select
 from xlsform import form_md, xlsx_bytes
 
-from server.app import create_app
-from server.models import AuditEvent
-from server.services import forms
+from khudan.app import create_app
+from khudan.models import AuditEvent
+from khudan.services import forms
 
 SHIPPED = Path(__file__).resolve().parents[2] / "forms"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

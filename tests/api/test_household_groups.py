@@ -7,7 +7,7 @@ from pathlib import Path
 
 from factories import domain_sample
 
-from server.services import forms
+from khudan.services import forms
 
 FORMS = Path(__file__).resolve().parents[2] / "forms"
 FIRST = "uuid:fa22d4b7-ce38-4004-900a-b698b0fd8ee7"  # pov1.xml's instanceID

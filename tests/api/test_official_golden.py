@@ -19,8 +19,8 @@ import pytest
 from factories import domain_sample
 from openpyxl import load_workbook
 
-from server.services import forms, official
-from server.services.scope import Scope
+from khudan.services import forms, official
+from khudan.services.scope import Scope
 
 from . import test_reports
 

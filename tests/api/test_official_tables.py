@@ -15,9 +15,9 @@ from click.testing import CliRunner
 from factories import domain_sample
 from openpyxl import load_workbook
 
-from server.cli import main
-from server.services import forms, official, reports
-from server.services.scope import Scope
+from khudan.cli import main
+from khudan.services import forms, official, reports
+from khudan.services.scope import Scope
 
 from . import test_reports
 

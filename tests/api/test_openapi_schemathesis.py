@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from xlsform import form_md, xlsx_bytes
 
-from server.services import forms
+from khudan.services import forms
 
 FORMS = Path(__file__).resolve().parents[2] / "forms"
 PASSWORD = "correct horse"

@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event, update
 
-from server.models import Area
-from server.services import facts, reports
-from server.services.scope import Scope
+from khudan.models import Area
+from khudan.services import facts, reports
+from khudan.services.scope import Scope
 
 from . import test_reports
 

@@ -19,7 +19,7 @@ import pytest
 from factories import domain_sample
 from openpyxl import load_workbook
 
-from server.services import forms
+from khudan.services import forms
 
 FORMS = Path(__file__).resolve().parents[2] / "forms"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -156,7 +156,7 @@ def test_the_command_line_prints_the_tables_and_writes_the_files(
 ):
     from click.testing import CliRunner
 
-    from server.cli import main
+    from khudan.cli import main
 
     env = {
         "KHUDAN_DATABASE_URL": database_url,

@@ -31,8 +31,8 @@ from pathlib import Path
 import pytest
 from factories import domain_sample
 
-from server.services import areas, forms
-from server.services.reports import standard_indicators
+from khudan.services import areas, forms
+from khudan.services.reports import standard_indicators
 
 FORMS = Path(__file__).resolve().parents[2] / "forms"
 SAMPLES = Path(__file__).resolve().parents[1] / "unit" / "domain" / "data"
@@ -305,7 +305,7 @@ def test_cli_prints_the_table_and_json(households, database_url, tmp_path):
 
     from click.testing import CliRunner
 
-    from server.cli import main
+    from khudan.cli import main
 
     env = {
         "KHUDAN_DATABASE_URL": database_url,

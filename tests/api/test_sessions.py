@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from server.services import throttle, users
+from khudan.services import throttle, users
 
 
 def test_login_gives_a_bearer_token_that_logout_revokes(client, make_user):

@@ -16,8 +16,8 @@ from factories import domain_sample, jpeg
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from server.models import AuditEvent
-from server.services import forms
+from khudan.models import AuditEvent
+from khudan.services import forms
 
 FORMS = Path(__file__).resolve().parents[2] / "forms"
 PHOTO = jpeg(width=320, height=240, color=(200, 120, 40))
@@ -148,7 +148,7 @@ def test_csv_is_streamed_and_parses_main_and_repeat_tables(client, login, househ
 def test_a_sheet_longer_than_excel_allows_is_a_clear_422(
     client, login, households, monkeypatch, db
 ):
-    monkeypatch.setattr("server.xlsxstream.MAX_ROWS", 6)  # header + 5 members fit, the 6th not
+    monkeypatch.setattr("khudan.xlsxstream.MAX_ROWS", 6)  # header + 5 members fit, the 6th not
     admin = login()
     r = client.get(f"{URL}.xlsx", headers=admin)
     assert r.status_code == 422 and r.json["code"] == "422.8"
@@ -230,7 +230,7 @@ def test_each_export_is_audited(client, login, households, db):
 def test_cli_writes_the_same_files(households, database_url, settings, tmp_path):
     from click.testing import CliRunner
 
-    from server.cli import main
+    from khudan.cli import main
 
     env = {
         "KHUDAN_DATABASE_URL": database_url,

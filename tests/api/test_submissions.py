@@ -10,8 +10,8 @@ from factories import domain_sample, jpeg
 from sqlalchemy import select
 from stored import count
 
-from server.models import AuditEvent, PovertyFact
-from server.services import forms
+from khudan.models import AuditEvent, PovertyFact
+from khudan.services import forms
 
 FORMS = Path(__file__).resolve().parents[2] / "forms"
 PHOTO = jpeg(color=(90, 120, 30))

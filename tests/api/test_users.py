@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from server.app import create_app
-from server.models import AuditEvent, User
+from khudan.app import create_app
+from khudan.models import AuditEvent, User
 
 USER_ROUTES = [
     ("GET", "/api/v1/users"),

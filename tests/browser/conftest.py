@@ -19,9 +19,9 @@ import requests
 from khudan_server import KhudanServer
 from system_tools import need
 
-from server.db import Database
-from server.services import users
-from server.storage import LocalStorage
+from khudan.db import Database
+from khudan.services import users
+from khudan.storage import LocalStorage
 
 # As tests/conftest.py (not imported from there: pytest may have another module named conftest).
 PASSWORD = "correct horse"

@@ -14,8 +14,8 @@ from openpyxl import Workbook
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from server.models import Area
-from server.services import areas
+from khudan.models import Area
+from khudan.services import areas
 
 from .conftest import PHONE, screenshot
 

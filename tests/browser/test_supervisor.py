@@ -16,8 +16,8 @@ from factories import domain_sample, photo
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from server.models import Area
-from server.services import areas, forms
+from khudan.models import Area
+from khudan.services import areas, forms
 
 from .conftest import DESKTOP, PASSWORD, PHONE, screenshot
 

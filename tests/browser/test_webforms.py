@@ -9,8 +9,8 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 from xlsform import form_md, xlsx_bytes
 
-from server.models import DraftTestSubmission, Submission, SubmissionVersion, User
-from server.services import drafts, forms
+from khudan.models import DraftTestSubmission, Submission, SubmissionVersion, User
+from khudan.services import drafts, forms
 
 
 def test_a_collector_enters_a_paper_form_and_it_arrives_like_collects(page_as, live):

@@ -10,7 +10,7 @@ import pytest
 from factories import domain_sample, household_xml, jpeg
 from werkzeug.serving import make_server
 
-from server.services import areas, forms
+from khudan.services import areas, forms
 
 FORMS = Path(__file__).resolve().parents[2] / "forms"
 PHOTO = jpeg(color=(40, 90, 160))

@@ -11,7 +11,7 @@ from pyodk._utils.config import CentralConfig, Config
 from pyodk.client import Client
 from pyodk.errors import PyODKError
 
-from server.app import create_app
+from khudan.app import create_app
 
 PASSWORD = "correct horse"
 EDM = "{http://docs.oasis-open.org/odata/ns/edm}"

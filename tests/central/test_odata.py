@@ -11,8 +11,8 @@ import pytest
 from factories import household_xml
 from sqlalchemy import event, select
 
-from server.app import create_app
-from server.models import User
+from khudan.app import create_app
+from khudan.models import User
 
 P = "/v1/projects/1"
 SVC = f"{P}/forms/household.svc"

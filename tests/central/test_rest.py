@@ -8,7 +8,7 @@ import hashlib
 from factories import jpeg
 from sqlalchemy import select
 
-from server.models import AuditEvent, Submission
+from khudan.models import AuditEvent, Submission
 
 P = "/v1/projects/1"
 PHOTO = jpeg(color=(40, 90, 160))  # as the households fixture sends it

@@ -19,7 +19,7 @@ from factories import jpeg
 from sqlalchemy import select
 from stored import attachment_bytes, count
 
-from server.models import Attachment, Submission, SubmissionVersion
+from khudan.models import Attachment, Submission, SubmissionVersion
 
 pytestmark = pytest.mark.needs("java", "jdk")
 

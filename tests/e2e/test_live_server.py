@@ -19,8 +19,8 @@ from khudan_server import VILLAGES_CSV, KhudanServer
 from sqlalchemy import select
 from stored import count
 
-from server.models import Attachment, Blob, Submission, SubmissionVersion
-from server.storage import LocalStorage
+from khudan.models import Attachment, Blob, Submission, SubmissionVersion
+from khudan.storage import LocalStorage
 
 pytestmark = pytest.mark.needs("java")
 

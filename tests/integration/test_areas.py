@@ -9,7 +9,7 @@ import io
 import pytest
 from collect import CollectClient, flask_sender
 
-from server.services import areas
+from khudan.services import areas
 
 CASCADE = """
 | survey |
@@ -49,7 +49,7 @@ def registry(db):
 def cascade_form(db, storage):
     from xlsform import xlsx_bytes
 
-    from server.services import forms
+    from khudan.services import forms
 
     xml, _ = forms.convert_xlsform(xlsx_bytes(CASCADE))
     forms.publish(db, storage, xml=xml, validate=False)
@@ -137,7 +137,7 @@ def test_import_reports_rejected_rows_and_keeps_the_rest(db, registry):
 def test_cli_load_official_and_import(tmp_path, db, database_url):
     from click.testing import CliRunner
 
-    from server.cli import main
+    from khudan.cli import main
 
     path = tmp_path / "thon.csv"
     path.write_text(

@@ -9,10 +9,10 @@ from collect import CollectClient, digest_header, flask_sender, parse_digest_cha
 from factories import household_xml
 from sqlalchemy import select
 
-from server.app import create_app
-from server.models import SubmissionVersion, User
-from server.openrosa import auth
-from server.services import users
+from khudan.app import create_app
+from khudan.models import SubmissionVersion, User
+from khudan.openrosa import auth
+from khudan.services import users
 
 OR = {"X-OpenRosa-Version": "1.0"}
 

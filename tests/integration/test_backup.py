@@ -17,9 +17,9 @@ from factories import household_xml, jpeg
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from server.cli import main
-from server.db import Database
-from server.models import Attachment, Blob, Form, Submission, User
+from khudan.cli import main
+from khudan.db import Database
+from khudan.models import Attachment, Blob, Form, Submission, User
 
 PASSWORD = "correct horse"
 

@@ -11,11 +11,11 @@ import pytest
 from factories import domain_sample
 from sqlalchemy import event, select, update
 
-from server.models import ReviewState, Submission, SubmissionProblem
-from server.services import areas, checks, forms, ingest
-from server.xforms.answers import read_answers
-from server.xforms.schema import read_xform
-from server.xforms.submission import read_submission
+from khudan.models import ReviewState, Submission, SubmissionProblem
+from khudan.services import areas, checks, forms, ingest
+from khudan.xforms.answers import read_answers
+from khudan.xforms.schema import read_xform
+from khudan.xforms.submission import read_submission
 
 FORMS = Path(__file__).resolve().parents[2] / "forms"
 FIRST = "uuid:fa22d4b7-ce38-4004-900a-b698b0fd8ee7"  # pov1.xml's instanceID

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from PIL import Image
 from xlsform import form_md, write_xlsx, xlsx_bytes
 
-from server.cli import main
-from server.services.collect_qr import collect_settings_payload
+from khudan.cli import main
+from khudan.services.collect_qr import collect_settings_payload
 
 BROKEN = form_md("broken")
 JAVAROSA_REJECTS = form_md("javarosa_rejects")
@@ -47,7 +47,7 @@ def test_users_add_prints_a_generated_password_once(khudan):
 
 
 def test_users_add_reads_the_password_from_stdin(khudan, db):
-    from server.services import users
+    from khudan.services import users
 
     r = khudan(
         "users", "add", "lan", "--role", "supervisor", "--password-stdin", input="a long secret\n"
@@ -169,11 +169,11 @@ def no_gunicorn(monkeypatch):
     def refuse(*_args, **_kwargs):
         raise AssertionError("serve started gunicorn")
 
-    monkeypatch.setattr("server.wsgi.serve_gunicorn", refuse)
+    monkeypatch.setattr("khudan.wsgi.serve_gunicorn", refuse)
 
 
 def test_serve_without_java_stops_with_one_clear_line(khudan, monkeypatch, no_gunicorn, tmp_path):
-    monkeypatch.setattr("server.cli.shutil.which", lambda name: None)
+    monkeypatch.setattr("khudan.cli.shutil.which", lambda name: None)
     monkeypatch.setenv("KHUDAN_FORMS_DIR", str(tmp_path / "forms"))
     r = khudan("serve")
     assert r.exit_code == 1
@@ -238,8 +238,8 @@ def test_the_cli_spells_the_services_choices_and_starts_without_the_heavy_module
     import subprocess
     import sys
 
-    from server import cli
-    from server.services import charts, facts, official, report_files, submission_export
+    from khudan import cli
+    from khudan.services import charts, facts, official, report_files, submission_export
 
     assert cli.REPORT_KINDS == report_files.KINDS and cli.REPORT_FORMATS == report_files.FORMATS
     assert cli.CHART_KINDS == charts.KINDS and cli.LABEL_CHOICES == submission_export.LABELS
@@ -247,7 +247,7 @@ def test_the_cli_spells_the_services_choices_and_starts_without_the_heavy_module
     assert tuple(official.TABLES) == cli.OFFICIAL_TABLES
     assert tuple(sorted(facts.DOMAIN_OF_FORM)) == cli.DOMAIN_FORMS
     code = (
-        "import sys, server.cli\n"
+        "import sys, khudan.cli\n"
         "print(sorted(m for m in ('pyxform', 'openpyxl', 'matplotlib', 'PIL') if m in sys.modules))"
     )
     loaded = subprocess.run(
@@ -258,8 +258,8 @@ def test_the_cli_spells_the_services_choices_and_starts_without_the_heavy_module
 
 def test_user_administration_from_the_command_line(khudan, db, client):
     """Reset a password, disable and enable, change role and areas; each audited."""
-    from server.models import AuditEvent
-    from server.services import areas
+    from khudan.models import AuditEvent
+    from khudan.services import areas
 
     with db.session() as s:
         areas.load_official(s)

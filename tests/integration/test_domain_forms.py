@@ -16,16 +16,16 @@ from openpyxl import load_workbook
 from sqlalchemy import select, update
 from stored import count
 
-from server import errors
-from server.models import (
+from khudan import errors
+from khudan.models import (
     CulturalFamilyFact,
     PovertyFact,
     SatisfactionFact,
     Submission,
     SubmissionProblem,
 )
-from server.services import areas, facts, forms
-from server.xforms.schema import read_xform
+from khudan.services import areas, facts, forms
+from khudan.xforms.schema import read_xform
 
 FORMS = Path(__file__).resolve().parents[2] / "forms"
 SHIPPED = ["poverty_review", "cultural_family", "satisfaction_survey"]
@@ -237,7 +237,7 @@ def test_cli_facts_rebuild_shows_progress_and_counts(
 ):
     from click.testing import CliRunner
 
-    from server.cli import main
+    from khudan.cli import main
 
     collector.submit(sample("pov1.xml"))
     collector.submit(sample("cf.xml"))

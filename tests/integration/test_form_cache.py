@@ -11,8 +11,8 @@ from factories import household_xml
 from sqlalchemy import select
 from xlsform import form_md, xlsx_bytes
 
-from server.models import SubmissionProblem, SubmissionVersion
-from server.services import form_cache, forms, ingest
+from khudan.models import SubmissionProblem, SubmissionVersion
+from khudan.services import form_cache, forms, ingest
 
 NEW_VILLAGES = "name,label\nt3,Thôn Tân Lập\n".encode()
 

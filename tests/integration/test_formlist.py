@@ -6,8 +6,8 @@ import hashlib
 
 from collect import CollectClient, flask_sender
 
-from server.models import FormState
-from server.services import forms
+from khudan.models import FormState
+from khudan.services import forms
 
 CSV = "name,label\nt1,Thôn 1\nt2,Thôn 2\n".encode()
 

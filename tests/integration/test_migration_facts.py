@@ -14,10 +14,10 @@ import pytest
 from alembic import command
 from sqlalchemy import create_engine, make_url, select, text
 
-from server.db import Database, alembic_config
-from server.models import PovertyFact, SatisfactionFact
-from server.models.facts import INDICATORS, LINKS
-from server.services import facts
+from khudan.db import Database, alembic_config
+from khudan.models import PovertyFact, SatisfactionFact
+from khudan.models.facts import INDICATORS, LINKS
+from khudan.services import facts
 
 
 def upgrade(db: Database, revision: str) -> None:

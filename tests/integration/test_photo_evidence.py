@@ -31,10 +31,10 @@ from s3 import CREDENTIALS, moto_server, new_bucket, object_names
 from sqlalchemy import delete, event, func, select
 from stored import attachment_bytes, count, sha
 
-from server import photos as photo_lib
-from server.app import create_app
-from server.cli import main
-from server.models import (
+from khudan import photos as photo_lib
+from khudan.app import create_app
+from khudan.cli import main
+from khudan.models import (
     Blob,
     PhotoHashBand,
     PhotoMeta,
@@ -42,8 +42,8 @@ from server.models import (
     SubmissionProblem,
     SubmissionVersion,
 )
-from server.services import forms
-from server.storage import derived_key
+from khudan.services import forms
+from khudan.storage import derived_key
 
 PASSWORD = "correct horse"
 HOUSE = (13.7765, 109.2237)  # the <location> household_xml answers

@@ -3,7 +3,7 @@ runs one writer at a time, so the race cannot happen there).
 
 The test holds both transactions at a barrier right before the check that looks for the *other*
 submission, so both have inserted theirs and neither has committed: without a lock each would look
-too early and neither would be flagged (server.db.serialise). Two submissions of one household
+too early and neither would be flagged (khudan.db.serialise). Two submissions of one household
 need no lock: their facts share a unique (period, household) key, so the second waits for the
 first, fails, and is retried whole, and then sees it.
 """
@@ -18,8 +18,8 @@ from collect import CollectClient, flask_sender
 from factories import household_xml, photo
 from sqlalchemy import select
 
-from server.models import SubmissionProblem, SubmissionVersion
-from server.services import photos as photo_checks
+from khudan.models import SubmissionProblem, SubmissionVersion
+from khudan.services import photos as photo_checks
 
 PASSWORD = "correct horse"
 

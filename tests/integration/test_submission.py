@@ -15,8 +15,8 @@ from factories import household_xml, jpeg, noisy_jpeg
 from sqlalchemy import select
 from stored import attachment_hashes, count, sha
 
-from server.models import AuditEvent, Blob, FormState, Submission, SubmissionVersion
-from server.services import forms
+from khudan.models import AuditEvent, Blob, FormState, Submission, SubmissionVersion
+from khudan.services import forms
 
 OR = {"X-OpenRosa-Version": "1.0"}
 

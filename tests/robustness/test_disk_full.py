@@ -19,10 +19,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 from stored import count
 
-from server import errors
-from server.app import create_app
-from server.models import Submission
-from server.services.capacity import is_disk_full
+from khudan import errors
+from khudan.app import create_app
+from khudan.models import Submission
+from khudan.services.capacity import is_disk_full
 
 
 class FullDisk:

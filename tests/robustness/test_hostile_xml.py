@@ -11,9 +11,9 @@ from xml.etree.ElementTree import fromstring
 import pytest
 from stored import count
 
-from server import errors
-from server.models import Submission
-from server.xforms import xpath
+from khudan import errors
+from khudan.models import Submission
+from khudan.xforms import xpath
 
 INSTANCE = "uuid:5d7c0a0e-4b1f-4c55-9d8e-000000000{n:03}"
 

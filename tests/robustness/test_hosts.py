@@ -8,8 +8,8 @@ import pytest
 from collect import CollectClient, flask_sender
 from conftest import PASSWORD
 
-from server.app import create_app
-from server.hosts import hostname, listening_hosts
+from khudan.app import create_app
+from khudan.hosts import hostname, listening_hosts
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from server import errors
-from server.services import users
+from khudan import errors
+from khudan.services import users
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ import pytest
 from openpyxl import Workbook
 from xlsform import form_md, xlsx_bytes
 
-from server import errors
-from server.app import create_app
-from server.xforms.xlsx_limits import XlsxLimits, check_xlsx
+from khudan import errors
+from khudan.app import create_app
+from khudan.xforms.xlsx_limits import XlsxLimits, check_xlsx
 
 SHIPPED = Path(__file__).resolve().parents[2] / "forms"
 

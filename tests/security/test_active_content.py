@@ -13,7 +13,7 @@ from collect import CollectClient, flask_sender
 from factories import household_xml, jpeg
 from xlsform import form_md, xlsx_bytes
 
-from server.services import forms
+from khudan.services import forms
 
 PASSWORD = "correct horse"
 SANDBOX = "sandbox; default-src 'none'; frame-ancestors 'none'"

@@ -12,7 +12,7 @@ from collect import CollectClient, flask_sender
 from factories import domain_sample
 from sqlalchemy import select
 
-from server.models import Submission, SubmissionVersion
+from khudan.models import Submission, SubmissionVersion
 
 PASSWORD = "correct horse"  # make_user's default
 FIRST = "uuid:fa22d4b7-ce38-4004-900a-b698b0fd8ee7"
@@ -78,7 +78,7 @@ def test_a_collector_whose_area_was_taken_away_may_still_fix_their_own(
     assert collector.submit(domain_sample("pov1.xml"))[0].status == 201
     # thu's areas change to another commune: the version thu sent is still thu's to correct.
     with db.session() as s:
-        from server.services import users
+        from khudan.services import users
 
         users.update_user(s, users.get_user(s, "thu"), areas=["21553"])
         s.commit()

@@ -18,8 +18,8 @@ import pytest
 from factories import domain_sample
 from openpyxl import load_workbook
 
-from server.formulas import defuse
-from server.services import areas, forms
+from khudan.formulas import defuse
+from khudan.services import areas, forms
 
 FORMS = Path(__file__).resolve().parents[2] / "forms"
 HOSTILE = [

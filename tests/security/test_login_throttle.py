@@ -14,8 +14,8 @@ import pytest
 from collect import digest_header, parse_digest_challenge
 from sqlalchemy import select, update
 
-from server.models import LoginFailure, LoginThrottle
-from server.services import throttle, users
+from khudan.models import LoginFailure, LoginThrottle
+from khudan.services import throttle, users
 
 PASSWORD = "correct horse"
 PHONE = {"X-OpenRosa-Version": "1.0"}

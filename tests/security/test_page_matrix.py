@@ -20,11 +20,11 @@ from sqlalchemy import select
 from stored import empty
 from web.conftest import csrf_of
 
-from server.app import create_app
-from server.config import Settings
-from server.models import Submission
-from server.services import areas, forms, users
-from server.storage import LocalStorage
+from khudan.app import create_app
+from khudan.config import Settings
+from khudan.models import Submission
+from khudan.services import areas, forms, users
+from khudan.storage import LocalStorage
 
 PASSWORD = "correct horse"
 FIRST = "uuid:fa22d4b7-ce38-4004-900a-b698b0fd8ee7"

@@ -12,8 +12,8 @@ import pytest
 from factories import domain_sample, jpeg
 from sqlalchemy import select
 
-from server.models import Submission
-from server.services import areas
+from khudan.models import Submission
+from khudan.services import areas
 
 PASSWORD = "correct horse"
 FIRST = "uuid:fa22d4b7-ce38-4004-900a-b698b0fd8ee7"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.services import users
+from khudan.services import users
 
 PASSWORD = "correct horse"
 COOKIE = "khudan_session"

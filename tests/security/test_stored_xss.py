@@ -15,8 +15,8 @@ from sqlalchemy import select
 from web.conftest import csrf_of
 from xlsform import xlsx_bytes
 
-from server.models import Submission
-from server.services import areas, forms
+from khudan.models import Submission
+from khudan.services import areas, forms
 
 PASSWORD = "correct horse"
 PAYLOAD = "\"'><script>alert(1)</script><img src=x onerror=alert(2)>"
@@ -101,7 +101,7 @@ def test_user_text_is_never_markup_on_any_page(client, hostile):
 
 
 def test_a_username_cannot_carry_markup(client, make_user):
-    from server import errors
+    from khudan import errors
 
     with pytest.raises(errors.Problem):
         make_user("x<script>", "collector")

@@ -1,4 +1,4 @@
-"""server.central.odata against ODK Central's own test vectors (central-backend
+"""khudan.central.odata against ODK Central's own test vectors (central-backend
 test/unit/formats/odata.js, forms and instances from test/data/xml.js): the same rows, row ids,
 parent ids and links, so a client switching from Central sees the same keys."""
 
@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from server.central import odata
-from server.xforms.schema import read_xform
-from server.xforms.submission import read_submission
+from khudan.central import odata
+from khudan.xforms.schema import read_xform
+from khudan.xforms.submission import read_submission
 
 DOUBLE_REPEAT_FORM = b"""<?xml version="1.0"?>
 <h:html xmlns="http://www.w3.org/2002/xforms" xmlns:h="http://www.w3.org/1999/xhtml"

@@ -1,4 +1,4 @@
-"""server.services.charts: the series each chart draws, and the PNG it draws them into.
+"""khudan.services.charts: the series each chart draws, and the PNG it draws them into.
 
 The summaries are built by hand in the shape services.reports returns; the pixels are read back
 with Pillow (a bar is a run of its exact colour down the column just right of the axis).
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageColor
 
-from server.services import charts
+from khudan.services import charts
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -241,8 +241,8 @@ def test_matplotlib_keeps_its_cache_in_the_instance_directory(tmp_path):
     user of /tmp, and the environment is left alone while charts are drawn."""
     code = (
         "import os, sys\n"
-        "from server.app import create_app\n"
-        "from server.services import charts\n"
+        "from khudan.app import create_app\n"
+        "from khudan.services import charts\n"
         "create_app()\n"
         "assert 'matplotlib' not in sys.modules\n"
         "before = dict(os.environ)\n"

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from server.domain.checks import HOUSEHOLD_CODE, Issue, check, household_code_format, roster_size
-from server.services.forms import convert_xlsform
-from server.xforms.answers import read_answers
-from server.xforms.schema import read_xform
-from server.xforms.submission import read_submission
+from khudan.domain.checks import HOUSEHOLD_CODE, Issue, check, household_code_format, roster_size
+from khudan.services.forms import convert_xlsform
+from khudan.xforms.answers import read_answers
+from khudan.xforms.schema import read_xform
+from khudan.xforms.submission import read_submission
 
 FORMS = Path(__file__).resolve().parents[2] / "forms"
 SAMPLES = Path(__file__).parent / "domain" / "data"

@@ -1,9 +1,9 @@
 """Every indicator of every poverty standard has its lacks_<id> column on the facts: a standard
 with a new indicator needs a migration before reports can count it."""
 
-from server.domain import poverty
-from server.models import PovertyFact
-from server.models.facts import DEPRIVED_CLASSES, INDICATORS
+from khudan.domain import poverty
+from khudan.models import PovertyFact
+from khudan.models.facts import DEPRIVED_CLASSES, INDICATORS
 
 
 def test_every_indicator_of_the_catalogue_has_a_column():

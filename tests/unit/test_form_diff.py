@@ -1,13 +1,13 @@
-"""server.xforms.diff: what changes for a collector between two versions, on forms converted by
+"""khudan.xforms.diff: what changes for a collector between two versions, on forms converted by
 real pyxform (tests/forms/*.md), with choice lists edited the way a designer edits the sheet."""
 
 from __future__ import annotations
 
 from xlsform import form_md, xlsx_bytes
 
-from server.services.forms import convert_xlsform
-from server.xforms.diff import diff
-from server.xforms.schema import read_xform
+from khudan.services.forms import convert_xlsform
+from khudan.xforms.diff import diff
+from khudan.xforms.schema import read_xform
 
 
 def fields(md: str) -> list[dict]:

@@ -1,6 +1,6 @@
 """Stateless Digest nonces: signed timestamps that expire."""
 
-from server.openrosa import auth
+from khudan.openrosa import auth
 
 
 def test_nonce_state_rules():

@@ -1,4 +1,4 @@
-"""server.photos: real files made by Pillow, including hostile ones."""
+"""khudan.photos: real files made by Pillow, including hostile ones."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 from factories import dim_scene, jpeg, jpeg_declaring, photo, png, png_declaring, scene
 from PIL import Image
 
-from server import photos
-from server.photos import Verdict
-from server.services import photos as photos_service
+from khudan import photos
+from khudan.photos import Verdict
+from khudan.services import photos as photos_service
 
 HOUSE = (13.7765, 109.2237)
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 from xlsform import xlsx_bytes
 
-from server import errors
-from server.services.forms import convert_xlsform
-from server.xforms.pyxform_messages import parse
+from khudan import errors
+from khudan.services.forms import convert_xlsform
+from khudan.xforms.pyxform_messages import parse
 
 
 def test_a_row_error_on_a_named_sheet_gives_sheet_row_and_the_rest():

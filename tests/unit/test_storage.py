@@ -11,8 +11,8 @@ import tracemalloc
 import pytest
 from s3 import CREDENTIALS, moto_server, new_bucket, object_names
 
-from server.storage import LocalStorage, content_key, derived_key, open_storage
-from server.storage.s3 import S3Storage
+from khudan.storage import LocalStorage, content_key, derived_key, open_storage
+from khudan.storage.s3 import S3Storage
 
 MiB = 1024 * 1024
 

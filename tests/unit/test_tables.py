@@ -1,14 +1,14 @@
-"""server.xforms.tables: a form's submissions as ODK Central's flat tables, from a real pyxform
+"""khudan.xforms.tables: a form's submissions as ODK Central's flat tables, from a real pyxform
 form (tests/forms/export_nested.md) and submission XML as Collect writes it."""
 
 from __future__ import annotations
 
 from xlsform import form_md, xlsx_bytes
 
-from server.services.forms import convert_xlsform
-from server.xforms.safexml import parse_stored
-from server.xforms.schema import read_choice_labels, read_xform
-from server.xforms.tables import flatten, pick, tables
+from khudan.services.forms import convert_xlsform
+from khudan.xforms.safexml import parse_stored
+from khudan.xforms.schema import read_choice_labels, read_xform
+from khudan.xforms.tables import flatten, pick, tables
 
 SUBMISSION = b"""<?xml version='1.0' encoding='UTF-8' ?><data id="export_nested" version="1">
 <hh_code>H1</hh_code>

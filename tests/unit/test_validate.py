@@ -17,11 +17,11 @@ import elementpath
 import pytest
 from xlsform import form_md, xlsx_bytes
 
-from server.services.forms import convert_xlsform
-from server.xforms.schema import read_xform
-from server.xforms.submission import read_submission
-from server.xforms.validate import Issue, validate
-from server.xforms.xpath import Evaluator, Unsupported
+from khudan.services.forms import convert_xlsform
+from khudan.xforms.schema import read_xform
+from khudan.xforms.submission import read_submission
+from khudan.xforms.validate import Issue, validate
+from khudan.xforms.xpath import Evaluator, Unsupported
 
 TODAY = dt.date(2026, 11, 29)
 SHIPPED = Path(__file__).resolve().parents[2] / "forms"

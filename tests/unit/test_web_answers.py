@@ -6,10 +6,10 @@ from types import SimpleNamespace
 
 from xlsform import xlsx_bytes
 
-from server.services import forms
-from server.web.answers import Answer, Group, Repeat, label_text, layout
-from server.xforms.schema import read_choice_labels, read_xform
-from server.xforms.submission import read_submission
+from khudan.services import forms
+from khudan.web.answers import Answer, Group, Repeat, label_text, layout
+from khudan.xforms.schema import read_choice_labels, read_xform
+from khudan.xforms.submission import read_submission
 
 FORM = """
 | survey |
@@ -43,7 +43,7 @@ ANSWERS = (
 
 
 def laid_out(lang: str = "vi", problems=(), places=None) -> list:
-    from server.services.submissions import nested_answers
+    from khudan.services.submissions import nested_answers
 
     xml, _warnings = forms.convert_xlsform(xlsx_bytes(FORM))
     fields = read_xform(xml).fields

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from xlsform import form_md, xlsx_bytes
 
-from server import errors
-from server.services.forms import convert_xlsform
-from server.xforms.schema import read_xform
-from server.xforms.submission import read_submission
+from khudan import errors
+from khudan.services.forms import convert_xlsform
+from khudan.xforms.schema import read_xform
+from khudan.xforms.submission import read_submission
 
 
 @pytest.fixture(scope="module")
@@ -99,8 +99,8 @@ def test_referenced_files_come_from_binary_fields_only_in_order_once():
 
 
 def test_read_answers_by_name_with_repeats_as_lists(household_xform):
-    from server.xforms.answers import read_answers
-    from server.xforms.safexml import parse
+    from khudan.xforms.answers import read_answers
+    from khudan.xforms.safexml import parse
 
     fields = read_xform(household_xform).fields
     xml = (
@@ -119,7 +119,7 @@ def test_read_answers_by_name_with_repeats_as_lists(household_xform):
 
 
 def test_stored_xml_is_read_fast_but_a_doctype_is_still_refused():
-    from server.xforms.safexml import parse_stored
+    from khudan.xforms.safexml import parse_stored
 
     assert parse_stored(b"<data id='x'><a>1</a></data>").find("a").text == "1"
     bomb = b'<!DOCTYPE d [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;">]><data>&b;</data>'

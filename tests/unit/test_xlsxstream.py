@@ -1,4 +1,4 @@
-"""server.xlsxstream: the fast XLSX writer of the submission exports, read back with openpyxl."""
+"""khudan.xlsxstream: the fast XLSX writer of the submission exports, read back with openpyxl."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import zipfile
 
 from openpyxl import load_workbook
 
-from server.xlsxstream import Workbook, column_letter, sheet_names_for
+from khudan.xlsxstream import Workbook, column_letter, sheet_names_for
 
 
 def test_values_come_back_with_their_types_and_the_header_is_bold_and_frozen():

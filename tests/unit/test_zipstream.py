@@ -1,4 +1,4 @@
-"""server.zipstream: a ZIP written to a stream that cannot seek, in chunks, as an export sends
+"""khudan.zipstream: a ZIP written to a stream that cannot seek, in chunks, as an export sends
 it, in flat memory whatever the number of members."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import zipfile
 
 from factories import noisy_jpeg
 
-from server import zipstream
-from server.zipstream import CHUNK, FileChunks, Member, stream_zip
+from khudan import zipstream
+from khudan.zipstream import CHUNK, FileChunks, Member, stream_zip
 
 
 def test_members_are_streamed_in_chunks_and_unzip_byte_for_byte():

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import select
 from xlsform import form_md, xlsx_bytes
 
-from server.models import Area, AuditEvent, Form, FormState, User
-from server.services import areas
+from khudan.models import Area, AuditEvent, Form, FormState, User
+from khudan.services import areas
 
 from .conftest import PASSWORD, csrf_of
 
@@ -472,7 +472,7 @@ def test_the_pages_read_in_english(client, web_login, make_user, publish):
 
 
 def test_the_user_list_filters_and_pages(client, web_login, make_user, monkeypatch):
-    from server.web import user_pages
+    from khudan.web import user_pages
 
     for name in ("thu", "Thuy", "tham"):
         make_user(name, "collector")
@@ -494,7 +494,7 @@ def test_the_user_list_filters_and_pages(client, web_login, make_user, monkeypat
 
 
 def test_the_audit_page_shows_who_did_what_to_admins_only(client, web_login, make_user, db):
-    from server.services import audit
+    from khudan.services import audit
 
     make_user("lan", "supervisor")
     with db.session() as s:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from server.models import ApiSession
-from server.services import throttle
+from khudan.models import ApiSession
+from khudan.services import throttle
 
 from .conftest import PASSWORD, csrf_of
 
@@ -88,7 +88,7 @@ def test_session_cookie_is_httponly_lax_and_secure_only_over_https(client, make_
 
 
 def test_cookie_is_secure_behind_a_trusted_https_proxy(settings, db, make_user):
-    from server.app import create_app
+    from khudan.app import create_app
 
     make_user("lan", "supervisor")
     client = create_app(settings.but(trusted_proxies=1), db=db).test_client()
@@ -164,8 +164,8 @@ def test_collectors_are_told_to_use_odk_collect(client, web_login):
 
 
 def test_a_page_for_other_roles_is_403(app, client, web_login):
-    from server.models import Role
-    from server.web import auth
+    from khudan.models import Role
+    from khudan.web import auth
 
     @auth.login_required(Role.ADMIN)
     def admin_only():
@@ -210,10 +210,10 @@ def test_every_page_text_has_an_english_entry():
     import re
     from pathlib import Path
 
-    import server.web
-    from server.web.i18n import EN
+    import khudan.web
+    from khudan.web.i18n import EN
 
-    root = Path(server.web.__file__).parent
+    root = Path(khudan.web.__file__).parent
     sources = [*root.glob("templates/*.html"), *root.glob("*.py")]
     literal = re.compile(r"""_\(\s*(?:"([^"]+)"|'([^']+)')""")
     missing = {

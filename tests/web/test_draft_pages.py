@@ -16,7 +16,7 @@ from PIL import Image
 from sqlalchemy import select
 from xlsform import form_md, xlsx_bytes
 
-from server.models import AuditEvent, FormDraft
+from khudan.models import AuditEvent, FormDraft
 
 
 def upload(client, token, name: str, version: str, action: str = "draft"):

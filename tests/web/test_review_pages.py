@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from factories import domain_sample, photo
 
-from server.services import areas, forms
+from khudan.services import areas, forms
 
 from .conftest import csrf_of
 

@@ -8,8 +8,8 @@ import io
 from factories import household_xml, jpeg
 from sqlalchemy import select
 
-from server.models import Attachment, Submission, SubmissionVersion
-from server.services import forms
+from khudan.models import Attachment, Submission, SubmissionVersion
+from khudan.services import forms
 
 PHOTO = jpeg(color=(200, 200, 40))
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from server.domain.ruledata import RULES_DIR
+from khudan.domain.ruledata import RULES_DIR
 
 
 @pytest.fixture

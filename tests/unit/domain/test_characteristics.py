@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from server.domain import characteristics as chr_
-from server.domain.ruledata import RulesError
+from khudan.domain import characteristics as chr_
+from khudan.domain.ruledata import RulesError
 
 CAT = chr_.load_catalogue()
 

@@ -1,4 +1,4 @@
-"""server.domain.cultural_family: each test names the rule (CF-01..04) it checks."""
+"""khudan.domain.cultural_family: each test names the rule (CF-01..04) it checks."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from fractions import Fraction
 
 import pytest
 
-from server.domain.cultural_family import assess, load_catalogue, thon_title
-from server.domain.ruledata import Mark, RulesError
+from khudan.domain.cultural_family import assess, load_catalogue, thon_title
+from khudan.domain.ruledata import Mark, RulesError
 
 CRITERIA = (
     [f"c1_{n}" for n in range(1, 5)] + [f"c2_{n}" for n in range(1, 7)] + ["c3_1", "c3_2", "c3_3"]

@@ -1,4 +1,4 @@
-"""server.domain.deprivation: each test names the rule (DEP-01..14) it checks.
+"""khudan.domain.deprivation: each test names the rule (DEP-01..14) it checks.
 
 The builders start from a household deprived of nothing and change one answer, so each case shows
 the edge of one indicator.
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from server.domain.deprivation import Household, apply_overrides, derive, form_field
-from server.domain.poverty import load_catalogue
+from khudan.domain.deprivation import Household, apply_overrides, derive, form_field
+from khudan.domain.poverty import load_catalogue
 
 YEAR = 2026
 DATA = Path(__file__).with_name("data")

@@ -1,11 +1,11 @@
-"""server.domain.poverty: each test names the rule (POV-01..07) it checks."""
+"""khudan.domain.poverty: each test names the rule (POV-01..07) it checks."""
 
 from __future__ import annotations
 
 import pytest
 
-from server.domain.poverty import AreaKind, PovertyClass, classify, load_catalogue
-from server.domain.ruledata import Mark, NotCovered, RulesError
+from khudan.domain.poverty import AreaKind, PovertyClass, classify, load_catalogue
+from khudan.domain.ruledata import Mark, NotCovered, RulesError
 
 RURAL, URBAN = AreaKind.RURAL, AreaKind.URBAN
 POOR, NEAR, MEDIUM, NOT_POOR = (

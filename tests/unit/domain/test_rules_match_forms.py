@@ -12,11 +12,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from server.domain import deprivation as dep
-from server.domain.characteristics import load_catalogue as load_characteristics
-from server.domain.cultural_family import load_catalogue as load_cultural_family
-from server.domain.poverty import load_catalogue as load_poverty
-from server.domain.satisfaction import load_sets
+from khudan.domain import deprivation as dep
+from khudan.domain.characteristics import load_catalogue as load_characteristics
+from khudan.domain.cultural_family import load_catalogue as load_cultural_family
+from khudan.domain.poverty import load_catalogue as load_poverty
+from khudan.domain.satisfaction import load_sets
 
 FORMS = Path(__file__).resolve().parents[3] / "forms"
 

@@ -1,4 +1,4 @@
-"""server.domain.satisfaction: each test names the rule (SAT-01..04) it checks."""
+"""khudan.domain.satisfaction: each test names the rule (SAT-01..04) it checks."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from fractions import Fraction
 
 import pytest
 
-from server.domain.ruledata import Mark, NotCovered, RulesError
-from server.domain.satisfaction import default_set, load_sets, summarize
+from khudan.domain.ruledata import Mark, NotCovered, RulesError
+from khudan.domain.satisfaction import default_set, load_sets, summarize
 
 
 @pytest.mark.parametrize(
