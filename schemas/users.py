@@ -3,6 +3,7 @@ phone set-up an app-user token gives."""
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from khudan.messages import _
 from khudan.models import Role
 from khudan.services import users
 
@@ -13,7 +14,7 @@ ROLES = [r.value for r in Role]
 
 def _username(value: str) -> None:
     if reason := users.username_problem(value.strip()):
-        raise ValidationError(f"Not a username: {reason}")
+        raise ValidationError(_("Không dùng làm tên người dùng được: {reason}", reason=reason))
 
 
 class UserSchema(Schema):

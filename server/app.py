@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import api, central, headers, hosts, openrosa, web
+from . import api, central, headers, hosts, messages, openrosa, web
 from .config import Settings, from_env
 from .db import Database
 from .request import Request
@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     api.init_app(app)
     central.init_app(app)
     web.init_app(app)
+    messages.init_app(app)
     if settings.bench_endpoint:
         from . import bench_endpoint
 

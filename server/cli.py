@@ -50,7 +50,7 @@ reports = _Lazy("khudan.services.reports")
 submission_export = _Lazy("khudan.services.submission_export")
 users = _Lazy("khudan.services.users")
 collect_qr = _Lazy("khudan.services.collect_qr")
-api_schemas = _Lazy("schemas")
+api_schemas = _Lazy("khudan.schemas")
 # Choices spelled here so that `--help` imports nothing heavy; a test checks they are the services'.
 REPORT_KINDS = ("poverty", "cultural-family", "satisfaction")
 REPORT_FORMATS = ("xlsx", "csv")

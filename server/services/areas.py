@@ -14,6 +14,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from .. import errors
+from ..messages import _
 from ..models import Area, Role, User
 from ..textfold import fold, folded
 from .scope import UNSCOPED_ROLES
@@ -156,7 +157,9 @@ def plan_import(
             continue
         code, values = checked
         if code in seen:
-            plan.rejected.append((line, f"code {code!r} is already on line {seen[code]}"))
+            plan.rejected.append(
+                (line, _("mã {code} đã có ở dòng {line}", code=repr(code), line=seen[code]))
+            )
             continue
         seen[code] = line
         row_now = existing.get(code)
@@ -194,29 +197,30 @@ def _check_row(row: Mapping[str, str], communes: set[str]) -> tuple[str, dict] |
     """``(code, values)`` for a valid row, else the reason it is rejected."""
     with_nul = sorted(str(k) for k, v in row.items() if isinstance(v, str) and "\x00" in v)
     if with_nul:  # PostgreSQL text cannot hold it
-        return f"{', '.join(with_nul)}: a NUL character"
+        return _("{columns}: có ký tự NUL", columns=", ".join(with_nul))
     commune = (row.get("commune_code") or "").strip()
     local = (row.get("code") or "").strip()
     name = (row.get("name") or "").strip()
     if commune not in communes:
-        return f"unknown commune code {commune!r}"
+        return _("không có mã xã {code}", code=repr(commune))
     plain = local.replace("-", "").replace("_", "")
     # ASCII only: codes end up in URLs and download file names (HTTP headers are latin-1).
     if not local or not (plain.isascii() and plain.isalnum()) or len(local) > 40:
-        return f"code {local!r} must be 1-40 ASCII letters, digits, - or _"
+        return _("mã {code} phải có 1-40 chữ cái ASCII, chữ số, - hoặc _", code=repr(local))
     if not name:
-        return "name is empty"
+        return _("tên trống")
     if len(name) > MAX_NAME:
-        return f"name is longer than {MAX_NAME} characters"
+        return _("tên dài hơn {n} ký tự", n=MAX_NAME)
     total = (row.get("households_total") or "").strip()
     # isdigit() alone would let "²" or "٣" through to int()
     if total and not (total.isascii() and total.isdigit()):
-        return f"households_total {total!r} is not a whole number"
+        return _("households_total {value} không phải số nguyên", value=repr(total))
     if total and int(total) > MAX_HOUSEHOLDS:
-        return f"households_total {total} is more than {MAX_HOUSEHOLDS:,} households"
+        most = format(MAX_HOUSEHOLDS, ",").replace(",", ".")
+        return _("households_total {value} lớn hơn {n} hộ", value=total, n=most)
     kind = (row.get("kind") or "").strip() or None
     if kind is not None and len(kind) > MAX_KIND:
-        return f"kind is longer than {MAX_KIND} characters"
+        return _("kind dài hơn {n} ký tự", n=MAX_KIND)
     values = {
         "name": name,
         "full_name": name,

@@ -15,6 +15,7 @@ import unicodedata
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..messages import _
 from ..models import User
 
 # Cyrillic and Greek letters drawn like Latin ones (lower case: keys are case-folded).
@@ -60,12 +61,16 @@ def problem(name: str) -> str | None:
         if category in ("Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp") or (
             category == "Zs" and char != " "
         ):
-            return f"it holds an invisible or control character (U+{ord(char):04X})"
+            point = format(ord(char), "04X")
+            return _("có ký tự ẩn hoặc ký tự điều khiển (U+{point})", point=point)
         if category.startswith("L"):
             script = unicodedata.name(char, "").split(" ")[0]
             scripts.add(script if script in _SCRIPTS else "OTHER")
     if len(scripts) > 1:
-        return f"it mixes letters of {' and '.join(sorted(scripts)).lower()} scripts"
+        return _(
+            "trộn chữ của nhiều hệ chữ viết ({scripts})",
+            scripts=", ".join(sorted(scripts)).lower(),
+        )
     return None
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import errors
+from ..messages import _
 from ..models import ApiSession, AppToken, Role, User, UserArea
 from . import usernames
 
@@ -56,7 +57,10 @@ def username_problem(name: str) -> str | None:
     """Why ``name`` cannot be a username (empty, too long, a reserved, invisible or mixed-script
     character), or None."""
     if not username_allowed(name) or len(name) > 150:
-        return f"it is empty, longer than 150 or has one of {NOT_IN_USERNAMES}"
+        return _(
+            "tên trống, dài hơn 150 ký tự hoặc có một trong các ký tự {chars}",
+            chars=NOT_IN_USERNAMES,
+        )
     return usernames.problem(name)
 
 
@@ -65,13 +69,15 @@ def create_user(
 ) -> User:
     username = username.strip()
     if reason := username_problem(username):
-        raise errors.INVALID_INPUT(reason=f"username {username!r}: {reason}")
+        raise errors.INVALID_INPUT(
+            reason=_("tên người dùng {name}: {reason}", name=repr(username), reason=reason)
+        )
     if len(password) < 8:
-        raise errors.INVALID_INPUT(reason="the password needs at least 8 characters")
+        raise errors.INVALID_INPUT(reason=_("mật khẩu cần ít nhất 8 ký tự"))
     try:
         role = Role(role)
     except ValueError:
-        raise errors.INVALID_INPUT(reason=f"unknown role {role!r}") from None
+        raise errors.INVALID_INPUT(reason=_("không có vai trò {role}", role=repr(role))) from None
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise errors.USER_EXISTS(username=username)
     if (existing := usernames.lookalike(session, username)) is not None:

@@ -1,13 +1,19 @@
-"""How the pages write times and numbers: Vietnam time (UTC+7, no daylight saving) as
-``29/11/2026 10:44``, numbers with a dot between thousands, rates as percentages with a comma."""
+"""How the pages write times and numbers, with Babel for vi_VN whatever the page's language (one
+Vietnamese format everywhere): Vietnam time (UTC+7, no daylight saving) as ``29/11/2026 10:44``,
+numbers with a dot between thousands and a decimal comma (``1.206.098``, ``80,5``), rates as
+percentages with one decimal (``12,3 %``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+from babel.dates import format_datetime
+from babel.numbers import format_decimal
+
 from . import bp
 
 VIETNAM = dt.timezone(dt.timedelta(hours=7), "ICT")
+LOCALE = "vi_VN"
 
 
 @bp.app_template_filter("when")
@@ -16,14 +22,14 @@ def when(value: dt.datetime | None) -> str:
         return "—"
     if value.tzinfo is None:  # SQLite gives back naive UTC
         value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")
+    return format_datetime(value.astimezone(VIETNAM), "dd/MM/yyyy HH:mm", locale=LOCALE)
 
 
 @bp.app_template_filter("number")
 def number(value: int | float | None) -> str:
     if value is None:
         return "—"
-    return f"{value:,}".replace(",", ".")
+    return format_decimal(value, locale=LOCALE)
 
 
 @bp.app_template_filter("pct")
@@ -31,4 +37,4 @@ def pct(rate: float | None) -> str:
     """0.1234 -> 12,3 %"""
     if rate is None:
         return "—"
-    return f"{rate * 100:.1f}".replace(".", ",") + " %"
+    return format_decimal(rate * 100, format="#,##0.0", locale=LOCALE) + " %"

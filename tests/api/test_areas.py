@@ -234,9 +234,9 @@ def test_import_a_csv_file_with_a_bom_reports_each_row(client, db, login, regist
         "updated": 1,
         "unchanged": 1,
         "rejected": [
-            {"line": 5, "reason": "unknown commune code '99999'"},
-            {"line": 6, "reason": "code 'a/b' must be 1-40 ASCII letters, digits, - or _"},
-            {"line": 7, "reason": "households_total 'nhiều' is not a whole number"},
+            {"line": 5, "reason": "không có mã xã '99999'"},
+            {"line": 6, "reason": "mã 'a/b' phải có 1-40 chữ cái ASCII, chữ số, - hoặc _"},
+            {"line": 7, "reason": "households_total 'nhiều' không phải số nguyên"},
         ],
     }
     r = client.get("/api/v1/areas/21607.T03", headers=headers)
@@ -273,7 +273,7 @@ def test_import_json_rows_numbers_rejections_by_position(client, db, login, regi
         "added": 1,
         "updated": 0,
         "unchanged": 1,
-        "rejected": [{"line": 3, "reason": "code '' must be 1-40 ASCII letters, digits, - or _"}],
+        "rejected": [{"line": 3, "reason": "mã '' phải có 1-40 chữ cái ASCII, chữ số, - hoặc _"}],
     }
     assert client.get("/api/v1/areas/21553.K02", headers=headers).json["households_total"] == 80
     assert len(events(db, "area.import")) == 1
@@ -380,3 +380,9 @@ def test_every_areas_route_is_in_the_openapi_document(client):
     imported = paths["/areas/import"]["post"]
     assert imported["consumes"] == ["multipart/form-data"]
     assert {"200", "401", "403", "415", "422"} <= set(imported["responses"])
+
+
+def test_import_rejections_in_english_when_asked(client, login, registry):
+    content = "commune_code,code,name\n99999,X,Không có\n".encode()
+    r = upload(client, {**login(), "Accept-Language": "en"}, content)
+    assert r.json["rejected"] == [{"line": 2, "reason": "unknown commune code '99999'"}]

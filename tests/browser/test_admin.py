@@ -145,7 +145,7 @@ def test_an_admin_previews_an_areas_import_then_confirms_it(page_as, live, tmp_p
     page.get_by_role("button", name="Xem trước").click()
     expect(page.locator(".count-added")).to_have_text("2")
     expect(page.locator(".count-rejected")).to_have_text("2")
-    expect(page.locator("table.rejected")).to_contain_text("unknown commune code '99999'")
+    expect(page.locator("table.rejected")).to_contain_text("không có mã xã '99999'")
     with live.db.session() as s:
         assert s.get(Area, "21607.BR1") is None  # the preview wrote nothing
     screenshot(page, "areas-preview")

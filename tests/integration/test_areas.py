@@ -130,8 +130,8 @@ def test_import_reports_rejected_rows_and_keeps_the_rest(db, registry):
         s.commit()
     assert (report.added, report.updated) == (1, 1)
     assert [line for line, _ in report.rejected] == [2, 3, 4, 5, 8]
-    assert "unknown commune code '99999'" in report.rejected[0][1]
-    assert "ASCII letters" in report.rejected[4][1]
+    assert "không có mã xã '99999'" in report.rejected[0][1]
+    assert "chữ cái ASCII" in report.rejected[4][1]
 
 
 def test_cli_load_official_and_import(tmp_path, db, database_url):
@@ -156,7 +156,7 @@ def test_cli_load_official_and_import(tmp_path, db, database_url):
     assert r.exit_code == 0 and "3355 added" in r.output
     r = runner.invoke(main, ["areas", "import", str(path)], env=env)
     assert r.exit_code == 1
-    assert "1 added" in r.output and "line 3: unknown commune code '99999'" in r.output
+    assert "1 added" in r.output and "line 3: không có mã xã '99999'" in r.output
 
 
 def test_a_plan_writes_nothing_and_a_code_given_twice_is_rejected(db, registry):
@@ -173,7 +173,7 @@ def test_a_plan_writes_nothing_and_a_code_given_twice_is_rejected(db, registry):
     assert [(c.code, c.before) for c in plan.updated] == [
         ("21553.TDP01", {"households_total": 312})
     ]
-    assert plan.rejected == [(4, "code '21553.TDP09' is already on line 2")]
+    assert plan.rejected == [(4, "mã '21553.TDP09' đã có ở dòng 2")]
     with db.session() as s:
         assert s.get(areas.Area, "21553.TDP09") is None
         report = areas.apply_import(s, areas.plan_import(s, rows))

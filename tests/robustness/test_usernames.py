@@ -40,7 +40,7 @@ def test_a_name_that_looks_like_an_existing_one_is_409(client, admin, make_user,
 @pytest.mark.parametrize("name", ["аdm", "adм", "pαul"], ids=["cyrillic-a", "cyrillic-m", "greek"])
 def test_a_name_mixing_scripts_is_422(client, admin, name):
     r = create(client, admin, name)
-    assert r.status_code == 422 and "mixes letters of" in str(r.json["details"])
+    assert r.status_code == 422 and "trộn chữ của nhiều hệ chữ viết" in str(r.json["details"])
 
 
 @pytest.mark.parametrize(
@@ -50,7 +50,7 @@ def test_a_name_mixing_scripts_is_422(client, admin, name):
 )
 def test_a_name_with_an_invisible_character_is_422(client, admin, name):
     r = create(client, admin, name)
-    assert r.status_code == 422 and "invisible or control character" in str(r.json["details"])
+    assert r.status_code == 422 and "có ký tự ẩn hoặc ký tự điều khiển" in str(r.json["details"])
 
 
 def test_names_that_differ_visibly_stay_distinct(client, admin):
@@ -68,3 +68,14 @@ def test_the_service_refuses_the_same_as_the_api(db, make_user):
         with pytest.raises(errors.Problem) as invisible:
             users.create_user(session, "a\u200bdm", "collector", "correct horse")
         assert invisible.value.code == "422.4"
+
+
+def test_the_reason_comes_in_the_clients_language(client, admin):
+    """Service messages come from the gettext catalogs, in the API client's Accept-Language."""
+    english = {**admin, "Accept-Language": "en"}
+    r = client.post(
+        "/api/v1/users", json={"username": "pαul", "role": "collector"}, headers=english
+    )
+    assert r.status_code == 422 and r.headers["Content-Language"] == "en"
+    assert "mixes letters of several scripts (greek, latin)" in str(r.json["details"])
+    assert "Not a username: it mixes" in str(r.json["details"])

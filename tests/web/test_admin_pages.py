@@ -377,8 +377,8 @@ def test_an_import_preview_writes_nothing_and_confirming_applies_it(
     assert table_rows(text, "added") == [["2", "21607.T03", "Thôn Nam", "thon", "95"]]
     assert table_rows(text, "updated") == [["3", "21607.T01", "Số hộ: 120 → 130"]]
     assert table_rows(text, "rejected") == [
-        ["5", "unknown commune code '99999'"],
-        ["6", "code '21607.T03' is already on line 2"],
+        ["5", "không có mã xã '99999'"],
+        ["6", "mã '21607.T03' đã có ở dòng 2"],
     ]
     with db.session() as s:
         now = {
