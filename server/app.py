@@ -5,16 +5,18 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import api, central, headers, hosts, messages, openrosa, web
+from . import api, central, headers, health, hosts, messages, openrosa, web
 from .config import Settings, from_env
 from .db import Database
 from .request import Request
 from .runtime import Runtime
 from .services import charts
-from .storage import open_storage
+from .storage import Storage, open_storage
 
 
-def create_app(settings: Settings | None = None, db: Database | None = None) -> Flask:
+def create_app(
+    settings: Settings | None = None, db: Database | None = None, storage: Storage | None = None
+) -> Flask:
     settings = settings or from_env()
     app = Flask(__name__, static_folder=None)
     app.request_class = Request
@@ -29,13 +31,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     hosts.init_app(app, settings.allowed_hosts)
     headers.init_app(app)
     charts.use_config_dir(settings.instance_dir / "matplotlib")
-    storage = open_storage(settings.storage_url, settings.media_root)
+    storage = storage or open_storage(settings.storage_url, settings.media_root)
     Runtime(settings, db or Database(settings.database_url), storage).init_app(app)
     openrosa.init_app(app)
     api.init_app(app)
     central.init_app(app)
     web.init_app(app)
     messages.init_app(app)
+    health.init_app(app)
     if settings.bench_endpoint:
         from . import bench_endpoint
 
