@@ -7,21 +7,24 @@ What it measures
     submissions the way ODK Collect does: a ``HEAD /submission``
     that is answered with a Digest challenge, then ``POST /submission`` with a pre-emptive
     ``Authorization: Digest`` header and a counting ``nc``. Each POST is multipart with
-    ``xml_submission_file`` (a tests/forms/household.md submission with a fresh ``uuid:``
-    instanceID) and, in the photo scenarios, one ~500 KB random-pixel JPEG as ``house.jpg``. The
-    photo gets a unique JPEG comment per request, so every POST stores a new blob as real phones do.
-    Every response must be 201; anything else is counted as a failure.
+    ``xml_submission_file``: a review of the shipped ``poverty_review`` form (JavaRosa-filled
+    tests/unit/domain/data/pov1.xml) for a new household each time, in a thôn of the loaded
+    registry, with a varied head's name and income; in the photo scenarios also ``house.jpg``, a
+    distinct picture per submission (different pixels and perceptual hash, 1280x960 as Collect
+    sends with max-pixels=1280). Every response must be 201; anything else is a failure.
 
-    The same bodies are also sent, at the same concurrency, to ``POST /bench/bare`` (enabled by
-    ``KHUDAN_BENCH_ENDPOINT=1``): no auth, no parsing, no storage; it only reads the body. The
-    ratio of the two rates is what khudan itself costs on this server.
+    The same bodies are also sent, at the same concurrency, to ``POST /bench/durable`` (enabled by
+    ``KHUDAN_BENCH_ENDPOINT=1``): the least a durable endpoint does (multipart parse, each file
+    fsynced to storage, one row inserted and committed). The ratio of the two rates is what
+    khudan's own work costs on top of making a submission safe.
 
     Scenarios: XML only and XML + photo, each with 1 and 8 clients; per scenario a warm-up, then a
     fixed duration. The load generator runs on the same machine, so it competes with the server
     for CPU; its own CPU use is printed.
 
-Targets (checked at the end; exit code 1 when one is missed or a request failed)
-    >= 200 XML-only submissions/s with 8 clients on SQLite, and >= 0.5 of the bare endpoint's rate.
+Targets (issue 12; checked at the end, exit code 1 when one is missed or a request failed)
+    accepted submissions >= 0.6 of the durable endpoint's rate, XML-only and with a photo, with 8
+    clients.
 
 How to run (from the repository, after ``pip install -e .``)
     python bench/ingest.py                       # SQLite in a temp dir, ~90 s
@@ -37,7 +40,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
+import io
+import itertools
 import os
+import random
 import re
 import secrets
 import shutil
@@ -56,16 +62,15 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 from collect import digest_header, parse_digest_challenge  # noqa: E402
-from factories import household_xml, noisy_jpeg  # noqa: E402
-from xlsform import form_md, write_xlsx  # noqa: E402
+from factories import domain_sample, scene  # noqa: E402
+from PIL import Image  # noqa: E402
 
 HOST = "127.0.0.1"
 USERNAME = "bench"
 PASSWORD = "bench-" + secrets.token_hex(8)
 PHOTO_NAME = "house.jpg"
 USER_AGENT = "org.odk.collect.android/v2026.2.0 (khudan bench/ingest.py)"
-TARGET_RATE = 200.0  # XML-only submissions/s with 8 clients, SQLite
-TARGET_RATIO = 0.5  # of the bare endpoint's rate
+TARGET_RATIO = 0.6  # of the durable endpoint's rate, XML-only and with a photo, 8 clients
 MAX_CONSECUTIVE_ERRORS = 20  # a client thread gives up after this many failures in a row
 KHUDAN = shutil.which("khudan")
 KHUDAN_CMD = [KHUDAN] if KHUDAN else [sys.executable, "-c", "from khudan.cli import main; main()"]
@@ -75,12 +80,16 @@ KHUDAN_CMD = [KHUDAN] if KHUDAN else [sys.executable, "-c", "from khudan.cli imp
 
 
 class Bodies:
-    """Multipart bodies shaped as okhttp writes them; the XML (and photo comment) fresh each time."""
+    """Multipart bodies shaped as okhttp writes them: a poverty review of the shipped form
+    (JavaRosa-filled pov1.xml) for a new household each time, with plausible, varied answers,
+    and in the photo scenarios a distinct picture of its own (different pixels, ~1280x960)."""
 
-    def __init__(self, photo: bytes | None):
+    def __init__(self, photos: list[bytes] | None):
         self.boundary = uuid.uuid4().hex
         self.content_type = f"multipart/form-data; boundary={self.boundary}"
-        self._photo = photo
+        self._photos = photos
+        self._next = itertools.count()
+        self.cycled = False  # more bodies were asked for than there are distinct photos
         b = self.boundary.encode()
         self._xml_head = (
             b"--" + b + b"\r\n"
@@ -95,24 +104,44 @@ class Bodies:
         self._tail = b"\r\n--" + b + b"--\r\n"
 
     def make(self) -> bytes:
-        if self._photo is None:
-            return self._xml_head + household_xml() + self._tail
-        xml = household_xml(house_photo=PHOTO_NAME)
-        # SOI, then a COM segment (FF FE, 2-byte length including itself) making the bytes unique.
-        comment = uuid.uuid4().hex.encode()
-        com = b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big") + comment
-        photo = self._photo[:2] + com + self._photo[2:]
+        n = next(self._next)
+        rnd = random.Random(n)
+        replace = {
+            "NC-T01-017": f"B{uuid.uuid4().hex[:10].upper()}",
+            "fa22d4b7-ce38-4004-900a-b698b0fd8ee7": str(uuid.uuid4()),
+            "Nguyễn Văn Hải": f"{rnd.choice(SURNAMES)} {rnd.choice(MIDDLE)} {rnd.choice(GIVEN)}",
+            "<income_per_capita>1200000<": f"<income_per_capita>{rnd.randrange(8, 60) * 100_000}<",
+            "<area_code>21607.T01<": f"<area_code>21607.{rnd.choice(('T01', 'T02'))}<",
+        }
+        if self._photos is None:
+            return self._xml_head + domain_sample("pov1.xml", **replace) + self._tail
+        replace["<house_photo />"] = f"<house_photo>{PHOTO_NAME}</house_photo>"
+        xml = domain_sample("pov1.xml", **replace)
+        if n >= len(self._photos):
+            self.cycled = True
+        photo = self._photos[n % len(self._photos)]
         return b"".join((self._xml_head, xml, self._photo_head, photo, self._tail))
 
 
-def make_photo(target_bytes: int) -> bytes:
-    """A random-pixel JPEG of roughly ``target_bytes`` (noise compresses to ~2 bytes/pixel)."""
-    side = 400
-    photo = noisy_jpeg(side, side, seed=1, quality=90)
-    for _ in range(4):  # bounded refinement of the side length
-        side = max(16, int(side * (target_bytes / len(photo)) ** 0.5))
-        photo = noisy_jpeg(side, side, seed=1, quality=90)
-    return photo
+SURNAMES = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Võ", "Đặng", "Bùi", "Đỗ", "Rơ Châm", "Siu")
+MIDDLE = ("Văn", "Thị", "Hữu", "Đức", "Minh", "Thanh", "Ngọc")
+GIVEN = ("An", "Bình", "Hải", "Lan", "Mai", "Hùng", "Tâm", "H'Bia", "Blếp", "Thu", "Hoa")
+
+
+def make_photos(count: int, size: tuple[int, int] = (1280, 960)) -> list[bytes]:
+    """``count`` distinct pictures (shapes placed by the seed, so pixels and hashes differ) at the
+    size Collect sends with max-pixels=1280, with sensor-like grain so that they weigh what a
+    phone's do (about 360 KB at JPEG quality 85)."""
+    out = []
+    for seed in range(count):
+        buf = io.BytesIO()
+        grain = Image.effect_noise(size, 40).convert("RGB")
+        Image.blend(scene(10_000 + seed, size), grain, 0.25).save(buf, "JPEG", quality=85)
+        out.append(buf.getvalue())
+        if seed % 50 == 49:
+            print(f"\r  photos: {seed + 1}/{count}", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    return out
 
 
 # -- Load generator ---------------------------------------------------------------------------------
@@ -291,6 +320,17 @@ def khudan(env: dict, cwd: Path, *args: str, stdin: str | None = None) -> None:
 
 
 def setup(tmp: Path, env: dict) -> None:
+    """The registry (official communes and two thôn of Xã Nhơn Châu), a collector of the
+    province and the shipped poverty_review form."""
+    khudan(env, tmp, "init")
+    khudan(env, tmp, "areas", "load-official")
+    thon = tmp / "thon.csv"
+    thon.write_text(
+        "commune_code,code,name,kind,households_total\n"
+        "21607,T01,Thôn Bắc,thon,120\n21607,T02,Thôn Trung,thon,95\n",
+        encoding="utf-8",
+    )
+    khudan(env, tmp, "areas", "import", str(thon))
     khudan(
         env,
         tmp,
@@ -299,16 +339,14 @@ def setup(tmp: Path, env: dict) -> None:
         USERNAME,
         "--role",
         "collector",
+        "--area",
+        "52",
         "--password-stdin",
         stdin=PASSWORD,
     )
-    xlsx = write_xlsx(form_md("household", version="1"), tmp / "household.xlsx")
-    # The form's village list, as a real deployment has it, so answers are checked against it.
-    (tmp / "household-media").mkdir(exist_ok=True)
-    (tmp / "household-media" / "villages.csv").write_text(
-        "name,label\nt1,Thôn Phú Thạnh\nt2,Thôn An Lợi\n", encoding="utf-8"
+    khudan(
+        env, tmp, "forms", "publish", "--skip-validate", str(REPO / "forms" / "poverty_review.xlsx")
     )
-    khudan(env, tmp, "forms", "publish", "--skip-validate", str(xlsx))
 
 
 def start_server(tmp: Path, env: dict, port: int, log) -> subprocess.Popen:
@@ -407,8 +445,8 @@ def pct(values: list[float], q: float) -> float:
 
 
 def print_table(rows: list[Row]) -> None:
-    header = ("scenario", "clients", "requests", "subs/s", "p50 ms", "p95 ms", "bare req/s")
-    header += ("bare p50", "ratio", "failures")
+    header = ("scenario", "clients", "requests", "subs/s", "p50 ms", "p95 ms", "durable req/s")
+    header += ("durable p50", "ratio", "failures")
     lines = [header]
     for r in rows:
         lines.append(
@@ -450,27 +488,28 @@ def report(rows: list[Row], sqlite: bool, client_cpu: float, wall: float) -> boo
         print(f"per-submission cost, {r.scenario} @ {r.clients}: {1000 / r.rate:.2f} ms wall{cpu}")
     print(f"load generator CPU: {client_cpu:.1f} s over {wall:.1f} s wall ({os.cpu_count()} CPUs)")
     for r in rows:
-        for name, res in (("ours", r.ours), ("bare", r.bare)):
+        for name, res in (("ours", r.ours), ("durable", r.bare)):
             for what, n in sorted(res.errors.items(), key=lambda kv: -kv[1])[:3]:
                 print(f"  {r.scenario} @ {r.clients} {name}: {n} x {what}")
 
     print()
-    key = next((r for r in rows if r.scenario == "xml" and r.clients == 8), None)
     failures = sum(r.ours.failures + r.bare.failures for r in rows)
     ok = failures == 0
-    if key is None:
-        print("verdict: no XML-only run with 8 clients; targets not checked")
+    keys = [r for r in rows if r.clients == 8]
+    if not keys:
+        print("verdict: no run with 8 clients; targets not checked")
         return ok
-    rate_ok = key.rate >= TARGET_RATE
-    ratio_ok = key.ratio >= TARGET_RATIO
-    db = "SQLite" if sqlite else "PostgreSQL (the rate target is set for SQLite)"
-    print(
-        f"verdict: XML-only @ 8 clients on {db}: {key.rate:.0f} subs/s "
-        f"(target >= {TARGET_RATE:.0f}: {'met' if rate_ok else 'MISSED'}), "
-        f"ratio {key.ratio:.2f} of bare (target >= {TARGET_RATIO}: "
-        f"{'met' if ratio_ok else 'MISSED'}), failed requests: {failures}"
-    )
-    return ok and ratio_ok and (rate_ok or not sqlite)
+    db = "SQLite" if sqlite else "PostgreSQL"
+    for r in keys:
+        met = r.ratio >= TARGET_RATIO
+        ok = ok and met
+        print(
+            f"verdict: {r.scenario} @ 8 clients on {db}: {r.rate:.0f} subs/s, "
+            f"{r.ratio:.2f} of the durable endpoint's {r.bare_rate:.0f}/s "
+            f"(target >= {TARGET_RATIO}: {'met' if met else 'MISSED'})"
+        )
+    print(f"failed requests: {failures}")
+    return ok
 
 
 # -- Main -------------------------------------------------------------------------------------------
@@ -482,7 +521,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds per scenario")
     parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per scenario")
     parser.add_argument("--clients", default="1,8", help="concurrency levels (default 1,8)")
-    parser.add_argument("--photo-kb", type=int, default=500, help="size of the photo (KB)")
+    parser.add_argument(
+        "--photos", type=int, default=800, help="distinct pictures made beforehand (default 800)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir and print its path")
     args = parser.parse_args(argv)
     levels = [int(c) for c in args.clients.split(",") if c.strip()]
@@ -498,8 +539,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print(f"setting up in {tmp} ...", flush=True)
         setup(tmp, env)
-        photo = make_photo(args.photo_kb * 1000)
-        scenarios = [("xml", Bodies(None)), (f"xml+{len(photo) // 1000}KB jpg", Bodies(photo))]
+        photos = make_photos(args.photos)
+        size = sum(map(len, photos)) // len(photos) // 1000
+        scenarios = [("xml", Bodies(None)), (f"xml+{size}KB jpg", Bodies(photos))]
         port = free_port()
         with log_path.open("wb") as log:
             proc = start_server(tmp, env, port, log)
@@ -519,14 +561,19 @@ def main(argv: list[str] | None = None) -> int:
                     cpu = after - before if before is not None and after is not None else None
                     total = ours.total
                     bare, bare_s = run_clients(
-                        port, "/bench/bare", bodies, n, args.warmup, args.seconds
+                        port, "/bench/durable", bodies, n, args.warmup, args.seconds
                     )
                     rows.append(Row(name, n, ours, ours_s, bare, bare_s, cpu, total))
                     print(
-                        f"  {name} @ {n}: {rows[-1].rate:.1f} subs/s, bare {rows[-1].bare_rate:.1f} req/s",
+                        f"  {name} @ {n}: {rows[-1].rate:.1f} subs/s, durable {rows[-1].bare_rate:.1f} req/s",
                         flush=True,
                     )
             ok = report(rows, sqlite, time.process_time() - cpu0, time.perf_counter() - wall0)
+            if any(bodies.cycled for _, bodies in scenarios):
+                print(
+                    f"note: more photo submissions than the {args.photos} distinct pictures "
+                    "(--photos): some pictures were sent twice"
+                )
             failures = sum(r.ours.failures + r.bare.failures for r in rows)
             finished = True
     finally:
