@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
+from khudan.formulas import CSV_DIALECTS
 from khudan.services import charts
 
 PERIOD = validate.Regexp(r"^\d{4}(-H[12])?$", error="a year (2026) or a half-year (2026-H1)")
@@ -13,13 +14,27 @@ class PovertyQuerySchema(Schema):
     depth = fields.Integer(load_default=1, validate=validate.Range(min=0, max=4))
 
 
+DIALECT = fields.String(
+    load_default="standard",
+    validate=validate.OneOf(CSV_DIALECTS),
+    metadata={
+        "description": "for CSV: standard (comma, decimal point) or excel-vn (semicolon, "
+        "decimal comma, as Excel set to Vietnamese opens it)"
+    },
+)
+
+
 class ExportQuerySchema(Schema):
     period = fields.String(required=True, validate=PERIOD)
     area = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
     counts = fields.String(load_default="all", validate=validate.OneOf(["all", "approved"]))
+    dialect = DIALECT
 
 
 class ChartQuerySchema(ExportQuerySchema):
+    class Meta:
+        exclude = ("dialect",)  # a chart is no CSV
+
     width = fields.Integer(
         load_default=charts.WIDTH,
         validate=validate.Range(min=charts.MIN_WIDTH, max=charts.MAX_WIDTH),
@@ -30,6 +45,7 @@ class ChartQuerySchema(ExportQuerySchema):
 class AreaExportQuerySchema(Schema):
     period = fields.String(required=True, validate=PERIOD)
     area = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+    dialect = DIALECT
 
 
 class TransitionQuerySchema(Schema):

@@ -538,6 +538,13 @@ COUNTS_OPTION = click.option(
     show_default=True,
     help="All non-rejected submissions, or approved ones only.",
 )
+DIALECT_OPTION = click.option(
+    "--dialect",
+    type=click.Choice(("standard", "excel-vn")),
+    default="standard",
+    show_default=True,
+    help="For CSV: excel-vn writes semicolons and decimal commas, as Excel set to Vietnamese opens.",
+)
 
 
 def output_option(what: str = "The file to write."):
@@ -711,6 +718,7 @@ def reports_satisfaction(ctx: Context, period: str, area_code: str | None, as_js
     "--format", "fmt", type=click.Choice(REPORT_FORMATS), default="xlsx", show_default=True
 )
 @COUNTS_OPTION
+@DIALECT_OPTION
 @output_option()
 @pass_ctx
 def reports_file(
@@ -720,11 +728,14 @@ def reports_file(
     area_code: str | None,
     fmt: str,
     counts: str,
+    dialect: str,
     output: Path,
 ) -> None:
     """The table of KIND as the API's XLSX or CSV file: a row per thôn, subtotals, totals."""
     with ctx.db.session() as session:
-        made = report_files.report_file(session, None, kind, fmt, period, area_code, counts)
+        made = report_files.report_file(
+            session, None, kind, fmt, period, area_code, counts, dialect
+        )
         session.commit()
     body = made.body.encode() if isinstance(made.body, str) else made.body
     output.write_bytes(body)
@@ -747,13 +758,21 @@ def _percent(rate: float | None) -> str:
 @click.option(
     "--format", "fmt", type=click.Choice(("xlsx", "csv", "json")), default="xlsx", show_default=True
 )
+@DIALECT_OPTION
 @output_option("The file to write.")
 @pass_ctx
 def reports_official(
-    ctx: Context, table: str, period: str, area_code: str | None, counts: str, fmt: str, output
+    ctx: Context,
+    table: str,
+    period: str,
+    area_code: str | None,
+    counts: str,
+    fmt: str,
+    dialect: str,
+    output,
 ) -> None:
     """One official table (biểu số N) as an officer files it."""
-    _write_official(ctx, table, fmt, period, area_code, counts, output)
+    _write_official(ctx, table, fmt, period, area_code, counts, output, dialect)
 
 
 @reports_group.command("pack")
@@ -767,9 +786,11 @@ def reports_pack(ctx: Context, period: str, area_code: str | None, counts: str, 
     _write_official(ctx, "pack", "xlsx", period, area_code, counts, output)
 
 
-def _write_official(ctx, table, fmt, period, area_code, counts, output) -> None:
+def _write_official(ctx, table, fmt, period, area_code, counts, output, dialect="standard"):
     with ctx.db.session() as session:
-        file = report_files.official_file(session, None, table, fmt, period, area_code, counts)
+        file = report_files.official_file(
+            session, None, table, fmt, period, area_code, counts, dialect
+        )
         session.commit()
     body = file.body.encode("utf-8") if isinstance(file.body, str) else file.body
     output.write_bytes(body)

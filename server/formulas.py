@@ -27,23 +27,40 @@ def defuse(text: str) -> str:
     return text
 
 
-class _DefusingWriter:
-    """``csv.writer`` whose text cells are defused; numbers and empty cells pass as they are."""
+# CSV dialects a person can ask for: the standard one (comma, decimal point), and the one Excel
+# expects on a computer set to Vietnamese (semicolon between cells, decimal comma), which opens
+# with a double click into the right columns and numbers.
+CSV_DIALECTS = ("standard", "excel-vn")
 
-    def __init__(self, out, **options):
+
+class _DefusingWriter:
+    """``csv.writer`` whose text cells are defused; numbers and empty cells pass as they are
+    (in the ``excel-vn`` dialect with a decimal comma)."""
+
+    def __init__(self, out, dialect: str = "standard", **options):
+        self._comma = dialect == "excel-vn"
+        if self._comma:
+            options["delimiter"] = ";"
         self._writer = csv.writer(out, **options)
 
+    def _cell(self, value):
+        if isinstance(value, str):
+            return defuse(value)
+        if self._comma and isinstance(value, float):
+            return repr(value).replace(".", ",")
+        return value
+
     def writerow(self, row) -> None:
-        self._writer.writerow([defuse(v) if isinstance(v, str) else v for v in row])
+        self._writer.writerow([self._cell(v) for v in row])
 
     def writerows(self, rows) -> None:
         for row in rows:
             self.writerow(row)
 
 
-def csv_writer(out, lineterminator: str = "\r\n") -> _DefusingWriter:
-    """The CSV writer for every CSV a person may open in a spreadsheet."""
-    return _DefusingWriter(out, lineterminator=lineterminator)
+def csv_writer(out, lineterminator: str = "\r\n", dialect: str = "standard") -> _DefusingWriter:
+    """The CSV writer for every CSV a person may open in a spreadsheet (``CSV_DIALECTS``)."""
+    return _DefusingWriter(out, dialect, lineterminator=lineterminator)
 
 
 class _TextSheet(WriteOnlyWorksheet):

@@ -152,7 +152,14 @@ def _file(kind: str, schema) -> Response:
     fmt = request.path.rsplit(".", 1)[-1]
     with current().db.session() as session:
         file = report_files.report_file(
-            session, current_user(), kind, fmt, q["period"], q["area"], q.get("counts", "all")
+            session,
+            current_user(),
+            kind,
+            fmt,
+            q["period"],
+            q["area"],
+            q.get("counts", "all"),
+            q["dialect"],
         )
         session.commit()
     response = Response(file.body, mimetype=file.mimetype)
@@ -187,7 +194,14 @@ class OfficialTable(Resource):
         q = load(ExportQuerySchema(), request.args.to_dict())
         with current().db.session() as session:
             file = report_files.official_file(
-                session, current_user(), table, fmt, q["period"], q["area"], q["counts"]
+                session,
+                current_user(),
+                table,
+                fmt,
+                q["period"],
+                q["area"],
+                q["counts"],
+                q["dialect"],
             )
             session.commit()
         response = Response(file.body, mimetype=file.mimetype)

@@ -165,8 +165,8 @@ def poverty_workbook(
     return _saved(book)
 
 
-def poverty_csv(summary: dict, counts: str = "all") -> str:
-    return _csv(HEADERS, poverty_rows(summary, counts))
+def poverty_csv(summary: dict, counts: str = "all", dialect: str = "standard") -> str:
+    return _csv(HEADERS, poverty_rows(summary, counts), dialect)
 
 
 CULTURAL_FAMILY_HEADERS = [
@@ -253,8 +253,8 @@ def cultural_family_workbook(
     return _saved(book)
 
 
-def cultural_family_csv(summary: dict, counts: str = "all") -> str:
-    return _csv(CULTURAL_FAMILY_HEADERS, cultural_family_rows(summary, counts))
+def cultural_family_csv(summary: dict, counts: str = "all", dialect: str = "standard") -> str:
+    return _csv(CULTURAL_FAMILY_HEADERS, cultural_family_rows(summary, counts), dialect)
 
 
 def satisfaction_sets(summary: dict) -> list[satisfaction.CriteriaSet]:
@@ -317,13 +317,13 @@ def satisfaction_workbook(summary: dict, now: dt.datetime | None = None) -> byte
     return _saved(book)
 
 
-def satisfaction_csv(summary: dict) -> str:
+def satisfaction_csv(summary: dict, dialect: str = "standard") -> str:
     """One table for every criteria set answered: the set's id first, then the summary columns
     (the per-criterion shares differ between sets and are in the workbook)."""
     sets = satisfaction_sets(summary)
     width = len(SATISFACTION_HEADERS)
     rows = ([s.id, *row[:width]] for s in sets for row in satisfaction_rows(summary, s))
-    return _csv(["Bộ tiêu chí", *SATISFACTION_HEADERS], rows)
+    return _csv(["Bộ tiêu chí", *SATISFACTION_HEADERS], rows, dialect)
 
 
 def _heading(period: str, now: dt.datetime | None) -> list[str]:
@@ -342,12 +342,12 @@ def _saved(book: Workbook) -> bytes:
     return out.getvalue()
 
 
-def _csv(headers: list[str], rows) -> str:
+def _csv(headers: list[str], rows, dialect: str = "standard") -> str:
     """A table as CSV text starting with a BOM and with CRLF line ends, as the submission
     exports: without the BOM, Excel takes UTF-8 for the local code page and garbles Vietnamese."""
     out = io.StringIO()
     out.write("\ufeff")
-    writer = csv_writer(out)
+    writer = csv_writer(out, dialect=dialect)
     writer.writerow(headers)
     writer.writerows(rows)
     return out.getvalue()

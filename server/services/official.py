@@ -537,11 +537,12 @@ def xlsx(tables: list[Table], now: dt.datetime | None = None) -> bytes:
     return out.getvalue()
 
 
-def csv_text(table: Table) -> str:
-    """The table's rows under one header line (group and column), UTF-8 with a BOM for Excel."""
+def csv_text(table: Table, dialect: str = "standard") -> str:
+    """The table's rows under one header line (group and column), UTF-8 with a BOM for Excel;
+    ``dialect="excel-vn"``: semicolons and decimal commas, as Excel in Vietnamese expects."""
     out = io.StringIO()
     out.write("\ufeff")
-    writer = csv_writer(out)
+    writer = csv_writer(out, dialect=dialect)
     writer.writerow(["STT", table.unit_header, *(_flat(c) for c in table.columns)])
     for n, row in enumerate(table.rows, start=1):
         writer.writerow([_stt(n, row, table), *row])

@@ -48,6 +48,7 @@ def report_file(
     period: str,
     area: str | None = None,
     counts: str = "all",
+    dialect: str = "standard",
 ) -> ReportFile:
     """The table of ``kind`` for the user's areas (NOT_FOUND for an area outside them; no user:
     the command line, everything), every level down to the thôn; the export is audited in the
@@ -57,7 +58,7 @@ def report_file(
     if kind == "poverty":
         summary = reports.poverty_summary(session, scope, period, area, depth=4)
         if as_csv:
-            body = exports.poverty_csv(summary, counts)
+            body = exports.poverty_csv(summary, counts, dialect)
         else:
             moves = reports.transitions(session, scope, period, area, counts, with_households=True)
             body = exports.poverty_workbook(summary, moves, counts)
@@ -67,7 +68,7 @@ def report_file(
         summary = compute(session, scope, period, area, 4)
         # Cultural family has approved-only figures beside all, as poverty; satisfaction not yet.
         extra = {"counts": counts} if kind == "cultural-family" else {}
-        body = table(summary, **extra) if as_csv else workbook(summary, **extra)
+        body = table(summary, **extra, dialect=dialect) if as_csv else workbook(summary, **extra)
     audit.record(
         session,
         user.id if user is not None else None,
@@ -92,6 +93,7 @@ def official_file(
     period: str,
     area: str | None,
     counts: str = "all",
+    dialect: str = "standard",
 ) -> ReportFile:
     """An official table (``services.official``) as XLSX, CSV or JSON, or ``pack``: all of them
     in one workbook; audited in the caller's transaction like every report file."""
@@ -105,7 +107,7 @@ def official_file(
     if fmt == "xlsx":
         body, mimetype = official.xlsx(tables), XLSX_TYPE
     elif fmt == "csv":
-        body, mimetype = official.csv_text(tables[0]), "text/csv"
+        body, mimetype = official.csv_text(tables[0], dialect), "text/csv"
     else:
         body, mimetype = json.dumps(tables[0].as_json(), ensure_ascii=False), "application/json"
     audit.record(

@@ -83,8 +83,13 @@ def results():
         else [],
         args=args,
         files={
-            fmt: url_for("web.results_file", kind=kind, fmt=fmt, counts=counts, **args)
-            for fmt in report_files.FORMATS
+            **{
+                fmt: url_for("web.results_file", kind=kind, fmt=fmt, counts=counts, **args)
+                for fmt in report_files.FORMATS
+            },
+            "csv_vn": url_for(
+                "web.results_file", kind=kind, fmt="csv", counts=counts, dialect="excel-vn", **args
+            ),
         },
     )
 
@@ -99,7 +104,14 @@ def results_file(kind: str, fmt: str):
     q = load_args(schema, request.args)
     with current().db.session() as session:
         file = report_files.report_file(
-            session, current_user(), kind, fmt, q["period"], q["area"], q.get("counts", "all")
+            session,
+            current_user(),
+            kind,
+            fmt,
+            q["period"],
+            q["area"],
+            q.get("counts", "all"),
+            q["dialect"],
         )
         session.commit()
     response = Response(file.body, mimetype=file.mimetype)
@@ -134,7 +146,7 @@ def official_file(table: str, fmt: str):
     q = load_args(ExportQuerySchema(), request.args)
     with current().db.session() as session:
         file = report_files.official_file(
-            session, current_user(), table, fmt, q["period"], q["area"], q["counts"]
+            session, current_user(), table, fmt, q["period"], q["area"], q["counts"], q["dialect"]
         )
         session.commit()
     response = Response(file.body, mimetype=file.mimetype)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from khudan.schemas.submissions import CommentSchema, ListQuerySchema, ReviewSchema
 
-from .. import attachments, errors
+from .. import attachments, downloads, errors
 from ..models import Area, ReviewState
 from ..runtime import current
 from ..services import activity, forms, submission_view
@@ -91,7 +91,44 @@ def review_queue():
         forms=form_list,
         periods=periods,
         states=STATE_LABELS,
+        downloads=_downloads(chosen),
     )
+
+
+@bp.get("/forms/<form_id>/submissions.<any(xlsx, csv):kind>")
+@login_required(*REVIEWERS)
+def submissions_download(form_id: str, kind: str):
+    """The queue's download links: the form's submissions in the reader's areas with the
+    queue's filters, as the API gives them (``khudan.downloads``)."""
+    return downloads.submissions_file(current_user(), form_id, kind, request.args, load_args)
+
+
+def _downloads(chosen: dict) -> dict | None:
+    """The download links for the chosen form and filters (none without a form)."""
+    if not chosen.get("form"):
+        return None
+    state = chosen.get("review_state")
+    args = {
+        "labels": lang(),
+        "period": chosen.get("period") or None,
+        "area": chosen.get("area") or None,
+        # one state only: "waiting" (several) and "all" export every state
+        "state": state if state in STATE_LABELS else None,
+    }
+    args = {k: v for k, v in args.items() if v}
+
+    def link(kind: str, **more) -> str:
+        return url_for(
+            "web.submissions_download", form_id=chosen["form"], kind=kind, **args, **more
+        )
+
+    return {
+        "xlsx": link("xlsx"),
+        "csv": link("csv"),
+        "zip": link("xlsx", attachments="true"),
+        "filters": args,
+        "every_state": "state" not in args,
+    }
 
 
 @bp.get("/submissions/<int:submission_id>")

@@ -260,3 +260,34 @@ def test_tables_13_and_14_cultural_family_and_thon_van_hoa(
     assert cells[6][:2] == ("STT", "Thôn, tổ dân phố")
     # A province's list names each thôn's commune too.
     assert {row[1] for row in cells[8:10]} == {"Thôn Bắc, Xã Nhơn Châu", "Thôn Trung, Xã Nhơn Châu"}
+
+
+def test_csv_in_the_vietnamese_excel_dialect_on_request(client, households, database_url, tmp_path):
+    """Issue 13: semicolons and decimal commas, so a double click in Excel set to Vietnamese
+    opens the right columns and numbers; the standard CSV stays as it was."""
+    url = f"{URL}/ket-qua.csv?period=2026&area=52"
+    plain = client.get(url, headers=households).get_data(as_text=True).lstrip("\ufeff")
+    vn = client.get(f"{url}&dialect=excel-vn", headers=households).get_data(as_text=True)
+    vn_rows = list(csv.reader(io.StringIO(vn.lstrip("\ufeff")), delimiter=";"))
+    plain_rows = list(csv.reader(io.StringIO(plain)))
+    assert len(vn_rows[0]) == len(plain_rows[0]) > 10
+    commune = next(r for r in vn_rows if r[1] == "Xã Nhơn Châu")
+    assert commune[4] == "0,025" and commune[7] == "0,0083"  # rates: decimal comma
+    assert next(r for r in plain_rows if r[1] == "Xã Nhơn Châu")[4] == "0.025"
+    bad = client.get(f"{url}&dialect=tab", headers=households)
+    assert bad.status_code == 422
+    summary = client.get(
+        "/api/v1/reports/poverty.csv?period=2026&dialect=excel-vn", headers=households
+    ).get_data(as_text=True)
+    assert ";" in summary.splitlines()[0] and "," not in summary.splitlines()[0].replace(", ", "")
+    env = {
+        "KHUDAN_DATABASE_URL": database_url,
+        "KHUDAN_SECRET_KEY": "x",
+        "KHUDAN_INSTANCE_DIR": str(tmp_path / "i"),
+        "KHUDAN_MEDIA_ROOT": str(tmp_path / "m"),
+    }
+    out = tmp_path / "t1.csv"
+    args = ["reports", "official", "ket-qua", "--period", "2026", "--format", "csv"]
+    args += ["--dialect", "excel-vn", "-o", str(out)]
+    assert CliRunner().invoke(main, args, env=env).exit_code == 0
+    assert out.read_text(encoding="utf-8-sig").splitlines()[0].startswith("STT;")

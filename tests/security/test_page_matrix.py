@@ -187,6 +187,12 @@ ROWS = [
     ),
     Row(
         "GET",
+        "/app/forms/<form_id>/submissions.<any(xlsx, csv):kind>",
+        "/app/forms/poverty_review/submissions.csv",
+        REVIEWERS,
+    ),
+    Row(
+        "GET",
         "/app/submissions/<int:submission_id>/files/<path:name>",
         "/app/submissions/{mine}/files/h.jpg?size=320",
         REVIEWERS,

@@ -262,6 +262,10 @@ def test_results_tables_files_and_charts(client, web_login, households):
     csv = client.get("/app/results/poverty.csv?period=2026")
     assert csv.mimetype == "text/csv" and "Thôn Bắc" in csv.text
     assert 'filename="ra-soat-ho-ngheo-2026-tat-ca.csv"' in csv.headers["Content-Disposition"]
+    # The button says which CSV it is; the Vietnamese Excel one has semicolons.
+    assert "CSV cho Excel tiếng Việt (dấu chấm phẩy, dấu phẩy thập phân)" in page.text
+    vn = client.get("/app/results/poverty.csv?period=2026&dialect=excel-vn")
+    assert vn.status_code == 200 and vn.text.lstrip("\ufeff").split("\r\n")[0].count(";") > 5
     xlsx = client.get("/app/results/poverty.xlsx?period=2026&area=21607")
     assert xlsx.data[:2] == b"PK"
     for kind in ("cultural-family", "satisfaction"):
@@ -346,3 +350,24 @@ def test_the_submission_page_lists_the_households_other_submissions(
     assert "Các phiếu khác của cùng hộ trong kỳ" in page
     assert f'href="/app/submissions/{first}"' in page
     assert "Mở bài nộp kia" in page  # the problem links the first one too
+
+
+def test_the_queue_downloads_the_forms_submissions_in_the_readers_areas(
+    client, web_login, households
+):
+    """Issue 13: the pages download what the API does, for the reader's areas and filters."""
+    web_login("lan", "supervisor", areas=("21607",))
+    page = client.get("/app/review?form=poverty_review&period=2026&review_state=").text
+    links = dict(re.findall(r'<a class="button" href="([^"]+)" download>([^<]+)<', page))
+    assert set(links.values()) >= {"Excel (XLSX, mỗi nhóm lặp một trang)", "ZIP: Excel kèm ảnh"}
+    csv_url = next(u for u, label in links.items() if label.startswith("CSV")).replace("&amp;", "&")
+    assert "period=2026" in csv_url and "labels=vi" in csv_url
+    reply = client.get(csv_url)
+    assert reply.status_code == 200 and reply.mimetype == "text/csv"
+    text = reply.get_data(as_text=True)
+    codes = {code for code in ("A", "B", "C") if f",{code}," in text}
+    assert codes == {"A", "B"}  # C is in another commune
+    zip_url = next(u for u, label in links.items() if label.startswith("ZIP")).replace("&amp;", "&")
+    archive = client.get(zip_url)
+    assert archive.status_code == 200 and archive.mimetype == "application/zip"
+    assert "Tải xuống" not in client.get("/app/review").text  # no form chosen: no links
