@@ -70,16 +70,48 @@ def layout(
     for p in problems:
         by_path[p.path].append(p)
     names = {code: {lang: f"{name} ({code})"} for code, name in (places or {}).items()}
-    return _items(root, root, answers, children, choices, lang, by_path, names)
+    return _items(root, root, answers, children, choices, lang, by_path, names, answers)
 
 
-def _items(parent, shown_path, values, children, choices, lang, problems, places) -> list:
+_OUTPUT = re.compile(r"\$\{([^}]*)\}")
+
+
+def _filled(f: dict, lang: str, here: dict, root: dict) -> str:
+    """The label in ``lang`` with each ``${…}`` output showing its answer, as Collect shows it:
+    an absolute path is read from the whole submission, a relative one (``../m_age``, in a
+    repeat) from the answers around the question."""
+    template = f.get("label_template")
+    if not template:
+        return label_text(f["label"], lang)
+
+    def value(match: re.Match) -> str:
+        ref = match.group(1).strip()
+        if ref.startswith("/"):
+            node = root
+            for part in ref.split("/")[2:]:  # after "" and the root element
+                node = node.get(part) if isinstance(node, dict) else None
+        else:
+            node = here.get(ref.rsplit("/", 1)[-1])
+        return node if isinstance(node, str) else "…"
+
+    return _OUTPUT.sub(value, label_text(template, lang))
+
+
+def _items(parent, shown_path, values, children, choices, lang, problems, places, root) -> list:
     out: list = []
     for f in children.get(parent, []):
         name, here = f["name"], f"{shown_path}/{f['name']}"
         if f["kind"] == "group":
             inner = _items(
-                f["path"], here, values.get(name) or {}, children, choices, lang, problems, places
+                f["path"],
+                here,
+                values.get(name) or {},
+                children,
+                choices,
+                lang,
+                problems,
+                places,
+                root,
             )
             if inner and f.get("label"):
                 out.append(Group(label_text(f["label"], lang), inner))
@@ -88,7 +120,9 @@ def _items(parent, shown_path, values, children, choices, lang, problems, places
         elif f["kind"] == "repeat":
             instances = values.get(name) or []
             rows = [
-                _items(f["path"], f"{here}[{i}]", inst, children, choices, lang, problems, places)
+                _items(
+                    f["path"], f"{here}[{i}]", inst, children, choices, lang, problems, places, root
+                )
                 for i, inst in enumerate(instances, start=1)
             ]
             table = _table(label_text(f.get("label"), lang) or name, rows)
@@ -102,7 +136,7 @@ def _items(parent, shown_path, values, children, choices, lang, problems, places
             out.append(
                 Answer(
                     here,
-                    label_text(f["label"], lang),
+                    _filled(f, lang, values, root),
                     _shown(f, raw, choices, lang, places),
                     raw,
                     _kind(f),

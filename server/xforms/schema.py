@@ -35,6 +35,7 @@ JR = "http://openrosa.org/javarosa"
 
 # jr://images/x.png, jr://file-csv/areas.csv ... Collect stores media by base name only.
 _ITEXT_REF = re.compile(r"jr:itext\('([^']+)'\)")
+_OUTPUT = re.compile(r"\$\{[^}]*\}")
 _MEDIA_REF = re.compile(r"jr://(?:images|audio|video|file|file-csv)/([^\"'<>\s]+)")
 
 
@@ -81,7 +82,10 @@ def read_xform(xml: bytes) -> XFormInfo:
     controls = _controls(body, _secondary_instances(model)) if body is not None else {}
     for f in fields:
         if f["path"] in labels:
-            f["label"] = labels[f["path"]]
+            written = labels[f["path"]]
+            f["label"] = {lang: plain(text) for lang, text in written.items()}
+            if written != f["label"]:  # it shows answers: kept for the pages to fill in
+                f["label_template"] = written
         if f["kind"] == "field" and f["path"] in controls:
             f.update(controls[f["path"]])
 
@@ -129,7 +133,9 @@ def _walk(element: Element, parent: str, repeat: str | None, binds, repeats, out
                 text = (bind.get(f"{{{JR}}}{attribute}") or "").strip()
                 if text:
                     match = _ITEXT_REF.match(text)
-                    entry[key] = dict(itext.get(match.group(1), {})) if match else {"default": text}
+                    entry[key] = (
+                        _plain(itext.get(match.group(1), {})) if match else {"default": text}
+                    )
         out.append(entry)
         if has_children:
             _walk(node, path, path if is_repeat else repeat, binds, repeats, out, itext)
@@ -148,9 +154,30 @@ def _itext(model: Element) -> dict[str, dict[str, str]]:
         for text in translation:
             value = next((v for v in text if local(v.tag) == "value" and not v.get("form")), None)
             if value is not None:
-                words = "".join(value.itertext()).strip()
-                itext.setdefault(text.get("id"), {})[lang] = words
+                itext.setdefault(text.get("id"), {})[lang] = _words(value)
     return itext
+
+
+def _words(element: Element) -> str:
+    """The text of a label, each ``<output value="…"/>`` (an XLSForm ``${field}``) written as
+    ``${…}`` with its XPath, for the pages to fill with the answer as Collect does."""
+    parts = [element.text or ""]
+    for node in element:
+        if isinstance(node.tag, str) and local(node.tag) == "output":
+            parts.append("${" + (node.get("value") or "").strip() + "}")
+        elif isinstance(node.tag, str):
+            parts.append(_words(node))
+        parts.append(node.tail or "")
+    return "".join(parts).strip()
+
+
+def plain(text: str) -> str:
+    """A label without its ``${…}`` outputs, where there are no answers to fill them with."""
+    return _OUTPUT.sub("", text)
+
+
+def _plain(texts: dict[str, str]) -> dict[str, str]:
+    return {lang: plain(text) for lang, text in texts.items()}
 
 
 def _labels(itext: dict[str, dict[str, str]], body: Element | None) -> dict[str, dict[str, str]]:
@@ -165,7 +192,7 @@ def _labels(itext: dict[str, dict[str, str]], body: Element | None) -> dict[str,
         if match:
             out[ref] = itext.get(match.group(1), {})
         elif (label.text or "").strip():
-            out[ref] = {"default": "".join(label.itertext()).strip()}
+            out[ref] = {"default": _words(label)}
     return out
 
 
@@ -340,7 +367,7 @@ def _choice_labels(control: Element, instances, itext) -> dict[str, dict[str, st
             local(c.tag): "".join(c.itertext()).strip() for c in item if isinstance(c.tag, str)
         }
         if by_itext:
-            labels[cells.get(value_ref, "")] = dict(itext.get(cells.get("itextId", ""), {}))
+            labels[cells.get(value_ref, "")] = _plain(itext.get(cells.get("itextId", ""), {}))
         elif label_ref in cells:
             labels[cells.get(value_ref, "")] = {"default": cells[label_ref]}
     return labels
@@ -349,5 +376,5 @@ def _choice_labels(control: Element, instances, itext) -> dict[str, dict[str, st
 def _label_text(label: Element, itext) -> dict[str, str]:
     match = _ITEXT_REF.match(label.get("ref") or "")
     if match:
-        return dict(itext.get(match.group(1), {}))
+        return _plain(itext.get(match.group(1), {}))
     return {"default": "".join(label.itertext()).strip()}

@@ -371,3 +371,15 @@ def test_the_queue_downloads_the_forms_submissions_in_the_readers_areas(
     archive = client.get(zip_url)
     assert archive.status_code == 200 and archive.mimetype == "application/zip"
     assert "Tải xuống" not in client.get("/app/review").text  # no form chosen: no links
+
+
+def test_labels_show_the_answers_they_quote_as_collect_does(client, web_login, households):
+    """Issue 13: an XLSForm label with ${field} shows that field's value, not a gap."""
+    web_login("lan", "supervisor", areas=("21607",))
+    a = by_code(client)["A"]
+    page = client.get(f"/app/submissions/{a}").text
+    # pov1.xml: ind_employment = 1, ind_housing_area = 1 (36 m² for 5 persons)
+    assert "Chỉ số 1. Việc làm: kết quả tính được là 1 (1 = thiếu hụt)" in page
+    assert "Chỉ số 8. Diện tích nhà ở bình quân đầu người: kết quả tính được là 1" in page
+    english = client.get(f"/app/submissions/{a}?lang=en").text
+    assert "Indicator 1. Employment: derived value 1 (1 = deprived)" in english
