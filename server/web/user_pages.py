@@ -43,6 +43,14 @@ def user_create():
     password = users.generate_password()
     with current().db.session() as session:
         try:
+            if role in SCOPED and not codes:
+                # An area text that was not picked from the list arrives empty: a collector or
+                # supervisor without an area would see nothing and count nowhere.
+                raise errors.INVALID_INPUT(
+                    reason=_(
+                        "Thu thập viên và giám sát viên cần ít nhất một địa bàn: chọn địa bàn trong danh sách gợi ý (hoặc gõ mã địa bàn)."
+                    )
+                )
             _check_codes(session, codes)
             user = users.create_user(session, username, role, password, codes)
         except errors.Problem as problem:
@@ -177,6 +185,9 @@ def user_tokens_revoke(username: str):
         session.commit()
     flash(_("Đã thu hồi {n} mã QR của {name}.", n=revoked, name=username), "ok")
     return redirect(url_for("web.user_detail", username=username), 303)
+
+
+SCOPED = ("collector", "supervisor")  # roles that see only their areas
 
 
 def parse_codes(text: str) -> list[str]:

@@ -220,7 +220,21 @@ def test_create_a_collector_with_areas_and_a_password_shown_once(client, web_log
     with db.session() as s:
         user = s.scalar(select(User).where(User.username == "thu"))
         assert (user.role, user.area_codes) == ("collector", ["21607.T01", "21607.T02"])
-    assert client.post("/app/users", data={**form, "areas": ""}).status_code == 409  # taken
+    assert client.post("/app/users", data={**form, "areas": "21607.T01"}).status_code == 409
+
+
+def test_a_collector_whose_area_was_not_picked_is_refused(client, web_login, db, registry):
+    """Issue 13: an area typed but not picked from the list arrives empty; the collector is not
+    created without one (it would see nothing and count nowhere)."""
+    token = web_login("quan", "admin")
+    form = {"csrf_token": token, "username": "thu", "role": "collector", "areas": ""}
+    reply = client.post("/app/users", data=form)
+    assert reply.status_code == 422
+    assert "cần ít nhất một địa bàn" in reply.text
+    with db.session() as s:
+        assert s.scalar(select(User).where(User.username == "thu")) is None
+    designer = client.post("/app/users", data={**form, "username": "ha", "role": "designer"})
+    assert designer.status_code == 200  # a designer has no areas
 
 
 def test_edit_areas_disable_and_enable(client, web_login, make_user, db, registry):
