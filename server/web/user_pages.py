@@ -21,6 +21,7 @@ from ..services.collect_qr import collect_qr_png, png_data_url
 from . import bp
 from .auth import ADMIN, current_user, login_required
 from .i18n import _, problem_text
+from .nav import ROLE_LABELS
 
 PER_PAGE = 50
 ROLES = (Role.COLLECTOR, Role.SUPERVISOR, Role.DESIGNER, Role.ADMIN)
@@ -91,6 +92,24 @@ def user_areas(username: str):
             return page, problem.status
         _update(session, user, areas=codes)
     flash(_("Đã lưu địa bàn của {name}.", name=username), "ok")
+    return redirect(url_for("web.user_detail", username=username), 303)
+
+
+@bp.post("/users/<username>/role")
+@login_required(*ADMIN)
+def user_role(username: str):
+    """Change the role (the last enabled admin stays one: 409 with the reason)."""
+    role = request.form.get("role", "")
+    with current().db.session() as session:
+        user = _get(session, username)
+        try:
+            if role not in ROLE_LABELS:
+                raise errors.INVALID_INPUT(reason=_("không có vai trò {role}", role=repr(role)))
+            _update(session, user, role=role)
+        except errors.Problem as problem:
+            page = _detail_page(user, "\n".join(user.area_codes), error=problem_text(problem))
+            return page, problem.status
+    flash(_("Đã đổi vai trò của {name}.", name=username), "ok")
     return redirect(url_for("web.user_detail", username=username), 303)
 
 

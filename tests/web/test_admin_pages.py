@@ -521,3 +521,21 @@ def test_the_audit_page_shows_who_did_what_to_admins_only(client, web_login, mak
     only = client.get("/app/audit?action=user.update").text
     assert "user.update" in only and "<code>user.login</code>" not in only
     assert 'href="/app/audit"' in client.get("/app/").text  # in the admins' navigation
+
+
+def test_an_admin_changes_a_role_on_the_page_but_not_the_last_admins(
+    client, web_login, make_user, db, registry
+):
+    make_user("thu", "collector", areas=("21607.T01",))
+    token = web_login("quan", "admin")
+    reply = client.post("/app/users/thu/role", data={"csrf_token": token, "role": "supervisor"})
+    assert reply.status_code == 303
+    assert "Đã đổi vai trò của thu." in client.get(reply.headers["Location"]).text
+    with db.session() as s:
+        assert s.scalar(select(User.role).where(User.username == "thu")) == "supervisor"
+    last = client.post("/app/users/quan/role", data={"csrf_token": token, "role": "designer"})
+    assert last.status_code == 409  # the only admin stays one
+    assert (
+        client.post("/app/users/thu/role", data={"csrf_token": token, "role": "king"}).status_code
+        == 422
+    )
