@@ -4,6 +4,9 @@ as the form is, approve, reject or flag it with a comment. The same services and
 
 from __future__ import annotations
 
+import dataclasses
+from urllib.parse import parse_qsl, urlsplit
+
 from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
@@ -42,26 +45,8 @@ def state_label(state: str) -> str:
 @bp.get("/review")
 @login_required(*REVIEWERS)
 def review_queue():
-    args = request.args.to_dict()
-    # Opened plainly, the queue shows what needs a decision (received, edited, with issues);
-    # "Tất cả" sends review_state= (empty) for every state.
-    args.setdefault("review_state", WAITING)
-    waiting = args.get("review_state") == WAITING
-    if waiting:  # the pages' own filter: any state not decided yet
-        del args["review_state"]
-    q = load_args(ListQuerySchema(), args)
-    filters = service.Filters(
-        form_id=q["form"],
-        period=q["period"],
-        area=q["area"],
-        review_state=q["review_state"],
-        review_states=activity.WAITING if waiting else (),
-        submitter=q["submitter"],
-        has_problems=q["has_problems"],
-        sort=q["sort"],
-        page=q["page"],
-        per_page=PER_PAGE,
-    )
+    filters = _queue_filters(request.args.to_dict())
+    q = {"page": filters.page}
     user = current_user()
     with current().db.session() as session:
         items, total = service.list_submissions(session, user, filters)
@@ -73,9 +58,11 @@ def review_queue():
             for f in forms.list_forms(session)
         ]
         periods = activity.periods(session, user)
-    chosen = {k: request.args.get(k, "") for k in (*FILTERS, "submitter")}
+    chosen = {k: request.args.get(k, "") for k in (*FILTERS, "submitter", "sort")}
     chosen["review_state"] = request.args.get("review_state", WAITING)
     kept = {k: v for k, v in chosen.items() if v}
+    # "Tất cả" is review_state= (empty): kept, or a link back would show the waiting ones only
+    kept["review_state"] = chosen["review_state"]
     pages = max(1, -(-total // PER_PAGE))
     return render_template(
         "review_queue.html",
@@ -93,6 +80,61 @@ def review_queue():
         states=STATE_LABELS,
         downloads=_downloads(chosen),
     )
+
+
+def _queue_filters(args: dict) -> service.Filters:
+    """The queue's filters from its query string (also read back from a submission's ``back``
+    link, to find the submissions before and after it in the queue)."""
+    # Opened plainly, the queue shows what needs a decision (received, edited, with issues);
+    # "Tất cả" sends review_state= (empty) for every state.
+    args.setdefault("review_state", WAITING)
+    waiting = args.get("review_state") == WAITING
+    if waiting:  # the pages' own filter: any state not decided yet
+        del args["review_state"]
+    q = load_args(ListQuerySchema(), args)
+    return service.Filters(
+        form_id=q["form"],
+        period=q["period"],
+        area=q["area"],
+        review_state=q["review_state"],
+        review_states=activity.WAITING if waiting else (),
+        submitter=q["submitter"],
+        has_problems=q["has_problems"],
+        sort=q["sort"],
+        page=q["page"],
+        per_page=PER_PAGE,
+    )
+
+
+def _neighbours(session, user, submission_id: int, back: str) -> tuple[str | None, str | None]:
+    """Links to the submissions before and after this one in the queue it was opened from
+    (its page, or the next or previous page at the edges), keeping ``back``."""
+    parts = urlsplit(back)
+    if parts.path != url_for("web.review_queue"):
+        return None, None
+    args = dict(parse_qsl(parts.query))
+    try:
+        filters = _queue_filters(dict(args))
+    except errors.Problem:
+        return None, None
+    ids = [i["id"] for i in service.list_submissions(session, user, filters)[0]]
+    if submission_id not in ids:
+        return None, None
+    at = ids.index(submission_id)
+    before = ids[at - 1] if at > 0 else None
+    after = ids[at + 1] if at + 1 < len(ids) else None
+    if after is None:  # the first of the next page
+        later = dataclasses.replace(filters, page=filters.page + 1)
+        after = next((i["id"] for i in service.list_submissions(session, user, later)[0]), None)
+    if before is None and filters.page > 1:
+        earlier = dataclasses.replace(filters, page=filters.page - 1)
+        rows = service.list_submissions(session, user, earlier)[0]
+        before = rows[-1]["id"] if rows else None
+
+    def link(sid: int | None) -> str | None:
+        return url_for("web.submission", submission_id=sid, back=back) if sid else None
+
+    return link(before), link(after)
 
 
 @bp.get("/forms/<form_id>/submissions.<any(xlsx, csv):kind>")
@@ -157,7 +199,8 @@ def submission(submission_id: int):
         derived = submission_view.derived(session, row)
         history = submission_view.review_history(session, row)
         title = version.form_version.title
-    back = safe_next(request.args.get("back")) or url_for("web.review_queue")
+        back = safe_next(request.args.get("back")) or url_for("web.review_queue")
+        previous, following = _neighbours(session, current_user(), submission_id, back)
     return render_template(
         "submission.html",
         s=body,
@@ -170,6 +213,8 @@ def submission(submission_id: int):
         history=history,
         places=places,
         back=back,
+        previous=previous,
+        following=following,
         states=STATE_LABELS,
         map_points=_map_points(where, photos),
     )

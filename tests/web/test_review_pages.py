@@ -383,3 +383,21 @@ def test_labels_show_the_answers_they_quote_as_collect_does(client, web_login, h
     assert "Chỉ số 8. Diện tích nhà ở bình quân đầu người: kết quả tính được là 1" in page
     english = client.get(f"/app/submissions/{a}?lang=en").text
     assert "Indicator 1. Employment: derived value 1 (1 = deprived)" in english
+
+
+def test_previous_and_next_follow_the_queue_the_submission_was_opened_from(
+    client, web_login, households
+):
+    web_login("lan", "supervisor", areas=("21607",))
+    queue = client.get("/app/review?review_state=&sort=id").text
+    opened = re.findall(r'<a href="(/app/submissions/\d+\?back=[^"]+)"', queue)
+    assert len(opened) == 2  # A and B; C is in another commune
+    first = client.get(opened[0].replace("&amp;", "&")).text
+    following = re.search(r'<a class="button" href="([^"]+)" rel="next">', first).group(1)
+    assert 'rel="prev"' not in first
+    second = client.get(following.replace("&amp;", "&")).text
+    assert 'rel="next"' not in second
+    previous = re.search(r'<a class="button" href="([^"]+)" rel="prev">', second).group(1)
+    assert previous.split("?")[0] == opened[0].split("?")[0]
+    plain = client.get(opened[0].split("?")[0]).text  # opened without a queue: no links
+    assert 'rel="next"' not in plain

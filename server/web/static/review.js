@@ -34,6 +34,14 @@
     const comment = document.getElementById("review-comment");
     document.addEventListener("keydown", (event) => {
       if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
+      // j / k: the next or previous submission of the queue it was opened from
+      const step = { j: "a[rel=next]", k: "a[rel=prev]" }[event.key];
+      const link = step && document.querySelector(`nav.neighbours ${step}`);
+      if (link) {
+        window.location = link.href;
+        event.preventDefault();
+        return;
+      }
       const radio = form.querySelector(`input[data-key="${CSS.escape(event.key)}"]`);
       if (!radio) return;
       radio.checked = true;
