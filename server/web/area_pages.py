@@ -131,6 +131,41 @@ def areas_import():
     return redirect(url_for("web.areas", level="area"), 303)
 
 
+@bp.post("/areas/thon")
+@login_required(*ADMIN)
+def area_save():
+    """Add one thôn / tổ dân phố, or change one (same commune and code): the rules of the CSV
+    import for one row, without a file."""
+    row = {
+        k: request.form.get(k, "").strip()
+        for k in ("commune_code", "code", "name", "kind", "households_total")
+    }
+    with current().db.session() as session:
+        plan = areas.plan_import(session, [row], first_line=1)
+        if plan.rejected:
+            reason = plan.rejected[0][1]
+            return _list_page(one_error=reason, one=row), 422
+        report = areas.apply_import(session, plan)
+        audit.record(
+            session,
+            current_user().id,
+            "area.save",
+            f"area:{row['commune_code']}.{row['code']}",
+            added=report.added,
+            updated=report.updated,
+            web=True,
+        )
+        session.commit()
+    code = f"{row['commune_code']}.{row['code']}"
+    if report.added:
+        flash(_("Đã thêm {name} ({code}).", name=row["name"], code=code), "ok")
+    elif report.updated:
+        flash(_("Đã sửa {name} ({code}).", name=row["name"], code=code), "ok")
+    else:
+        flash(_("{name} ({code}) không có gì thay đổi.", name=row["name"], code=code), "ok")
+    return redirect(url_for("web.areas", parent=row["commune_code"]), 303)
+
+
 def _preview_page(plan: areas.ImportPlan, data: bytes, filename: str, **extra) -> str:
     return render_template(
         "areas_preview.html",

@@ -539,3 +539,18 @@ def test_an_admin_changes_a_role_on_the_page_but_not_the_last_admins(
         client.post("/app/users/thu/role", data={"csrf_token": token, "role": "king"}).status_code
         == 422
     )
+
+
+def test_one_thon_is_added_and_changed_on_the_areas_page(client, web_login, db, registry):
+    token = web_login("quan", "admin")
+    row = {"csrf_token": token, "commune_code": "21607", "code": "T09", "name": "Thôn Chín"}
+    reply = client.post("/app/areas/thon", data={**row, "households_total": "80"})
+    assert reply.status_code == 303
+    assert "Đã thêm Thôn Chín (21607.T09)." in client.get(reply.headers["Location"]).text
+    reply = client.post("/app/areas/thon", data={**row, "households_total": "85"})
+    assert "Đã sửa Thôn Chín (21607.T09)." in client.get(reply.headers["Location"]).text
+    with db.session() as s:
+        assert s.get(Area, "21607.T09").households_total == 85
+    bad = client.post("/app/areas/thon", data={**row, "commune_code": "99999"})
+    assert bad.status_code == 422 and "không có mã xã &#39;99999&#39;" in bad.text
+    assert 'value="Thôn Chín"' in bad.text  # what was typed stays in the form
