@@ -17,8 +17,19 @@ def _username(value: str) -> None:
         raise ValidationError(_("Không dùng làm tên người dùng được: {reason}", reason=reason))
 
 
+PHONE = validate.Regexp(r"^\+?[0-9 .()-]{6,32}$", error="a phone number: digits, spaces, + . - ( )")
+FULL_NAME = validate.Length(max=200)
+
+
+def _phone_or_empty(value: str) -> None:
+    if value:
+        PHONE(value)
+
+
 class UserSchema(Schema):
     username = fields.String(required=True)
+    full_name = fields.String(allow_none=True, metadata={"description": "The person's name"})
+    phone = fields.String(allow_none=True)
     role = fields.String(required=True, metadata={"description": " | ".join(ROLES)})
     enabled = fields.Boolean(required=True)
     areas = fields.List(
@@ -43,6 +54,8 @@ class UserQuerySchema(Schema):
 
 class UserCreateSchema(Schema):
     username = fields.String(required=True, validate=[validate.Length(min=1, max=150), _username])
+    full_name = fields.String(load_default=None, allow_none=True, validate=FULL_NAME)
+    phone = fields.String(load_default=None, allow_none=True, validate=PHONE)
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     areas = fields.List(
         fields.String(validate=validate.Length(min=1, max=64)),
@@ -58,6 +71,8 @@ class UserCreateSchema(Schema):
 
 class UserUpdateSchema(Schema):
     role = fields.String(validate=validate.OneOf(ROLES))
+    full_name = fields.String(validate=FULL_NAME, metadata={"description": "empty to clear"})
+    phone = fields.String(validate=_phone_or_empty, metadata={"description": "empty to clear"})
     areas = fields.List(
         fields.String(validate=validate.Length(min=1, max=64)),
         metadata={"description": "Replaces the user's area list"},

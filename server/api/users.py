@@ -92,6 +92,8 @@ class Users(Resource):
                 data["role"],
                 data.get("password") or generated,
                 data["areas"],
+                data["full_name"],
+                data["phone"],
             )
             audit.record(
                 session,

@@ -29,6 +29,9 @@ class User(Base):
     password_hash: Mapped[str]
     digest_ha1: Mapped[str] = mapped_column(String(32))
     enabled: Mapped[bool] = mapped_column(default=True)
+    # Who the person is, for the pages and lists (the username is a log-in, not a name).
+    full_name: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[created_at]
 
     areas: Mapped[list[UserArea]] = relationship(

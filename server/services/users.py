@@ -65,7 +65,13 @@ def username_problem(name: str) -> str | None:
 
 
 def create_user(
-    session: Session, username: str, role: Role | str, password: str, areas: list[str] = ()
+    session: Session,
+    username: str,
+    role: Role | str,
+    password: str,
+    areas: list[str] = (),
+    full_name: str | None = None,
+    phone: str | None = None,
 ) -> User:
     username = username.strip()
     if reason := username_problem(username):
@@ -88,6 +94,8 @@ def create_user(
         password_hash=generate_password_hash(password, method=PASSWORD_METHOD),
         digest_ha1=digest_ha1(username, password),
         areas=[UserArea(area_code=code) for code in dict.fromkeys(areas)],
+        full_name=(full_name or "").strip() or None,
+        phone=(phone or "").strip() or None,
     )
     session.add(user)
     session.flush()
@@ -184,6 +192,8 @@ def update_user(
     role: Role | str | None = None,
     areas: list[str] | None = None,
     enabled: bool | None = None,
+    full_name: str | None = None,
+    phone: str | None = None,
 ) -> dict[str, list]:
     """Change what is given (``areas`` replaces the list); return ``{field: [old, new]}`` for what
     changed. Refuses (409) to disable or demote the last enabled admin, who could not be replaced."""
@@ -194,6 +204,10 @@ def update_user(
         changes["enabled"] = [user.enabled, enabled]
     if areas is not None and sorted(set(areas)) != sorted(user.area_codes):
         changes["areas"] = [sorted(user.area_codes), sorted(set(areas))]
+    for name, value in (("full_name", full_name), ("phone", phone)):
+        if value is not None and (value.strip() or None) != getattr(user, name):
+            changes[name] = [getattr(user, name), value.strip() or None]
+            setattr(user, name, value.strip() or None)
     stays_admin = Role(role or user.role) == Role.ADMIN and (enabled is not False)
     if user.role == Role.ADMIN and user.enabled and not stays_admin:
         others = session.scalar(

@@ -12,6 +12,7 @@ import re
 from flask import abort, flash, redirect, render_template, request, url_for
 
 from khudan.schemas.common import MAX_PAGE
+from khudan.schemas.users import UserCreateSchema
 
 from .. import errors
 from ..models import Role, User
@@ -19,6 +20,7 @@ from ..runtime import base_url, current
 from ..services import audit, sessions, throttle, users
 from ..services.collect_qr import collect_qr_png, png_data_url
 from . import bp
+from .args import load_args
 from .auth import ADMIN, current_user, login_required
 from .i18n import _, problem_text
 from .nav import ROLE_LABELS
@@ -53,7 +55,8 @@ def user_create():
                     )
                 )
             _check_codes(session, codes)
-            user = users.create_user(session, username, role, password, codes)
+            profile = _profile(request.form)
+            user = users.create_user(session, username, role, password, codes, **profile)
         except errors.Problem as problem:
             page = _list_page(error=problem_text(problem), form=request.form)
             return page, problem.status
@@ -93,6 +96,28 @@ def user_areas(username: str):
         _update(session, user, areas=codes)
     flash(_("Đã lưu địa bàn của {name}.", name=username), "ok")
     return redirect(url_for("web.user_detail", username=username), 303)
+
+
+@bp.post("/users/<username>/profile")
+@login_required(*ADMIN)
+def user_profile(username: str):
+    """The person's name and phone number."""
+    with current().db.session() as session:
+        user = _get(session, username)
+        try:
+            profile = _profile(request.form)
+            _update(session, user, **{k: v or "" for k, v in profile.items()})
+        except errors.Problem as problem:
+            page = _detail_page(user, "\n".join(user.area_codes), error=problem_text(problem))
+            return page, problem.status
+    flash(_("Đã lưu thông tin của {name}.", name=username), "ok")
+    return redirect(url_for("web.user_detail", username=username), 303)
+
+
+def _profile(form) -> dict:
+    """Name and phone from a page's form, checked by the API's rules."""
+    wanted = {k: form.get(k, "").strip() or None for k in ("full_name", "phone")}
+    return load_args(UserCreateSchema(only=("full_name", "phone")), wanted)
 
 
 @bp.post("/users/<username>/role")

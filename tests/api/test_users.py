@@ -339,3 +339,25 @@ def test_every_users_route_is_in_the_openapi_document(client):
     assert {"201", "401", "403", "409", "422"} <= set(paths["/users"]["post"]["responses"])
     created = spec.json["definitions"]["UserWithPassword"]["properties"]
     assert "password" in created and "password_hash" not in created
+
+
+def test_a_users_name_and_phone_through_the_api(client, login):
+    admin = login()
+    r = client.post(
+        "/api/v1/users",
+        json={
+            "username": "thu",
+            "role": "designer",
+            "full_name": "Lê Thu",
+            "phone": "+84 912 345 678",
+        },
+        headers=admin,
+    )
+    assert r.status_code == 201 and (r.json["full_name"], r.json["phone"]) == (
+        "Lê Thu",
+        "+84 912 345 678",
+    )
+    r = client.patch("/api/v1/users/thu", json={"phone": ""}, headers=admin)
+    assert r.status_code == 200 and r.json["phone"] is None
+    r = client.patch("/api/v1/users/thu", json={"phone": "not a phone"}, headers=admin)
+    assert r.status_code == 422

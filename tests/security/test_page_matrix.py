@@ -227,6 +227,7 @@ ROWS = [
     Row("POST", "/app/users/<username>/areas", "/app/users/col/areas", ADMIN),
     Row("POST", "/app/users/<username>/enabled", "/app/users/col/enabled", ADMIN),
     Row("POST", "/app/users/<username>/role", "/app/users/col/role", ADMIN),
+    Row("POST", "/app/users/<username>/profile", "/app/users/col/profile", ADMIN),
     Row("POST", "/app/users/<username>/password", "/app/users/col/password", ADMIN),
     Row("GET", "/app/users/<username>/qr", "/app/users/col/qr", ADMIN),
     Row("POST", "/app/users/<username>/qr", "/app/users/col/qr", ADMIN),

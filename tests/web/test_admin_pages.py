@@ -554,3 +554,27 @@ def test_one_thon_is_added_and_changed_on_the_areas_page(client, web_login, db, 
     bad = client.post("/app/areas/thon", data={**row, "commune_code": "99999"})
     assert bad.status_code == 422 and "không có mã xã &#39;99999&#39;" in bad.text
     assert 'value="Thôn Chín"' in bad.text  # what was typed stays in the form
+
+
+def test_people_have_names_and_phone_numbers(client, web_login, db, registry):
+    token = web_login("quan", "admin")
+    form = {
+        "csrf_token": token,
+        "username": "thu",
+        "role": "collector",
+        "areas": "21607.T01",
+        "full_name": "Nguyễn Thị Thu",
+        "phone": "0912 345 678",
+    }
+    assert client.post("/app/users", data=form).status_code == 200
+    listing = client.get("/app/users").text
+    assert "Nguyễn Thị Thu" in listing and 'href="tel:0912345678"' in listing
+    reply = client.post(
+        "/app/users/thu/profile", data={"csrf_token": token, "full_name": "Nguyễn Thu", "phone": ""}
+    )
+    assert reply.status_code == 303
+    with db.session() as s:
+        assert s.scalar(select(User.full_name).where(User.username == "thu")) == "Nguyễn Thu"
+        assert s.scalar(select(User.phone).where(User.username == "thu")) is None
+    bad = client.post("/app/users/thu/profile", data={"csrf_token": token, "phone": "call me"})
+    assert bad.status_code == 422
