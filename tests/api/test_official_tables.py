@@ -9,10 +9,8 @@ import csv
 import datetime as dt
 import io
 import json
-import uuid
 
 from click.testing import CliRunner
-from factories import domain_sample
 from openpyxl import load_workbook
 
 from khudan.cli import main
@@ -228,18 +226,7 @@ def test_tables_13_and_14_cultural_family_and_thon_van_hoa(
     """cf.xml's household in Thôn Trung is disqualified (dq_4); two more there earn the title;
     Thôn Bắc (120 households in the registry) has nobody assessed."""
     forms.publish_xlsform(db, storage, test_reports.FORMS / "cultural_family.xlsx", validate=False)
-    collector.submit(domain_sample("cf.xml"))
-    for code in ("NC-T02-045", "NC-T02-046"):
-        earned = domain_sample(
-            "cf.xml",
-            **{
-                "NC-T02-044": code,
-                "<c2_6>no<": "<c2_6>yes<",
-                "<dq_4>yes<": "<dq_4>no<",
-                "c02c8659-6e5e-4994-aa0a-fafab043e766": str(uuid.uuid4()),
-            },
-        )
-        assert [r.status for r in collector.submit(earned)] == [201]
+    test_reports.assess_families(collector)
     admin = login()
     body = client.get(f"{URL}/gia-dinh-van-hoa.json?period=2025&area=21607", headers=admin).json
     assert body["number"] == 13

@@ -338,15 +338,14 @@ def test_cli_prints_the_table_and_json(households, database_url, tmp_path):
     assert "Tái nghèo: D Nguyễn Văn Hải (21607.T01)" in r.output
 
 
-def test_cultural_family_rates_most_failed_and_thon_title(
-    client, registry, db, storage, collector, login
-):
-    forms.publish_xlsform(db, storage, FORMS / "cultural_family.xlsx", validate=False)
-    # cf.xml: c2_6 not met and disqualifier dq_4; two more households in Thôn Trung earn it.
-    collector.submit(domain_sample("cf.xml"))
+def assess_families(collector, **replace: str) -> None:
+    """cf.xml as sent (NC-T02-044 in Thôn Trung: c2_6 not met, disqualified by dq_4), and two
+    more households there that earn the title; ``replace`` changes all three (e.g. the year)."""
+    assert [r.status for r in collector.submit(domain_sample("cf.xml", **replace))] == [201]
     for code in ("NC-T02-045", "NC-T02-046"):
         earned = domain_sample(
             "cf.xml",
+            **replace,
             **{
                 "NC-T02-044": code,
                 "<c2_6>no<": "<c2_6>yes<",
@@ -355,6 +354,14 @@ def test_cultural_family_rates_most_failed_and_thon_title(
             },
         )
         assert [r.status for r in collector.submit(earned)] == [201]
+
+
+def test_cultural_family_rates_most_failed_and_thon_title(
+    client, registry, db, storage, collector, login
+):
+    forms.publish_xlsform(db, storage, FORMS / "cultural_family.xlsx", validate=False)
+    # cf.xml: c2_6 not met and disqualifier dq_4; two more households in Thôn Trung earn it.
+    assess_families(collector)
     r = client.get(
         "/api/v1/reports/cultural-family?period=2025&area=21607&depth=1", headers=login()
     )
