@@ -166,6 +166,14 @@ class ListQuerySchema(Schema):
     since = UtcDateTime(load_default=None)
     until = UtcDateTime(load_default=None)
     has_problems = fields.Boolean(load_default=None)
+    q = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=100),
+        metadata={
+            "description": "text in the instance name (household code and head's name), the "
+            "household code or the instanceID; marks and case ignored"
+        },
+    )
     sort = fields.String(
         load_default="-created_at",
         validate=validate.OneOf(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, aliased, defer, selectinload
 
 from khudan.schemas.submissions import GROUP_SHOWN
@@ -32,6 +32,7 @@ from ..models import (
     User,
 )
 from ..models.base import utcnow
+from ..textfold import fold, folded
 from ..xforms.answers import read_answers
 from ..xforms.safexml import local
 from ..xforms.submission import read_submission
@@ -70,6 +71,7 @@ class Filters:
     since: dt.datetime | None = None
     until: dt.datetime | None = None
     has_problems: bool | None = None
+    text: str | None = None  # in the instance name (household code and head) or the code
     sort: str = "-created_at"
     page: int = 1
     per_page: int = 50
@@ -113,6 +115,15 @@ def list_submissions(session: Session, user: User, f: Filters) -> tuple[list[dic
     if f.has_problems is not None:
         problem = exists().where(SubmissionProblem.version_id == Submission.current_version_id)
         query = query.where(problem if f.has_problems else ~problem)
+    if f.text:  # without marks and case: "hai" finds "Nguyễn Văn Hải"
+        wanted = fold(f.text)
+        query = query.where(
+            or_(
+                folded(current.instance_name).contains(wanted, autoescape=True),
+                folded(Submission.household_code).contains(wanted, autoescape=True),
+                Submission.instance_id.contains(f.text.strip(), autoescape=True),
+            )
+        )
     total = session.scalar(select(func.count()).select_from(query.subquery()))
     column = SORTS[f.sort.lstrip("-")]
     order = column.desc() if f.sort.startswith("-") else column.asc()

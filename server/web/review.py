@@ -34,7 +34,7 @@ STATE_LABELS = {
 }
 WAITING = "waiting"
 METRES_PER_DEGREE = 111_320  # of latitude; of longitude too near the equator, enough for a sketch
-FILTERS = ("form", "period", "area", "review_state", "has_problems")
+FILTERS = ("form", "period", "area", "review_state", "has_problems", "q")
 
 
 @bp.app_template_global()
@@ -100,6 +100,7 @@ def _queue_filters(args: dict) -> service.Filters:
         review_states=activity.WAITING if waiting else (),
         submitter=q["submitter"],
         has_problems=q["has_problems"],
+        text=q["q"],
         sort=q["sort"],
         page=q["page"],
         per_page=PER_PAGE,

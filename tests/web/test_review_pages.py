@@ -401,3 +401,13 @@ def test_previous_and_next_follow_the_queue_the_submission_was_opened_from(
     assert previous.split("?")[0] == opened[0].split("?")[0]
     plain = client.get(opened[0].split("?")[0]).text  # opened without a queue: no links
     assert 'rel="next"' not in plain
+
+
+def test_the_queue_finds_submissions_by_text_without_marks(client, web_login, households):
+    """Issue 13: a text search in the queue (and the API's ?q=), ignoring marks and case."""
+    web_login("quan", "admin")
+    codes = lambda html: set(re.findall(r'">([A-C]) - Nguyễn', html))  # noqa: E731
+    assert codes(client.get("/app/review?review_state=&q=hai").text) == {"A", "B", "C"}
+    assert codes(client.get("/app/review?review_state=&q=b%20-%20NGUYEN").text) == {"B"}
+    assert codes(client.get("/app/review?review_state=&q=zzz").text) == set()
+    assert 'name="q" value="hai"' in client.get("/app/review?q=hai").text
