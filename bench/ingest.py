@@ -419,8 +419,8 @@ class Row:
     clients: int
     ours: Result
     ours_elapsed: float
-    bare: Result
-    bare_elapsed: float
+    durable: Result
+    durable_elapsed: float
     server_cpu: float | None  # CPU seconds of the server during our measured run (incl. warm-up)
     ours_total: int  # requests in that run, warm-up included
 
@@ -429,12 +429,12 @@ class Row:
         return len(self.ours.latencies) / self.ours_elapsed
 
     @property
-    def bare_rate(self) -> float:
-        return len(self.bare.latencies) / self.bare_elapsed
+    def durable_rate(self) -> float:
+        return len(self.durable.latencies) / self.durable_elapsed
 
     @property
     def ratio(self) -> float:
-        return self.rate / self.bare_rate if self.bare_rate else 0.0
+        return self.rate / self.durable_rate if self.durable_rate else 0.0
 
 
 def pct(values: list[float], q: float) -> float:
@@ -457,10 +457,10 @@ def print_table(rows: list[Row]) -> None:
                 f"{r.rate:.1f}",
                 f"{pct(r.ours.latencies, 0.5):.1f}",
                 f"{pct(r.ours.latencies, 0.95):.1f}",
-                f"{r.bare_rate:.1f}",
-                f"{pct(r.bare.latencies, 0.5):.1f}",
+                f"{r.durable_rate:.1f}",
+                f"{pct(r.durable.latencies, 0.5):.1f}",
                 f"{r.ratio:.2f}",
-                f"{r.ours.failures}/{r.bare.failures}",
+                f"{r.ours.failures}/{r.durable.failures}",
             )
         )
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
@@ -488,12 +488,12 @@ def report(rows: list[Row], sqlite: bool, client_cpu: float, wall: float) -> boo
         print(f"per-submission cost, {r.scenario} @ {r.clients}: {1000 / r.rate:.2f} ms wall{cpu}")
     print(f"load generator CPU: {client_cpu:.1f} s over {wall:.1f} s wall ({os.cpu_count()} CPUs)")
     for r in rows:
-        for name, res in (("ours", r.ours), ("durable", r.bare)):
+        for name, res in (("ours", r.ours), ("durable", r.durable)):
             for what, n in sorted(res.errors.items(), key=lambda kv: -kv[1])[:3]:
                 print(f"  {r.scenario} @ {r.clients} {name}: {n} x {what}")
 
     print()
-    failures = sum(r.ours.failures + r.bare.failures for r in rows)
+    failures = sum(r.ours.failures + r.durable.failures for r in rows)
     ok = failures == 0
     keys = [r for r in rows if r.clients == 8]
     if not keys:
@@ -505,7 +505,7 @@ def report(rows: list[Row], sqlite: bool, client_cpu: float, wall: float) -> boo
         ok = ok and met
         print(
             f"verdict: {r.scenario} @ 8 clients on {db}: {r.rate:.0f} subs/s, "
-            f"{r.ratio:.2f} of the durable endpoint's {r.bare_rate:.0f}/s "
+            f"{r.ratio:.2f} of the durable endpoint's {r.durable_rate:.0f}/s "
             f"(target >= {TARGET_RATIO}: {'met' if met else 'MISSED'})"
         )
     print(f"failed requests: {failures}")
@@ -560,12 +560,12 @@ def main(argv: list[str] | None = None) -> int:
                     after = process_tree_cpu(proc.pid)
                     cpu = after - before if before is not None and after is not None else None
                     total = ours.total
-                    bare, bare_s = run_clients(
+                    durable, durable_s = run_clients(
                         port, "/bench/durable", bodies, n, args.warmup, args.seconds
                     )
-                    rows.append(Row(name, n, ours, ours_s, bare, bare_s, cpu, total))
+                    rows.append(Row(name, n, ours, ours_s, durable, durable_s, cpu, total))
                     print(
-                        f"  {name} @ {n}: {rows[-1].rate:.1f} subs/s, durable {rows[-1].bare_rate:.1f} req/s",
+                        f"  {name} @ {n}: {rows[-1].rate:.1f} subs/s, durable {rows[-1].durable_rate:.1f} req/s",
                         flush=True,
                     )
             ok = report(rows, sqlite, time.process_time() - cpu0, time.perf_counter() - wall0)
@@ -574,7 +574,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"note: more photo submissions than the {args.photos} distinct pictures "
                     "(--photos): some pictures were sent twice"
                 )
-            failures = sum(r.ours.failures + r.bare.failures for r in rows)
+            failures = sum(r.ours.failures + r.durable.failures for r in rows)
             finished = True
     finally:
         if proc is not None:
