@@ -42,38 +42,42 @@ def empty_url(database_url, tmp_path):
     server.dispose()
 
 
+def seed_submissions(c, states: dict[int, str], when: dt.datetime) -> None:
+    """A poverty_review form, one version, and a submission with one version per id (its
+    review state), written with plain SQL as the schema stood before the revision tested."""
+    c.execute(text("INSERT INTO forms (id, form_id, state) VALUES (1, 'poverty_review', 'open')"))
+    c.execute(
+        text(
+            "INSERT INTO form_versions (id, form_pk, version, title, xml, md5, fields, "
+            "media_expected) VALUES (1, 1, '1', 'Rà soát', :xml, '', '[]', '[]')"
+        ),
+        {"xml": b"<h/>"},
+    )
+    for sid, state in states.items():
+        c.execute(
+            text(
+                "INSERT INTO submissions (id, form_pk, instance_id, review_state, created_at) "
+                "VALUES (:id, 1, :iid, :state, :when)"
+            ),
+            {"id": sid, "iid": f"uuid:{sid}", "state": state, "when": when},
+        )
+        c.execute(
+            text(
+                "INSERT INTO submission_versions (id, submission_id, form_pk, form_version_id,"
+                " instance_id, xml, xml_sha256, created_at) VALUES (:id, :id, 1, 1, :iid, :xml,"
+                " '', :when)"
+            ),
+            {"id": sid, "iid": f"uuid:{sid}", "xml": b"<data/>", "when": when},
+        )
+
+
 def test_0006_copies_approval_and_deprivations_of_existing_facts(empty_url):
     db = Database(empty_url)
     upgrade(db, "0005")
     when = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
     lacking = {"water": True, "sanitation": True, "telecom": False, "waste_treatment": None}
     with db.engine.begin() as c:
-        c.execute(
-            text("INSERT INTO forms (id, form_id, state) VALUES (1, 'poverty_review', 'open')")
-        )
-        c.execute(
-            text(
-                "INSERT INTO form_versions (id, form_pk, version, title, xml, md5, fields, "
-                "media_expected) VALUES (1, 1, '1', 'Rà soát', :xml, '', '[]', '[]')"
-            ),
-            {"xml": b"<h/>"},
-        )
-        for sid, state in [(1, "approved"), (2, "received"), (3, "approved")]:
-            c.execute(
-                text(
-                    "INSERT INTO submissions (id, form_pk, instance_id, review_state, created_at) "
-                    "VALUES (:id, 1, :iid, :state, :when)"
-                ),
-                {"id": sid, "iid": f"uuid:{sid}", "state": state, "when": when},
-            )
-            c.execute(
-                text(
-                    "INSERT INTO submission_versions (id, submission_id, form_pk, form_version_id,"
-                    " instance_id, xml, xml_sha256, created_at) VALUES (:id, :id, 1, 1, :iid, :xml, '',"
-                    " :when)"
-                ),
-                {"id": sid, "iid": f"uuid:{sid}", "xml": b"<data/>", "when": when},
-            )
+        seed_submissions(c, {1: "approved", 2: "received", 3: "approved"}, when)
         for sid, indicators in [(1, lacking), (2, lacking), (3, {})]:
             c.execute(
                 text(
@@ -119,32 +123,8 @@ def test_0018_links_the_periods_of_existing_facts_as_facts_link_does(empty_url):
         (6, "X/3", "2025-H2", "near_poor", True, False),
     ]
     with db.engine.begin() as c:
-        c.execute(
-            text("INSERT INTO forms (id, form_id, state) VALUES (1, 'poverty_review', 'open')")
-        )
-        c.execute(
-            text(
-                "INSERT INTO form_versions (id, form_pk, version, title, xml, md5, fields, "
-                "media_expected) VALUES (1, 1, '1', 'Rà soát', :xml, '', '[]', '[]')"
-            ),
-            {"xml": b"<h/>"},
-        )
+        seed_submissions(c, dict.fromkeys((f[0] for f in facts_of), "received"), when)
         for sid, key, period, cls, approved, outside in facts_of:
-            c.execute(
-                text(
-                    "INSERT INTO submissions (id, form_pk, instance_id, review_state, created_at) "
-                    "VALUES (:id, 1, :iid, 'received', :when)"
-                ),
-                {"id": sid, "iid": f"uuid:{sid}", "when": when},
-            )
-            c.execute(
-                text(
-                    "INSERT INTO submission_versions (id, submission_id, form_pk, form_version_id,"
-                    " instance_id, xml, xml_sha256, created_at) VALUES (:id, :id, 1, 1, :iid, :xml,"
-                    " '', :when)"
-                ),
-                {"id": sid, "iid": f"uuid:{sid}", "xml": b"<data/>", "when": when},
-            )
             c.execute(
                 text(
                     "INSERT INTO poverty_facts (id, submission_id, version_id, period, "
