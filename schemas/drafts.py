@@ -3,7 +3,7 @@
 from marshmallow import Schema, fields
 
 from .common import UtcDateTime
-from .forms import XLSFormMessageSchema
+from .forms import PublishResultSchema, XLSFormMessageSchema
 
 
 class FieldChangeSchema(Schema):
@@ -50,3 +50,11 @@ class DraftSchema(Schema):
     )
     xml_url = fields.String(required=True)
     created_at = UtcDateTime(required=True)
+
+
+class UploadResultSchema(PublishResultSchema):
+    """What ``POST /forms`` answers: a publish result, and the draft when it saved one."""
+
+    draft = fields.Nested(
+        DraftSchema, metadata={"description": "the saved draft (status draft only)"}
+    )

@@ -6,7 +6,7 @@ from khudan.models.forms import FormState
 
 from .common import UtcDateTime
 
-PUBLISH_STATUSES = ("published", "media-updated", "unchanged")
+PUBLISH_STATUSES = ("draft", "published", "media-updated", "unchanged")
 
 
 class FormSchema(Schema):
@@ -102,6 +102,16 @@ class PublishQuerySchema(Schema):
         data_key="validate",
         load_default=True,
         metadata={"description": "false: skip ODK Validate (admins only)"},
+    )
+
+
+class UploadQuerySchema(PublishQuerySchema):
+    publish = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "true: publish at once (phones get it now); false: save as the "
+            "form's draft, as ODK Central does"
+        },
     )
 
 

@@ -41,6 +41,7 @@ backups = _Lazy("khudan.services.backup")
 audit = _Lazy("khudan.services.audit")
 sessions = _Lazy("khudan.services.sessions")
 charts = _Lazy("khudan.services.charts")
+drafts = _Lazy("khudan.services.drafts")
 exports = _Lazy("khudan.services.exports")
 facts = _Lazy("khudan.services.facts")
 forms = _Lazy("khudan.services.forms")
@@ -929,7 +930,7 @@ def photos_backfill(ctx: Context) -> None:
 
 @main.group("forms")
 def forms_group() -> None:
-    """XLSForms: publish and list."""
+    """XLSForms: save drafts, publish and list."""
 
 
 @forms_group.command("publish")
@@ -943,6 +944,60 @@ def forms_publish(ctx: Context, files: tuple[Path, ...], skip_validate: bool) ->
     failed = _publish_all(ctx, list(files), skip_validate=skip_validate)
     if failed:
         raise click.ClickException(f"{failed} of {len(files)} form(s) were not published")
+
+
+@forms_group.command("draft")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--skip-validate", is_flag=True, help="Do not run ODK Validate (JavaRosa).")
+@pass_ctx
+def forms_draft(ctx: Context, files: tuple[Path, ...], skip_validate: bool) -> None:
+    """Save XLSForms as their forms' drafts: phones keep the published version until
+    `khudan forms publish-draft FORM_ID`; the draft's page and test link show what changes."""
+    validate = ctx.settings.odk_validate and not skip_validate
+    failed = 0
+    for path in files:
+        try:
+            xml, warnings, data, media = forms.read_xlsform(path, ctx.settings.xlsx_limits)
+            draft = drafts.save(
+                ctx.db,
+                ctx.storage,
+                xml=xml,
+                xlsx=data,
+                media=media,
+                warnings=warnings,
+                validate=validate,
+            )
+        except errors.Problem as problem:
+            failed += 1
+            click.echo(f"{path.name}: {problem.message_en}", err=True)
+            continue
+        for warning in draft.findings:
+            click.echo(f"{path.name}: warning: {warning}", err=True)
+        with ctx.db.session() as session:
+            changes = drafts.summary(session, drafts.get(session, draft.form_id)).changes
+        click.echo(
+            f"{path.name}: {draft.form_id} version {draft.version!r}: draft saved "
+            f"({len(changes.added)} added, {len(changes.removed)} removed, "
+            f"{len(changes.changed)} changed); test link path /test/{draft.token}"
+        )
+    if failed:
+        raise click.ClickException(f"{failed} of {len(files)} draft(s) were not saved")
+
+
+@forms_group.command("publish-draft")
+@click.argument("form_id")
+@pass_ctx
+def forms_publish_draft(ctx: Context, form_id: str) -> None:
+    """Publish a form's draft: phones get it, its test submissions are deleted."""
+    try:
+        result = drafts.publish(ctx.db, ctx.storage, form_id, None)
+    except errors.Problem as problem:
+        raise click.ClickException(problem.message_en) from None
+    for name in result.missing_media:
+        click.echo(f"{form_id}: media not provided yet: {name}", err=True)
+    click.echo(f"{form_id} version {result.version!r}: published")
 
 
 @forms_group.command("list")

@@ -18,7 +18,7 @@ from ..services import collect_qr, drafts, forms
 from ..xforms import pyxform_messages
 from . import docs, load
 from .auth import DESIGNERS, current_user, requires
-from .forms import _FORM_ID, _form_upload, error_docs, ns, publish_model
+from .forms import _FORM_ID, _form_upload, error_docs, ns, publish_model, well_formed
 
 draft_model = docs.model(ns, DraftSchema)
 
@@ -66,21 +66,28 @@ class Drafts(Resource):
         Same upload as ``POST /forms`` (multipart field ``file`` and media files). A draft replaces
         the form's earlier draft; its version must not be published yet.
         """
-        user = current_user()
-        query = load(PublishQuerySchema(), request.args.to_dict())
-        if not query["odk_validate"] and user.role != Role.ADMIN:
-            raise errors.FORBIDDEN(
-                username=user.username,
-                role=user.role,
-                action="save a draft without ODK Validate (?validate=false)",
-            )
-        kind, data, filename, media = _form_upload()
-        runtime = current()
-        if kind == "xlsx":
-            xml, warnings = forms.convert_xlsform(data, filename, runtime.settings.xlsx_limits)
-            xlsx = data
-        else:
-            xml, warnings, xlsx = data, [], None
+        draft, location = save_upload(load(PublishQuerySchema(), request.args.to_dict()))
+        return draft, 201, {"Location": location}
+
+
+def save_upload(query: dict) -> tuple[dict, str]:
+    """Save the uploaded XLSForm or XForm as its form's draft: (the draft as the API shows it,
+    its URL). ``POST /forms`` without ``?publish=true`` and ``POST /forms/drafts`` both land here."""
+    user = current_user()
+    if not query["odk_validate"] and user.role != Role.ADMIN:
+        raise errors.FORBIDDEN(
+            username=user.username,
+            role=user.role,
+            action="save a draft without ODK Validate (?validate=false)",
+        )
+    kind, data, filename, media = _form_upload()
+    runtime = current()
+    if kind == "xlsx":
+        xml, warnings = forms.convert_xlsform(data, filename, runtime.settings.xlsx_limits)
+        xlsx = data
+    else:
+        xml, warnings, xlsx = data, [], None
+    with well_formed():
         draft = drafts.save(
             runtime.db,
             runtime.storage,
@@ -91,10 +98,9 @@ class Drafts(Resource):
             validate=query["odk_validate"] and runtime.settings.odk_validate,
             actor_id=user.id,
         )
-        with runtime.db.session() as session:
-            body = draft_body(session, drafts.get(session, draft.form_id))
-        location = f"{base_url()}/api/v1/forms/{quote(draft.form_id, safe='')}/draft"
-        return body, 201, {"Location": location}
+    with runtime.db.session() as session:
+        body = draft_body(session, drafts.get(session, draft.form_id))
+    return body, f"{base_url()}/api/v1/forms/{quote(draft.form_id, safe='')}/draft"
 
 
 @ns.route("/<form_id>/draft")

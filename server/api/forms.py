@@ -11,20 +11,22 @@ from __future__ import annotations
 
 import hashlib
 import io
+from contextlib import contextmanager
 from urllib.parse import quote
 
 from flask import Response, request, send_file
 from flask_restx import Namespace, Resource
 
 from khudan.schemas.common import ErrorSchema
+from khudan.schemas.drafts import UploadResultSchema
 from khudan.schemas.forms import (
     FormDetailSchema,
     FormSchema,
     FormStateSchema,
     FormVersionSchema,
     MediaFileSchema,
-    PublishQuerySchema,
     PublishResultSchema,
+    UploadQuerySchema,
 )
 
 from .. import errors
@@ -51,6 +53,7 @@ detail_model = docs.model(ns, FormDetailSchema)
 version_model = docs.model(ns, FormVersionSchema)
 media_model = docs.model(ns, MediaFileSchema)
 publish_model = docs.model(ns, PublishResultSchema)
+upload_model = docs.model(ns, UploadResultSchema)
 
 XML_TYPES = frozenset({"application/xml", "text/xml"})
 _UPLOADABLE = "multipart/form-data (field 'file': .xlsx or .xml), application/xml or " + XLSX_TYPE
@@ -92,15 +95,32 @@ class Forms(Resource):
                 "description": "false: skip ODK Validate (admins only). KHUDAN_ODK_VALIDATE=0 "
                 "turns it off for everyone",
             },
+            "publish": {
+                "in": "query",
+                "type": "boolean",
+                "default": False,
+                "description": "true: publish at once; false: save as the form's draft",
+            },
         }
     )
-    @ns.response(201, "Published a new version, or replaced media files", publish_model)
-    @ns.response(200, "This version was already published with the same XForm", publish_model)
+    @ns.response(
+        201,
+        "Saved as the form's draft (status draft, the draft in draft); with ?publish=true: "
+        "published a new version, or replaced media files",
+        upload_model,
+    )
+    @ns.response(
+        200, "?publish=true: this version was already published with the same XForm", upload_model
+    )
     @error_docs(
         (400, "Broken multipart body"),
         401,
         (403, "Not a designer or admin; or ?validate=false by a non-admin"),
-        (409, "This version exists with other content: bump the version (409.5)"),
+        (
+            409,
+            "This version exists with other content: bump the version (409.5); a draft of a "
+            "version already published (409.20)",
+        ),
         413,
         (415, "Neither an .xlsx XLSForm nor an .xml XForm"),
         (
@@ -112,14 +132,32 @@ class Forms(Resource):
     )
     @requires(*DESIGNERS)
     def post(self):
-        """Publish an XLSForm (converted with pyxform) or an XForm (as it is) as a new version.
+        """Upload an XLSForm (converted with pyxform) or an XForm (as it is): as a draft, or
+        with ``?publish=true`` published at once.
 
-        The form id and version come from the settings sheet. Publishing the same version again
-        with the same content changes nothing (200) but still replaces the media files given. The
-        original XLSForm is kept for download.
+        As in ODK Central, an upload is the form's **draft**: phones do not see it until
+        ``POST /forms/<form_id>/draft/publish``; the answer carries the draft (findings,
+        changes, test link). ``?publish=true`` publishes it at once instead. The form id and
+        version come from the settings sheet. Publishing the same version again with the same
+        content changes nothing (200) but still replaces the media files given. The original
+        XLSForm is kept for download.
         """
+        query = load(UploadQuerySchema(), request.args.to_dict())
+        if not query["publish"]:
+            from .form_drafts import save_upload  # form_drafts extends this namespace
+
+            draft, location = save_upload(query)
+            body = {
+                "form_id": draft["form_id"],
+                "version": draft["version"],
+                "title": draft["title"],
+                "status": "draft",
+                "warnings": draft["findings"],
+                "missing_media": draft["missing_media"],
+                "draft": draft,
+            }
+            return body, 201, {"Location": location}
         user = current_user()
-        query = load(PublishQuerySchema(), request.args.to_dict())
         if not query["odk_validate"] and user.role != Role.ADMIN:
             raise errors.FORBIDDEN(
                 username=user.username,
@@ -133,7 +171,7 @@ class Forms(Resource):
             xlsx = data
         else:
             xml, warnings, xlsx = data, [], None
-        try:
+        with well_formed():
             result = forms.publish(
                 runtime.db,
                 runtime.storage,
@@ -144,12 +182,6 @@ class Forms(Resource):
                 validate=query["odk_validate"] and runtime.settings.odk_validate,
                 actor_id=user.id,
             )
-        except errors.Problem as problem:
-            if problem.kind is errors.XML_MALFORMED:
-                raise errors.INVALID_INPUT(
-                    reason=f"the XForm is not well-formed XML ({problem.details['reason']})"
-                ) from None
-            raise
         body = PublishResultSchema().dump(
             {
                 "form_id": result.form_id,
@@ -162,6 +194,20 @@ class Forms(Resource):
         )
         status = 200 if result.status == "unchanged" else 201
         return body, status, {"Location": _url(result.form_id)}
+
+
+@contextmanager
+def well_formed():
+    """An upload that is not well-formed XML is the client's input error (400), with the
+    parser's reason."""
+    try:
+        yield
+    except errors.Problem as problem:
+        if problem.kind is errors.XML_MALFORMED:
+            raise errors.INVALID_INPUT(
+                reason=f"the XForm is not well-formed XML ({problem.details['reason']})"
+            ) from None
+        raise
 
 
 @ns.route("/<form_id>")

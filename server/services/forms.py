@@ -181,12 +181,7 @@ def publish_xlsform(
     limits: XlsxLimits = XlsxLimits(),  # noqa: B008 (frozen)
 ) -> PublishResult:
     """Publish one XLSForm file; media files sit next to it in ``<name>-media/``."""
-    data = path.read_bytes()
-    xml, warnings = convert_xlsform(data, path.name, limits)
-    media_dir = path.with_name(f"{path.stem}-media")
-    media = {}
-    if media_dir.is_dir():
-        media = {p.name: p.read_bytes() for p in sorted(media_dir.iterdir()) if p.is_file()}
+    xml, warnings, data, media = read_xlsform(path, limits)
     return publish(
         db,
         storage,
@@ -197,6 +192,21 @@ def publish_xlsform(
         validate=validate,
         actor_id=actor_id,
     )
+
+
+def read_xlsform(
+    path: Path,
+    limits: XlsxLimits = XlsxLimits(),  # noqa: B008 (frozen)
+) -> tuple[bytes, list[str], bytes, dict[str, bytes]]:
+    """(XForm, pyxform's warnings, the XLSForm's bytes, media files) of an XLSForm file; its
+    media files sit next to it in ``<name>-media/``."""
+    data = path.read_bytes()
+    xml, warnings = convert_xlsform(data, path.name, limits)
+    media_dir = path.with_name(f"{path.stem}-media")
+    media = {}
+    if media_dir.is_dir():
+        media = {p.name: p.read_bytes() for p in sorted(media_dir.iterdir()) if p.is_file()}
+    return xml, warnings, data, media
 
 
 def xlsforms_in(directory: Path) -> list[Path]:

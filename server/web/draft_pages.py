@@ -14,6 +14,7 @@ from ..xforms.schema import read_choice_labels
 from ..xforms.tables import pick
 from . import bp
 from .auth import DESIGNERS, current_user, login_required
+from .form_pages import flash_result
 from .i18n import _, lang
 
 # What a question asks for, as a designer reads it.
@@ -118,10 +119,7 @@ def form_draft_test_xml(form_id: str, test_id: int):
 def form_draft_publish(form_id: str):
     runtime = current()
     result = drafts.publish(runtime.db, runtime.storage, form_id, current_user().id)
-    flash(
-        _("Đã xuất bản {form_id} phiên bản {version}.", form_id=form_id, version=result.version),
-        "ok",
-    )
+    flash_result(result)
     flash(_("Các bài thử của bản nháp đã được xóa."), "ok")
     return redirect(url_for("web.form_detail", form_id=form_id), 303)
 

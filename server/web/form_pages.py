@@ -1,7 +1,8 @@
-"""Forms, for designers and admins: publish an XLSForm (pyxform's errors shown with their sheet and
-row), open, wind down or close a form, see its versions and media files, and download them.
+"""Forms, for designers and admins: upload an XLSForm as a draft (pyxform's errors shown with their
+sheet and row; the draft is read and published on its own page), open, wind down or close a form,
+see its versions and media files, and download them.
 
-The same services as ``/api/v1/forms``: ``convert_xlsform`` then ``publish``, with ODK Validate
+The same services as ``/api/v1/forms``: ``convert_xlsform`` then ``drafts.save``, with ODK Validate
 unless ``KHUDAN_ODK_VALIDATE=0`` (only the API lets an admin skip it per upload).
 """
 
@@ -42,8 +43,8 @@ def forms_list():
 @bp.post("/forms")
 @login_required(*DESIGNERS)
 def forms_upload():
-    """Convert an uploaded XLSForm and save it as a draft (the page's first button) or publish it
-    at once; pyxform's errors come back as a table."""
+    """Convert an uploaded XLSForm and save it as the form's draft, which phones do not see until
+    it is published from its page; pyxform's errors come back as a table."""
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return _list_page(error=_("Hãy chọn một tệp XLSForm (.xlsx).")), 400
@@ -58,23 +59,9 @@ def forms_upload():
         if part.filename
     }
     runtime = current()
-    as_draft = request.form.get("action") == "draft"
     try:
         xml, warnings = forms.convert_xlsform(data, filename, runtime.settings.xlsx_limits)
-        if as_draft:
-            draft = drafts.save(
-                runtime.db,
-                runtime.storage,
-                xml=xml,
-                xlsx=data,
-                media=media,
-                warnings=warnings,
-                validate=runtime.settings.odk_validate,
-                actor_id=current_user().id,
-            )
-            flash(_("Đã lưu bản nháp phiên bản {version}.", version=draft.version), "ok")
-            return redirect(url_for("web.form_draft", form_id=draft.form_id), 303)
-        result = forms.publish(
+        draft = drafts.save(
             runtime.db,
             runtime.storage,
             xml=xml,
@@ -90,8 +77,8 @@ def forms_upload():
         else:
             page = _list_page(filename=filename, error=problem_text(problem))
         return page, problem.status
-    _flash_result(result)
-    return redirect(url_for("web.form_detail", form_id=result.form_id), 303)
+    flash(_("Đã lưu bản nháp phiên bản {version}.", version=draft.version), "ok")
+    return redirect(url_for("web.form_draft", form_id=draft.form_id), 303)
 
 
 @bp.get("/forms/<form_id>")
@@ -226,7 +213,8 @@ def _detail_page(form_id: str, **extra) -> str:
     )
 
 
-def _flash_result(result: forms.PublishResult) -> None:
+def flash_result(result: forms.PublishResult) -> None:
+    """What publishing did, its warnings and the media files still missing, as flashes."""
     if result.status == "published":
         flash(
             _(

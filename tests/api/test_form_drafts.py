@@ -149,6 +149,35 @@ def test_a_new_form_starts_as_a_draft_phones_do_not_list(client, login, collecto
     assert [f["formID"] for f in collector.form_list()[1]] == ["simple"]
 
 
+def test_a_plain_upload_to_forms_is_a_draft_and_publish_true_publishes_at_once(
+    client, login, publish, collector, db
+):
+    publish("household", version="1")
+    designer = login("dung", "designer")
+    body = {"file": (io.BytesIO(xlsx_bytes(form_md("household_next", version="2"))), "f.xlsx")}
+    r = client.post(
+        "/api/v1/forms", data=body, headers=designer, content_type="multipart/form-data"
+    )
+    assert r.status_code == 201, r.json
+    assert (r.json["status"], r.json["version"]) == ("draft", "2")
+    assert r.json["draft"]["published_version"] == "1"
+    assert r.json["draft"]["changes"]["added"] == ["/data/phone"]
+    assert r.headers["Location"].endswith("/api/v1/forms/household/draft")
+    assert [(f["formID"], f["version"]) for f in collector.form_list()[1]] == [("household", "1")]
+    assert actions(db)[-1] == "form.draft.save"
+
+    body = {"file": (io.BytesIO(xlsx_bytes(form_md("household_next", version="3"))), "f.xlsx")}
+    r = client.post(
+        "/api/v1/forms?publish=true",
+        data=body,
+        headers=designer,
+        content_type="multipart/form-data",
+    )
+    assert (r.status_code, r.json["status"], "draft" in r.json) == (201, "published", False)
+    assert [(f["formID"], f["version"]) for f in collector.form_list()[1]] == [("household", "3")]
+    assert actions(db)[-1] == "form.publish"
+
+
 def test_drafts_are_for_designers_and_unknown_test_links_are_refused(client, login):
     supervisor = login("lan", "supervisor")
     assert upload(client, supervisor, "simple", "1").status_code == 403

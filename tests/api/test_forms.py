@@ -46,12 +46,17 @@ def xlsx(name: str = "simple", version: str = "1", **replace: str) -> bytes:
     return xlsx_bytes(md)
 
 
-def upload(client, headers, content: bytes, filename: str = "form.xlsx", media=None, query=""):
+def upload(
+    client, headers, content: bytes, filename: str = "form.xlsx", media=None, query="", publish=True
+):
+    """POST /forms multipart; ``publish`` adds ?publish=true, the publish-at-once path most of
+    these tests are about (without it the upload is a draft)."""
     data = {"file": (io.BytesIO(content), filename)}
     for name, body in (media or {}).items():
         data[name] = (io.BytesIO(body), name)
+    params = "&".join(p for p in (query.lstrip("?"), "publish=true" if publish else "") if p)
     return client.post(
-        f"/api/v1/forms{query}", headers=headers, data=data, content_type="multipart/form-data"
+        f"/api/v1/forms?{params}", headers=headers, data=data, content_type="multipart/form-data"
     )
 
 
@@ -177,7 +182,10 @@ def test_a_domain_form_missing_a_rule_field_is_422_naming_it(client, designer):
 
 def test_an_xform_is_published_as_is_from_a_body_or_a_file(client, designer):
     r = client.post(
-        "/api/v1/forms", headers=designer, data=UNVERSIONED_XFORM, content_type="application/xml"
+        "/api/v1/forms?publish=true",
+        headers=designer,
+        data=UNVERSIONED_XFORM,
+        content_type="application/xml",
     )
     assert r.status_code == 201, r.json
     assert (r.json["form_id"], r.json["version"], r.json["title"]) == ("plain", "", "Plain XForm")
@@ -195,7 +203,10 @@ def test_an_xform_is_published_as_is_from_a_body_or_a_file(client, designer):
 
 def test_a_raw_xlsx_body_is_accepted(client, designer):
     r = client.post(
-        "/api/v1/forms", headers=designer, data=xlsx("simple", "3"), content_type=XLSX_TYPE
+        "/api/v1/forms?publish=true",
+        headers=designer,
+        data=xlsx("simple", "3"),
+        content_type=XLSX_TYPE,
     )
     assert r.status_code == 201 and r.json["version"] == "3"
 

@@ -56,7 +56,7 @@ def test_a_designer_sees_the_row_of_an_xlsform_error(page_as):
     page.get_by_label("Tệp XLSForm (.xlsx)").set_input_files(
         {"name": "khao_sat.xlsx", "mimeType": XLSX_TYPE, "buffer": broken_xlsform()}
     )
-    page.get_by_role("button", name="Tải lên và xuất bản").click()
+    page.get_by_role("button", name="Tải lên bản nháp").click()
     expect(page.get_by_role("alert")).to_contain_text("Không chuyển được khao_sat.xlsx")
     row = page.locator("table.xlsform-errors tbody tr")
     expect(row).to_have_count(1)

@@ -9,9 +9,11 @@ import zlib
 import pytest
 from click.testing import CliRunner
 from PIL import Image
+from sqlalchemy import select
 from xlsform import form_md, write_xlsx, xlsx_bytes
 
 from khudan.cli import main
+from khudan.models import Form
 from khudan.services.collect_qr import collect_settings_payload
 
 BROKEN = form_md("broken")
@@ -122,6 +124,26 @@ def test_forms_publish_runs_odk_validate_and_refuses_a_change_without_a_version_
     assert (
         "simple" in listing.output and "2026010101" in listing.output and "open" in listing.output
     )
+
+
+def test_forms_draft_keeps_phones_on_the_published_version_until_publish_draft(
+    khudan, tmp_path, db
+):
+    first = write_xlsx(form_md("household", version="1"), tmp_path / "household.xlsx")
+    assert khudan("forms", "publish", "--skip-validate", str(first)).exit_code == 0
+    nxt = write_xlsx(form_md("household_next", version="2"), tmp_path / "household_next.xlsx")
+    r = khudan("forms", "draft", "--skip-validate", str(nxt))
+    assert r.exit_code == 0, r.output
+    assert "household version '2': draft saved (1 added, 1 removed," in r.output
+    assert "/test/" in r.output
+    with db.session() as s:
+        current = s.scalar(select(Form).where(Form.form_id == "household")).current_version
+        assert current.version == "1"
+    r = khudan("forms", "publish-draft", "household")
+    assert r.exit_code == 0 and "household version '2': published" in r.output
+    assert "2" in khudan("forms", "list").output.splitlines()[1]
+    again = khudan("forms", "publish-draft", "household")
+    assert again.exit_code == 1 and "draft" in again.output.lower()
 
 
 def test_forms_publish_reports_pyxform_errors_with_the_row(khudan, tmp_path):

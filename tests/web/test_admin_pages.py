@@ -108,26 +108,31 @@ def test_an_upload_that_is_not_an_xlsform_is_refused(client, web_login):
     assert reply.status_code == 422 and "Không chuyển được form.xlsx" in reply.text
 
 
-def test_publish_then_bump_the_version_and_download_the_xlsx(client, web_login, db):
+def publish_draft(client, token, form_id: str):
+    return client.post(f"/app/forms/{form_id}/draft/publish", data={"csrf_token": token})
+
+
+def test_upload_a_draft_publish_it_bump_the_version_and_download_the_xlsx(client, web_login, db):
     token = web_login("minh", "designer")
     first = household("1")
     reply = upload_form(
         client, token, first, "household.xlsx", media=[("villages.csv", VILLAGES_CSV)]
     )
-    assert reply.status_code == 303 and reply.headers["Location"] == "/app/forms/household"
+    assert reply.status_code == 303 and reply.headers["Location"] == "/app/forms/household/draft"
+    assert events(db, "form.publish") == []  # a draft: phones do not see it yet
+    published = publish_draft(client, token, "household")
+    assert published.headers["Location"] == "/app/forms/household"
     page = client.get("/app/forms/household").text
     assert "Đã xuất bản household phiên bản 1." in page
     assert "Còn thiếu" not in page  # villages.csv came with it
 
     again = upload_form(client, token, first, "household.xlsx")
-    assert "không có gì thay đổi" in client.get(again.headers["Location"]).text
-
-    changed = upload_form(client, token, household("1", "Hộ gia đình (sửa)"), "household.xlsx")
-    assert changed.status_code == 409
-    assert "Hãy tăng &#39;version&#39; trong trang settings" in changed.text
+    assert again.status_code == 409 and "đã được xuất bản" in again.text
 
     second = household("2", "Hộ gia đình (sửa)")
     assert upload_form(client, token, second, "household.xlsx").status_code == 303
+    assert "Hộ gia đình (sửa)" not in client.get("/app/forms/household").text
+    assert publish_draft(client, token, "household").status_code == 303
     page = client.get("/app/forms/household").text
     assert "Hộ gia đình (sửa)" in page and "Còn thiếu" not in page  # media kept from version 1
     for version, content in (("1", first), ("2", second)):
@@ -472,7 +477,7 @@ def test_the_pages_read_in_english(client, web_login, make_user, publish):
     make_user("thu", "collector")
     web_login("quan", "admin")
     expected = {
-        "/app/forms?lang=en": ("Publish an XLSForm", "Upload and publish", ">Open<"),
+        "/app/forms?lang=en": ("Upload an XLSForm", "Upload as a draft", ">Open<"),
         "/app/forms/household?lang=en": ("Change state", "Published by", "Media files"),
         "/app/users?lang=en": ("Create a user", "Collector", ">Enabled<"),
         "/app/users/thu?lang=en": ("Save areas", "QR code for ODK Collect", "Disable"),

@@ -20,6 +20,7 @@ from khudan.models import AuditEvent, FormDraft
 
 
 def upload(client, token, name: str, version: str, action: str = "draft"):
+    """The upload form as a browser posts it (``action`` is what an old page's button sent)."""
     data = {
         "csrf_token": token,
         "action": action,
@@ -93,9 +94,11 @@ def test_discard_and_the_errors_a_designer_can_act_on(client, web_login, publish
             .order_by(AuditEvent.id)
         )
         assert list(kinds) == ["form.draft.save", "form.draft.discard"]
-    # The second button still publishes at once.
+    # Every upload from the page is a draft: there is no button that publishes at once.
     now = upload(client, token, "household_next", "3", action="publish")
-    assert now.status_code == 303 and now.headers["Location"] == "/app/forms/household"
+    assert now.status_code == 303 and now.headers["Location"] == "/app/forms/household/draft"
+    with db.session() as s:
+        assert s.scalar(select(FormDraft.version)) == "3"
 
 
 def test_drafts_are_for_designers(client, web_login, publish):
