@@ -9,6 +9,8 @@ import datetime as dt
 
 from marshmallow import Schema, fields
 
+EXTENDED = "only with X-Extended-Metadata: true"
+
 
 def central_time(value: dt.datetime | None) -> str | None:
     """``2026-12-03T08:51:02.123Z``; SQLite hands back times without their zone: those are UTC."""
@@ -57,6 +59,19 @@ class CentralProjectSchema(Schema):
     created_at = CentralTime(data_key="createdAt", required=True)
     updated_at = CentralTime(data_key="updatedAt", allow_none=True)
     deleted_at = CentralTime(data_key="deletedAt", allow_none=True)
+    # With X-Extended-Metadata: true, as Central:
+    forms = fields.Integer(metadata={"description": EXTENDED})
+    app_users = fields.Integer(data_key="appUsers", metadata={"description": EXTENDED})
+    datasets = fields.Integer(metadata={"description": EXTENDED})
+    last_submission = CentralTime(
+        data_key="lastSubmission", allow_none=True, metadata={"description": EXTENDED}
+    )
+
+
+class CentralActorSchema(Schema):
+    id = fields.Integer(required=True)
+    type = fields.String(required=True)
+    display_name = fields.String(data_key="displayName", required=True)
 
 
 class CentralFormSchema(Schema):
@@ -74,6 +89,28 @@ class CentralFormSchema(Schema):
     created_at = CentralTime(data_key="createdAt", required=True)
     updated_at = CentralTime(data_key="updatedAt", allow_none=True)
     published_at = CentralTime(data_key="publishedAt", allow_none=True)
+    # With X-Extended-Metadata: true, as Central (counted over the rows the caller sees):
+    submissions = fields.Integer(metadata={"description": EXTENDED})
+    last_submission = CentralTime(
+        data_key="lastSubmission", allow_none=True, metadata={"description": EXTENDED}
+    )
+    review_states = fields.Dict(
+        data_key="reviewStates",
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={"description": EXTENDED},
+    )
+    entity_related = fields.Boolean(data_key="entityRelated", metadata={"description": EXTENDED})
+    excel_content_type = fields.String(
+        data_key="excelContentType", allow_none=True, metadata={"description": EXTENDED}
+    )
+    public_links = fields.Integer(data_key="publicLinks", metadata={"description": EXTENDED})
+    created_by = fields.Nested(
+        CentralActorSchema,
+        data_key="createdBy",
+        allow_none=True,
+        metadata={"description": EXTENDED + " (null: published by the server itself)"},
+    )
 
 
 class CentralSubmissionVersionSchema(Schema):
@@ -101,6 +138,9 @@ class CentralSubmissionSchema(Schema):
     updated_at = CentralTime(data_key="updatedAt", allow_none=True)
     deleted_at = CentralTime(data_key="deletedAt", allow_none=True)
     current_version = fields.Nested(CentralSubmissionVersionSchema, data_key="currentVersion")
+    submitter = fields.Nested(
+        CentralActorSchema, allow_none=True, metadata={"description": EXTENDED}
+    )
 
 
 class CentralReviewSchema(Schema):

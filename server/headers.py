@@ -22,7 +22,7 @@ ACTIVE_TYPES = frozenset(
     {"text/html", "application/xhtml+xml", "image/svg+xml", "application/xml", "text/xml"}
 )
 HSTS = "max-age=31536000"
-PAGES = frozenset({"api.doc"})  # HTML khudan renders outside /app: the Swagger page
+PAGES = frozenset({"api.doc", "central.openapi_page"})  # HTML outside /app: the Swagger pages
 
 
 def init_app(app: Flask) -> None:

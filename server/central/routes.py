@@ -35,6 +35,7 @@ from ..runtime import base_url, current
 from ..services import audit, forms, sessions
 from ..services import submissions as submission_service
 from . import PROJECT_ID, PROJECT_NAME, bp, feed, odata
+from .openapi import EXTENDED, ODATA_PAGE, ODATA_QUERY, documented
 from .query import feed_query
 
 READERS = (Role.SUPERVISOR, Role.ADMIN, Role.COLLECTOR)
@@ -46,6 +47,7 @@ ODATA_JSON = "application/json; odata.metadata=minimal"
 
 
 @bp.post("/sessions")
+@documented(CentralSessionSchema, body=CentralLoginSchema, errors=(400, 401, 422, 429), public=True)
 def log_in():
     """Central's log-in: ``{"email", "password"}`` (the email is the khudan username); 200 with
     a bearer token, as pyodk expects. Failed log-ins are counted and throttled as everywhere."""
@@ -69,6 +71,7 @@ def log_in():
 
 
 @bp.delete("/sessions/<token>")
+@documented({"type": "object", "properties": {"success": {"type": "boolean"}}}, errors=(401, 403))
 @requires(*ANYONE)
 def log_out(token: str):
     """Log out: ``current`` or the caller's own token (Central's ``DELETE /v1/sessions/:token``)."""
@@ -87,6 +90,11 @@ def log_out(token: str):
 
 
 @bp.get("/users/current")
+@documented(
+    CentralUserSchema,
+    errors=(401,),
+    summary="The logged-in user (pyodk checks its cached token with it).",
+)
 @requires(*ANYONE)
 def user_current():
     user = current_user()
@@ -140,12 +148,19 @@ def _project_body() -> dict:
 
 
 @bp.get("/projects")
+@documented(
+    CentralProjectSchema(many=True),
+    errors=(401,),
+    headers=(EXTENDED,),
+    summary="The one project (id 1) that holds every form.",
+)
 @requires(*ANYONE)
 def projects():
     return jsonify([_project_body()])
 
 
 @bp.get("/projects/<int:project_id>")
+@documented(CentralProjectSchema, headers=(EXTENDED,), summary="Project 1; any other id is 404.")
 @requires(*ANYONE)
 def project(project_id: int):
     _check_project(project_id)
@@ -197,6 +212,11 @@ def _extend(body: dict, form: Form, stats: dict, creators: dict) -> dict:
 
 
 @bp.get("/projects/<int:project_id>/forms")
+@documented(
+    CentralFormSchema(many=True),
+    headers=(EXTENDED,),
+    summary="Every form with its current version.",
+)
 @requires(*ANYONE)
 def form_list(project_id: int):
     _check_project(project_id)
@@ -218,6 +238,7 @@ def _form(session, project_id: int, form_id: str) -> Form:
 
 
 @bp.get("/projects/<int:project_id>/forms/<form_id>")
+@documented(CentralFormSchema, headers=(EXTENDED,), summary="A form with its current version.")
 @requires(*ANYONE)
 def form_detail(project_id: int, form_id: str):
     with current().db.session() as session:
@@ -230,6 +251,10 @@ def form_detail(project_id: int, form_id: str):
 
 
 @bp.get("/projects/<int:project_id>/forms/<form_id>/fields")
+@documented(
+    {"type": "array", "items": {"type": "object"}},
+    query={"odata": ("boolean", "true: names as the OData feed writes them")},
+)
 @requires(*ANYONE)
 def form_fields(project_id: int, form_id: str):
     """The current version's fields (ruODK reads them to type the OData columns);
@@ -241,6 +266,7 @@ def form_fields(project_id: int, form_id: str):
 
 
 @bp.get("/projects/<int:project_id>/forms/<form_id>.xml")
+@documented(None, media="application/xml", summary="The current version's XForm.")
 @requires(*ANYONE)
 def form_xml(project_id: int, form_id: str):
     with current().db.session() as session:
@@ -249,6 +275,7 @@ def form_xml(project_id: int, form_id: str):
 
 
 @bp.get("/projects/<int:project_id>/forms/<form_id>/versions")
+@documented(CentralFormSchema(many=True))
 @requires(*ANYONE)
 def form_versions(project_id: int, form_id: str):
     """Every published version, newest first (Central's ``versions``)."""
@@ -259,6 +286,7 @@ def form_versions(project_id: int, form_id: str):
 
 
 @bp.get("/projects/<int:project_id>/forms/<form_id>/versions/<version>")
+@documented(CentralFormSchema, summary="One published version (the empty version is _).")
 @requires(*ANYONE)
 def form_version(project_id: int, form_id: str, version: str):
     with current().db.session() as session:
@@ -268,6 +296,7 @@ def form_version(project_id: int, form_id: str, version: str):
 
 
 @bp.get("/projects/<int:project_id>/forms/<form_id>/versions/<version>.xml")
+@documented(None, media="application/xml", summary="One version's XForm.")
 @requires(*ANYONE)
 def form_version_xml(project_id: int, form_id: str, version: str):
     with current().db.session() as session:
@@ -289,6 +318,12 @@ def _int_arg(name: str) -> int | None:
 
 
 @bp.get("/projects/<int:project_id>/forms/<form_id>/submissions")
+@documented(
+    CentralSubmissionSchema(many=True),
+    errors=(401, 404, 422),
+    headers=(EXTENDED,),
+    query={"limit": ("integer", "at most this many"), "offset": ("integer", "skip this many")},
+)
 @requires(*READERS)
 def submission_list(project_id: int, form_id: str):
     """The submissions you may see, newest first; ``?limit=`` and ``?offset=`` page them, and
@@ -312,6 +347,11 @@ def _submission(session, project_id: int, form_id: str, instance_id: str):
 
 
 @bp.get("/projects/<int:project_id>/forms/<form_id>/submissions/<instance_id>")
+@documented(
+    CentralSubmissionSchema,
+    headers=(EXTENDED,),
+    summary="One submission (by the instanceID it was first sent with).",
+)
 @requires(*READERS)
 def submission_detail(project_id: int, form_id: str, instance_id: str):
     with current().db.session() as session:
@@ -334,6 +374,7 @@ def _add_submitters(session, bodies: list[dict]) -> None:
 
 
 @bp.get("/projects/<int:project_id>/forms/<form_id>/submissions/<instance_id>.xml")
+@documented(None, media="application/xml", summary="The submission's current XML.")
 @requires(*READERS)
 def submission_xml(project_id: int, form_id: str, instance_id: str):
     with current().db.session() as session:
@@ -342,6 +383,7 @@ def submission_xml(project_id: int, form_id: str, instance_id: str):
 
 
 @bp.patch("/projects/<int:project_id>/forms/<form_id>/submissions/<instance_id>")
+@documented(CentralSubmissionSchema, body=CentralReviewSchema, errors=(400, 401, 403, 404, 422))
 @requires(*REVIEWERS)
 def submission_review(project_id: int, form_id: str, instance_id: str):
     """Set the review state. ``rejected`` and ``hasIssues`` need a comment: in the body's
@@ -365,6 +407,10 @@ def submission_review(project_id: int, form_id: str, instance_id: str):
 
 
 @bp.get("/projects/<int:project_id>/forms/<form_id>/submissions/<instance_id>/versions")
+@documented(
+    CentralSubmissionVersionSchema(many=True),
+    summary="Every version of a submission (edits), newest first.",
+)
 @requires(*READERS)
 def submission_versions(project_id: int, form_id: str, instance_id: str):
     with current().db.session() as session:
@@ -373,6 +419,10 @@ def submission_versions(project_id: int, form_id: str, instance_id: str):
 
 
 @bp.get("/projects/<int:project_id>/forms/<form_id>/submissions/<instance_id>/attachments")
+@documented(
+    CentralAttachmentSchema(many=True),
+    summary="The files a submission names, and whether each arrived.",
+)
 @requires(*READERS)
 def attachment_list(project_id: int, form_id: str, instance_id: str):
     with current().db.session() as session:
@@ -381,6 +431,9 @@ def attachment_list(project_id: int, form_id: str, instance_id: str):
 
 
 @bp.get("/projects/<int:project_id>/forms/<form_id>/submissions/<instance_id>/attachments/<name>")
+@documented(
+    None, media="application/octet-stream", summary="One file of a submission, as it was sent."
+)
 @requires(*READERS)
 def attachment_file(project_id: int, form_id: str, instance_id: str, name: str):
     with current().db.session() as session:
@@ -389,6 +442,7 @@ def attachment_file(project_id: int, form_id: str, instance_id: str, name: str):
 
 
 @bp.get("/projects/<int:project_id>/forms/<form_id>/submissions/<instance_id>/comments")
+@documented(CentralCommentSchema(many=True), summary="A submission's comments, newest first.")
 @requires(*READERS)
 def comment_list(project_id: int, form_id: str, instance_id: str):
     with current().db.session() as session:
@@ -397,6 +451,12 @@ def comment_list(project_id: int, form_id: str, instance_id: str):
 
 
 @bp.post("/projects/<int:project_id>/forms/<form_id>/submissions/<instance_id>/comments")
+@documented(
+    CentralCommentSchema,
+    body=CentralCommentSchema,
+    errors=(400, 401, 403, 404, 422),
+    summary="Comment on a submission (supervisors and admins).",
+)
 @requires(*REVIEWERS)
 def comment_add(project_id: int, form_id: str, instance_id: str):
     data = load(CentralCommentSchema(), json_body())
@@ -437,6 +497,7 @@ def _schema(session, project_id: int, form_id: str) -> tuple[Form, odata.Schema]
 
 @bp.get("/projects/<int:project_id>/forms/<form_id>.svc")
 @bp.get("/projects/<int:project_id>/forms/<form_id>.svc/")
+@documented({"type": "object"})
 @requires(*READERS)
 def odata_service(project_id: int, form_id: str):
     """The service document: the Submissions table and one table per repeat."""
@@ -446,6 +507,9 @@ def odata_service(project_id: int, form_id: str):
 
 
 @bp.get("/projects/<int:project_id>/forms/<form_id>.svc/$metadata")
+@documented(
+    None, media="application/xml", summary="The OData $metadata (EDMX), as Central writes it."
+)
 @requires(*READERS)
 def odata_metadata(project_id: int, form_id: str):
     with current().db.session() as session:
@@ -456,6 +520,12 @@ def odata_metadata(project_id: int, form_id: str):
 
 
 @bp.get("/projects/<int:project_id>/forms/<form_id>.svc/<path:subpath>")
+@documented(
+    ODATA_PAGE,
+    errors=(400, 401, 404, 501),
+    query=ODATA_QUERY,
+    also={"text/plain": {"type": "integer"}},
+)
 @requires(*READERS)
 def odata_table(project_id: int, form_id: str, subpath: str):
     """A table: ``Submissions``, ``Submissions.member``, or a path below one submission
