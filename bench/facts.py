@@ -22,7 +22,7 @@ import uuid
 from pathlib import Path
 
 from khudan.db import Database
-from khudan.services import areas, facts, forms, ingest
+from khudan.services import areas, facts, forms, ingest, jobs
 from khudan.storage import LocalStorage
 
 REPO = Path(__file__).resolve().parent.parent
@@ -54,12 +54,14 @@ def main() -> None:
         )
         template = SAMPLE.read_text(encoding="utf-8").replace("-T01<", ".T01<")
         client = ingest.Client(user_id=None)
+        work = jobs.Context.plain(db, storage)
 
         def submit(form_id: str, i: int) -> None:
             text = template.replace("fa22d4b7-ce38-4004-900a-b698b0fd8ee7", str(uuid.uuid4()))
             text = text.replace("NC-T01-017", f"NC-T01-{i:06d}")
             text = text.replace('id="poverty_review"', f'id="{form_id}"')
-            ingest.ingest(db, storage, text.encode(), [], client)
+            outcome = ingest.ingest(db, storage, text.encode(), [], client)
+            jobs.run_now(work, outcome.queued)  # the checks and facts, as a worker runs them
 
         timings = {}
         for form_id in ("plain_review", "poverty_review"):

@@ -26,6 +26,17 @@ class SubmissionSummarySchema(Schema):
     commune_code = fields.String(allow_none=True)
     area_code = fields.String(allow_none=True)
     problem_count = fields.Integer(required=True)
+    processing = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "true until the work after the 201 (photo checks, validation, facts) "
+            "is done: until then problem_count and review_state may still change"
+        },
+    )
+    processing_error = fields.String(
+        allow_none=True,
+        metadata={"description": "why that work keeps failing (the job is parked), else null"},
+    )
 
 
 SubmissionPageSchema = page_of(SubmissionSummarySchema, "SubmissionPageSchema")

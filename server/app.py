@@ -10,7 +10,7 @@ from .config import Settings, from_env
 from .db import Database
 from .request import Request
 from .runtime import Runtime
-from .services import charts
+from .services import charts, jobs
 from .storage import Storage, open_storage
 
 
@@ -32,7 +32,11 @@ def create_app(
     headers.init_app(app)
     charts.use_config_dir(settings.instance_dir / "matplotlib")
     storage = storage or open_storage(settings.storage_url, settings.media_root)
-    Runtime(settings, db or Database(settings.database_url), storage).init_app(app)
+    db = db or Database(settings.database_url)
+    queue = jobs.Queue(jobs.Context.of(settings, db, storage), inline=settings.process_inline)
+    Runtime(settings, db, storage, queue).init_app(app)
+    if settings.worker_threads:
+        queue.start(settings.worker_threads)
     openrosa.init_app(app)
     api.init_app(app)
     central.init_app(app)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import datetime as dt
 import importlib
 import json
 import logging
+import os
 import shutil
+import signal
 import socket
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -42,6 +46,7 @@ audit = _Lazy("khudan.services.audit")
 sessions = _Lazy("khudan.services.sessions")
 charts = _Lazy("khudan.services.charts")
 drafts = _Lazy("khudan.services.drafts")
+jobs = _Lazy("khudan.services.jobs")
 exports = _Lazy("khudan.services.exports")
 facts = _Lazy("khudan.services.facts")
 forms = _Lazy("khudan.services.forms")
@@ -166,8 +171,17 @@ def main(click_ctx: click.Context) -> None:
 @click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
 @click.option("--workers", default=2, show_default=True, type=int, help="Worker processes.")
 @click.option("--threads", default=4, show_default=True, type=int, help="Threads per worker.")
+@click.option(
+    "--job-threads",
+    default=None,
+    type=int,
+    help="Threads per worker process that run the work after each submission "
+    "[default: KHUDAN_WORKER_THREADS, else 1; 0: leave it to `khudan worker`].",
+)
 @pass_ctx
-def serve(ctx: Context, host: str, port: int, workers: int, threads: int) -> None:
+def serve(
+    ctx: Context, host: str, port: int, workers: int, threads: int, job_threads: int | None
+) -> None:
     """Create or migrate the database, publish forms/, create an admin if none, and serve."""
     db = ctx.open_db(create=True)
     if ctx.settings.odk_validate and shutil.which("java") is None:
@@ -197,11 +211,46 @@ def serve(ctx: Context, host: str, port: int, workers: int, threads: int) -> Non
     from .wsgi import serve_gunicorn
 
     settings = ctx.settings
+    if job_threads is None:
+        job_threads = settings.worker_threads or (0 if "KHUDAN_WORKER_THREADS" in os.environ else 1)
+    settings = settings.but(worker_threads=job_threads)
     if settings.allowed_hosts is None:
         settings = settings.but(allowed_hosts=listening_hosts(host, settings.public_url))
     click.echo(f"khudan listening on http://{host}:{port}  (ODK Collect server URL)")
     click.echo(f"Host names answered: {', '.join(settings.allowed_hosts)}  (KHUDAN_ALLOWED_HOSTS)")
     serve_gunicorn(settings, host=host, port=port, workers=workers, threads=threads)
+
+
+@main.command()
+@click.option("--threads", default=2, show_default=True, type=int, help="Jobs run at once.")
+@click.option("--drain", is_flag=True, help="Run the waiting jobs, then exit.")
+@click.option("--retry-parked", is_flag=True, help="Give parked jobs another round first.")
+@pass_ctx
+def worker(ctx: Context, threads: int, drain: bool, retry_parked: bool) -> None:
+    """Run the work after each submission (photos, checks, facts) until stopped (Ctrl+C or
+    SIGTERM). Any number of these, on any machine sharing the database and the storage."""
+    db = ctx.db
+    if retry_parked:
+        with db.write_lock(), db.session() as session:
+            again = jobs.retry_parked(session)
+            session.commit()
+        click.echo(f"{again} parked job(s) will be tried again")
+    work = jobs.Context.of(ctx.settings, db, ctx.storage)
+    if drain:
+        with db.session() as session:
+            waiting = jobs.status(session).pending
+        with _bar("Processing") as progress:
+            done = jobs.drain(work, progress=lambda n: progress(n, max(waiting, n)))
+        click.echo(f"{done} job(s) done")
+        return
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    workers = jobs.Workers(work, threads).start()
+    click.echo(f"khudan worker: {threads} thread(s) on {shown_url(ctx.settings.database_url)}")
+    stop.wait()
+    click.echo("stopping: finishing the jobs in hand")
+    workers.stop()
 
 
 @main.command()
@@ -243,9 +292,23 @@ def status(ctx: Context) -> None:
                 "forms": session.scalar(select(func.count()).select_from(Form)),
                 "submissions": session.scalar(select(func.count()).select_from(Submission)),
             }
+            queue = jobs.status(session)
         click.echo("Holds:         " + ", ".join(f"{n} {what}" for what, n in counts.items()))
+        click.echo(f"Queue:         {_queue_line(queue)}")
     finally:
         db.dispose()
+
+
+def _queue_line(queue) -> str:
+    """Jobs waiting, the oldest one's age, and parked jobs (see `khudan worker`)."""
+    line = f"{queue.pending} job(s) waiting"
+    if queue.oldest is not None:
+        oldest = queue.oldest if queue.oldest.tzinfo else queue.oldest.replace(tzinfo=dt.UTC)
+        age = int((dt.datetime.now(dt.UTC) - oldest).total_seconds())
+        line += f", the oldest for {age} s"
+    if queue.parked:
+        line += f"; {queue.parked} parked after repeated failures (khudan worker --retry-parked)"
+    return line
 
 
 def shown_url(url: str) -> str:

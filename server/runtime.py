@@ -8,6 +8,7 @@ from flask import Flask, current_app, request
 
 from .config import Settings
 from .db import Database
+from .services.jobs import Queue
 from .storage import Storage
 
 
@@ -16,6 +17,7 @@ class Runtime:
     settings: Settings
     db: Database
     storage: Storage
+    queue: Queue
 
     def init_app(self, app: Flask) -> None:
         app.extensions["khudan"] = self

@@ -87,6 +87,7 @@ def settings(tmp_path, database_url) -> Settings:
         forms_dir=tmp_path / "forms",
         odk_validate=False,
         instance_dir=tmp_path / "instance",
+        process_inline=True,  # checks and facts before the answer, as most tests read them
     )
 
 

@@ -7,6 +7,7 @@ from .blobs import Blob
 from .drafts import DraftMedia, DraftTestAttachment, DraftTestSubmission, FormDraft
 from .facts import CulturalFamilyFact, PovertyFact, SatisfactionFact
 from .forms import Form, FormMedia, FormState, FormVersion
+from .jobs import Job, JobState
 from .photos import PhotoHashBand, PhotoMeta
 from .problems import SubmissionProblem
 from .sessions import ApiSession, DigestNonce, LoginFailure, LoginThrottle
@@ -32,6 +33,8 @@ __all__ = [
     "FormMedia",
     "FormState",
     "FormVersion",
+    "Job",
+    "JobState",
     "LoginFailure",
     "LoginThrottle",
     "PhotoHashBand",

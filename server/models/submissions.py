@@ -86,6 +86,8 @@ class SubmissionVersion(Base):
     device_id: Mapped[str | None]
     user_agent: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[created_at]
+    # When its checks, photos and facts were worked out (by a job, after the 201); None: not yet.
+    processed_at: Mapped[dt.datetime | None]
 
     submission: Mapped[Submission] = relationship(
         back_populates="versions", foreign_keys=[submission_id]
@@ -110,6 +112,7 @@ class Attachment(Base):
     # Indexed: "which other submissions hold this photo?" is asked on every photo received.
     blob_id: Mapped[int | None] = mapped_column(ForeignKey("blobs.id"), index=True)
     received_at: Mapped[dt.datetime | None]
+    checked_at: Mapped[dt.datetime | None]  # when the file was inspected (photo checks)
 
     version: Mapped[SubmissionVersion] = relationship(back_populates="attachments")
     blob: Mapped[Blob | None] = relationship()

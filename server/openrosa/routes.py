@@ -17,7 +17,7 @@ from werkzeug.http import http_date
 
 from .. import errors
 from ..runtime import base_url, current
-from ..services import areas, blobs, capacity, forms, ingest, photos, users
+from ..services import areas, blobs, capacity, forms, ingest, users
 from . import auth, responses
 
 log = logging.getLogger(__name__)
@@ -211,9 +211,9 @@ def submission():
         if name != "xml_submission_file"
     ]
     runtime = current()
-    policy = photos.Policy.from_settings(runtime.settings)
     limits = runtime.settings.submission_limits
-    outcome = ingest.ingest(runtime.db, runtime.storage, xml, uploads, _client(), policy, limits)
+    outcome = ingest.ingest(runtime.db, runtime.storage, xml, uploads, _client(), limits)
+    runtime.queue.submitted(outcome.queued)
     partial = fields.get("*isIncomplete*", "").lower() == "yes"
     return _xml(responses.message(_success_text(outcome, partial)), 201)
 

@@ -4,8 +4,11 @@ The decision tree follows ODK Central (``lib/resources/submissions.js``) with on
 lives here, not in the HTTP route. Order of work, so that a 201 always means "kept":
 1. read the XML and find the form version (nothing written yet);
 2. stream the files the XML refers to into storage (fsynced, named by content);
-3. one database transaction records the submission and its attachments;
+3. one database transaction records the submission, its attachments and a job for the rest
+   (a transactional outbox: the job exists exactly when the version does);
 4. only after the commit does the caller answer 201.
+Everything derived (photo inspection and thumbnails, validation, domain checks, facts, the review
+state) is the job's, run by a worker after the 201 (``services.processing``, ``services.jobs``).
 Duplicates are stopped by unique constraints, not by looking first: when two identical POSTs race,
 the loser's insert fails, it retries, and finds the winner (as warehouse's ``db.py`` does).
 
@@ -25,7 +28,6 @@ from sqlalchemy.orm import Session
 
 from .. import errors
 from ..db import Database
-from ..domain import checks as domain_checks
 from ..models import (
     Attachment,
     Form,
@@ -42,8 +44,7 @@ from ..storage import Storage
 from ..xforms.answers import Answers, read_answers
 from ..xforms.safexml import XmlLimits
 from ..xforms.submission import SubmissionInfo, read_submission
-from ..xforms.validate import validate
-from . import areas, audit, blobs, checks, facts, form_cache, photos, submissions
+from . import audit, blobs, facts, form_cache, jobs, submissions
 from .scope import Scope
 
 RETRIES = 5
@@ -74,6 +75,7 @@ class Outcome:
     kind: str  # "created", "duplicate" or "edited"
     missing: list[str] = field(default_factory=list)
     attached: int = 0  # files this POST filled in
+    queued: list[int] = field(default_factory=list)  # versions given a job by this POST
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +89,8 @@ class _Incoming:
     form_version_id: int
     answers: Answers
     referenced: list[str]
-    stored: dict  # file name -> (Stored, content type)
+    stored: dict  # file name -> (Stored, content type as its name says, until a job looks)
     client: Client
-    photos: photos.Incoming
-    issues: list  # validation against the form and the domain checks, worked out beforehand
 
 
 def ingest(
@@ -99,28 +99,19 @@ def ingest(
     xml: bytes,
     uploads: list[Upload],
     client: Client,
-    policy: photos.Policy | None = None,
     limits: XmlLimits = XmlLimits(),  # noqa: B008 (frozen)
 ) -> Outcome:
     info = read_submission(xml, limits)
     with db.session() as session:
         form_pk, form_version_id, schema = _target(session, info)
-        media = _choice_media(session, storage, form_version_id, schema)
-    fields = schema.fields
     referenced = info.referenced_files(schema.binary_paths)
-    answers = read_answers(info.root, fields)
+    answers = read_answers(info.root, schema.fields)  # the household's place, for its columns
 
-    kept = {}
+    stored = {}
     for upload in uploads:
-        if upload.name in referenced and upload.name not in kept:
-            kept[upload.name] = (storage.put_stream(upload.stream), upload.stream)
-    # Files new to khudan are opened and thumbnailed here, outside the write lock.
-    checked = photos.prepare(
-        db, storage, kept, info.root, fields, answers, policy or photos.Policy(), utcnow()
-    )
-    stored = {name: (item, checked.content_types[name]) for name, (item, _) in kept.items()}
-    issues = _validate(info, fields, media, answers)
-
+        if upload.name in referenced and upload.name not in stored:
+            item = storage.put_stream(upload.stream)
+            stored[upload.name] = (item, blobs.content_type_for(upload.name))
     incoming = _Incoming(
         info,
         xml,
@@ -131,13 +122,12 @@ def ingest(
         referenced,
         stored,
         client,
-        checked,
-        issues,
     )
     for attempt in range(RETRIES):
         with db.write_lock(), db.session() as session:
             try:
                 outcome = _record(session, incoming)
+                jobs.enqueue(session, outcome.queued)
                 session.commit()
                 return outcome
             except IntegrityError:
@@ -172,19 +162,6 @@ def _target(session: Session, info: SubmissionInfo) -> tuple[int, int, form_cach
     return form_pk, version_pk, form_cache.schema(session, version_pk, md5)
 
 
-def _choice_media(
-    session: Session, storage: Storage, version_pk: int, schema: form_cache.FormSchema
-) -> dict[str, bytes]:
-    """The files choices are read from: the version's media, and the areas cascade as the whole
-    registry (whether the area is the collector's own is the scope check's job)."""
-    if not schema.choice_files:  # only forms whose choices come from files pay for reading them
-        return {}
-    media = form_cache.media(session, storage, version_pk, schema.choice_files)
-    if areas.AREAS_MEDIA in schema.choice_files:
-        media[areas.AREAS_MEDIA] = areas.registry_csv(session)
-    return media
-
-
 def _record(session: Session, new: _Incoming) -> Outcome:
     info = new.info
     existing = _version_by_instance(session, new.form_pk, info.instance_id)
@@ -195,7 +172,6 @@ def _record(session: Session, new: _Incoming) -> Outcome:
         name: blobs.row_for(session, item, content_type).id
         for name, (item, content_type) in new.stored.items()
     }
-    photos.remember(session, new.photos, blob_ids)
     if info.deprecated_id:
         return _record_edit(session, new, blob_ids)
 
@@ -217,16 +193,8 @@ def _record(session: Session, new: _Incoming) -> Outcome:
         .scalar_one()
     )
     version_id = _insert_version(session, new, submission_id, now)
-    has_problems = _derive(session, new, submission_id, version_id, now)
-    has_problems |= photos.check(session, new.photos, submission_id, version_id, blob_ids)
-    state = ReviewState.HAS_ISSUES if has_problems else ReviewState.RECEIVED
     session.connection().execute(
-        _SET_CURRENT,
-        {
-            "submission_pk": submission_id,
-            "current_version_id": version_id,
-            "review_state": state.value,
-        },
+        _SET_CURRENT, {"submission_pk": submission_id, "current_version_id": version_id}
     )
     if new.referenced:
         session.execute(
@@ -242,7 +210,7 @@ def _record(session: Session, new: _Incoming) -> Outcome:
             ],
         )
     missing = [name for name in new.referenced if name not in blob_ids]
-    return Outcome(submission_id, info.instance_id, "created", missing, len(blob_ids))
+    return Outcome(submission_id, info.instance_id, "created", missing, len(blob_ids), [version_id])
 
 
 def _insert_version(session: Session, new: _Incoming, submission_id: int, now) -> int:
@@ -271,44 +239,14 @@ def _insert_version(session: Session, new: _Incoming, submission_id: int, now) -
 
 
 def _after_edit(session: Session, new: _Incoming, submission_id: int, before) -> None:
-    """An edited submission is no longer approved, and a household it no longer names (a
-    corrected code, period or commune) must not keep counting the old version's fact."""
+    """An edited submission is no longer approved (its new facts come from its job), and a
+    household it no longer names (a corrected code, period or commune) must not keep counting
+    the old version's fact."""
     facts.set_approved(session, new.info.form_id, submission_id, False)
     place = new.answers.place()
     moved = (place["period"], place["commune_code"], place["household_code"]) != tuple(before)
     if moved:
         submissions.recount_household_key(session, new.form_pk, new.info.form_id, *before)
-
-
-def _derive(session: Session, new: _Incoming, submission_id: int, version_id: int, now) -> bool:
-    """Facts and problems of this version, in this transaction; True when a problem was found
-    (a "not checked" note alone is not a problem)."""
-    outside = checks.scope(session, new.client.user_id, new.answers.place(), new.answers.paths)
-    source = facts.Source(submission_id, version_id, now, out_of_scope=bool(outside))
-    found = [
-        *new.issues,
-        *outside,
-        *checks.duplicate_household(
-            session,
-            form_pk=new.form_pk,
-            submission_id=submission_id,
-            place=new.answers.place(),
-            paths=new.answers.paths,
-        ),
-        *facts.record(session, new.info.form_id, new.answers, source),
-    ]
-    photos.add_problems(session, version_id, found)
-    return any(getattr(p, "checked", True) for p in found)
-
-
-def _validate(
-    info: SubmissionInfo, fields: list[dict], media: dict[str, bytes], answers: Answers
-) -> list:
-    """Check every answer against the form and the domain rules, before the write lock."""
-    # The day the form was filled, so a late send is not judged by the day it arrived.
-    today = photos.visit_time(answers, utcnow()).date()
-    issues = validate(info.root, fields, media=media, today=today)
-    return issues + domain_checks.check(answers.values, answers.repeats, answers.paths, issues)
 
 
 def _record_resend(session: Session, new: _Incoming, existing: SubmissionVersion) -> Outcome:
@@ -320,7 +258,7 @@ def _record_resend(session: Session, new: _Incoming, existing: SubmissionVersion
             if edited is not None and edited.submission_id != existing.submission_id:
                 raise errors.INSTANCE_ID_TAKEN(instance_id=info.instance_id)
         raise errors.XML_CONFLICT(instance_id=info.instance_id)
-    attached = _fill(session, existing.id, existing.submission_id, new)
+    attached = _fill(session, existing.id, new)
     missing = list(
         session.scalars(
             select(Attachment.name)
@@ -328,7 +266,8 @@ def _record_resend(session: Session, new: _Incoming, existing: SubmissionVersion
             .order_by(Attachment.name)
         )
     )
-    return Outcome(existing.submission_id, info.instance_id, "duplicate", missing, attached)
+    queued = [existing.id] if attached else []  # the files it filled in are checked by a job
+    return Outcome(existing.submission_id, info.instance_id, "duplicate", missing, attached, queued)
 
 
 def _record_edit(session: Session, new: _Incoming, blob_ids: dict[str, int]) -> Outcome:
@@ -356,7 +295,6 @@ def _record_edit(session: Session, new: _Incoming, blob_ids: dict[str, int]) -> 
     ).rowcount
     if switched != 1:
         raise errors.EDIT_OUT_OF_DATE(instance_id=info.deprecated_id)
-    _derive(session, new, old.submission_id, version_id, now)
     _after_edit(session, new, old.submission_id, before)
     audit.record(
         session,
@@ -380,13 +318,13 @@ def _record_edit(session: Session, new: _Incoming, blob_ids: dict[str, int]) -> 
         )
     if rows:
         session.execute(insert(Attachment), rows)
-    present = {r["name"]: r["blob_id"] for r in rows if r["blob_id"] is not None}
-    photos.check(session, new.photos, old.submission_id, version_id, present)
     missing = [r["name"] for r in rows if r["blob_id"] is None]
-    return Outcome(old.submission_id, info.instance_id, "edited", missing, len(blob_ids))
+    return Outcome(
+        old.submission_id, info.instance_id, "edited", missing, len(blob_ids), [version_id]
+    )
 
 
-def _fill(session: Session, version_id: int, submission_id: int, new: _Incoming) -> int:
+def _fill(session: Session, version_id: int, new: _Incoming) -> int:
     """Fill empty attachment slots of a version from this POST; return how many were filled.
 
     A file that already arrived is never replaced: the first bytes are the evidence.
@@ -395,7 +333,7 @@ def _fill(session: Session, version_id: int, submission_id: int, new: _Incoming)
         a.name: a
         for a in session.scalars(select(Attachment).where(Attachment.version_id == version_id))
     }
-    filled: dict[str, int] = {}
+    filled = 0
     for name in new.referenced:
         slot = slots.get(name)
         if slot is None:
@@ -403,20 +341,11 @@ def _fill(session: Session, version_id: int, submission_id: int, new: _Incoming)
             session.add(slot)
         if slot.blob_id is None and name in new.stored:
             item, content_type = new.stored[name]
-            slot.blob_id = filled[name] = blobs.row_for(session, item, content_type).id
+            slot.blob_id = blobs.row_for(session, item, content_type).id
             slot.received_at = utcnow()
+            filled += 1
     session.flush()
-    photos.remember(session, new.photos, filled)
-    if photos.check(session, new.photos, submission_id, version_id, filled):
-        session.execute(
-            update(Submission)
-            .where(
-                Submission.id == submission_id,
-                Submission.review_state == ReviewState.RECEIVED.value,
-            )
-            .values(review_state=ReviewState.HAS_ISSUES.value)
-        )
-    return len(filled)
+    return filled
 
 
 def may_edit(

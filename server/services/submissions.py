@@ -22,6 +22,8 @@ from ..models import (
     Comment,
     Form,
     FormVersion,
+    Job,
+    JobState,
     PhotoMeta,
     PovertyFact,
     ReviewState,
@@ -174,12 +176,29 @@ def summaries(session: Session, rows: list[Submission]) -> list[dict]:
     )
     ids = {s.submitter_id for s in rows} - {None}
     names = dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
+    waiting = jobs_of(session, versions)
     return [
-        _summary(s, problems.get(s.current_version_id, 0), names.get(s.submitter_id)) for s in rows
+        _summary(s, problems.get(s.current_version_id, 0), names.get(s.submitter_id), waiting)
+        for s in rows
     ]
 
 
-def _summary(s: Submission, problems: int, submitter: str | None) -> dict:
+def jobs_of(session: Session, version_ids: list[int]) -> dict[int, str | None]:
+    """version id -> the error of its parked job, or None while its job waits or runs; versions
+    with nothing left to do are absent."""
+    found: dict[int, str | None] = {}
+    for version_id, state, error in session.execute(
+        select(Job.version_id, Job.state, Job.error).where(Job.version_id.in_(version_ids))
+    ):
+        if state == JobState.PARKED.value:
+            found[version_id] = error or "?"
+        else:
+            found.setdefault(version_id, None)
+    return found
+
+
+def _summary(s: Submission, problems: int, submitter: str | None, waiting: dict) -> dict:
+    """``waiting``: ``jobs_of`` the page's current versions."""
     version = s.current_version
     return {
         "id": s.id,
@@ -199,6 +218,8 @@ def _summary(s: Submission, problems: int, submitter: str | None) -> dict:
         "commune_code": s.commune_code,
         "area_code": s.area_code,
         "problem_count": problems,
+        "processing": s.current_version_id in waiting,
+        "processing_error": waiting.get(s.current_version_id),
     }
 
 

@@ -10,7 +10,7 @@ from flask import Response, abort, g, jsonify, render_template, request, url_for
 from .. import errors, headers
 from ..models import Blob, Role
 from ..runtime import current
-from ..services import drafts, forms, ingest, photos
+from ..services import drafts, forms, ingest
 from ..services import submissions as submission_service
 from ..xforms.submission import read_submission
 from . import CSP_WEBFORMS, bp
@@ -113,15 +113,11 @@ def form_fill_submit(form_id: str):
         if sent_for != form_id:
             raise errors.FORM_NOT_FOUND(form_id=sent_for)
         outcome = ingest.ingest(
-            runtime.db,
-            runtime.storage,
-            xml,
-            uploads,
-            client,
-            photos.Policy.from_settings(runtime.settings),
+            runtime.db, runtime.storage, xml, uploads, client, runtime.settings.submission_limits
         )
     except errors.Problem as problem:
         return jsonify(code=problem.code, message=problem_text(problem)), problem.status
+    runtime.queue.submitted(outcome.queued)
     if outcome.missing:
         message = _("Đã lưu phiếu nhưng còn thiếu tệp: {names}.", names=", ".join(outcome.missing))
     else:

@@ -253,7 +253,7 @@ ROWS = [
     Row("GET", "/audit/login-failures", "/audit/login-failures", ADMIN),
     # forms
     Row("GET", "/forms", "/forms", LOGGED_IN, check=counts_own_submissions),
-    Row("POST", "/forms", "/forms", DESIGNERS, upload=poverty_xlsx_upload),
+    Row("POST", "/forms", "/forms?publish=true", DESIGNERS, upload=poverty_xlsx_upload),
     Row(
         "GET",
         "/forms/{form_id}",
@@ -468,6 +468,7 @@ def world(database, database_url, tmp_path_factory):
         secret_key="test-secret",
         forms_dir=root / "forms",
         odk_validate=False,
+        process_inline=True,
     )
     app = create_app(settings, db=database)
     client = app.test_client()

@@ -15,7 +15,6 @@ from schemathesis.specs.openapi.checks import (
 )
 
 
-
 def not_a_crash(ctx, response, case):
     """5xx is a crash, except the documented 501: an OData option ODK Central refuses too."""
     if response.status_code == 501:
@@ -30,9 +29,7 @@ UNDOCUMENTED = {"central.not_offered", "central.openapi_document", "central.open
 def test_every_v1_route_is_documented_and_the_document_is_valid(app, client):
     doc = client.get("/v1/openapi.json").json
     validate(doc)
-    operations = {
-        (method.upper(), path) for path, ops in doc["paths"].items() for method in ops
-    }
+    operations = {(method.upper(), path) for path, ops in doc["paths"].items() for method in ops}
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("central.") or rule.endpoint in UNDOCUMENTED:
             continue

@@ -12,7 +12,7 @@ from factories import domain_sample
 from sqlalchemy import event, select, update
 
 from khudan.models import ReviewState, Submission, SubmissionProblem
-from khudan.services import areas, checks, forms, ingest
+from khudan.services import areas, checks, forms, ingest, jobs
 from khudan.xforms.answers import read_answers
 from khudan.xforms.schema import read_xform
 from khudan.xforms.submission import read_submission
@@ -51,7 +51,10 @@ def answers(xml: bytes):
 
 
 def receive(db, storage, xml: bytes) -> int:
-    return ingest.ingest(db, storage, xml, [], ingest.Client(None)).submission_id
+    """Store a submission and run its job at once (checks and facts), as a worker would."""
+    outcome = ingest.ingest(db, storage, xml, [], ingest.Client(None))
+    jobs.run_now(jobs.Context.plain(db, storage), outcome.queued)
+    return outcome.submission_id
 
 
 # -- CHK-03 scope -----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from xlsform import form_md, xlsx_bytes
 
 from khudan.models import SubmissionProblem, SubmissionVersion
-from khudan.services import form_cache, forms, ingest
+from khudan.services import form_cache, forms, ingest, jobs
 
 NEW_VILLAGES = "name,label\nt3,Thôn Tân Lập\n".encode()
 
@@ -30,7 +30,10 @@ def problems(db, submission_id: int) -> set[tuple[str, str, str | None]]:
 
 
 def receive(db, storage, xml: bytes) -> int:
-    return ingest.ingest(db, storage, xml, [], ingest.Client(None)).submission_id
+    """Store a submission and run its job at once (checks and facts), as a worker would."""
+    outcome = ingest.ingest(db, storage, xml, [], ingest.Client(None))
+    jobs.run_now(jobs.Context.plain(db, storage), outcome.queued)
+    return outcome.submission_id
 
 
 def publish_choices(db, storage, version: str, drop_no: bool = False) -> None:

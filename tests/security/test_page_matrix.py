@@ -246,6 +246,7 @@ def world(database, tmp_path_factory):
         secret_key="test-secret",
         forms_dir=root / "forms",
         odk_validate=False,
+        process_inline=True,
         instance_dir=root / "instance",
     )
     app = create_app(settings, db=database)

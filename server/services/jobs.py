@@ -1,0 +1,262 @@
+"""The job queue behind ingest: enqueue in the submission's transaction, claim with a lease, run,
+retry with back-off, park what keeps failing.
+
+A job is claimed by a compare-and-set on its lease (``locked_until``), so two workers never run
+one job at once, on SQLite or PostgreSQL, in one process or on several machines; on PostgreSQL
+the candidate is read ``FOR UPDATE SKIP LOCKED`` so that workers do not queue behind each other.
+No broker: the table is the queue, so the embedded default needs nothing else, and a job exists
+exactly when its submission version was stored. A worker killed mid-job holds a lease that runs
+out (``LEASE``); then any worker runs the job again, which gives the same result (see
+``services.processing``). A finished job is deleted with its results.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from ..db import Database
+from ..models import Job, JobState
+from ..models.base import utcnow
+from ..storage import Storage
+from ..xforms.safexml import XmlLimits
+from . import photos, processing
+
+log = logging.getLogger(__name__)
+
+LEASE = dt.timedelta(minutes=5)  # far above a job's time: a photo takes well under a second
+MAX_ATTEMPTS = 8  # then parked: 1+2+4+…+128 s of back-off, about four minutes in all
+POLL_SECONDS = 1.0  # a worker with nothing to do looks again after this (or when woken)
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    return dt.timedelta(seconds=min(2 ** (attempts - 1), 600))
+
+
+def enqueue(session: Session, version_ids: list[int]) -> None:
+    """Add a job per version, in the caller's transaction (the outbox)."""
+    if version_ids:
+        now = utcnow()
+        session.execute(
+            insert(Job),
+            [
+                {"version_id": v, "state": JobState.PENDING.value, "attempts": 0, "run_after": now}
+                for v in version_ids
+            ],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    version_id: int
+    attempts: int  # counting this one
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def claim(db: Database, worker: str, job_id: int | None = None) -> Claimed | None:
+    """The oldest job that is due and not leased (or ``job_id``), leased to ``worker``."""
+    now = utcnow()
+    free = or_(Job.locked_until.is_(None), Job.locked_until < now)
+    for _ in range(5):  # another worker may win the compare-and-set: try the next one
+        with db.write_lock(), db.session() as session:
+            query = select(Job.id, Job.version_id, Job.attempts).where(
+                Job.state == JobState.PENDING.value, Job.run_after <= now, free
+            )
+            if job_id is not None:
+                query = query.where(Job.id == job_id)
+            row = session.execute(
+                query.order_by(Job.id).limit(1).with_for_update(skip_locked=True)
+            ).first()
+            if row is None:
+                return None
+            won = session.execute(
+                update(Job)
+                .where(Job.id == row.id, Job.state == JobState.PENDING.value, free)
+                .values(locked_until=now + LEASE, locked_by=worker, attempts=Job.attempts + 1)
+            ).rowcount
+            session.commit()
+        if won:
+            return Claimed(row.id, row.version_id, row.attempts + 1)
+    return None
+
+
+@dataclass(frozen=True)
+class Context:
+    """What running a job needs."""
+
+    db: Database
+    storage: Storage
+    policy: photos.Policy
+    limits: XmlLimits
+
+    @classmethod
+    def of(cls, settings, db: Database, storage: Storage) -> Context:
+        return cls(db, storage, photos.Policy.from_settings(settings), settings.submission_limits)
+
+    @classmethod
+    def plain(cls, db: Database, storage: Storage) -> Context:
+        """The default photo policy and XML limits (tests and benchmarks)."""
+        return cls(db, storage, photos.Policy(), XmlLimits())
+
+
+def run(ctx: Context, job: Claimed) -> bool:
+    """Run a claimed job; True when it is done. A failure frees the job for a later try (with
+    back-off) or, after ``MAX_ATTEMPTS``, parks it with its error."""
+    try:
+        processing.process(ctx.db, ctx.storage, job.id, job.version_id, ctx.policy, ctx.limits)
+        return True
+    except Exception as exc:  # any failure must be kept, not lost
+        log.exception("job %s (submission version %s) failed", job.id, job.version_id)
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        parked = job.attempts >= MAX_ATTEMPTS
+        values = {"locked_until": None, "locked_by": None, "error": error}
+        if parked:
+            values["state"] = JobState.PARKED.value
+        else:
+            values["run_after"] = utcnow() + backoff(job.attempts)
+        with ctx.db.write_lock(), ctx.db.session() as session:
+            session.execute(update(Job).where(Job.id == job.id).values(**values))
+            session.commit()
+        return False
+
+
+def drain(ctx: Context, progress: Callable[[int], None] | None = None) -> int:
+    """Run due jobs until none is left; return how many were done (``progress(tried)`` after
+    each)."""
+    worker = worker_name()
+    done = tried = 0
+    while (job := claim(ctx.db, worker)) is not None:
+        tried += 1
+        done += run(ctx, job)
+        if progress:
+            progress(tried)
+    return done
+
+
+def run_now(ctx: Context, version_ids: list[int]) -> None:
+    """Run the jobs of these versions at once, in this thread (``KHUDAN_PROCESS_INLINE``)."""
+    with ctx.db.session() as session:
+        ids = session.scalars(
+            select(Job.id).where(Job.version_id.in_(version_ids)).order_by(Job.id)
+        ).all()
+    for job_id in ids:
+        job = claim(ctx.db, worker_name(), job_id)
+        if job is not None:
+            run(ctx, job)
+
+
+class Workers:
+    """Worker threads in this process: each claims and runs jobs until stopped. ``wake`` makes
+    an idle one look at once (ingest calls it after each commit)."""
+
+    def __init__(self, ctx: Context, threads: int) -> None:
+        self.ctx = ctx
+        self.threads = threads
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._running: list[threading.Thread] = []
+
+    def start(self) -> Workers:
+        for i in range(self.threads):
+            thread = threading.Thread(target=self._loop, name=f"khudan-worker-{i}", daemon=True)
+            thread.start()
+            self._running.append(thread)
+        return self
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 30) -> None:
+        self._stop.set()
+        self._wake.set()
+        for thread in self._running:
+            thread.join(timeout)
+
+    def _loop(self) -> None:
+        name = worker_name()
+        while not self._stop.is_set():
+            try:
+                job = claim(self.ctx.db, name)
+            except Exception:  # the database may be away for a while
+                log.exception("claiming a job failed; trying again")
+                job = None
+            if job is None:
+                self._wake.wait(POLL_SECONDS)
+                self._wake.clear()
+                continue
+            run(self.ctx, job)
+
+
+class Queue:
+    """How this process gets the work after a 201 done: at once in the request (``inline``), by
+    its own worker threads (woken after each submission), or by ``khudan worker`` processes
+    elsewhere, which find the jobs in the database."""
+
+    def __init__(self, ctx: Context, inline: bool = False) -> None:
+        self.ctx = ctx
+        self.inline = inline
+        self.workers: Workers | None = None
+
+    def start(self, threads: int) -> None:
+        if self.workers is None and threads > 0:
+            self.workers = Workers(self.ctx, threads).start()
+
+    def stop(self) -> None:
+        if self.workers is not None:
+            self.workers.stop()
+            self.workers = None
+
+    def submitted(self, version_ids: list[int]) -> None:
+        """Called after a submission's transaction committed."""
+        if not version_ids:
+            return
+        if self.inline:
+            run_now(self.ctx, version_ids)
+        elif self.workers is not None:
+            self.workers.wake()
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    pending: int
+    parked: int
+    oldest: dt.datetime | None  # when the oldest pending job was created
+
+
+def status(session: Session) -> QueueStatus:
+    rows = dict(session.execute(select(Job.state, func.count()).group_by(Job.state)).all())
+    oldest = session.scalar(
+        select(func.min(Job.created_at)).where(Job.state == JobState.PENDING.value)
+    )
+    return QueueStatus(
+        rows.get(JobState.PENDING.value, 0), rows.get(JobState.PARKED.value, 0), oldest
+    )
+
+
+def parked(session: Session, limit: int = 100) -> list[Job]:
+    return list(
+        session.scalars(
+            select(Job).where(Job.state == JobState.PARKED.value).order_by(Job.id).limit(limit)
+        )
+    )
+
+
+def retry_parked(session: Session) -> int:
+    """Give every parked job another round of tries (after the cause was fixed)."""
+    return session.execute(
+        update(Job)
+        .where(Job.state == JobState.PARKED.value)
+        .values(state=JobState.PENDING.value, attempts=0, run_after=utcnow())
+    ).rowcount

@@ -1,0 +1,211 @@
+"""What a worker does for one submission version after the 201: everything derived from it.
+
+The request only made the version durable (``services.ingest``). Here, in this order: the files
+new to khudan are inspected and thumbnailed (outside any transaction: the slow part), then one
+transaction validates the answers against the form, runs the domain checks, the scope and
+duplicate-household checks, writes the facts, checks the photos (EXIF, reuse), sets the review
+state and deletes the job. Everything written is in that one transaction with the job's deletion,
+so a worker killed at any point leaves the job to run again with the same result, and markers
+(``processed_at`` on the version, ``checked_at`` on each file) make a second job for the same
+version (a resend that filled in a file) do only what is left.
+
+Results are judged by when the version was received, not by when the job runs, so a job run
+again an hour later gives the same answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from ..db import Database
+from ..domain import checks as domain_checks
+from ..models import (
+    Attachment,
+    Blob,
+    Form,
+    FormVersion,
+    Job,
+    PhotoMeta,
+    ReviewState,
+    Submission,
+    SubmissionVersion,
+)
+from ..models.base import utcnow
+from ..storage import Storage
+from ..storage.base import Stored
+from ..xforms.answers import Answers, read_answers
+from ..xforms.safexml import XmlLimits
+from ..xforms.submission import read_submission
+from ..xforms.validate import validate
+from . import areas, checks, facts, form_cache, photos
+
+
+def process(
+    db: Database,
+    storage: Storage,
+    job_id: int,
+    version_id: int,
+    policy: photos.Policy,
+    limits: XmlLimits = XmlLimits(),  # noqa: B008 (frozen)
+) -> None:
+    """Do the work of job ``job_id`` (version ``version_id``) and delete the job, atomically."""
+    with db.session() as session:
+        version = session.get(SubmissionVersion, version_id)
+        if version is None:  # deleted with its submission: nothing left to do
+            _finish(db, job_id)
+            return
+        form_version = session.get(FormVersion, version.form_version_id)
+        form_id = session.scalar(select(Form.form_id).where(Form.id == version.form_pk))
+        schema = form_cache.schema(session, form_version.id, form_version.md5)
+        media = _choice_media(session, storage, form_version.id, schema)
+        files = _unchecked_files(session, version_id)
+        received = _aware(version.created_at)
+        xml = version.xml
+    info = read_submission(xml, limits)
+    answers = read_answers(info.root, schema.fields)
+    stored = {name: (Stored(key, sha, md5, size), None) for name, (key, sha, md5, size) in files}
+    # The slow part, outside the write lock: decode, EXIF, hashes, thumbnails of new files.
+    incoming = photos.prepare(
+        db, storage, stored, info.root, schema.fields, answers, policy, received
+    )
+    issues = _validate(info.root, schema.fields, media, answers, received)
+    with db.write_lock(), db.session() as session:
+        version = _lock(session, version_id)
+        submission = session.get(Submission, version.submission_id)
+        current = submission.current_version_id == version.id
+        has_problems = False
+        if version.processed_at is None:
+            if current:
+                has_problems = _derive(session, form_id, version, answers, issues)
+            version.processed_at = utcnow()
+        blob_ids = _claim_files(session, version_id)
+        _fix_content_types(session, incoming, blob_ids)
+        photos.remember(session, incoming, blob_ids)
+        has_problems |= photos.check(session, incoming, submission.id, version_id, blob_ids)
+        if has_problems and current:
+            session.execute(
+                update(Submission)
+                .where(
+                    Submission.id == submission.id,
+                    Submission.review_state == ReviewState.RECEIVED.value,
+                )
+                .values(review_state=ReviewState.HAS_ISSUES.value)
+            )
+        session.execute(delete(Job).where(Job.id == job_id))
+        session.commit()
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    """SQLite hands times back without their zone: they are UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _finish(db: Database, job_id: int) -> None:
+    with db.write_lock(), db.session() as session:
+        session.execute(delete(Job).where(Job.id == job_id))
+        session.commit()
+
+
+def _lock(session: Session, version_id: int) -> SubmissionVersion:
+    """The version, locked against a second worker on another job for it (PostgreSQL; SQLite's
+    write lock already serialises)."""
+    return session.scalars(
+        select(SubmissionVersion).where(SubmissionVersion.id == version_id).with_for_update()
+    ).one()
+
+
+def _unchecked_files(session: Session, version_id: int) -> list:
+    """(name, (storage key, sha256, md5, size)) of the version's files not checked yet."""
+    rows = session.execute(
+        select(Attachment.name, Blob.storage_key, Blob.sha256, Blob.md5, Blob.size)
+        .join(Blob, Blob.id == Attachment.blob_id)
+        .where(Attachment.version_id == version_id, Attachment.checked_at.is_(None))
+        .order_by(Attachment.name)
+    ).all()
+    return [(name, (key, sha, md5, size)) for name, key, sha, md5, size in rows]
+
+
+def _claim_files(session: Session, version_id: int) -> dict[str, int]:
+    """The version's files still unchecked (name -> blob id), marked checked in this
+    transaction: another job for the version, after this one commits, leaves them alone."""
+    rows = session.execute(
+        select(Attachment.id, Attachment.name, Attachment.blob_id).where(
+            Attachment.version_id == version_id,
+            Attachment.blob_id.is_not(None),
+            Attachment.checked_at.is_(None),
+        )
+    ).all()
+    if rows:
+        session.execute(
+            update(Attachment)
+            .where(Attachment.id.in_([r.id for r in rows]))
+            .values(checked_at=utcnow())
+        )
+    return {r.name: r.blob_id for r in rows}
+
+
+def _fix_content_types(
+    session: Session, incoming: photos.Incoming, blob_ids: dict[str, int]
+) -> None:
+    """A new file was recorded with the type its name suggests; now its bytes say what it is
+    (a file named .jpg that is no image becomes application/octet-stream)."""
+    have = set(
+        session.scalars(select(PhotoMeta.blob_id).where(PhotoMeta.blob_id.in_(blob_ids.values())))
+    )
+    for name, content_type in incoming.content_types.items():
+        blob_id = blob_ids.get(name)
+        if blob_id is not None and blob_id not in have and name in incoming.found:
+            session.execute(
+                update(Blob).where(Blob.id == blob_id).values(content_type=content_type)
+            )
+
+
+def _choice_media(
+    session: Session, storage: Storage, version_pk: int, schema: form_cache.FormSchema
+) -> dict[str, bytes]:
+    """The files choices are read from: the version's media, and the areas cascade as the whole
+    registry (whether the area is the collector's own is the scope check's job)."""
+    if not schema.choice_files:  # only forms whose choices come from files pay for reading them
+        return {}
+    media = form_cache.media(session, storage, version_pk, schema.choice_files)
+    if areas.AREAS_MEDIA in schema.choice_files:
+        media[areas.AREAS_MEDIA] = areas.registry_csv(session)
+    return media
+
+
+def _validate(root, fields: list[dict], media: dict, answers: Answers, received) -> list:
+    """Every answer against the form and the domain rules, judged on the day it was filled."""
+    today = photos.visit_time(answers, received).date()
+    issues = validate(root, fields, media=media, today=today)
+    return issues + domain_checks.check(answers.values, answers.repeats, answers.paths, issues)
+
+
+def _derive(
+    session: Session, form_id: str, version: SubmissionVersion, answers: Answers, issues: list
+) -> bool:
+    """Facts and problems of the submission's current version; True when a problem was found
+    (a "not checked" note alone is not a problem)."""
+    place = answers.place()
+    outside = checks.scope(session, version.submitter_id, place, answers.paths)
+    source = facts.Source(
+        version.submission_id, version.id, version.created_at, out_of_scope=bool(outside)
+    )
+    found = [
+        *issues,
+        *outside,
+        *checks.duplicate_household(
+            session,
+            form_pk=version.form_pk,
+            submission_id=version.submission_id,
+            place=place,
+            paths=answers.paths,
+        ),
+        *facts.record(session, form_id, answers, source),
+    ]
+    if version.deprecated_id:  # an edit is never approved, whatever the fact said before
+        facts.set_approved(session, form_id, version.submission_id, False)
+    photos.add_problems(session, version.id, found)
+    return any(getattr(p, "checked", True) for p in found)

@@ -1,0 +1,293 @@
+"""The work after the 201 (issue: accept in milliseconds, check in the background).
+
+The request only makes a submission durable and writes its job; a worker does the photo work,
+validation, domain checks and facts. These tests send real multipart POSTs (Collect's way, real
+JPEGs, the shipped poverty_review form) to an app that does not process inline, then run the
+workers: jobs are idempotent, survive a crash at any point, retry with back-off and are parked,
+never dropped, when they keep failing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from collect import CollectClient, flask_sender
+from factories import domain_sample, photo
+from sqlalchemy import func, select, update
+from stored import count
+
+from khudan import photos as photo_lib
+from khudan.app import create_app
+from khudan.cli import main
+from khudan.models import (
+    Attachment,
+    Blob,
+    Job,
+    JobState,
+    PhotoMeta,
+    PovertyFact,
+    Submission,
+    SubmissionProblem,
+    SubmissionVersion,
+)
+from khudan.models.base import utcnow
+from khudan.services import forms, jobs, processing
+from khudan.storage.base import derived_key
+
+FORMS = Path(__file__).resolve().parents[2] / "forms"
+PASSWORD = "correct horse"
+
+
+@pytest.fixture
+def queued_app(settings, db, storage, registry):
+    """An app that leaves the work to workers, as `khudan serve` with `khudan worker` does."""
+    forms.publish_xlsform(db, storage, FORMS / "poverty_review.xlsx", validate=False)
+    return create_app(settings.but(process_inline=False), db=db, storage=storage)
+
+
+@pytest.fixture
+def phone(queued_app, make_user) -> CollectClient:
+    make_user("thu", "collector", areas=("52",))
+    return CollectClient(
+        flask_sender(queued_app.test_client()), "http://localhost", "thu", PASSWORD
+    )
+
+
+@pytest.fixture
+def admin(queued_app, make_user) -> dict:
+    """Bearer headers of an admin, for the API of ``queued_app``."""
+    make_user("admin1", "admin")
+    r = queued_app.test_client().post(
+        "/api/v1/sessions", json={"username": "admin1", "password": PASSWORD}
+    )
+    return {"Authorization": f"Bearer {r.json['token']}"}
+
+
+@pytest.fixture
+def work(settings, db, storage) -> jobs.Context:
+    return jobs.Context.of(settings, db, storage)
+
+
+def household(n: int, photo_name: str | None = "house.jpg") -> bytes:
+    """pov1.xml as household NC-T01-<n>, with its own instanceID (and the house photo)."""
+    replace = {
+        "<household_code>NC-T01-017</household_code>": f"<household_code>NC-T01-{n:03d}"
+        "</household_code>",
+        "fa22d4b7-ce38-4004-900a-b698b0fd8ee7": f"fa22d4b7-ce38-4004-900a-{n:012d}",
+    }
+    if photo_name:
+        replace["<house_photo />"] = f"<house_photo>{photo_name}</house_photo>"
+    return domain_sample("pov1.xml", **replace)
+
+
+def problems(db, submission_id: int) -> list[tuple[str, str]]:
+    with db.session() as s:
+        return sorted(
+            s.execute(
+                select(SubmissionProblem.rule, SubmissionProblem.path)
+                .join(SubmissionVersion, SubmissionVersion.id == SubmissionProblem.version_id)
+                .where(SubmissionVersion.submission_id == submission_id)
+            ).all()
+        )
+
+
+def only_submission(db) -> Submission:
+    with db.session() as s:
+        return s.scalars(select(Submission)).one()
+
+
+def test_the_request_stores_and_queues_and_a_worker_does_the_rest(
+    phone, db, storage, work, admin, queued_app
+):
+    picture = photo(1, size=(1280, 960))
+    [reply] = phone.submit(household(1), {"house.jpg": picture})
+    assert reply.status == 201
+    # Stored and acknowledged: the submission, its file and one job; nothing derived yet.
+    submission = only_submission(db)
+    assert (count(db, Job), count(db, PhotoMeta), count(db, PovertyFact)) == (1, 0, 0)
+    assert problems(db, submission.id) == []
+    with db.session() as s:
+        blob = s.scalars(select(Blob)).one()
+        assert blob.content_type == "image/jpeg"  # by its name, until the worker looks
+    assert not storage.exists(derived_key(blob.sha256, "320.jpg"))
+    api = queued_app.test_client()
+    headers = admin
+    listed = api.get("/api/v1/submissions", headers=headers).json["items"]
+    assert [(i["processing"], i["processing_error"]) for i in listed] == [(True, None)]
+    page = api.get(f"/api/v1/submissions/{submission.id}", headers=headers).json
+    assert page["processing"] is True
+
+    assert jobs.drain(work) == 1
+    assert count(db, Job) == 0
+    with db.session() as s:
+        version = s.get(SubmissionVersion, submission.current_version_id)
+        assert version.processed_at is not None
+        assert s.scalars(select(Attachment.checked_at)).one() is not None
+        assert s.scalars(select(PovertyFact.household_code)).all() == ["NC-T01-001"]
+        meta = s.scalars(select(PhotoMeta)).one()
+        assert (meta.width, meta.height) == (1280, 960)
+    assert storage.exists(derived_key(blob.sha256, "320.jpg"))
+    listed = api.get("/api/v1/submissions", headers=headers).json["items"]
+    assert [i["processing"] for i in listed] == [False]
+
+
+def test_no_image_is_decoded_in_the_request(phone, db, work, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("an image was decoded in the request")
+
+    monkeypatch.setattr(photo_lib, "inspect", refuse)
+    [reply] = phone.submit(household(2), {"house.jpg": photo(2)})
+    assert reply.status == 201
+    monkeypatch.undo()
+    assert jobs.drain(work) == 1 and count(db, PhotoMeta) == 1
+
+
+def test_a_crash_before_the_commit_leaves_the_job_and_its_rerun_gives_the_same_result(
+    phone, db, work, monkeypatch
+):
+    [_reply] = phone.submit(household(3), {"house.jpg": photo(3)})
+    submission = only_submission(db)
+    clean = _twin_result(phone, db, work)
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(processing.photos, "check", crash)  # after the facts, before the commit
+    assert jobs.drain(work) == 0
+    with db.session() as s:
+        job = s.scalars(select(Job)).one()
+        assert (job.state, job.attempts, job.locked_until) == ("pending", 1, None)
+        assert job.error == "RuntimeError: killed"
+        assert job.run_after.replace(tzinfo=None) > utcnow().replace(tzinfo=None)  # back-off
+        s.execute(update(Job).values(run_after=utcnow()))
+        s.commit()
+    assert count(db, PovertyFact) == 1  # only the twin's: the crashed run wrote nothing
+    assert problems(db, submission.id) == []
+    monkeypatch.undo()
+    assert jobs.drain(work) == 1
+    assert problems(db, submission.id) == clean
+    assert count(db, PovertyFact) == 2
+
+
+def _twin_result(phone, db, work) -> list:
+    """Send a second household like the first, process it cleanly; its problems."""
+    [reply] = phone.submit(household(4), {"house.jpg": photo(4)})
+    assert reply.status == 201
+    with db.session() as s:
+        twin = s.scalar(select(Submission.id).order_by(Submission.id.desc()))
+        job = s.scalar(
+            select(Job.id).join(SubmissionVersion).where(SubmissionVersion.submission_id == twin)
+        )
+    claimed = jobs.claim(db, "test", job)
+    assert jobs.run(work, claimed)
+    return problems(db, twin)
+
+
+def test_a_worker_killed_mid_job_holds_a_lease_that_runs_out(phone, db, work):
+    phone.submit(household(5), {"house.jpg": photo(5)})
+    first = jobs.claim(db, "worker-that-dies")
+    assert first is not None and first.attempts == 1
+    assert jobs.claim(db, "another") is None  # leased
+    with db.session() as s:  # the dead worker's lease runs out
+        s.execute(update(Job).values(locked_until=utcnow() - dt.timedelta(seconds=1)))
+        s.commit()
+    again = jobs.claim(db, "another")
+    assert (again.id, again.attempts) == (first.id, 2)
+    assert jobs.run(work, again)
+    assert count(db, Job) == 0 and count(db, PovertyFact) == 1
+
+
+def test_a_job_that_keeps_failing_is_parked_shown_and_tried_again(
+    phone, db, work, monkeypatch, admin, queued_app, settings
+):
+    phone.submit(household(6), {"house.jpg": photo(6)})
+
+    def broken(*args, **kwargs):
+        raise ValueError("storage unreachable")
+
+    monkeypatch.setattr(processing.photos, "prepare", broken)
+    for _ in range(jobs.MAX_ATTEMPTS):
+        with db.session() as s:
+            s.execute(update(Job).values(run_after=utcnow()))
+            s.commit()
+        jobs.drain(work)
+    with db.session() as s:
+        job = s.scalars(select(Job)).one()
+        assert (job.state, job.attempts) == (JobState.PARKED.value, jobs.MAX_ATTEMPTS)
+    assert jobs.drain(work) == 0  # parked jobs are not claimed
+    [item] = queued_app.test_client().get("/api/v1/submissions", headers=admin).json["items"]
+    assert item["processing"] is True
+    assert item["processing_error"] == "ValueError: storage unreachable"
+    env = {
+        "KHUDAN_DATABASE_URL": settings.database_url,
+        "KHUDAN_MEDIA_ROOT": str(settings.media_root),
+        "KHUDAN_INSTANCE_DIR": str(settings.instance_dir),
+    }
+    status = CliRunner().invoke(main, ["status"], env=env)
+    assert "0 job(s) waiting; 1 parked after repeated failures" in status.output
+    monkeypatch.undo()
+    r = CliRunner().invoke(main, ["worker", "--retry-parked", "--drain"], env=env)
+    assert r.exit_code == 0, r.output
+    assert "1 parked job(s) will be tried again" in r.output and "1 job(s) done" in r.output
+    assert count(db, Job) == 0 and count(db, PovertyFact) == 1
+
+
+def test_a_file_sent_later_gets_a_job_of_its_own_and_is_checked_once(phone, db, work):
+    xml = household(7)
+    assert [r.status for r in phone.submit(xml)] == [201]  # the photo is still missing
+    assert jobs.drain(work) == 1
+    assert [r.status for r in phone.submit(xml, {"house.jpg": photo(7)})] == [201]
+    assert count(db, Job) == 1
+    assert jobs.drain(work) == 1
+    assert [r.status for r in phone.submit(xml, {"house.jpg": photo(7)})] == [201]
+    assert count(db, Job) == 0  # nothing new: no job
+    with db.session() as s:
+        assert s.scalars(select(Attachment.checked_at)).one() is not None
+        assert count(db, PhotoMeta) == 1 and count(db, PovertyFact) == 1
+
+
+def test_worker_threads_run_each_job_once(phone, db, work):
+    n = 12
+    for i in range(n):
+        assert [r.status for r in phone.submit(household(100 + i), {"house.jpg": photo(i)})] == [
+            201
+        ]
+    workers = jobs.Workers(work, threads=3).start()
+    try:
+        deadline = time.monotonic() + 60
+        while count(db, Job) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        workers.stop()
+    assert count(db, Job) == 0
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(PovertyFact)) == n
+        unprocessed = select(func.count()).where(SubmissionVersion.processed_at.is_(None))
+        assert s.scalar(unprocessed.select_from(SubmissionVersion)) == 0
+        assert s.scalar(select(func.count()).select_from(PhotoMeta)) == n
+        # No problem row was written twice.
+        rows = s.execute(select(SubmissionProblem.version_id, SubmissionProblem.rule)).all()
+        assert len(rows) == len(set(rows))
+
+
+def test_serve_wakes_its_worker_threads_after_each_submission(
+    settings, db, storage, registry, make_user
+):
+    forms.publish_xlsform(db, storage, FORMS / "poverty_review.xlsx", validate=False)
+    app = create_app(settings.but(process_inline=False, worker_threads=1), db=db, storage=storage)
+    make_user("thu", "collector", areas=("52",))
+    phone = CollectClient(flask_sender(app.test_client()), "http://localhost", "thu", PASSWORD)
+    try:
+        done = threading.Event()
+        assert [r.status for r in phone.submit(household(8), {"house.jpg": photo(8)})] == [201]
+        deadline = time.monotonic() + 30
+        while count(db, Job) and time.monotonic() < deadline:
+            done.wait(0.02)
+        assert count(db, Job) == 0 and count(db, PovertyFact) == 1
+    finally:
+        app.extensions["khudan"].queue.stop()
