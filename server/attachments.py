@@ -54,7 +54,7 @@ def reply(session, row: Submission, name: str, size: int | None) -> Response:
         return response
     if size is not None:
         stream = photo_service.open_thumbnail(
-            runtime.storage, blob, size, runtime.settings.photo_max_pixels
+            runtime.storage, blob, size, runtime.settings.photo_max_pixels, meta
         )
         mimetype, inline, download = "image/jpeg", True, f"{name.rsplit('.', 1)[0]}-{size}.jpg"
     else:

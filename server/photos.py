@@ -151,6 +151,8 @@ def inspect(
     image = decoded.image
     thumbnails = {}
     for size in sizes:
+        if as_is(kind, decoded.orientation, decoded.width, decoded.height, size):
+            continue  # the original is already this copy: served in its place
         image.thumbnail((size, size), reducing_gap=2.0)
         thumbnails[size] = _encode(image)
     image.thumbnail((HASH_SIDE, HASH_SIDE), reducing_gap=2.0)  # the same for every caller
@@ -166,6 +168,12 @@ def inspect(
         dhash=dhash(image),
         thumbnails=thumbnails,
     )
+
+
+def as_is(kind: str | None, orientation: int | None, width: int, height: int, size: int) -> bool:
+    """Whether the original serves as the ``size`` copy: an upright JPEG no larger than that (what
+    Collect sends with max-pixels=1280 is one for the 1280 px copy)."""
+    return kind == "jpeg" and orientation in (None, 1) and max(width, height) <= size
 
 
 def thumbnail(stream: BinaryIO, size: int, pixel_limit: int = DEFAULT_PIXEL_LIMIT) -> bytes:

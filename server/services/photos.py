@@ -239,9 +239,19 @@ def add_problems(session: Session, version_id: int, found: Iterable[Problem]) ->
         session.execute(insert(SubmissionProblem), rows)
 
 
-def open_thumbnail(storage: Storage, blob: Blob, size: int, pixel_limit: int) -> BinaryIO:
-    """The stored thumbnail, made again from the original when it is missing (derived files may be
-    deleted at any time). Raises ``photos.PhotoError`` for a file that is not a readable image."""
+def open_thumbnail(
+    storage: Storage, blob: Blob, size: int, pixel_limit: int, meta: PhotoMeta | None = None
+) -> BinaryIO:
+    """The stored thumbnail, or the original when it already is one (``photos.as_is``), made
+    again from the original when it is missing (derived files may be deleted at any time).
+    Raises ``photos.PhotoError`` for a file that is not a readable image."""
+    if (
+        meta is not None
+        and meta.width
+        and meta.height
+        and photos.as_is(meta.kind, meta.orientation, meta.width, meta.height, size)
+    ):
+        return storage.open(blob.storage_key)
     key = derived_key(blob.sha256, f"{size}.jpg")
     try:
         return storage.open(key)

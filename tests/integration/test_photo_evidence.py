@@ -139,6 +139,18 @@ def test_a_phone_photo_is_kept_untouched_and_what_it_shows_is_recorded(
             assert Image.open(fh).format == "JPEG"
 
 
+def test_an_upright_photo_within_1280_px_is_served_as_its_own_1280_copy(
+    client, collector, household, admin, storage
+):
+    data = photo(4, size=(1280, 960))  # what Collect sends with max-pixels=1280
+    send(collector, "uuid:t0", {"house.jpg": data})
+    assert not storage.exists(derived_key(sha(data), "1280.jpg"))  # no copy made or stored
+    big = get(client, admin, "uuid:t0", "house.jpg", "?size=1280")
+    assert big.status_code == 200 and big.data == data and big.mimetype == "image/jpeg"
+    small = get(client, admin, "uuid:t0", "house.jpg", "?size=320")
+    assert Image.open(io.BytesIO(small.data)).size == (320, 240)
+
+
 def test_thumbnails_are_served_upright_and_originals_inline(client, collector, household, admin):
     data = photo(2, orientation=6, size=(1600, 1200))
     send(collector, "uuid:t1", {"house.jpg": data})

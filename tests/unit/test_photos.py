@@ -49,7 +49,16 @@ def test_a_phone_jpeg_gives_its_exif_time_gps_size_and_hash():
     assert info.latitude == pytest.approx(13.7765, abs=1e-6)
     assert info.longitude == pytest.approx(-109.2237, abs=1e-6)
     assert isinstance(info.dhash, int) and 0 <= info.dhash < 1 << 64
-    assert sorted(info.thumbnails) == [320, 1280]
+    assert sorted(info.thumbnails) == [320]  # an upright 640 px JPEG is its own 1280 px copy
+
+
+@pytest.mark.parametrize(
+    ("size", "orientation", "made"),
+    [((1280, 960), None, [320]), ((1600, 1200), None, [320, 1280]), ((1280, 960), 6, [320, 1280])],
+)
+def test_the_1280_copy_is_made_only_when_the_original_is_not_one(size, orientation, made):
+    info = inspect(photo(2, size=size, orientation=orientation), thumbnail_sizes=(320, 1280))
+    assert sorted(info.thumbnails) == made
 
 
 def test_a_jpeg_without_exif_has_no_time_or_place():
