@@ -64,6 +64,13 @@ class TransitionQuerySchema(Schema):
 
 class PovertySummarySchema(Schema):
     period = fields.String(required=True)
+    unprocessed = fields.Integer(
+        required=True,
+        metadata={
+            "description": "submissions in this scope and period still being processed (checks "
+            "and facts after the 201), not in these figures yet"
+        },
+    )
     areas = fields.List(
         fields.Dict(),
         required=True,
@@ -81,6 +88,13 @@ class PovertySummarySchema(Schema):
 
 class TransitionsSchema(Schema):
     period = fields.String(required=True)
+    unprocessed = fields.Integer(
+        required=True,
+        metadata={
+            "description": "submissions in this scope and period still being processed (checks "
+            "and facts after the 201), not in these figures yet"
+        },
+    )
     previous_period = fields.String(required=True)
     area = fields.String(allow_none=True)
     counts = fields.String(required=True)
@@ -115,6 +129,13 @@ class TransitionsSchema(Schema):
 
 class AreaReportSchema(Schema):
     period = fields.String(required=True)
+    unprocessed = fields.Integer(
+        required=True,
+        metadata={
+            "description": "submissions in this scope and period still being processed (checks "
+            "and facts after the 201), not in these figures yet"
+        },
+    )
     areas = fields.List(
         fields.Dict(),
         required=True,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import datetime as dt
 import importlib
 import json
 import logging
@@ -302,10 +301,8 @@ def status(ctx: Context) -> None:
 def _queue_line(queue) -> str:
     """Jobs waiting, the oldest one's age, and parked jobs (see `khudan worker`)."""
     line = f"{queue.pending} job(s) waiting"
-    if queue.oldest is not None:
-        oldest = queue.oldest if queue.oldest.tzinfo else queue.oldest.replace(tzinfo=dt.UTC)
-        age = int((dt.datetime.now(dt.UTC) - oldest).total_seconds())
-        line += f", the oldest for {age} s"
+    if queue.oldest_seconds is not None:
+        line += f", the oldest for {queue.oldest_seconds} s"
     if queue.parked:
         line += f"; {queue.parked} parked after repeated failures (khudan worker --retry-parked)"
     return line

@@ -24,7 +24,7 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..db import Database
-from ..models import Job, JobState
+from ..models import Job, JobState, SubmissionVersion
 from ..models.base import utcnow
 from ..storage import Storage
 from ..xforms.safexml import XmlLimits
@@ -218,39 +218,69 @@ class Queue:
             self.workers.stop()
             self.workers = None
 
+    def wake(self) -> None:
+        """New work is due (workers elsewhere find it within ``POLL_SECONDS``)."""
+        if self.workers is not None:
+            self.workers.wake()
+
     def submitted(self, version_ids: list[int]) -> None:
         """Called after a submission's transaction committed."""
         if not version_ids:
             return
         if self.inline:
             run_now(self.ctx, version_ids)
-        elif self.workers is not None:
-            self.workers.wake()
+        else:
+            self.wake()
 
 
 @dataclass(frozen=True)
 class QueueStatus:
-    pending: int
+    pending: int  # waiting or running
     parked: int
-    oldest: dt.datetime | None  # when the oldest pending job was created
+    oldest_seconds: int | None  # how long the oldest pending job has waited
 
 
 def status(session: Session) -> QueueStatus:
+    """The queue's depth, the oldest job's age and the parked jobs: for `khudan status`, the
+    admins' page and a monitor."""
     rows = dict(session.execute(select(Job.state, func.count()).group_by(Job.state)).all())
     oldest = session.scalar(
         select(func.min(Job.created_at)).where(Job.state == JobState.PENDING.value)
     )
-    return QueueStatus(
-        rows.get(JobState.PENDING.value, 0), rows.get(JobState.PARKED.value, 0), oldest
-    )
+    age = None
+    if oldest is not None:
+        oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=dt.UTC)
+        age = max(0, int((utcnow() - oldest).total_seconds()))
+    return QueueStatus(rows.get(JobState.PENDING.value, 0), rows.get(JobState.PARKED.value, 0), age)
 
 
-def parked(session: Session, limit: int = 100) -> list[Job]:
-    return list(
-        session.scalars(
-            select(Job).where(Job.state == JobState.PARKED.value).order_by(Job.id).limit(limit)
+@dataclass(frozen=True)
+class ParkedJob:
+    job_id: int
+    submission_id: int
+    instance_id: str
+    attempts: int
+    error: str | None
+    created_at: dt.datetime
+
+
+def parked(session: Session, limit: int = 100) -> list[ParkedJob]:
+    """The oldest parked jobs, with the submission each is for."""
+    rows = session.execute(
+        select(
+            Job.id,
+            SubmissionVersion.submission_id,
+            SubmissionVersion.instance_id,
+            Job.attempts,
+            Job.error,
+            Job.created_at,
         )
+        .join(SubmissionVersion, SubmissionVersion.id == Job.version_id)
+        .where(Job.state == JobState.PARKED.value)
+        .order_by(Job.id)
+        .limit(limit)
     )
+    return [ParkedJob(*row) for row in rows]
 
 
 def retry_parked(session: Session) -> int:

@@ -161,6 +161,7 @@ from . import (  # noqa: E402,F401  (page modules register their routes on bp)
     draft_pages,
     form_pages,
     formats,
+    queue_pages,
     results,
     review,
     user_pages,

@@ -28,6 +28,7 @@ NAV = (
     NavItem("web.users", "Người dùng", ADMIN, "users"),
     NavItem("web.areas", "Địa bàn", ADMIN, "areas"),
     NavItem("web.audit", "Nhật ký", ADMIN, "audit"),
+    NavItem("web.queue", "Hàng đợi", ADMIN, "queue"),
 )
 
 ROLE_LABELS = {

@@ -77,6 +77,7 @@ def results():
         crumbs=crumbs,
         tables=tables,
         moves=moves,
+        unprocessed=summary["unprocessed"],
         transition_rows=reports.TRANSITIONS,
         official=[(t, n, title) for t, (n, title, _make) in official.TABLES.items()]
         if kind == "poverty"

@@ -10,6 +10,7 @@ never dropped, when they keep failing.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 import time
 from pathlib import Path
@@ -228,6 +229,11 @@ def test_a_job_that_keeps_failing_is_parked_shown_and_tried_again(
         "KHUDAN_MEDIA_ROOT": str(settings.media_root),
         "KHUDAN_INSTANCE_DIR": str(settings.instance_dir),
     }
+    page = queued_app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get("/app/login").text).group(1)
+    page.post("/app/login", data={"csrf_token": token, "username": "admin1", "password": PASSWORD})
+    text = page.get("/app/queue").text
+    assert "ValueError: storage unreachable" in text and 'id="queue-parked"' in text
     status = CliRunner().invoke(main, ["status"], env=env)
     assert "0 job(s) waiting; 1 parked after repeated failures" in status.output
     monkeypatch.undo()
@@ -291,3 +297,28 @@ def test_serve_wakes_its_worker_threads_after_each_submission(
         assert count(db, Job) == 0 and count(db, PovertyFact) == 1
     finally:
         app.extensions["khudan"].queue.stop()
+
+
+def test_reports_say_how_many_submissions_are_not_processed_yet(
+    phone, db, work, admin, queued_app, make_user
+):
+    phone.submit(household(9), {"house.jpg": photo(9)})
+    api = queued_app.test_client()
+    report = api.get("/api/v1/reports/poverty?period=2025&area=21607", headers=admin).json
+    assert report["unprocessed"] == 1
+    moves = api.get("/api/v1/reports/poverty/transitions?period=2025", headers=admin).json
+    assert moves["unprocessed"] == 1
+    other = api.get("/api/v1/reports/poverty?period=2025&area=21553", headers=admin).json
+    assert other["unprocessed"] == 0  # another commune
+    family = api.get("/api/v1/reports/cultural-family?period=2025", headers=admin).json
+    assert family["unprocessed"] == 0  # another kind of form
+    make_user("lan", "supervisor", areas=("21607",))
+    page = queued_app.test_client()
+    login_page = page.get("/app/login").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', login_page).group(1)
+    page.post("/app/login", data={"csrf_token": token, "username": "lan", "password": PASSWORD})
+    text = page.get("/app/results?kind=poverty&period=2025").text
+    assert "1 phiếu trong phạm vi này đang được xử lý" in text
+    jobs.drain(work)
+    assert api.get("/api/v1/reports/poverty?period=2025", headers=admin).json["unprocessed"] == 0
+    assert 'id="unprocessed"' not in page.get("/app/results?kind=poverty&period=2025").text

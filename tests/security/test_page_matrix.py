@@ -222,6 +222,8 @@ ROWS = [
     ),
     Row("GET", "/app/users", "/app/users", ADMIN),
     Row("GET", "/app/audit", "/app/audit?action=user.login", ADMIN),
+    Row("GET", "/app/queue", "/app/queue", ADMIN),
+    Row("POST", "/app/queue/retry", "/app/queue/retry", ADMIN),
     Row("POST", "/app/users", "/app/users", ADMIN),
     Row("GET", "/app/users/<username>", "/app/users/col", ADMIN),
     Row("POST", "/app/users/<username>/areas", "/app/users/col/areas", ADMIN),
