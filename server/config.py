@@ -63,6 +63,8 @@ class Settings:
     # (KHUDAN_PROCESS_INLINE=1: tests, and tools that want results before the answer).
     worker_threads: int = 0
     process_inline: bool = False
+    # A job's lease: a worker that dies mid-job leaves it to others after this long.
+    job_lease_seconds: int = 300
     # The instance folder's khudan.toml, when one was read (``khudan status`` shows it).
     config_file: Path | None = None
 
@@ -169,6 +171,7 @@ def from_env(env: dict | None = None) -> Settings:
         allowed_hosts=_names(env.get("KHUDAN_ALLOWED_HOSTS")),
         worker_threads=max(0, _int(env, "KHUDAN_WORKER_THREADS", 0)),
         process_inline=env.get("KHUDAN_PROCESS_INLINE", "0") in ("1", "true", "yes"),
+        job_lease_seconds=max(1, _int(env, "KHUDAN_JOB_LEASE_SECONDS", 300)),
         config_file=config_file,
     )
 

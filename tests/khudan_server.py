@@ -30,8 +30,16 @@ class KhudanServer:
     after ``kill()`` if need be); ``ready(url)`` says whether the server answers as it should once
     up."""
 
-    def __init__(self, root: Path, database_url: str, ready: Callable[[str], bool], **env: str):
+    def __init__(
+        self,
+        root: Path,
+        database_url: str,
+        ready: Callable[[str], bool],
+        serve_args: tuple[str, ...] = ("--workers", "2", "--threads", "4"),
+        **env: str,
+    ):
         self.ready = ready
+        self.serve_args = serve_args
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.media = root / "media"
@@ -54,7 +62,7 @@ class KhudanServer:
         khudan = [sys.executable, "-c", "from khudan.cli import main; main()"]
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
-                [*khudan, "serve", "--port", str(self.port), "--workers", "2", "--threads", "4"],
+                [*khudan, "serve", "--port", str(self.port), *self.serve_args],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

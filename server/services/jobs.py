@@ -65,8 +65,11 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
-def claim(db: Database, worker: str, job_id: int | None = None) -> Claimed | None:
-    """The oldest job that is due and not leased (or ``job_id``), leased to ``worker``."""
+def claim(
+    db: Database, worker: str, job_id: int | None = None, lease: dt.timedelta = LEASE
+) -> Claimed | None:
+    """The oldest job that is due and not leased (or ``job_id``), leased to ``worker`` for
+    ``lease``."""
     now = utcnow()
     free = or_(Job.locked_until.is_(None), Job.locked_until < now)
     for _ in range(5):  # another worker may win the compare-and-set: try the next one
@@ -100,10 +103,17 @@ class Context:
     storage: Storage
     policy: photos.Policy
     limits: XmlLimits
+    lease: dt.timedelta = LEASE
 
     @classmethod
     def of(cls, settings, db: Database, storage: Storage) -> Context:
-        return cls(db, storage, photos.Policy.from_settings(settings), settings.submission_limits)
+        return cls(
+            db,
+            storage,
+            photos.Policy.from_settings(settings),
+            settings.submission_limits,
+            dt.timedelta(seconds=settings.job_lease_seconds),
+        )
 
     @classmethod
     def plain(cls, db: Database, storage: Storage) -> Context:
@@ -137,7 +147,7 @@ def drain(ctx: Context, progress: Callable[[int], None] | None = None) -> int:
     each)."""
     worker = worker_name()
     done = tried = 0
-    while (job := claim(ctx.db, worker)) is not None:
+    while (job := claim(ctx.db, worker, lease=ctx.lease)) is not None:
         tried += 1
         done += run(ctx, job)
         if progress:
@@ -152,7 +162,7 @@ def run_now(ctx: Context, version_ids: list[int]) -> None:
             select(Job.id).where(Job.version_id.in_(version_ids)).order_by(Job.id)
         ).all()
     for job_id in ids:
-        job = claim(ctx.db, worker_name(), job_id)
+        job = claim(ctx.db, worker_name(), job_id, ctx.lease)
         if job is not None:
             run(ctx, job)
 
@@ -188,7 +198,7 @@ class Workers:
         name = worker_name()
         while not self._stop.is_set():
             try:
-                job = claim(self.ctx.db, name)
+                job = claim(self.ctx.db, name, lease=self.ctx.lease)
             except Exception:  # the database may be away for a while
                 log.exception("claiming a job failed; trying again")
                 job = None
