@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from babel.numbers import format_decimal
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
@@ -98,7 +99,17 @@ def build(
     make(session, scope, table)
     if counts == "approved":
         table.notes.append("Số liệu các phiếu đã được duyệt.")
+    domain = "cultural_family" if number in CULTURAL_FAMILY_TABLES else "poverty"
+    waiting = reports.unprocessed(session, scope, domain, period, area_code)
+    if waiting:
+        table.notes.append(
+            f"{format_decimal(waiting, locale='vi_VN')} phiếu trong phạm vi này đang được xử lý, "
+            "chưa có trong số liệu."
+        )
     return table
+
+
+CULTURAL_FAMILY_TABLES = (13, 14)  # the others count poverty reviews
 
 
 # -- the tables ------------------------------------------------------------------------------------

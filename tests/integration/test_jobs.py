@@ -322,3 +322,17 @@ def test_reports_say_how_many_submissions_are_not_processed_yet(
     jobs.drain(work)
     assert api.get("/api/v1/reports/poverty?period=2025", headers=admin).json["unprocessed"] == 0
     assert 'id="unprocessed"' not in page.get("/app/results?kind=poverty&period=2025").text
+
+
+def test_official_tables_note_the_submissions_still_being_processed(
+    phone, db, work, admin, queued_app
+):
+    phone.submit(household(10), {"house.jpg": photo(10)})
+    api = queued_app.test_client()
+    url = "/api/v1/reports/official/ket-qua.json?period=2025&area=21607"
+    note = "1 phiếu trong phạm vi này đang được xử lý, chưa có trong số liệu."
+    assert note in api.get(url, headers=admin).json["notes"]
+    family = "/api/v1/reports/official/gia-dinh-van-hoa.json?period=2025&area=21607"
+    assert note not in api.get(family, headers=admin).json["notes"]
+    jobs.drain(work)
+    assert note not in api.get(url, headers=admin).json["notes"]
