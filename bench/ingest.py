@@ -650,7 +650,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per scenario")
     parser.add_argument("--clients", default="1,8", help="concurrency levels (default 1,8)")
     parser.add_argument(
-        "--photos", type=int, default=800, help="distinct pictures made beforehand (default 800)"
+        "--photos", type=int, default=1200, help="distinct pictures made beforehand (default 1200)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir and print its path")
     args = parser.parse_args(argv)

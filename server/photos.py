@@ -144,15 +144,21 @@ def inspect(
     kind = sniff(stream.read(HEAD_BYTES))
     if kind is None:
         return PhotoInfo(None, Verdict.NOT_IMAGE, detail="no image signature in its first bytes")
+    needed = list(sizes)
+
+    def scale(width: int, height: int, orientation: int | None) -> int:
+        # A copy the original already is (``as_is``) is not made, so a JPEG is decoded only as
+        # large as the largest copy still needed (1280 px photos: at half size, for the 320 px).
+        needed[:] = [s for s in sizes if not as_is(kind, orientation, width, height, s)]
+        return max(needed, default=HASH_SIDE)
+
     try:
-        decoded = _decode(stream, kind, pixel_limit, max(sizes, default=HASH_SIDE))
+        decoded = _decode(stream, kind, pixel_limit, scale)
     except PhotoError as exc:
         return PhotoInfo(kind, exc.verdict, detail=str(exc))
     image = decoded.image
     thumbnails = {}
-    for size in sizes:
-        if as_is(kind, decoded.orientation, decoded.width, decoded.height, size):
-            continue  # the original is already this copy: served in its place
+    for size in needed:
         image.thumbnail((size, size), reducing_gap=2.0)
         thumbnails[size] = _encode(image)
     image.thumbnail((HASH_SIDE, HASH_SIDE), reducing_gap=2.0)  # the same for every caller
@@ -253,11 +259,17 @@ class _Decoded:
     longitude: float | None
 
 
-def _decode(stream: BinaryIO, kind: str, pixel_limit: int, at_least: int) -> _Decoded:
+def _decode(
+    stream: BinaryIO,
+    kind: str,
+    pixel_limit: int,
+    at_least: int | Callable[[int, int, int | None], int],
+) -> _Decoded:
     """Open, check the size against the limit, verify, decode and turn upright.
 
     A JPEG is decoded at the smallest DCT scale that still gives ``at_least`` pixels a side, which
-    reads every byte (a truncated file still fails) at a fraction of the memory.
+    reads every byte (a truncated file still fails) at a fraction of the memory. ``at_least`` may
+    be a function of the header's width, height and EXIF orientation.
     """
     opener = _opener(kind)
     if opener is None:
@@ -272,6 +284,9 @@ def _decode(stream: BinaryIO, kind: str, pixel_limit: int, at_least: int) -> _De
                 f"declares {width}x{height} = {width * height} pixels, "
                 f"more than the limit of {pixel_limit}",
             )
+        if callable(at_least):  # EXIF is read from a JPEG's header only (others have none here)
+            orientation = _orientation(header) if kind == "jpeg" else None
+            at_least = at_least(width, height, orientation)
         header.verify()  # structure and checksums; the image must be opened again afterwards
         stream.seek(0)
         image = opener(stream)
@@ -315,6 +330,14 @@ def _rgb(image: Image.Image) -> Image.Image:
 
 
 # -- EXIF -----------------------------------------------------------------------------------------
+
+
+def _orientation(image: Image.Image) -> int | None:
+    try:
+        value = image.getexif().get(_TAG_ORIENTATION)
+    except Exception:  # hostile EXIF: read again, and judged, after decoding
+        return None
+    return value if value in range(1, 9) else None
 
 
 def _exif_facts(image: Image.Image):
