@@ -41,16 +41,22 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(2 ** (attempts - 1), 600))
 
 
+_INSERT = insert(Job.__table__)  # built once: ingest's path is counted in statements and ms
+
+
 def enqueue(session: Session, version_ids: list[int]) -> None:
     """Add a job per version, in the caller's transaction (the outbox)."""
-    if version_ids:
-        now = utcnow()
-        session.execute(
-            insert(Job),
-            [
-                {"version_id": v, "state": JobState.PENDING.value, "attempts": 0, "run_after": now}
-                for v in version_ids
-            ],
+    now = utcnow()
+    for version_id in version_ids:
+        session.connection().execute(
+            _INSERT,
+            {
+                "version_id": version_id,
+                "state": JobState.PENDING.value,
+                "attempts": 0,
+                "run_after": now,
+                "created_at": now,
+            },
         )
 
 
