@@ -90,13 +90,11 @@ class BulkReview(Resource):
         """Set one review state on a selection of submissions, all or nothing."""
         data = load(BulkReviewSchema(), json_body())
         with current().db.session() as session:
-            rows = [service.get_visible(session, current_user(), i) for i in set(data["ids"])]
-            for row in rows:
-                service.set_review_state(
-                    session, current_user(), row, data["review_state"], data["comment"]
-                )
+            updated = service.review_many(
+                session, current_user(), data["ids"], data["review_state"], data["comment"]
+            )
             session.commit()
-        return BulkResultSchema().dump({"updated": len(rows)})
+        return BulkResultSchema().dump({"updated": updated})
 
 
 @ns.route("/by-instance/<path:instance_id>")

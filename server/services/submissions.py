@@ -425,6 +425,17 @@ def add_comment(session: Session, user: User, s: Submission, body: str) -> Comme
     return comment
 
 
+def review_many(
+    session: Session, user: User, ids: list[int], state: str, comment: str | None
+) -> int:
+    """One review state on a selection, all or nothing (NOT_FOUND names the first id the user
+    may not see; nothing is changed then); returns how many were set. Not committed."""
+    rows = [get_visible(session, user, i) for i in dict.fromkeys(ids)]
+    for row in rows:
+        set_review_state(session, user, row, state, comment)
+    return len(rows)
+
+
 def set_review_state(
     session: Session, user: User, s: Submission, state: str, comment: str | None
 ) -> None:

@@ -10,9 +10,15 @@ from urllib.parse import parse_qsl, urlsplit
 from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from khudan.schemas.submissions import CommentSchema, ListQuerySchema, ReviewSchema
+from khudan.schemas.submissions import (
+    BulkReviewSchema,
+    CommentSchema,
+    ListQuerySchema,
+    ReviewSchema,
+)
 
 from .. import attachments, downloads, errors
+from ..api import load
 from ..models import Area, ReviewState
 from ..runtime import current
 from ..services import activity, forms, submission_view
@@ -46,7 +52,6 @@ def state_label(state: str) -> str:
 @login_required(*REVIEWERS)
 def review_queue():
     filters = _queue_filters(request.args.to_dict())
-    q = {"page": filters.page}
     user = current_user()
     with current().db.session() as session:
         items, total = service.list_submissions(session, user, filters)
@@ -70,12 +75,13 @@ def review_queue():
         problems=problems,
         place_names=place_names,
         total=total,
-        page=q["page"],
+        page=filters.page,
         pages=pages,
         page_url=lambda n: url_for("web.review_queue", **kept, page=n),
-        here=url_for("web.review_queue", **kept, page=q["page"]),
+        here=url_for("web.review_queue", **kept, page=filters.page),
         chosen=chosen,
         forms=form_list,
+        form_titles=dict(form_list),
         periods=periods,
         states=STATE_LABELS,
         downloads=_downloads(chosen),
@@ -242,6 +248,38 @@ def review(submission_id: int):
         "ok",
     )
     return _back_to(submission_id)
+
+
+@bp.post("/review/bulk")
+@login_required(*REVIEWERS)
+def review_bulk():
+    """The queue's bulk action: approve (or flag, reject: with a comment) the ticked rows."""
+    back = safe_next(request.form.get("back")) or url_for("web.review_queue")
+    ids = request.form.getlist("ids")
+    if not ids:
+        flash(_("Hãy chọn ít nhất một phiếu."), "error")
+        return redirect(back, 303)
+    data = load(
+        BulkReviewSchema(),
+        {
+            "ids": ids,
+            "review_state": request.form.get("review_state", ""),
+            "comment": request.form.get("comment") or None,
+        },
+    )
+    with current().db.session() as session:
+        try:
+            n = service.review_many(
+                session, current_user(), data["ids"], data["review_state"], data["comment"]
+            )
+        except errors.Problem as problem:
+            if problem.code != errors.COMMENT_REQUIRED.code:
+                raise
+            flash(problem_text(problem), "error")
+            return redirect(back, 303)
+        session.commit()
+    flash(_("{n} phiếu: {state}.", n=n, state=state_label(data["review_state"])), "ok")
+    return redirect(back, 303)
 
 
 @bp.post("/submissions/<int:submission_id>/comments")

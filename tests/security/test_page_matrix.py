@@ -165,6 +165,7 @@ ROWS = [
         "/app/charts/poverty-rate.png?period=2025&area=21553",
     ),
     Row("GET", "/app/review", "/app/review", REVIEWERS),
+    Row("POST", "/app/review/bulk", "/app/review/bulk", REVIEWERS),
     Row(
         "GET",
         "/app/submissions/<int:submission_id>",

@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 from factories import domain_sample, photo
+from sqlalchemy import select
 
+from khudan.models import Submission
 from khudan.services import areas, forms
 
 from .conftest import csrf_of
@@ -411,3 +413,42 @@ def test_the_queue_finds_submissions_by_text_without_marks(client, web_login, ho
     assert codes(client.get("/app/review?review_state=&q=b%20-%20NGUYEN").text) == {"B"}
     assert codes(client.get("/app/review?review_state=&q=zzz").text) == set()
     assert 'name="q" value="hai"' in client.get("/app/review?q=hai").text
+
+
+def test_bulk_approve_from_the_queue_all_or_nothing(client, web_login, households, db):
+    token = web_login("lan", "supervisor", areas=("21607",))
+    codes = by_code(client)
+    queue = client.get("/app/review").text
+    assert f'name="ids" value="{codes["A"]}"' in queue and 'id="pick-all"' in queue
+    # Flagging needs a comment: nothing changes without one.
+    refused = client.post(
+        "/app/review/bulk",
+        data={"csrf_token": token, "ids": [codes["A"], codes["B"]], "review_state": "hasIssues"},
+        follow_redirects=True,
+    )
+    assert "Cần ghi nhận xét" in refused.text
+    # C is in another commune: the whole selection is refused, A and B stay as they were.
+    outside = {"csrf_token": token, "ids": [codes["A"], 999_999], "review_state": "approved"}
+    assert client.post("/app/review/bulk", data=outside).status_code == 404
+    with db.session() as s:
+        states = dict(s.execute(select(Submission.household_code, Submission.review_state)).all())
+    assert states["A"] != "approved" and states["B"] != "approved"
+    done = client.post(
+        "/app/review/bulk",
+        data={
+            "csrf_token": token,
+            "ids": [codes["A"], codes["B"]],
+            "review_state": "approved",
+            "comment": "Đã đối chiếu tại thôn",
+            "back": "/app/review?area=21607",
+        },
+    )
+    assert done.status_code == 303 and done.headers["Location"] == "/app/review?area=21607"
+    page = client.get(done.headers["Location"]).text
+    assert "2 phiếu: Đã duyệt." in page
+    with db.session() as s:
+        states = dict(s.execute(select(Submission.household_code, Submission.review_state)).all())
+    assert (states["A"], states["B"], states["C"]) == ("approved", "approved", "received")
+    article = client.get(f"/app/submissions/{codes['A']}").text
+    assert "Đã đối chiếu tại thôn" in article
+    assert client.post("/app/review/bulk", data={"csrf_token": token}).status_code == 303

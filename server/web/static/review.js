@@ -29,6 +29,14 @@
     });
   }
 
+  // The queue's "choose every row" box ticks (or clears) the rows that can be reviewed.
+  const all = document.getElementById("pick-all");
+  if (all) {
+    all.addEventListener("change", () => {
+      document.querySelectorAll('#bulk input[name="ids"]').forEach((box) => { box.checked = all.checked; });
+    });
+  }
+
   const form = document.getElementById("review-form");
   if (form) {
     const comment = document.getElementById("review-comment");
