@@ -130,6 +130,15 @@ class HouseholdGroupSchema(Schema):
     )
 
 
+class EditChangeSchema(Schema):
+    path = fields.String(
+        required=True, metadata={"description": "e.g. /data/member[2]/m_name (members from 1)"}
+    )
+    label = fields.String(allow_none=True)
+    before = fields.String(allow_none=True, metadata={"description": "null: not answered before"})
+    after = fields.String(allow_none=True, metadata={"description": "null: no longer answered"})
+
+
 class SubmissionDetailSchema(SubmissionSummarySchema):
     answers = fields.Dict(
         required=True,
@@ -148,6 +157,14 @@ class SubmissionDetailSchema(SubmissionSummarySchema):
         metadata={
             "description": "the other submissions naming the same household in the same period "
             "(a duplicate-household group); null when the form names no household"
+        },
+    )
+    edit_changes = fields.List(
+        fields.Nested(EditChangeSchema),
+        allow_none=True,
+        metadata={
+            "description": "for an edit, the answers that differ from the version it replaced "
+            "(in the form's order); null when the current version is no edit"
         },
     )
 

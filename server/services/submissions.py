@@ -8,6 +8,7 @@ as not found, so its existence does not leak.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import exists, func, or_, select
@@ -273,7 +274,64 @@ def detail(session: Session, s: Submission, attachment_url, reader: User) -> dic
     ]
     out["comments"] = comments(session, s)
     out["same_household"] = same_household(session, s, reader)
+    repeats = {f["path"] for f in fields if f["kind"] == "repeat"}
+    out["edit_changes"] = edit_changes(s, out["labels"], repeats)
     return out
+
+
+def edit_changes(s: Submission, labels: dict[str, str], repeats: set[str]) -> list[dict] | None:
+    """For an edit, the answers that differ from the version it replaced: ``{path, label,
+    before, after}`` in the form's order (a repeat member as ``/data/member[2]/m_name``; an
+    answer added or removed has None on one side). None when the current version is no edit."""
+    current = s.current_version
+    if not current.deprecated_id:
+        return None
+    older = next((v for v in s.versions if v.instance_id == current.deprecated_id), None)
+    if older is None:
+        return None
+    before = _leaves(read_submission(older.xml).root, repeats)
+    after = _leaves(read_submission(current.xml).root, repeats)
+    order = list(dict.fromkeys([*after, *before]))
+    return [
+        {
+            "path": path,
+            "label": labels.get(re.sub(r"\[\d+\]", "", path)),
+            "before": before.get(path),
+            "after": after.get(path),
+        }
+        for path in order
+        if before.get(path) != after.get(path)
+    ]
+
+
+def _leaves(root, repeats: set[str]) -> dict[str, str]:
+    """path -> text of every answer of a submission's XML, each repeat's members numbered from 1
+    (``repeats``: the form's repeat paths), leaving out ``meta`` (instanceID and the like change
+    with every edit)."""
+    out: dict[str, str] = {}
+
+    def walk(element, path: str, plain: str) -> None:
+        children = list(element)
+        if not children:
+            out[path] = (element.text or "").strip()
+            return
+        seen: dict[str, int] = {}
+        for child in children:
+            name = _local(child.tag)
+            if name == "meta" and plain.count("/") == 1:
+                continue
+            child_plain = f"{plain}/{name}"
+            seen[name] = seen.get(name, 0) + 1
+            step = f"{name}[{seen[name]}]" if child_plain in repeats else name
+            walk(child, f"{path}/{step}", child_plain)
+
+    top = f"/{_local(root.tag)}"
+    walk(root, top, top)
+    return out
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
 
 
 def same_household(session: Session, s: Submission, reader: User) -> dict | None:

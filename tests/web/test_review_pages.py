@@ -452,3 +452,32 @@ def test_bulk_approve_from_the_queue_all_or_nothing(client, web_login, household
     article = client.get(f"/app/submissions/{codes['A']}").text
     assert "Đã đối chiếu tại thôn" in article
     assert client.post("/app/review/bulk", data={"csrf_token": token}).status_code == 303
+
+
+def test_an_edit_shows_what_changed_since_the_version_it_replaced(
+    client, web_login, households, collector, db
+):
+    first = {
+        "<period>2025<": "<period>2026<",
+        "NC-T01-017": "E",
+        "fa22d4b7-ce38-4004-900a-b698b0fd8ee7": "0000e0e0-0000-4000-8000-000000000001",
+    }
+    assert [r.status for r in collector.submit(domain_sample("pov1.xml", **first))] == [201]
+    edit = {
+        **first,
+        "0000e0e0-0000-4000-8000-000000000001": "0000e0e0-0000-4000-8000-000000000002",
+        "</instanceID>": "</instanceID><deprecatedID>uuid:0000e0e0-0000-4000-8000-000000000001"
+        "</deprecatedID>",
+        "<head_name>Nguyễn Văn Hải<": "<head_name>Nguyễn Văn Hà<",
+        "<m_name>Trần Thị Lan<": "<m_name>Trần Thị Lành<",
+    }
+    assert [r.status for r in collector.submit(domain_sample("pov1.xml", **edit))] == [201]
+    web_login("lan", "supervisor", areas=("21607",))
+    with db.session() as s:
+        sid = s.scalar(select(Submission.id).where(Submission.household_code == "E"))
+    page = client.get(f"/app/submissions/{sid}").text
+    table = re.search(r'<table class="edit-changes">(.*?)</table>', page, re.S).group(1)
+    assert "<del>Nguyễn Văn Hải</del>" in table and "<ins>Nguyễn Văn Hà</ins>" in table
+    assert "<del>Trần Thị Lan</del>" in table and "(member[2])" in table
+    assert "instanceID" not in table  # meta changes with every edit: left out
+    assert table.count("<tr>") == 3  # header, head's name, the member's name
