@@ -49,6 +49,9 @@ class Submission(Base):
     # whose facts count again when this submission is rejected.
     period: Mapped[str | None] = mapped_column(String(16), index=True)
     household_code: Mapped[str | None] = mapped_column(String(100))
+    # The current version's first geopoint (the map page), written by its job.
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
     current_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("submission_versions.id", use_alter=True)
     )

@@ -72,6 +72,7 @@ def process(
         db, storage, stored, info.root, schema.fields, answers, policy, received
     )
     issues = _validate(info.root, schema.fields, media, answers, received)
+    point = photos.first_geopoint(info.root, schema.fields)  # where the map page puts it
     with db.write_lock(), db.session() as session:
         version = _lock(session, version_id)
         submission = session.get(Submission, version.submission_id)
@@ -80,6 +81,7 @@ def process(
         if version.processed_at is None:
             if current:
                 has_problems = _derive(session, form_id, version, answers, issues)
+                submission.latitude, submission.longitude = point or (None, None)
             version.processed_at = utcnow()
         blob_ids = _claim_files(session, version_id)
         _fix_content_types(session, incoming, blob_ids)

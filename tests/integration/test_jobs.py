@@ -130,6 +130,8 @@ def test_the_request_stores_and_queues_and_a_worker_does_the_rest(
         assert version.processed_at is not None
         assert s.scalars(select(Attachment.checked_at)).one() is not None
         assert s.scalars(select(PovertyFact.household_code)).all() == ["NC-T01-001"]
+        placed = s.get(Submission, submission.id)
+        assert (placed.latitude, placed.longitude) == (13.7721, 109.2981)  # for the map page
         meta = s.scalars(select(PhotoMeta)).one()
         assert (meta.width, meta.height) == (1280, 960)
     assert storage.exists(derived_key(blob.sha256, "320.jpg"))

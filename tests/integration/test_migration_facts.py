@@ -161,3 +161,48 @@ def test_0018_links_the_periods_of_existing_facts_as_facts_link_does(empty_url):
         facts.link(s, {"X/1", "X/2", "X/3"})
         assert links(s) == migrated
     db.dispose()
+
+
+def test_0021_and_0022_mark_what_is_stored_processed_and_place_it(empty_url):
+    """Everything stored before the job queue was processed in its request: its versions and
+    files count as processed, no job is made; each submission gets its first geopoint."""
+    db = Database(empty_url)
+    upgrade(db, "0020")
+    when = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
+    with db.engine.begin() as c:
+        seed_submissions(c, {1: "received", 2: "approved"}, when)
+        fields = [
+            {"path": "/data/name", "type": "string"},
+            {"path": "/data/place/location", "type": "geopoint"},
+        ]
+        c.execute(text("UPDATE form_versions SET fields = :f"), {"f": json.dumps(fields)})
+        xml = b"<data><place><location>13.7721 109.2981 5.0 4.0</location></place></data>"
+        c.execute(text("UPDATE submission_versions SET xml = :xml WHERE id = 1"), {"xml": xml})
+        c.execute(text("UPDATE submissions SET current_version_id = id"))
+        c.execute(
+            text(
+                "INSERT INTO blobs (id, sha256, md5, size, content_type, storage_key, created_at)"
+                " VALUES (1, 'ab', 'cd', 3, 'image/jpeg', 'ab/ab/ab', :when)"
+            ),
+            {"when": when},
+        )
+        c.execute(
+            text(
+                "INSERT INTO attachments (id, version_id, name, blob_id, received_at) VALUES "
+                "(1, 1, 'a.jpg', 1, :when), (2, 2, 'b.jpg', NULL, NULL)"
+            ),
+            {"when": when},
+        )
+    upgrade(db, "head")
+    with db.engine.connect() as c:
+        processed = c.execute(text("SELECT processed_at FROM submission_versions")).scalars()
+        assert all(t is not None for t in processed)
+        checked = dict(c.execute(text("SELECT name, checked_at FROM attachments")).all())
+        assert checked["a.jpg"] is not None and checked["b.jpg"] is None  # b never arrived
+        assert c.execute(text("SELECT count(*) FROM jobs")).scalar() == 0
+        places = dict(
+            (sid, (lat, lon))
+            for sid, lat, lon in c.execute(text("SELECT id, latitude, longitude FROM submissions"))
+        )
+    assert places == {1: (13.7721, 109.2981), 2: (None, None)}
+    db.dispose()
