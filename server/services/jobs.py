@@ -93,7 +93,7 @@ def claim(
             won = session.execute(
                 update(Job)
                 .where(Job.id == row.id, Job.state == JobState.PENDING.value, free)
-                .values(locked_until=now + LEASE, locked_by=worker, attempts=Job.attempts + 1)
+                .values(locked_until=now + lease, locked_by=worker, attempts=Job.attempts + 1)
             ).rowcount
             session.commit()
         if won:

@@ -142,7 +142,10 @@ def test_two_app_nodes_and_two_workers_lose_nothing_and_do_nothing_twice(cluster
                 break
         time.sleep(0.5)
     with db.session() as s:
-        assert s.scalar(select(func.count()).select_from(Job)) == 0, "the queue did not drain"
+        left = s.execute(
+            select(Job.id, Job.state, Job.attempts, Job.error, Job.locked_by, Job.run_after)
+        ).all()
+        assert not left, f"the queue did not drain: {left}"
         assert s.scalar(select(func.count()).select_from(Submission)) == HOUSEHOLDS
         versions = s.scalar(select(func.count()).select_from(SubmissionVersion))
         assert versions == HOUSEHOLDS + len(EDITED)

@@ -338,3 +338,15 @@ def test_official_tables_note_the_submissions_still_being_processed(
     assert note not in api.get(family, headers=admin).json["notes"]
     jobs.drain(work)
     assert note not in api.get(url, headers=admin).json["notes"]
+
+
+def test_a_claim_holds_the_lease_the_settings_give(phone, db, settings, storage):
+    phone.submit(household(11), {"house.jpg": photo(11)})
+    work = jobs.Context.of(settings.but(job_lease_seconds=5), db, storage)
+    assert work.lease == dt.timedelta(seconds=5)
+    before = utcnow()
+    claimed = jobs.claim(db, "w", lease=work.lease)
+    with db.session() as s:
+        until = s.get(Job, claimed.id).locked_until
+    until = until if until.tzinfo else until.replace(tzinfo=dt.UTC)
+    assert dt.timedelta(seconds=4) < until - before < dt.timedelta(seconds=7)
