@@ -62,6 +62,15 @@ SORTS = {
 }
 
 
+STATE_LABELS = {  # Vietnamese; pages translate them
+    ReviewState.RECEIVED.value: "Mới nhận",
+    ReviewState.EDITED.value: "Đã sửa",
+    ReviewState.HAS_ISSUES.value: "Cần sửa",
+    ReviewState.APPROVED.value: "Đã duyệt",
+    ReviewState.REJECTED.value: "Bị từ chối",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Filters:
     form_id: str | None = None
@@ -90,6 +99,22 @@ def visible(session: Session, user: User):
 
 
 def list_submissions(session: Session, user: User, f: Filters) -> tuple[list[dict], int]:
+    query = filtered(session, user, f)
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    column = SORTS[f.sort.lstrip("-")]
+    order = column.desc() if f.sort.startswith("-") else column.asc()
+    rows = session.scalars(
+        query.options(*_SUMMARY_LOADS)
+        .order_by(order, Submission.id.desc())
+        .offset((f.page - 1) * f.per_page)
+        .limit(f.per_page)
+    ).all()
+    return summaries(session, rows), total
+
+
+def filtered(session: Session, user: User, f: Filters):
+    """A SELECT of the submissions ``user`` may see that match ``f`` (not paged or sorted): the
+    review queue, the API list and the map page filter alike."""
     current = aliased(SubmissionVersion)
     query = visible(session, user).join(current, current.id == Submission.current_version_id)
     query = query.join(Form, Form.id == Submission.form_pk)
@@ -127,16 +152,7 @@ def list_submissions(session: Session, user: User, f: Filters) -> tuple[list[dic
                 Submission.instance_id.contains(f.text.strip(), autoescape=True),
             )
         )
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    column = SORTS[f.sort.lstrip("-")]
-    order = column.desc() if f.sort.startswith("-") else column.asc()
-    rows = session.scalars(
-        query.options(*_SUMMARY_LOADS)
-        .order_by(order, Submission.id.desc())
-        .offset((f.page - 1) * f.per_page)
-        .limit(f.per_page)
-    ).all()
-    return summaries(session, rows), total
+    return query
 
 
 def get_visible(session: Session, user: User, submission_id: int) -> Submission:

@@ -82,7 +82,7 @@ def _after(response):
     if request.endpoint != "web.static":
         response.headers["Content-Security-Policy"] = g.get("csp", CSP)
         response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["Referrer-Policy"] = g.get("referrer_policy", "same-origin")
         response.headers.setdefault("Cache-Control", "no-store")
     return response
 
@@ -161,6 +161,7 @@ from . import (  # noqa: E402,F401  (page modules register their routes on bp)
     draft_pages,
     form_pages,
     formats,
+    map_pages,
     queue_pages,
     results,
     review,

@@ -23,6 +23,7 @@ NAV = (
     NavItem("web.dashboard", "Tổng quan", (*REVIEWERS, Role.DESIGNER), "dashboard"),
     NavItem("web.review_queue", "Duyệt phiếu", REVIEWERS, "review"),
     NavItem("web.results", "Kết quả", REVIEWERS, "results"),
+    NavItem("web.map", "Bản đồ", REVIEWERS, "map"),
     NavItem("web.fill_list", "Nhập phiếu", (Role.COLLECTOR, *REVIEWERS), "fill"),
     NavItem("web.forms", "Biểu mẫu", DESIGNERS, "forms"),
     NavItem("web.users", "Người dùng", ADMIN, "users"),

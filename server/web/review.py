@@ -19,7 +19,7 @@ from khudan.schemas.submissions import (
 
 from .. import attachments, downloads, errors
 from ..api import load
-from ..models import Area, ReviewState
+from ..models import Area
 from ..runtime import current
 from ..services import activity, forms, submission_view
 from ..services import submissions as service
@@ -27,19 +27,14 @@ from ..xforms.schema import read_choice_labels
 from . import answers, bp
 from .args import load_args
 from .auth import REVIEWERS, current_user, login_required, safe_next
+from .formats import number
 from .i18n import _, lang, problem_text
+from .tiles import use_map
 
 PER_PAGE = 50
 # Review states as the pages name them, in the order a submission usually goes through them.
-STATE_LABELS = {
-    ReviewState.RECEIVED.value: "Mới nhận",
-    ReviewState.EDITED.value: "Đã sửa",
-    ReviewState.HAS_ISSUES.value: "Cần sửa",
-    ReviewState.APPROVED.value: "Đã duyệt",
-    ReviewState.REJECTED.value: "Bị từ chối",
-}
+STATE_LABELS = service.STATE_LABELS
 WAITING = "waiting"
-METRES_PER_DEGREE = 111_320  # of latitude; of longitude too near the equator, enough for a sketch
 FILTERS = ("form", "period", "area", "review_state", "has_problems", "q")
 
 
@@ -51,7 +46,7 @@ def state_label(state: str) -> str:
 @bp.get("/review")
 @login_required(*REVIEWERS)
 def review_queue():
-    filters = _queue_filters(request.args.to_dict())
+    filters = queue_filters(request.args.to_dict())
     user = current_user()
     with current().db.session() as session:
         items, total = service.list_submissions(session, user, filters)
@@ -88,7 +83,7 @@ def review_queue():
     )
 
 
-def _queue_filters(args: dict) -> service.Filters:
+def queue_filters(args: dict) -> service.Filters:
     """The queue's filters from its query string (also read back from a submission's ``back``
     link, to find the submissions before and after it in the queue)."""
     # Opened plainly, the queue shows what needs a decision (received, edited, with issues);
@@ -121,7 +116,7 @@ def _neighbours(session, user, submission_id: int, back: str) -> tuple[str | Non
         return None, None
     args = dict(parse_qsl(parts.query))
     try:
-        filters = _queue_filters(dict(args))
+        filters = queue_filters(dict(args))
     except errors.Problem:
         return None, None
     ids = [i["id"] for i in service.list_submissions(session, user, filters)[0]]
@@ -223,7 +218,7 @@ def submission(submission_id: int):
         previous=previous,
         following=following,
         states=STATE_LABELS,
-        map_points=_map_points(where, photos),
+        map_data=_map_data(where, photos),
     )
 
 
@@ -330,31 +325,26 @@ def _place_names(session, codes: list[str | None]) -> list[tuple[str, str]]:
     return [(c, names.get(c, c)) for c in codes]
 
 
-def _map_points(where, photos) -> dict | None:
-    """The household and where its photos were taken on a 200x200 drawing, north up, and how many
-    metres its width stands for; None when there is nothing to place. Degrees are scaled alike
-    both ways (over a few kilometres the ground is flat enough)."""
-    points = [("household", None, where)] if where else []
-    points += [
-        ("photo", p.name, (p.latitude, p.longitude))
-        for p in photos.values()
-        if p.latitude is not None and p.longitude is not None
-    ]
-    if len(points) < 2:
+def _map_data(where, photos) -> dict | None:
+    """The household and where its photos were taken, for the page's map (Leaflet); None when
+    there is nothing to place. The tiles are allowed for this page only."""
+    spots = [p for p in photos.values() if p.latitude is not None and p.longitude is not None]
+    if not where and not spots:
         return None
-    lats = [p[2][0] for p in points]
-    lons = [p[2][1] for p in points]
-    span = max(max(lats) - min(lats), max(lons) - min(lons)) or 1e-6
-    mid_lat, mid_lon = (max(lats) + min(lats)) / 2, (max(lons) + min(lons)) / 2
     return {
-        "width_m": round(span * METRES_PER_DEGREE * 200 / 160),
-        "points": [
+        "household": list(where) if where else None,
+        "photos": [
             {
-                "kind": kind,
-                "name": name,
-                "x": round(100 + (lon - mid_lon) / span * 160, 1),
-                "y": round(100 - (lat - mid_lat) / span * 160, 1),
+                "label": p.name
+                + (
+                    ""
+                    if p.metres_away is None
+                    else " · " + _("cách vị trí hộ {m} m", m=number(round(p.metres_away)))
+                ),
+                "lat": p.latitude,
+                "lon": p.longitude,
             }
-            for kind, name, (lat, lon) in points
+            for p in spots
         ],
+        **use_map(),
     }

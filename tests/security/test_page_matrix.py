@@ -166,6 +166,7 @@ ROWS = [
     ),
     Row("GET", "/app/review", "/app/review", REVIEWERS),
     Row("POST", "/app/review/bulk", "/app/review/bulk", REVIEWERS),
+    Row("GET", "/app/map", "/app/map", REVIEWERS),
     Row(
         "GET",
         "/app/submissions/<int:submission_id>",

@@ -12,6 +12,7 @@ sent by a Collect client with a real JPEG:
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import uuid
 from pathlib import Path
@@ -143,7 +144,21 @@ def test_the_submission_page_lays_the_answers_out_like_the_form(client, web_logi
     thumb = f'src="/app/submissions/{a}/files/nha.jpg?size=320"'
     assert thumb in html and f'href="/app/submissions/{a}/files/nha.jpg"' in html
     assert "openstreetmap.org/?mlat=13.7721&amp;mlon=109.2981" in html
-    assert "<svg" in html  # the household and the photo on the little map
+    # The household and the photo on a Leaflet map (vendored), with the distance; the page (and
+    # only a page with a map) lets the browser load OpenStreetMap's tiles.
+    data = json.loads(re.search(r'id="map-data">(.*?)</script>', html, re.S).group(1))
+    assert data["household"] == [13.7721, 109.2981]
+    [spot] = data["photos"]
+    assert spot["label"].startswith("nha.jpg · cách vị trí hộ 5.5") and spot["lat"] > 13.8
+    assert '<script src="/app/static/leaflet/leaflet.js" defer>' in html
+    reply = client.get(f"/app/submissions/{a}")
+    assert (
+        "img-src 'self' data: blob: https://tile.openstreetmap.org"
+        in reply.headers["Content-Security-Policy"]
+    )
+    assert reply.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    queue = client.get("/app/review")
+    assert "tile.openstreetmap.org" not in queue.headers["Content-Security-Policy"]
     assert "cách vị trí hộ" in html  # how far the photo was taken
     assert "Hộ nghèo" in html and "Thiếu hụt" in html  # the derived classification
     assert "Thôn Bắc" in html and "Xã Nhơn Châu" in html
@@ -481,3 +496,23 @@ def test_an_edit_shows_what_changed_since_the_version_it_replaced(
     assert "<del>Trần Thị Lan</del>" in table and "(member[2])" in table
     assert "instanceID" not in table  # meta changes with every edit: left out
     assert table.count("<tr>") == 3  # header, head's name, the member's name
+
+
+def test_the_map_page_shows_the_readers_submissions_as_points(client, web_login, households):
+    web_login("lan", "supervisor", areas=("21607",))
+    reply = client.get("/app/map")
+    assert reply.status_code == 200
+    assert "tile.openstreetmap.org" in reply.headers["Content-Security-Policy"]
+    data = json.loads(re.search(r'id="map-data">(.*?)</script>', reply.text, re.S).group(1))
+    codes = by_code(client)
+    assert sorted(p["id"] for p in data["points"]) == sorted([codes["A"], codes["B"]])
+    assert {p["category"] for p in data["points"]} == {"poor"}
+    assert data["keys"] == ["poor"] and data["tiles"].startswith("https://tile.openstreetmap.org")
+    assert "Hộ nghèo (2)" in reply.text and "2 trong 2 phiếu có vị trí" in reply.text
+    assert data["points"][0]["url"].startswith("/app/submissions/")
+    by_state = client.get("/app/map?colour=state&area=21607.T01").text
+    data = json.loads(re.search(r'id="map-data">(.*?)</script>', by_state, re.S).group(1))
+    assert [p["id"] for p in data["points"]] == [codes["A"]]
+    assert data["keys"] == ["hasIssues"]  # A's photo was taken 5 km away
+    assert "Cần sửa (1)" in by_state
+    assert 'id="map-data">{"attribution"' in client.get("/app/map?period=1999").text
