@@ -12,14 +12,17 @@ Without /usr/bin/chromium these tests skip, naming the package (.ci/run requires
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
 import requests
 from khudan_server import KhudanServer
+from sqlalchemy import func, select
 from system_tools import need
 
 from khudan.db import Database
+from khudan.models import Job
 from khudan.services import users
 from khudan.storage import LocalStorage
 
@@ -78,6 +81,17 @@ class LiveServer(KhudanServer):
     def stop(self) -> None:
         super().stop()
         self.db.dispose()
+
+    def wait_processed(self, timeout: float = 30) -> None:
+        """Until the server's worker threads have done every job (checks, facts, thumbnails run
+        after the 201)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.db.session() as session:
+                if not session.scalar(select(func.count()).select_from(Job)):
+                    return
+            assert time.monotonic() < deadline, "the server's jobs did not finish"
+            time.sleep(0.05)
 
 
 @pytest.fixture(scope="session")

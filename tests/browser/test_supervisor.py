@@ -10,13 +10,14 @@ import re
 import uuid
 from pathlib import Path
 
+import openpyxl
 import pytest
 from collect import CollectClient, requests_sender
 from factories import domain_sample, photo
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from khudan.models import Area
+from khudan.models import Area, Submission
 from khudan.services import areas, forms
 
 from .conftest import DESKTOP, PASSWORD, PHONE, screenshot
@@ -54,6 +55,7 @@ def send_review(live, code: str, seed: int, metres_north: float = 40) -> None:
     )
     phone = CollectClient(requests_sender(), live.url, "thu", PASSWORD)
     assert [r.status for r in phone.submit(xml, {"nha.jpg": house})] == [201]
+    live.wait_processed()  # the checks and facts run after the 201
 
 
 def figure(page, name: str) -> int:
@@ -156,3 +158,55 @@ def test_keyboard_flag_needs_a_comment(page_as, live, poverty_form):
     expect(page.get_by_role("radio", name="Cần sửa")).to_be_checked()
     page.get_by_role("button", name="Lưu").click()
     expect(page.get_by_role("status")).to_contain_text("Cần ghi nhận xét")
+
+
+def test_the_map_page_shows_a_point_per_located_submission(page_as, live, poverty_form):
+    for n in range(3):
+        send_review(live, f"MAP-{uuid.uuid4().hex[:6]}", seed=50 + n)
+    with live.db.session() as s:
+        located = s.scalar(
+            select(func.count())
+            .select_from(Submission)
+            .where(Submission.area_code == THON, Submission.latitude.is_not(None))
+        )
+    assert located >= 3
+    page = page_as("supervisor")
+    page.goto(f"/app/map?area={THON}&period=2026")
+    expect(page.locator("#map")).to_have_attribute("data-points", str(located))
+    expect(page.locator("#map-legend")).to_contain_text("Hộ nghèo")
+    # Leaflet drew them (clustered where they overlap): a marker or a cluster is on the map.
+    expect(
+        page.locator("#map .leaflet-marker-icon, #map path.leaflet-interactive").first
+    ).to_be_attached()
+
+
+def test_keyboard_from_the_queue_to_the_next_submission(page_as, live, poverty_form):
+    for n in range(2):
+        send_review(live, f"KEY-{uuid.uuid4().hex[:6]}", seed=60 + n)
+    page = page_as("supervisor")
+    page.goto("/app/review")
+    page.wait_for_load_state()  # review.js
+    page.keyboard.press("j")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/app/submissions/(\d+)"))
+    first = page.url
+    page.wait_for_load_state()
+    page.keyboard.press("j")  # the next submission of the same queue
+    page.wait_for_url(lambda url: url != first and "/app/submissions/" in url)
+    expect(page.locator("nav.neighbours a[rel=prev]")).to_be_visible()
+
+
+def test_a_download_from_the_queue_opens_in_excel(page_as, live, poverty_form, tmp_path):
+    send_review(live, f"XLS-{uuid.uuid4().hex[:6]}", seed=70)
+    page = page_as("supervisor")
+    page.goto("/app/review?form=poverty_review&review_state=")
+    with page.expect_download() as download:
+        page.get_by_role("link", name=re.compile("Excel")).first.click()
+    path = tmp_path / "phieu.xlsx"
+    download.value.save_as(path)
+    book = openpyxl.load_workbook(path, read_only=True)
+    main = book.worksheets[0]
+    rows = list(main.iter_rows(values_only=True))
+    assert "Mã hộ" in " ".join(str(c) for c in rows[0])  # headed by the questions' labels
+    assert any(str(cell).startswith("XLS-") for row in rows[1:] for cell in row)
+    assert len(book.worksheets) >= 2  # the members (a repeat) on a sheet of their own
