@@ -21,7 +21,7 @@ from .. import errors
 from ..runtime import current
 from ..services import areas, audit
 from . import bp
-from .auth import ADMIN, current_user, login_required
+from .auth import ADMIN, REVIEWERS, current_user, login_required
 from .i18n import _, problem_text
 
 PER_PAGE = 50
@@ -50,9 +50,10 @@ def areas_list():
 
 
 @bp.get("/areas/search")
-@login_required(*ADMIN)
+@login_required(*REVIEWERS)
 def areas_search():
-    """Areas whose name holds ``q``, as JSON, for the area picker of the user forms."""
+    """Areas whose name holds ``q`` among those the reader may see, as JSON, for the area pickers
+    (user forms; the area filters of the queue, the map and the results)."""
     q = request.args.get("q", "").strip()[:100]
     if len(q) < 2:
         return jsonify([])

@@ -55,7 +55,7 @@ ROWS = [
     Row("POST", "/app/areas/import", "/app/areas/import", ADMIN),
     Row("POST", "/app/areas/preview", "/app/areas/preview", ADMIN),
     Row("POST", "/app/areas/thon", "/app/areas/thon", ADMIN),
-    Row("GET", "/app/areas/search", "/app/areas/search?q=Nhon", ADMIN),
+    Row("GET", "/app/areas/search", "/app/areas/search?q=Nhon", REVIEWERS),
     Row("GET", "/app/fill", "/app/fill", FILLERS),
     Row("GET", "/app/forms", "/app/forms", DESIGNERS),
     Row("POST", "/app/forms", "/app/forms", DESIGNERS),

@@ -516,3 +516,14 @@ def test_the_map_page_shows_the_readers_submissions_as_points(client, web_login,
     assert data["keys"] == ["hasIssues"]  # A's photo was taken 5 km away
     assert "Cần sửa (1)" in by_state
     assert 'id="map-data">{"attribution"' in client.get("/app/map?period=1999").text
+
+
+def test_the_area_filters_find_areas_by_name_without_marks_in_the_readers_scope(
+    client, web_login, households
+):
+    web_login("lan", "supervisor", areas=("21607",))
+    found = client.get("/app/areas/search?q=nhon chau").json
+    assert [a["code"] for a in found][:1] == ["21607"] and found[0]["name"].startswith("Xã Nhơn")
+    assert client.get("/app/areas/search?q=quy nhon bac").json == []  # outside lan's area
+    queue = client.get("/app/review").text
+    assert 'data-area-search="/app/areas/search"' in queue and "area-picker.js" in queue

@@ -1,5 +1,7 @@
-/* The area picker of the user forms: type part of a name, pick an area, and its code is added to
-   the codes textarea. <input data-area-search="URL" data-area-target="ID" list="ID-options">. */
+/* The area picker: type part of a name (marks optional: "nhon chau" finds "Nhơn Châu"), pick an
+   area, and its code is added to the codes textarea of the user forms
+   (<input data-area-search="URL" data-area-target="ID" list="ID-options">), or, without a target,
+   becomes the input's own value (the area filters of the queue, the map and the results). */
 "use strict";
 (() => {
   const found = new WeakMap(); // input -> {"label shown": code} of the last answer
@@ -7,7 +9,8 @@
   async function suggest(input) {
     const q = input.value.trim();
     const list = document.getElementById(input.getAttribute("list"));
-    if (q.length < 2 || found.get(input)?.[q]) return;
+    // A code typed as such (52, 21607, 21607.T01) needs no suggestions.
+    if (q.length < 2 || found.get(input)?.[q] || /^[0-9][0-9A-Za-z.]*$/.test(q)) return;
     const reply = await fetch(`${input.dataset.areaSearch}?q=${encodeURIComponent(q)}`, {
       credentials: "same-origin",
     });
@@ -28,6 +31,10 @@
   function pick(input) {
     const code = found.get(input)?.[input.value];
     if (!code) return;
+    if (!input.dataset.areaTarget) {
+      input.value = code;
+      return;
+    }
     const target = document.getElementById(input.dataset.areaTarget);
     const codes = target.value.split(/[\s,;]+/).filter(Boolean);
     if (!codes.includes(code)) target.value = [...codes, code].join("\n");
