@@ -95,6 +95,23 @@ def photos(session: Session, s: Submission, where: tuple[float, float] | None) -
     return out
 
 
+def gallery(s: Submission, photos: dict[str, Photo], labels: dict[str, str]) -> list[dict]:
+    """The readable photos of the current version, in the order the form asks them, each with
+    the question it answers: the submission page shows them first, large."""
+    readable = {name: p for name, p in photos.items() if p.readable}
+    if not readable:
+        return []
+    paths = photo_service.file_paths(read_submission(s.current_version.xml).root, set(readable))
+    order = list(labels)
+    return [
+        {"photo": readable[name], "question": labels.get(paths.get(name, ""))}
+        for name in sorted(
+            readable,
+            key=lambda n: (order.index(paths[n]) if paths.get(n) in order else len(order), n),
+        )
+    ]
+
+
 def derived(session: Session, s: Submission) -> list[Derived]:
     """The classification this submission gives its household, if it is the one that counts (a
     rejected or superseded submission has none)."""

@@ -198,6 +198,7 @@ def submission(submission_id: int):
         )
         where = submission_view.position(row)
         photos = submission_view.photos(session, row, where)
+        gallery = submission_view.gallery(row, photos, body["labels"])
         derived = submission_view.derived(session, row)
         history = submission_view.review_history(session, row)
         title = version.form_version.title
@@ -211,6 +212,7 @@ def submission(submission_id: int):
         items=laid_out,
         where=where,
         photos=photos,
+        gallery=gallery,
         derived=derived,
         history=history,
         places=places,

@@ -160,6 +160,12 @@ def test_the_submission_page_lays_the_answers_out_like_the_form(client, web_logi
     queue = client.get("/app/review")
     assert "tile.openstreetmap.org" not in queue.headers["Content-Security-Policy"]
     assert "cách vị trí hộ" in html  # how far the photo was taken
+    # The photos first, large, each with its question, EXIF time and place.
+    gallery = re.search(r'<div class="gallery">(.*?)</section>', html, re.S).group(1)
+    assert f'href="/app/submissions/{a}/files/nha.jpg"' in gallery
+    assert f'src="/app/submissions/{a}/files/nha.jpg?size=1280"' in gallery
+    assert "Ảnh chụp nhà ở của hộ" in gallery and "Chụp lúc 03:44 29/11/2026" in gallery
+    assert "Nơi chụp 13.82210, 109.29810" in gallery
     assert "Hộ nghèo" in html and "Thiếu hụt" in html  # the derived classification
     assert "Thôn Bắc" in html and "Xã Nhơn Châu" in html
     assert 'data-key="r"' in html  # keyboard: r rejects
