@@ -200,6 +200,51 @@ def summaries(session: Session, rows: list[Submission]) -> list[dict]:
     ]
 
 
+MAX_COLUMNS = 6  # answer columns a queue page shows at once
+
+
+def answer_columns(
+    session: Session, ids: list[int], paths: list[str], choice_labels: dict, language: str
+) -> dict[int, dict[str, str]]:
+    """submission id -> {path: the answer as a person reads it} for the queue's chosen answer
+    columns (top-level questions of one form): the current versions' XML in one query, a
+    choice shown by its label in ``language`` (``choice_labels``: ``read_choice_labels``)."""
+    if not ids or not paths:
+        return {}
+    rows = session.execute(
+        select(Submission.id, SubmissionVersion.xml)
+        .join(SubmissionVersion, SubmissionVersion.id == Submission.current_version_id)
+        .where(Submission.id.in_(ids))
+    ).all()
+    out = {}
+    for sid, xml in rows:
+        root = read_submission(xml).root
+        values = {}
+        for path in paths:
+            raw = _answer(root, path)
+            labels = choice_labels.get(path, {})
+            values[path] = (
+                " ".join(
+                    (labels.get(v, {}).get(language) or labels.get(v, {}).get("vi") or v)
+                    for v in raw.split()
+                )
+                if labels and raw
+                else raw
+            )
+        out[sid] = values
+    return out
+
+
+def _answer(root, path: str) -> str:
+    """The text at ``path`` (/data/group/name) of a submission's XML, "" when absent."""
+    node = root
+    for step in path.strip("/").split("/")[1:]:
+        node = next((c for c in node if _local(c.tag) == step), None)
+        if node is None:
+            return ""
+    return (node.text or "").strip()
+
+
 def jobs_of(session: Session, version_ids: list[int]) -> dict[int, str | None]:
     """version id -> the error of its parked job, or None while its job waits or runs; versions
     with nothing left to do are absent."""

@@ -53,14 +53,18 @@ def review_queue():
         problems = service.problems_of(session, [i["id"] for i in items], user)
         where = [i["area_code"] or i["commune_code"] or i["province_code"] for i in items]
         place_names = dict(_place_names(session, where))
+        known = forms.list_forms(session)
         form_list = [
-            (f.form_id, f.current_version.title if f.current_version else f.form_id)
-            for f in forms.list_forms(session)
+            (f.form_id, f.current_version.title if f.current_version else f.form_id) for f in known
         ]
         periods = activity.periods(session, user)
+        chosen_form = next((f for f in known if f.form_id == filters.form_id), None)
+        offered, columns, answers_of = _answer_columns(session, chosen_form, items)
     chosen = {k: request.args.get(k, "") for k in (*FILTERS, "submitter", "sort")}
     chosen["review_state"] = request.args.get("review_state", WAITING)
     kept = {k: v for k, v in chosen.items() if v}
+    if columns:
+        kept["col"] = [path for path, _label in columns]
     # "Tất cả" is review_state= (empty): kept, or a link back would show the waiting ones only
     kept["review_state"] = chosen["review_state"]
     pages = max(1, -(-total // PER_PAGE))
@@ -80,7 +84,35 @@ def review_queue():
         periods=periods,
         states=STATE_LABELS,
         downloads=_downloads(chosen),
+        offered=offered,
+        columns=columns,
+        answers_of=answers_of,
     )
+
+
+def _answer_columns(session, form, items: list[dict]):
+    """With a form chosen: the questions a reviewer may show as columns (its top-level labelled
+    questions, ``(path, label)``), the ones asked for with ``?col=`` (at most
+    ``service.MAX_COLUMNS``), and each row's answers to them."""
+    version = form.current_version if form is not None else None
+    if version is None:
+        return [], [], {}
+    language = lang()
+    offered = [
+        (f["path"], (f.get("label") or {}).get(language) or (f.get("label") or {}).get("vi"))
+        for f in version.fields
+        if f["kind"] == "field" and not f.get("repeat") and f.get("label") and f["type"] != "binary"
+    ]
+    wanted = set(request.args.getlist("col"))
+    columns = [(path, label) for path, label in offered if path in wanted][: service.MAX_COLUMNS]
+    answers_of = service.answer_columns(
+        session,
+        [i["id"] for i in items],
+        [path for path, _label in columns],
+        read_choice_labels(version.xml) if columns else {},
+        language,
+    )
+    return offered, columns, answers_of
 
 
 def queue_filters(args: dict) -> service.Filters:

@@ -533,3 +533,20 @@ def test_the_area_filters_find_areas_by_name_without_marks_in_the_readers_scope(
     assert client.get("/app/areas/search?q=quy nhon bac").json == []  # outside lan's area
     queue = client.get("/app/review").text
     assert 'data-area-search="/app/areas/search"' in queue and "area-picker.js" in queue
+
+
+def test_the_queue_shows_the_answers_chosen_as_columns(client, web_login, households):
+    web_login("lan", "supervisor", areas=("21607",))
+    page = client.get("/app/review?form=poverty_review").text
+    assert 'name="col" value="/data/household/head_name"' in page  # offered with a form chosen
+    assert 'class="answer-col"' not in page
+    page = client.get(
+        "/app/review?form=poverty_review&col=/data/household/head_name"
+        "&col=/data/household/ethnicity&col=/data/nosuch"
+    ).text
+    headers = re.findall(r'<th class="answer-col">([^<]*)</th>', page)
+    assert headers == ["Họ và tên chủ hộ", "Dân tộc của chủ hộ"]
+    cells = re.findall(r'<td class="answer-col" data-label="[^"]*">([^<]*)</td>', page)
+    assert cells.count("Nguyễn Văn Hải") == 2 and cells.count("Kinh") == 2  # a choice's label
+    # The columns stay on the next page's and the submission's links.
+    assert "col=/data/household/head_name&amp;col=/data/household/ethnicity" in page
