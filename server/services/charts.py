@@ -457,7 +457,7 @@ def _number(value: float, digits: int) -> str:
 
 
 def _pct_text(value: float | None) -> str:
-    return "" if value is None else f"{_number(value, 1)}%"
+    return "" if value is None else f"{_number(value, 2)}%"  # as the tables and files
 
 
 def _comma_formatter():

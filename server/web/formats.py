@@ -34,7 +34,7 @@ def number(value: int | float | None) -> str:
 
 @bp.app_template_filter("pct")
 def pct(rate: float | None) -> str:
-    """0.1234 -> 12,3 %"""
+    """0.12345 -> 12,35 %: two decimals, as the tables, files and charts show the same rate."""
     if rate is None:
         return "—"
-    return format_decimal(rate * 100, format="#,##0.0", locale=LOCALE) + " %"
+    return format_decimal(round(rate * 100, 2), format="#,##0.00", locale=LOCALE) + " %"

@@ -210,3 +210,46 @@ def test_a_download_from_the_queue_opens_in_excel(page_as, live, poverty_form, t
     assert "Mã hộ" in " ".join(str(c) for c in rows[0])  # headed by the questions' labels
     assert any(str(cell).startswith("XLS-") for row in rows[1:] for cell in row)
     assert len(book.worksheets) >= 2  # the members (a repeat) on a sheet of their own
+
+
+def _number(text: str) -> float:
+    """A Vietnamese-formatted figure as a number: "2,5 %" -> 2.5."""
+    return float(text.replace("%", "").replace(".", "").replace(",", ".").strip())
+
+
+def test_the_same_rate_on_the_card_the_table_and_the_file(page_as, live, poverty_form, tmp_path):
+    with live.db.session() as s:
+        areas.import_areas(
+            s,
+            [
+                {
+                    "commune_code": "21607",
+                    "code": "SV1",
+                    "name": "Thôn Sông Cầu",
+                    "households_total": "300",
+                }
+            ],
+        )
+        s.commit()
+    send_review(live, f"RATE-{uuid.uuid4().hex[:6]}", seed=80)
+    page = page_as("supervisor")
+    page.goto(f"/app/?period=2026&area={THON}")
+    card = _number(page.locator("#figure-poor small").inner_text())
+    assert card > 0
+
+    page.goto(f"/app/results?kind=poverty&period=2026&area={THON}")
+    header = page.locator("table.results thead th").all_inner_texts()
+    column = header.index("Tỷ lệ hộ nghèo (%)")
+    row = page.locator("table.results tbody tr", has_text="Thôn Sông Cầu").first
+    table = _number(row.locator("td").nth(column).inner_text())
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name=re.compile("XLSX|Excel")).first.click()
+    path = tmp_path / "ket-qua.xlsx"
+    download.value.save_as(path)
+    sheet = openpyxl.load_workbook(path, read_only=True).worksheets[0]
+    rows = list(sheet.iter_rows(values_only=True))
+    head = next(r for r in rows if r and "Tỷ lệ hộ nghèo (%)" in r)
+    thon = next(r for r in rows if r and "Thôn Sông Cầu" in r)
+    in_file = thon[head.index("Tỷ lệ hộ nghèo (%)")]
+    assert card == table == float(in_file), (card, table, in_file)
