@@ -11,14 +11,12 @@ from flask_restx import Resource
 from khudan.schemas.drafts import DraftSchema
 from khudan.schemas.forms import PublishQuerySchema, PublishResultSchema
 
-from .. import errors
-from ..models import Role
 from ..runtime import base_url, current
-from ..services import collect_qr, drafts, forms
+from ..services import collect_qr, drafts
 from ..xforms import pyxform_messages
 from . import docs, load
 from .auth import DESIGNERS, current_user, requires
-from .forms import _FORM_ID, _form_upload, error_docs, ns, publish_model, well_formed
+from .forms import _FORM_ID, error_docs, ns, publish_model, uploaded_form, well_formed
 
 draft_model = docs.model(ns, DraftSchema)
 
@@ -73,20 +71,8 @@ class Drafts(Resource):
 def save_upload(query: dict) -> tuple[dict, str]:
     """Save the uploaded XLSForm or XForm as its form's draft: (the draft as the API shows it,
     its URL). ``POST /forms`` without ``?publish=true`` and ``POST /forms/drafts`` both land here."""
-    user = current_user()
-    if not query["odk_validate"] and user.role != Role.ADMIN:
-        raise errors.FORBIDDEN(
-            username=user.username,
-            role=user.role,
-            action="save a draft without ODK Validate (?validate=false)",
-        )
-    kind, data, filename, media = _form_upload()
+    xml, warnings, xlsx, media, user = uploaded_form(query, "save a draft")
     runtime = current()
-    if kind == "xlsx":
-        xml, warnings = forms.convert_xlsform(data, filename, runtime.settings.xlsx_limits)
-        xlsx = data
-    else:
-        xml, warnings, xlsx = data, [], None
     with well_formed():
         draft = drafts.save(
             runtime.db,

@@ -157,20 +157,8 @@ class Forms(Resource):
                 "draft": draft,
             }
             return body, 201, {"Location": location}
-        user = current_user()
-        if not query["odk_validate"] and user.role != Role.ADMIN:
-            raise errors.FORBIDDEN(
-                username=user.username,
-                role=user.role,
-                action="publish without ODK Validate (?validate=false)",
-            )
-        kind, data, filename, media = _form_upload()
+        xml, warnings, xlsx, media, user = uploaded_form(query, "publish")
         runtime = current()
-        if kind == "xlsx":
-            xml, warnings = forms.convert_xlsform(data, filename, runtime.settings.xlsx_limits)
-            xlsx = data
-        else:
-            xml, warnings, xlsx = data, [], None
         with well_formed():
             result = forms.publish(
                 runtime.db,
@@ -194,6 +182,23 @@ class Forms(Resource):
         )
         status = 200 if result.status == "unchanged" else 201
         return body, status, {"Location": _url(result.form_id)}
+
+
+def uploaded_form(query: dict, action: str):
+    """(XForm, pyxform's warnings, the XLSForm's bytes or None, media files, the user) of the
+    uploaded XLSForm (converted) or XForm; ``?validate=false`` is for admins only."""
+    user = current_user()
+    if not query["odk_validate"] and user.role != Role.ADMIN:
+        raise errors.FORBIDDEN(
+            username=user.username,
+            role=user.role,
+            action=f"{action} without ODK Validate (?validate=false)",
+        )
+    kind, data, filename, media = _form_upload()
+    if kind == "xml":
+        return data, [], None, media, user
+    xml, warnings = forms.convert_xlsform(data, filename, current().settings.xlsx_limits)
+    return xml, warnings, data, media, user
 
 
 @contextmanager

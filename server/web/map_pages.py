@@ -11,7 +11,7 @@ from ..runtime import current
 from ..services import activity, forms, maps
 from . import bp
 from .auth import REVIEWERS, current_user, login_required
-from .review import FILTERS, WAITING, queue_filters
+from .review import FILTERS, STATE_LABELS, queue_filters
 from .tiles import use_map
 
 
@@ -43,5 +43,5 @@ def map_page():
         colour_by=colour_by,
         forms=form_list,
         periods=periods,
-        waiting=WAITING,
+        states=STATE_LABELS,
     )

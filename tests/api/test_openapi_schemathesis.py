@@ -21,7 +21,7 @@ import schemathesis
 from collect import CollectClient, flask_sender
 from factories import domain_sample, jpeg
 from hypothesis import HealthCheck, settings
-from hypothesis import strategies as st
+from openapi_paths import schema_with_known_paths
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
@@ -76,22 +76,7 @@ def api_schema(app, client, registry, db, storage, make_user, admin_headers):
     assert [r.status for r in phone.submit(urban)] == [201]
     listed = client.get("/api/v1/submissions", headers=admin_headers).json["items"]
     existing = {**KNOWN, "submission_id": sorted(item["id"] for item in listed)}
-    schema = schemathesis.openapi.from_wsgi("/api/v1/swagger.json", app)
-
-    @schema.hook
-    def flatmap_path_parameters(context, path_parameters):
-        known = {
-            name: st.sampled_from(existing[name])
-            for name in path_parameters or {}
-            if name in existing
-        }
-        if not known:
-            return st.just(path_parameters)
-        return st.one_of(
-            st.just(path_parameters), st.fixed_dictionaries({**path_parameters, **known})
-        )
-
-    return schema
+    return schema_with_known_paths(app, "/api/v1/swagger.json", existing)
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from hypothesis import strategies as st
+from openapi_paths import schema_with_known_paths
 from openapi_spec_validator import validate
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -58,22 +58,7 @@ def v1_schema(app, households, central_login):
         "name": ["house.jpg", "b.jpg"],
         "subpath": ["Submissions", "Submissions.member", "Submissions('uuid:h2')/member"],
     }
-    schema = schemathesis.openapi.from_wsgi("/v1/openapi.json", app)
-
-    @schema.hook
-    def flatmap_path_parameters(context, path_parameters):
-        known = {
-            name: st.sampled_from(existing[name])
-            for name in path_parameters or {}
-            if name in existing
-        }
-        if not known:
-            return st.just(path_parameters)
-        return st.one_of(
-            st.just(path_parameters), st.fixed_dictionaries({**path_parameters, **known})
-        )
-
-    return schema
+    return schema_with_known_paths(app, "/v1/openapi.json", existing)
 
 
 @pytest.fixture
