@@ -143,6 +143,17 @@ def domain_sample(name: str, **replace: str) -> bytes:
     return text.encode()
 
 
+def poverty_household(
+    code: str, instance_id: str, photo: str | None = "house.jpg", **replace: str
+) -> bytes:
+    """pov1.xml (a poor household of Thôn Bắc, Xã Nhơn Châu) as household ``code`` with its own
+    instanceID and ``photo`` as the house photo's file name; ``replace`` is applied after."""
+    base = {"NC-T01-017<": f"{code}<", "uuid:fa22d4b7-ce38-4004-900a-b698b0fd8ee7": instance_id}
+    if photo:
+        base["<house_photo />"] = f"<house_photo>{photo}</house_photo>"
+    return domain_sample("pov1.xml", **base, **replace)
+
+
 def dim_scene(seed: int, size: tuple[int, int] = (320, 240)) -> Image.Image:
     """A picture with little detail, as phones take them at night or of a blank wall: a dark or
     flat level, a lens's fall-off towards the corners and sensor noise, each chosen by ``seed``."""

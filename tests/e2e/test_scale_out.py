@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 from collect import CollectClient, requests_sender
-from factories import domain_sample, noisy_jpeg
+from factories import noisy_jpeg, poverty_household
 from khudan_server import KhudanServer
 from s3 import CREDENTIALS, moto_server, new_bucket, object_names
 from sqlalchemy import func, select
@@ -47,18 +47,18 @@ def answers_collect(url: str) -> bool:
 
 
 def review(n: int, edit: bool = False) -> bytes:
-    """pov1.xml as household NC-T01-<n> with a house photo; an edit names another head."""
+    """A poverty review of household NC-T01-<n> with a house photo; an edit names another head."""
     uuid = f"uuid:5ca1e000-0000-4000-8000-{n:012d}"
-    replace = {
-        "NC-T01-017<": f"NC-T01-{n:04d}<",
-        "<house_photo />": "<house_photo>house.jpg</house_photo>",
-        "uuid:fa22d4b7-ce38-4004-900a-b698b0fd8ee7": uuid,
-    }
-    if edit:
-        replace[uuid] = uuid.replace("5ca1e000", "5ca1e0ed")
-        replace["</instanceID>"] = f"</instanceID><deprecatedID>{uuid}</deprecatedID>"
-        replace["Nguyễn Văn Hải</head_name>"] = "Nguyễn Văn Hà</head_name>"
-    return domain_sample("pov1.xml", **replace)
+    if not edit:
+        return poverty_household(f"NC-T01-{n:04d}", uuid)
+    return poverty_household(
+        f"NC-T01-{n:04d}",
+        uuid.replace("5ca1e000", "5ca1e0ed"),
+        **{
+            "</instanceID>": f"</instanceID><deprecatedID>{uuid}</deprecatedID>",
+            "Nguyễn Văn Hải</head_name>": "Nguyễn Văn Hà</head_name>",
+        },
+    )
 
 
 @pytest.fixture

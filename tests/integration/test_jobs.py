@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from collect import CollectClient, flask_sender
-from factories import domain_sample, photo
+from factories import photo, poverty_household
 from sqlalchemy import func, select, update
 from stored import count
 
@@ -75,15 +75,10 @@ def work(settings, db, storage) -> jobs.Context:
 
 
 def household(n: int, photo_name: str | None = "house.jpg") -> bytes:
-    """pov1.xml as household NC-T01-<n>, with its own instanceID (and the house photo)."""
-    replace = {
-        "<household_code>NC-T01-017</household_code>": f"<household_code>NC-T01-{n:03d}"
-        "</household_code>",
-        "fa22d4b7-ce38-4004-900a-b698b0fd8ee7": f"fa22d4b7-ce38-4004-900a-{n:012d}",
-    }
-    if photo_name:
-        replace["<house_photo />"] = f"<house_photo>{photo_name}</house_photo>"
-    return domain_sample("pov1.xml", **replace)
+    """A poverty review of household NC-T01-<n>, with its own instanceID (and the photo)."""
+    return poverty_household(
+        f"NC-T01-{n:03d}", f"uuid:fa22d4b7-ce38-4004-900a-{n:012d}", photo_name
+    )
 
 
 def problems(db, submission_id: int) -> list[tuple[str, str]]:
