@@ -157,6 +157,32 @@ def derived(session: Session, s: Submission) -> list[Derived]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """One line of a submission's history: a version received, a review, or a comment."""
+
+    at: dt.datetime
+    kind: str  # "version", "review" or "comment"
+    actor: str | None = None
+    old: str | None = None  # review: the state before and after
+    new: str | None = None
+    body: str | None = None  # comment
+    version: dict | None = None  # version: as ``submissions.detail`` gives it
+
+
+def timeline(reviews: list[ReviewEvent], versions: list[dict], comments: list[dict]) -> list:
+    """Versions, review changes and comments in one history, newest first."""
+    moments = [Moment(r.at, "review", r.actor, r.old, r.new) for r in reviews]
+    moments += [Moment(v["created_at"], "version", version=v) for v in versions]
+    moments += [Moment(c["created_at"], "comment", c["author"], body=c["body"]) for c in comments]
+    utc = dt.UTC
+    return sorted(
+        moments,
+        key=lambda m: m.at if m.at.tzinfo else m.at.replace(tzinfo=utc),
+        reverse=True,
+    )
+
+
 def review_history(session: Session, s: Submission) -> list[ReviewEvent]:
     """Each change of review state, oldest first, from the audit log."""
     rows = session.execute(

@@ -232,7 +232,9 @@ def submission(submission_id: int):
         photos = submission_view.photos(session, row, where)
         gallery = submission_view.gallery(row, photos, body["labels"])
         derived = submission_view.derived(session, row)
-        history = submission_view.review_history(session, row)
+        history = submission_view.timeline(
+            submission_view.review_history(session, row), body["versions"], body["comments"]
+        )
         title = version.form_version.title
         back = safe_next(request.args.get("back")) or url_for("web.review_queue")
         previous, following = _neighbours(session, current_user(), submission_id, back)

@@ -247,6 +247,12 @@ def test_reject_with_a_comment_changes_the_dashboard(client, web_login, househol
     assert f"Phiếu #{a}: Bị từ chối." in page and "Ảnh chụp nơi khác" in page
     assert 'href="/app/review?area=21607"' in page  # back to the same queue
     assert "Cần sửa → Bị từ chối" in page  # the review history
+    history = re.search(r'<ul class="history">(.*?)</ul>', page, re.S).group(1)
+    lines = re.findall(r"<li[^>]*>(.*?)</li>", history, re.S)
+    # One history, newest first: the review, its reason as a comment, then the version received.
+    assert "Bị từ chối" in lines[0] or "Ảnh chụp nơi khác" in lines[0]
+    assert any("nhận xét: “Ảnh chụp nơi khác”" in line for line in lines)
+    assert "bản gửi đầu tiên" in lines[-1]
     assert "không được tính vào kết quả" in page
 
     after = client.get("/app/").text
