@@ -106,6 +106,7 @@ def poverty_workbook(
     heading = [
         f"Kỳ rà soát: {summary['period']} — số liệu các phiếu {what}",
         _made_at(now),
+        *waiting_line(summary),
     ]
     sheet = book.create_sheet("Tổng hợp hộ nghèo")
     sheet.append(["BIỂU TỔNG HỢP KẾT QUẢ RÀ SOÁT HỘ NGHÈO, HỘ CẬN NGHÈO"])
@@ -243,7 +244,7 @@ def cultural_family_workbook(
     sheet = book.create_sheet("Gia đình văn hóa")
     sheet.append(["KẾT QUẢ BÌNH XÉT DANH HIỆU “GIA ĐÌNH VĂN HÓA”"])
     what = "đã duyệt" if counts == "approved" else "không bị từ chối"
-    for line in _heading(summary["period"], now):
+    for line in _heading(summary, now):
         sheet.append([line])
     sheet.append([f"Số liệu các phiếu {what}. {THON_NOTE}"])
     sheet.append([])
@@ -305,7 +306,7 @@ def satisfaction_workbook(summary: dict, now: dt.datetime | None = None) -> byte
         sheet.append(["KẾT QUẢ KHẢO SÁT SỰ HÀI LÒNG CỦA NGƯỜI DÂN"])
         if criteria_set is not None:
             sheet.append([f"Bộ tiêu chí: {criteria_set.name_vi}"])
-        for line in _heading(summary["period"], now):
+        for line in _heading(summary, now):
             sheet.append([line])
         sheet.append([])
         if criteria_set is None:
@@ -326,8 +327,17 @@ def satisfaction_csv(summary: dict, dialect: str = "standard") -> str:
     return _csv(["Bộ tiêu chí", *SATISFACTION_HEADERS], rows, dialect)
 
 
-def _heading(period: str, now: dt.datetime | None) -> list[str]:
-    return [f"Kỳ: {period}", _made_at(now)]
+def _heading(summary: dict, now: dt.datetime | None) -> list[str]:
+    return [f"Kỳ: {summary['period']}", _made_at(now), *waiting_line(summary)]
+
+
+def waiting_line(summary: dict) -> list[str]:
+    """A file's line saying how many submissions of its scope are still being processed."""
+    n = summary.get("unprocessed") or 0
+    if not n:
+        return []
+    count = f"{n:,}".replace(",", ".")
+    return [f"{count} phiếu trong phạm vi này đang được xử lý, chưa có trong số liệu."]
 
 
 def _made_at(now: dt.datetime | None) -> str:

@@ -10,11 +10,13 @@ never dropped, when they keep failing.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import threading
 import time
 from pathlib import Path
 
+import openpyxl
 import pytest
 from click.testing import CliRunner
 from collect import CollectClient, flask_sender
@@ -345,3 +347,23 @@ def test_a_claim_holds_the_lease_the_settings_give(phone, db, settings, storage)
         until = s.get(Job, claimed.id).locked_until
     until = until if until.tzinfo else until.replace(tzinfo=dt.UTC)
     assert dt.timedelta(seconds=4) < until - before < dt.timedelta(seconds=7)
+
+
+def test_report_files_note_the_submissions_still_being_processed(
+    phone, db, work, admin, queued_app
+):
+    phone.submit(household(12), {"house.jpg": photo(12)})
+    api = queued_app.test_client()
+    url = "/api/v1/reports/poverty.xlsx?period=2025&area=21607"
+    note = "1 phiếu trong phạm vi này đang được xử lý, chưa có trong số liệu."
+
+    def lines() -> list[str]:
+        reply = api.get(url, headers=admin)
+        sheet = openpyxl.load_workbook(io.BytesIO(reply.data), read_only=True).worksheets[0]
+        return [row[0] for row in sheet.iter_rows(max_row=6, values_only=True) if row]
+
+    found = lines()
+    print("LINES", found)
+    assert note in found
+    jobs.drain(work)
+    assert note not in lines()
