@@ -7,7 +7,6 @@ import csv
 import importlib
 import json
 import logging
-import os
 import shutil
 import signal
 import socket
@@ -210,9 +209,8 @@ def serve(
     from .wsgi import serve_gunicorn
 
     settings = ctx.settings
-    if job_threads is None:
-        job_threads = settings.worker_threads or (0 if "KHUDAN_WORKER_THREADS" in os.environ else 1)
-    settings = settings.but(worker_threads=job_threads)
+    if job_threads is not None:
+        settings = settings.but(worker_threads=job_threads)
     if settings.allowed_hosts is None:
         settings = settings.but(allowed_hosts=listening_hosts(host, settings.public_url))
     click.echo(f"khudan listening on http://{host}:{port}  (ODK Collect server URL)")

@@ -58,8 +58,9 @@ class Settings:
     form_max_questions: int = 5_000
     # Host names answered (server/hosts.py); None: any (khudan serve fills in what it listens on).
     allowed_hosts: tuple[str, ...] | None = None
-    # Work after the 201 (photos, checks, facts): threads of this process that run jobs (khudan
-    # serve starts them; 0: only `khudan worker` processes do), or run at once in the request
+    # Work after the 201 (photos, checks, facts): threads of each app process that run jobs (1
+    # unless KHUDAN_WORKER_THREADS says; 0: only `khudan worker` processes do; a Settings made in
+    # code, as the tests', starts none), or run at once in the request
     # (KHUDAN_PROCESS_INLINE=1: tests, and tools that want results before the answer).
     worker_threads: int = 0
     process_inline: bool = False
@@ -172,7 +173,7 @@ def from_env(env: dict | None = None) -> Settings:
         xlsform_max_ratio=_int(env, "KHUDAN_XLSFORM_MAX_RATIO", 200),
         form_max_questions=_int(env, "KHUDAN_FORM_MAX_QUESTIONS", 5_000),
         allowed_hosts=_names(env.get("KHUDAN_ALLOWED_HOSTS")),
-        worker_threads=max(0, _int(env, "KHUDAN_WORKER_THREADS", 0)),
+        worker_threads=max(0, _int(env, "KHUDAN_WORKER_THREADS", 1)),
         process_inline=env.get("KHUDAN_PROCESS_INLINE", "0") in ("1", "true", "yes"),
         job_lease_seconds=max(1, _int(env, "KHUDAN_JOB_LEASE_SECONDS", 300)),
         map_tiles=env.get("KHUDAN_MAP_TILES") or "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
