@@ -38,6 +38,15 @@ class _Server(BaseApplication):
         return create_app(self._settings)
 
 
+def _finish_jobs(_arbiter, worker) -> None:
+    """A worker process stopping (restart, SIGTERM) lets its job threads finish the jobs in hand
+    instead of leaving them to wait out their lease."""
+    app = getattr(worker, "wsgi", None)
+    runtime = app.extensions.get("khudan") if app is not None else None
+    if runtime is not None:
+        runtime.queue.stop()
+
+
 def listen(host: str, port: int) -> socket.socket:
     """The public socket, bound here so a taken port fails ``khudan serve`` at once."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -85,6 +94,7 @@ def serve_gunicorn(settings: Settings, *, host: str, port: int, workers: int, th
                 # gunicorn 27's control socket lives in $HOME: two khudan servers would fight over it.
                 "control_socket_disable": True,
                 "on_exit": stop_front,
+                "worker_exit": _finish_jobs,
             },
         ).run()
     finally:
