@@ -189,8 +189,8 @@ def poverty_rate_chart(summary: dict, counts: str = "all", width: int = WIDTH) -
         bars_near = ax.barh(
             [y - bar / 2 for y in ys], near, bar, color=NEAR_POOR, label="Hộ cận nghèo / Near-poor"
         )
-        ax.bar_label(bars_poor, [_pct_text(r.poor) for r in rows], padding=3, fontsize=9)
-        ax.bar_label(bars_near, [_pct_text(r.near_poor) for r in rows], padding=3, fontsize=9)
+        ax.bar_label(bars_poor, [rate_label(r.poor) for r in rows], padding=3, fontsize=9)
+        ax.bar_label(bars_near, [rate_label(r.near_poor) for r in rows], padding=3, fontsize=9)
         ax.set_yticks(ys, names)
         right = max(5.0, *poor, *near) * 1.25
         ax.set_xlim(0, right)
@@ -456,7 +456,8 @@ def _number(value: float, digits: int) -> str:
     return f"{value:.{digits}f}".replace(".", ",")
 
 
-def _pct_text(value: float | None) -> str:
+def rate_label(value: float | None) -> str:
+    """A bar's label: the rate as the tables and files show it (two decimals, rounded once)."""
     return "" if value is None else f"{_number(value, 2)}%"  # as the tables and files
 
 
