@@ -524,11 +524,12 @@ def _tell_the_first(
 
 
 def _reused(path: str, name: str, other_name: str, other_id: int, bits: int | None) -> Problem:
+    # People read these: how close the hashes are (``bits``) stays out of the words.
     if bits is None:
         vi_how, en_how = "trùng với", "is the same photo as"
     else:
-        vi_how = f"gần như giống hệt (khác {bits}/64 bit dHash)"
-        en_how = f"is nearly identical (dHash {bits}/64 bits apart) to"
+        vi_how = "gần như giống hệt (có lẽ cùng một ảnh đã được lưu lại hoặc chỉnh sửa)"
+        en_how = "is nearly identical (likely the same picture, saved again or edited) to"
     return Problem(
         path,
         "photo-reused",

@@ -118,10 +118,12 @@ def derived(session: Session, s: Submission) -> list[Derived]:
     out = []
     fact = session.scalar(select(PovertyFact).where(PovertyFact.submission_id == s.id))
     if fact is not None:
-        labels = {i.id: i.label_vi for st in load_catalogue().standards for i in st.indicators}
+        catalogue = load_catalogue()
+        labels = {i.id: i.label_vi for st in catalogue.standards for i in st.indicators}
         lacking = [labels.get(k, k) for k, v in sorted((fact.indicators or {}).items()) if v]
+        standards = {st.id: st.name for st in (*catalogue.standards, *catalogue.local_standards)}
         details = [
-            ("Chuẩn nghèo", fact.standard_id),
+            ("Chuẩn nghèo", standards.get(fact.standard_id, fact.standard_id)),
             ("Thu nhập bình quân đầu người (đồng/tháng)", _number(fact.income_per_capita)),
             ("Số chỉ số thiếu hụt", str(fact.deprivation_count)),
             ("Điểm B1", _number(fact.b1_score)),

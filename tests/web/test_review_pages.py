@@ -167,6 +167,7 @@ def test_the_submission_page_lays_the_answers_out_like_the_form(client, web_logi
     assert "Ảnh chụp nhà ở của hộ" in gallery and "Chụp lúc 03:44 29/11/2026" in gallery
     assert "Nơi chụp 13.82210, 109.29810" in gallery
     assert "Hộ nghèo" in html and "Thiếu hụt" in html  # the derived classification
+    assert "Chuẩn nghèo đa chiều quốc gia giai đoạn 2022-2025" in html and "nd07_2021" not in html
     assert "Thôn Bắc" in html and "Xã Nhơn Châu" in html
     assert 'data-key="r"' in html  # keyboard: r rejects
 
