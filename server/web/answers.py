@@ -9,10 +9,15 @@ questions asked only under a condition.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
+from babel.numbers import format_decimal
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 MARKDOWN = re.compile(r"\*\*|__|(?<!\w)[*_](?=\w)|(?<=\w)[*_](?!\w)")
 
 
@@ -183,7 +188,27 @@ def _kind(f: dict) -> str:
 
 def _shown(f: dict, raw: str, choices: dict[str, dict], lang: str, places: dict) -> str:
     labels = choices.get(f["path"]) or (places if f.get("control") == "select1" else None)
+    if raw and not labels and f["type"] in ("int", "decimal", "date", "dateTime"):
+        return _formatted(f["type"], raw)
     if not raw or not labels:
         return raw
     values = raw.split() if f.get("control") == "select" else [raw]
     return ", ".join(label_text(labels.get(v), lang) or v for v in values)
+
+
+def _formatted(kind: str, raw: str) -> str:
+    """A number or a time as people here write it (1.200.000; 7,2; 29/11/2026 10:44, Vietnam
+    time); what does not parse is shown as it was sent."""
+    try:
+        if kind == "int":
+            return format_decimal(int(raw), locale="vi_VN")
+        if kind == "decimal":
+            return format_decimal(float(raw), format="#,##0.##", locale="vi_VN")
+        if kind == "date":
+            return dt.date.fromisoformat(raw[:10]).strftime("%d/%m/%Y")
+        when = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return raw
+    if when.tzinfo is None:
+        return when.strftime("%d/%m/%Y %H:%M")
+    return when.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
 from xlsform import xlsx_bytes
 
 from khudan.services import forms
@@ -80,3 +81,21 @@ def test_label_text_falls_back_to_vietnamese_then_the_only_language():
     assert label_text({"vi": "Tên"}, "en") == "Tên"
     assert label_text({"default": "_Tên_ **hộ**"}, "vi") == "Tên hộ"
     assert label_text(None, "vi") == ""
+
+
+@pytest.mark.parametrize(
+    ("kind", "raw", "shown"),
+    [
+        ("int", "1200000", "1.200.000"),
+        ("decimal", "36.0", "36"),
+        ("decimal", "7.25", "7,25"),
+        ("date", "2026-11-29", "29/11/2026"),
+        ("dateTime", "2026-11-29T03:44:10.012Z", "29/11/2026 10:44"),  # Vietnam time
+        ("dateTime", "2026-11-29T10:44:10.012+07:00", "29/11/2026 10:44"),
+        ("int", "12a", "12a"),  # not a number: shown as sent
+    ],
+)
+def test_numbers_and_times_are_shown_as_people_here_write_them(kind, raw, shown):
+    f = {"path": "/data/x", "name": "x", "kind": "field", "type": kind, "label": {"vi": "X"}}
+    [answer] = layout([f], {"x": raw}, {}, "vi")
+    assert (answer.value, answer.raw) == (shown, raw)

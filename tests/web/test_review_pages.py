@@ -168,6 +168,9 @@ def test_the_submission_page_lays_the_answers_out_like_the_form(client, web_logi
     assert "Nơi chụp 13.82210, 109.29810" in gallery
     assert "Hộ nghèo" in html and "Thiếu hụt" in html  # the derived classification
     assert "Chuẩn nghèo đa chiều quốc gia giai đoạn 2022-2025" in html and "nd07_2021" not in html
+    # Numbers as people here write them: income 1.200.000, floor area 36.
+    assert re.search(r"<dd>\s*1\.200\.000\s", html) and re.search(r"<dd>\s*36\s", html)
+    assert "36.0" not in html and "1200000" not in html
     assert "Thôn Bắc" in html and "Xã Nhơn Châu" in html
     assert 'data-key="r"' in html  # keyboard: r rejects
 
