@@ -83,6 +83,18 @@ def household(n: int, photo_name: str | None = "house.jpg") -> bytes:
     )
 
 
+def logged_in(app, username: str):
+    """A client of ``app`` logged in to the pages as ``username``, through the log-in form."""
+    client = app.test_client()
+    html = client.get("/app/login").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    reply = client.post(
+        "/app/login", data={"csrf_token": token, "username": username, "password": PASSWORD}
+    )
+    assert reply.status_code == 302, reply.text
+    return client
+
+
 def problems(db, submission_id: int) -> list[tuple[str, str]]:
     with db.session() as s:
         return sorted(
@@ -228,9 +240,7 @@ def test_a_job_that_keeps_failing_is_parked_shown_and_tried_again(
         "KHUDAN_MEDIA_ROOT": str(settings.media_root),
         "KHUDAN_INSTANCE_DIR": str(settings.instance_dir),
     }
-    page = queued_app.test_client()
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get("/app/login").text).group(1)
-    page.post("/app/login", data={"csrf_token": token, "username": "admin1", "password": PASSWORD})
+    page = logged_in(queued_app, "admin1")
     text = page.get("/app/queue").text
     assert "ValueError: storage unreachable" in text and 'id="queue-parked"' in text
     status = CliRunner().invoke(main, ["status"], env=env)
@@ -312,10 +322,7 @@ def test_reports_say_how_many_submissions_are_not_processed_yet(
     family = api.get("/api/v1/reports/cultural-family?period=2025", headers=admin).json
     assert family["unprocessed"] == 0  # another kind of form
     make_user("lan", "supervisor", areas=("21607",))
-    page = queued_app.test_client()
-    login_page = page.get("/app/login").text
-    token = re.search(r'name="csrf_token" value="([^"]+)"', login_page).group(1)
-    page.post("/app/login", data={"csrf_token": token, "username": "lan", "password": PASSWORD})
+    page = logged_in(queued_app, "lan")
     text = page.get("/app/results?kind=poverty&period=2025").text
     assert "1 phiếu trong phạm vi này đang được xử lý" in text
     jobs.drain(work)
