@@ -429,3 +429,45 @@ STORAGE_FULL = P(
     "The server's storage is full; nothing was saved and the form stays on the phone. Send it "
     "again later and tell your admin.",
 )
+
+# Entity lists (#14); numbered from .30.
+ENTITY_PROPERTY_INVALID = P(
+    "422.30",
+    "Tên thuộc tính {name!r} không dùng được: chỉ chữ, số, _ và -, không bắt đầu bằng __,"
+    " không phải name hay label.",
+    "Property name {name!r} cannot be used: letters, digits, _ and - only, not starting with __,"
+    " not name or label.",
+)
+ENTITY_CSV_INVALID = P(
+    "422.31",
+    "Không đọc được tệp CSV danh sách: {reason}. Dòng đầu cần có cột label.",
+    "The list CSV could not be read: {reason}. Its first line needs a label column.",
+)
+ENTITY_PROPERTY_UNKNOWN = P(
+    "422.32",
+    "Danh sách {list} không có thuộc tính: {names}.",
+    "List {list} has no such properties: {names}.",
+)
+ENTITY_LABEL_REQUIRED = P("422.33", "Thực thể cần có nhãn (label).", "An entity needs a label.")
+ENTITY_ID_INVALID = P(
+    "422.34",
+    "Mã {value!r} không phải UUID phiên bản 4.",
+    "Id {value!r} is not a version 4 UUID.",
+)
+ENTITY_PLACE_INVALID = P(
+    "422.35",
+    "Địa bàn của thực thể không hợp lệ: {reason}.",
+    "The entity's place is not valid: {reason}.",
+)
+ENTITY_EXISTS = P(
+    "409.30",
+    "Thực thể {uuid} đã có trong danh sách.",
+    "Entity {uuid} already exists in the list.",
+)
+ENTITY_VERSION_CONFLICT = P(
+    "409.31",
+    "Thực thể đã được sửa (phiên bản hiện tại {current}, bạn sửa từ phiên bản {sent}). "
+    "Hãy tải lại rồi sửa lại.",
+    "The entity was changed meanwhile (current version {current}, you edited version {sent}). "
+    "Reload it and edit again.",
+)

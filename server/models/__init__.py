@@ -5,6 +5,7 @@ from .audit import AuditEvent
 from .base import Base
 from .blobs import Blob
 from .drafts import DraftMedia, DraftTestAttachment, DraftTestSubmission, FormDraft
+from .entities import Entity, EntityBacklog, EntityList, EntityVersion
 from .facts import CulturalFamilyFact, PovertyFact, SatisfactionFact
 from .forms import Form, FormMedia, FormState, FormVersion
 from .jobs import Job, JobState
@@ -28,6 +29,10 @@ __all__ = [
     "DraftMedia",
     "DraftTestAttachment",
     "DraftTestSubmission",
+    "Entity",
+    "EntityBacklog",
+    "EntityList",
+    "EntityVersion",
     "Form",
     "FormDraft",
     "FormMedia",

@@ -32,14 +32,30 @@ def form_list(entries: list[dict]) -> str:
 def manifest(files: list[dict]) -> str:
     parts = [_HEAD, '<manifest xmlns="http://openrosa.org/xforms/xformsManifest">\n']
     for f in files:
+        kind = f' type="{escape(f["type"])}"' if f.get("type") else ""
         parts.append(
-            "  <mediaFile>\n"
+            f"  <mediaFile{kind}>\n"
             f"    <filename>{escape(f['filename'])}</filename>\n"
             f"    <hash>md5:{f['md5']}</hash>\n"
             f"    <downloadUrl>{escape(f['download_url'])}</downloadUrl>\n"
-            "  </mediaFile>\n"
         )
+        if f.get("integrity_url"):
+            parts.append(f"    <integrityUrl>{escape(f['integrity_url'])}</integrityUrl>\n")
+        parts.append("  </mediaFile>\n")
     parts.append("</manifest>\n")
+    return "".join(parts)
+
+
+def entity_integrity(found: list[tuple[str, bool]]) -> str:
+    """Which entities a phone asked about are deleted (Central's ``entityList`` template)."""
+    parts = [_HEAD, "<data>\n  <entities>\n"]
+    for uuid, deleted in found:
+        parts.append(
+            f'    <entity id="{escape(uuid)}">\n'
+            f"      <deleted>{'true' if deleted else 'false'}</deleted>\n"
+            "    </entity>\n"
+        )
+    parts.append("  </entities>\n</data>\n")
     return "".join(parts)
 
 

@@ -26,7 +26,7 @@ from ..storage import Storage
 from ..xforms import pyxform_messages, safety
 from ..xforms.schema import XFormInfo, read_xform
 from ..xforms.xlsx_limits import XlsxLimits, check_xlsx
-from . import areas, audit, blobs, facts
+from . import areas, audit, blobs, entities, facts
 from .scope import Scope
 
 log = logging.getLogger(__name__)
@@ -148,12 +148,14 @@ def publish(
         version = _version(session, info.form_id, info.version)
         if version is None:
             version = _new_version(session, info, xml, md5, xlsx, actor_id)
+            entities.register(session, xml)
         else:
             result.status = "unchanged"
         changed = _set_media(session, version, stored)
         if changed and result.status == "unchanged":
             result.status = "media-updated"
         present = {m.filename for m in _media_rows(session, version)}
+        present |= set(entities.media_lists(session, info.media_expected))
         result.missing_media = [
             m for m in info.media_expected if m not in present and m not in GENERATED_MEDIA
         ]
@@ -358,7 +360,7 @@ class MediaFile:
 def media_of(session: Session, version: FormVersion, username: str) -> list[MediaFile]:
     """The files the version refers to and those uploaded for it; ``areas.csv`` is the one
     written for ``username`` (what that user's phone would receive)."""
-    generated = areas.generated_media(session, version.media_expected, username)
+    generated = generated_media(session, version.media_expected, username)
     uploaded = {m.filename: blob for m, blob in media_files(session, version)}
     out = []
     for name in sorted(set(version.media_expected) | set(uploaded)):
@@ -385,6 +387,19 @@ def media_of(session: Session, version: FormVersion, username: str) -> list[Medi
         else:
             out.append(MediaFile(name, expected, False, content_type=blobs.content_type_for(name)))
     return out
+
+
+def generated_media(session: Session, expected: list[str], username: str) -> dict[str, bytes]:
+    """The media files khudan writes for this user: ``areas.csv`` from the area registry and
+    ``<list>.csv`` from each entity list the form reads, both holding only the user's areas.
+    They win over an uploaded file of the same name: the registry and the lists are the truth."""
+    made = areas.generated_media(session, expected, username)
+    served = entities.media_lists(session, expected)
+    if served:
+        user = session.scalar(select(User).where(User.username == username))
+        for name, lst in served.items():
+            made[name] = entities.csv_for(session, lst, user)
+    return made
 
 
 def put_media(
