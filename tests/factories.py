@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import random
+import re
 import struct
 import uuid
 import zlib
@@ -140,6 +141,18 @@ def domain_sample(name: str, **replace: str) -> bytes:
     text = text.replace("-T02<", ".T02<").replace("-K01<", ".K01<")
     for old, new in replace.items():
         text = text.replace(old, new)
+    # Each submission adds its own household to the list (on_list = no): the entity id the phone
+    # made with uuid() follows the instanceID (of the first version, for an edit, which keeps
+    # it), so two submissions never create the same entity.
+    sample_id = re.search(r"<hh_id>([^<]+)</hh_id>", text)
+    instance = re.search(r"<deprecatedID>([^<]+)</deprecatedID>", text) or re.search(
+        r"<instanceID>([^<]+)</instanceID>", text
+    )
+    if sample_id and instance:
+        text = text.replace(
+            sample_id.group(1),
+            str(uuid.UUID(bytes=uuid.uuid5(uuid.NAMESPACE_URL, instance[1]).bytes, version=4)),
+        )
     return text.encode()
 
 

@@ -93,16 +93,17 @@ class ImportReport:
 # --- lists ------------------------------------------------------------------------------------
 
 
-def register(session: Session, xml: bytes) -> list[str]:
-    """Create the lists a form declares, add the properties it saves to (at publish). Returns
-    the names of the lists."""
+def register(session: Session, form_id: str, xml: bytes) -> list[str]:
+    """Create the lists a form declares, add the properties it saves to and those khudan derives
+    for it (``DERIVED``), at publish. Returns the names of the lists."""
     names = []
+    derived = list(DERIVED.get(form_id, (None, {}))[1])
     for d in declared.declarations(xml):
         if not NAME.match(d.list_name):
             raise errors.XFORM_INVALID(
                 reason=f"entity list name {d.list_name!r}: letters, digits, _ and - only"
             )
-        add_properties(session, ensure_list(session, d.list_name), list(d.properties))
+        add_properties(session, ensure_list(session, d.list_name), [*d.properties, *derived])
         names.append(d.list_name)
     return names
 

@@ -148,7 +148,7 @@ def publish(
         version = _version(session, info.form_id, info.version)
         if version is None:
             version = _new_version(session, info, xml, md5, xlsx, actor_id)
-            entities.register(session, xml)
+            entities.register(session, info.form_id, xml)
         else:
             result.status = "unchanged"
         changed = _set_media(session, version, stored)

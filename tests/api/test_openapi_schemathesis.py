@@ -39,7 +39,7 @@ CHECKS = [not_a_server_error, status_code_conformance, response_schema_conforman
 # or disabling it would end the run's session). submission_id is filled in by the fixture.
 KNOWN = {
     "form_id": ["poverty_review", "household"],
-    "version": ["2026120401", "1", "_"],
+    "version": ["2026120501", "1", "_"],
     "filename": ["areas.csv", "villages.csv"],
     "name": ["house.jpg"],
     "username": ["spare", "lan"],

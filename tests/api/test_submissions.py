@@ -57,7 +57,7 @@ def test_filters_sorting_and_pagination(client, login, two_households):
     assert ids(client, admin, "?area=21607.T01") == ["21607"]
     assert ids(client, admin, "?area=52&sort=id") == ["21607", "21553"]
     assert ids(client, admin, "?period=2026") == ["21553"]
-    assert ids(client, admin, "?form=poverty_review&version=2026120401&sort=-id") == [
+    assert ids(client, admin, "?form=poverty_review&version=2026120501&sort=-id") == [
         "21553",
         "21607",
     ]
