@@ -21,8 +21,7 @@ def schema_with_known_paths(app, document: str, existing: dict[str, list]):
         }
         if not known:
             return st.just(path_parameters)
-        return st.one_of(
-            st.just(path_parameters), st.fixed_dictionaries({**path_parameters, **known})
-        )
+        drawn = {name: known.get(name, st.just(value)) for name, value in path_parameters.items()}
+        return st.one_of(st.just(path_parameters), st.fixed_dictionaries(drawn))
 
     return schema

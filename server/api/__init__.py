@@ -181,6 +181,7 @@ def init_app(app: Flask) -> None:
     from . import (  # noqa: F401
         areas,
         audit,
+        entities,
         form_drafts,
         forms,
         reports,

@@ -843,10 +843,51 @@ def history(session: Session, entity: Entity) -> list[EntityVersion]:
     )
 
 
-def held_count(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(EntityBacklog)) or 0
+def held_count(session: Session, lst: EntityList | None = None) -> int:
+    """Offline updates waiting for their predecessor (in one list, or in all)."""
+    query = select(func.count()).select_from(EntityBacklog)
+    if lst is not None:
+        query = query.where(EntityBacklog.list_id == lst.id)
+    return session.scalar(query) or 0
 
 
 def forget_submission(session: Session, submission_id: int) -> None:
     """A deleted submission no longer waits in the backlog."""
     session.execute(delete(EntityBacklog).where(EntityBacklog.submission_id == submission_id))
+
+
+def summary(session: Session, user: User, lst: EntityList) -> tuple[int, int]:
+    """(entities, conflicts) of the list that ``user`` may see."""
+    base = visible(session, user, lst).subquery()
+    total, conflicts = session.execute(select(func.count(), func.count(base.c.conflict))).one()
+    return total or 0, conflicts or 0
+
+
+def export_csv(session: Session, user: User, lst: EntityList, dialect: str = "standard"):
+    """The list as a spreadsheet reads it (UTF-8 with BOM, formulas defused): id, label,
+    version, properties, place, conflict and times in Vietnam time; only the user's areas."""
+    from ..formulas import csv_writer
+    from ..web.formats import when
+
+    props = list(lst.properties or [])
+    out = io.StringIO()
+    writer = csv_writer(out, dialect=dialect)
+    out.write("\ufeff")
+    writer.writerow(
+        ["name", "label", "__version", *props, "__conflict", "__createdAt", "__updatedAt"]
+    )
+    query = visible(session, user, lst).order_by(Entity.label, Entity.uuid)
+    for entity in session.scalars(query).yield_per(1000):
+        data = entity.data or {}
+        writer.writerow(
+            [
+                entity.uuid,
+                entity.label,
+                entity.version,
+                *(data.get(p, "") for p in props),
+                entity.conflict or "",
+                when(entity.created_at),
+                when(entity.updated_at) if entity.updated_at else "",
+            ]
+        )
+    return out.getvalue().encode("utf-8")

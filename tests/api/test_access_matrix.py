@@ -26,12 +26,14 @@ from pathlib import Path
 import pytest
 from collect import CollectClient, flask_sender
 from factories import domain_sample, jpeg
+from sqlalchemy import select
 from stored import empty
 from xlsform import form_md, xlsx_bytes
 
 from khudan.app import create_app
 from khudan.config import Settings
-from khudan.services import areas, drafts, forms, users
+from khudan.models import User
+from khudan.services import areas, drafts, entities, forms, users
 from khudan.storage import LocalStorage
 
 PASSWORD = "correct horse"
@@ -77,6 +79,7 @@ class Row:
     url: str  # {S1}, {S2} and {version} are filled in from the world
     ok: str  # roles that succeed
     hidden: str = ""  # roles answered 404: the row is outside their areas
+    refused: str = ""  # roles answered 422: what they send lies outside their areas
     json: dict | Callable[[dict], dict] | None = None  # a callable gets the submission ids
     upload: Callable[[], dict] | None = None  # multipart form fields
     fresh_token: bool = False  # log in anew and use that token (logging out ends it)
@@ -89,6 +92,8 @@ class Row:
             return OK
         if role in self.hidden.split():
             return 404
+        if role in self.refused.split():
+            return 422
         return 401 if role == "anon" else 403
 
     def __str__(self) -> str:
@@ -195,6 +200,40 @@ def is_me(role, r, world):
 
 _new_names = itertools.count(1)
 
+E1, E2, E3 = (
+    "11111111-1111-4111-8111-111111111111",
+    "22222222-2222-4222-8222-222222222222",
+    "33333333-3333-4333-8333-333333333333",
+)
+ENTITIES_SEEN = {"admin": 3, "designer": 3, "sup21607": 2, "sup21553": 1, "col21607": 2}
+
+
+def entity_csv_upload() -> dict:
+    data = f"label,name,commune,area_code\nNC-1,{E1},21607,21607.T01\n".encode()
+    return {"file": (io.BytesIO(data), "households.csv")}
+
+
+def undelete(world: World, uuid: str) -> None:
+    from sqlalchemy import update
+
+    from khudan.models import Entity
+
+    db = world.client.application.extensions["khudan"].db
+    with db.session() as s:
+        s.execute(update(Entity).where(Entity.uuid == uuid).values(deleted_at=None))
+        s.commit()
+
+
+def counts_own_entities(role, r, world):
+    [households] = r.json
+    assert households["entities"] in (ENTITIES_SEEN[role], ENTITIES_SEEN[role] - 1)
+
+
+def sees_own_entities(role, r, world):
+    uuids = {e["uuid"] for e in r.json["items"]}
+    assert (E1 in uuids) == (role in ("admin", "designer", "sup21607", "col21607"))
+    assert (E2 in uuids) == (role in ("admin", "designer", "sup21553"))
+
 
 def poverty_xlsx_upload() -> dict:
     return {"file": (io.BytesIO(POVERTY_XLSX), "poverty_review.xlsx")}
@@ -247,6 +286,67 @@ ROWS = [
         "/areas/import",
         ADMIN,
         json={"rows": [{"commune_code": "21607", "code": "T02", "name": "Thôn Trung"}]},
+    ),
+    # entity lists: E1 lives in 21607, E2 in 21553, E3 (21607) is deleted again and again
+    Row("GET", "/entity-lists", "/entity-lists", LOGGED_IN, check=counts_own_entities),
+    Row("GET", "/entity-lists/{name}", "/entity-lists/households", LOGGED_IN),
+    Row(
+        "PATCH",
+        "/entity-lists/{name}",
+        "/entity-lists/households",
+        ADMIN,
+        json={"approval_required": True},
+    ),
+    Row(
+        "GET",
+        "/entity-lists/{name}/entities",
+        "/entity-lists/households/entities",
+        LOGGED_IN,
+        check=sees_own_entities,
+    ),
+    Row(
+        "POST",
+        "/entity-lists/{name}/entities",
+        "/entity-lists/households/entities",
+        "admin sup21607",
+        refused="sup21553",
+        json={"label": "NC-new", "data": {"commune": "21607", "area_code": "21607.T01"}},
+    ),
+    Row(
+        "GET",
+        "/entity-lists/{name}/entities.csv",
+        "/entity-lists/households/entities.csv",
+        REVIEWERS,
+    ),
+    Row(
+        "POST",
+        "/entity-lists/{name}/import",
+        "/entity-lists/households/import",
+        REVIEWERS,
+        upload=entity_csv_upload,
+    ),
+    Row(
+        "GET",
+        "/entity-lists/{name}/entities/{uuid}",
+        f"/entity-lists/households/entities/{E1}",
+        "admin designer sup21607 col21607",
+        "sup21553",
+    ),
+    Row(
+        "PATCH",
+        "/entity-lists/{name}/entities/{uuid}",
+        f"/entity-lists/households/entities/{E1}",
+        "admin sup21607",
+        "sup21553",
+        json={"data": {"head_name": "Nguyễn Văn Hải"}},
+    ),
+    Row(
+        "DELETE",
+        "/entity-lists/{name}/entities/{uuid}",
+        f"/entity-lists/households/entities/{E3}",
+        "admin sup21607",
+        "sup21553",
+        prepare=lambda world: undelete(world, E3),
     ),
     # audit
     Row("GET", "/audit", "/audit?action=user.login", ADMIN),
@@ -514,6 +614,17 @@ def world(database, database_url, tmp_path_factory):
     )
     next_household = xlsx_bytes(form_md("household_next", version="9"))
     drafts.save(database, storage, xml=forms.convert_xlsform(next_household)[0], validate=False)
+    with database.session() as s:
+        admin = s.scalar(select(User).where(User.username == "admin1"))
+        rows = [
+            f"{E1},NC-1 - An,21607,21607.T01",
+            f"{E2},QN-1 - Tám,21553,21553.K01",
+            f"{E3},NC-3 - Ba,21607,21607.T01",
+        ]
+        data = ("name,label,commune,area_code\n" + "\n".join(rows) + "\n").encode()
+        report = entities.import_csv(s, entities.get_list(s, "households"), data, admin)
+        assert report.created == 3 and not report.rejected
+        s.commit()
     rural = domain_sample("pov1.xml", **{"<house_photo />": "<house_photo>house.jpg</house_photo>"})
     urban = domain_sample(
         "pov2.xml", **{"<household_code />": "<household_code>QNB-K01-004</household_code>"}

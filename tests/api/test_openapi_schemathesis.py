@@ -41,7 +41,7 @@ KNOWN = {
     "form_id": ["poverty_review", "household"],
     "version": ["2026120501", "1", "_"],
     "filename": ["areas.csv", "villages.csv"],
-    "name": ["house.jpg"],
+    "name": ["house.jpg", "households"],
     "username": ["spare", "lan"],
     "code": ["52", "21607", "21607.T01"],
 }
