@@ -891,3 +891,55 @@ def export_csv(session: Session, user: User, lst: EntityList, dialect: str = "st
             ]
         )
     return out.getvalue().encode("utf-8")
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """One review of a household in a period, from the facts (what the reports count)."""
+
+    form_id: str
+    period: str
+    submission_id: int
+    outcome: str  # the class ("poor") or "earned" / "not_earned"
+    approved: bool
+    submitted_at: dt.datetime
+    entity_version: int | None  # the version of the household this review made, if any
+
+
+def reviews(session: Session, user: User, entity: Entity) -> list[Review]:
+    """The household's reviews across periods the user may see: those whose submissions changed
+    this entity, and those with its household code in its commune (made before the list)."""
+    made = dict(
+        session.execute(
+            select(EntityVersion.submission_id, EntityVersion.version).where(
+                EntityVersion.entity_id == entity.id, EntityVersion.submission_id.is_not(None)
+            )
+        ).all()
+    )
+    data = entity.data or {}
+    key = (
+        f"{entity.commune_code}/{data['household_code']}"
+        if entity.commune_code and data.get("household_code")
+        else None
+    )
+    scope = Scope.of(session, user)
+    out = []
+    for form_id, (model, outcome) in (
+        ("poverty_review", (PovertyFact, PovertyFact.poverty_class)),
+        ("cultural_family", (CulturalFamilyFact, CulturalFamilyFact.earned)),
+    ):
+        mine = model.submission_id.in_(list(made)) if made else None
+        same = model.household_key == key if key else None
+        parts = [c for c in (mine, same) if c is not None]
+        if not parts:
+            continue
+        rows = session.execute(
+            select(model.period, model.submission_id, outcome, model.approved, model.submitted_at)
+            .where(or_(*parts), scope.clause(model))
+            .order_by(model.period.desc(), model.submitted_at.desc())
+        )
+        for period, sid, value, approved, submitted_at in rows:
+            if isinstance(value, bool):
+                value = "earned" if value else "not_earned"
+            out.append(Review(form_id, period, sid, value, approved, submitted_at, made.get(sid)))
+    return sorted(out, key=lambda r: (r.period, r.submitted_at), reverse=True)

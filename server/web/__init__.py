@@ -159,6 +159,7 @@ from . import (  # noqa: E402,F401  (page modules register their routes on bp)
     audit_pages,
     dashboard,
     draft_pages,
+    entity_pages,
     form_pages,
     formats,
     map_pages,

@@ -24,6 +24,7 @@ NAV = (
     NavItem("web.review_queue", "Duyệt phiếu", REVIEWERS, "review"),
     NavItem("web.results", "Kết quả", REVIEWERS, "results"),
     NavItem("web.map", "Bản đồ", REVIEWERS, "map"),
+    NavItem("web.households", "Danh sách hộ", REVIEWERS, "households"),
     NavItem("web.fill_list", "Nhập phiếu", (Role.COLLECTOR, *REVIEWERS), "fill"),
     NavItem("web.forms", "Biểu mẫu", DESIGNERS, "forms"),
     NavItem("web.users", "Người dùng", ADMIN, "users"),

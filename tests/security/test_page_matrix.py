@@ -22,13 +22,15 @@ from web.conftest import csrf_of
 
 from khudan.app import create_app
 from khudan.config import Settings
-from khudan.models import Submission
-from khudan.services import areas, forms, users
+from khudan.models import Submission, User
+from khudan.services import areas, entities, forms, users
 from khudan.storage import LocalStorage
 
 PASSWORD = "correct horse"
 FIRST = "uuid:fa22d4b7-ce38-4004-900a-b698b0fd8ee7"
 SECOND = "uuid:5ec0d000-0000-4000-8000-000000000002"
+HMINE = "0a0a0a0a-0000-4000-8000-000000000001"  # a household of 21607 (and of 21553, below)
+HTHEIRS = "0b0b0b0b-0000-4000-8000-000000000002"
 ROLES = ("admin", "designer", "supervisor", "collector")
 ANY = frozenset(ROLES)
 ADMIN = frozenset({"admin"})
@@ -56,6 +58,25 @@ ROWS = [
     Row("POST", "/app/areas/preview", "/app/areas/preview", ADMIN),
     Row("POST", "/app/areas/thon", "/app/areas/thon", ADMIN),
     Row("GET", "/app/areas/search", "/app/areas/search?q=Nhon", REVIEWERS),
+    Row("GET", "/app/households", "/app/households", REVIEWERS),
+    Row("GET", "/app/lists/<name>", "/app/lists/households", REVIEWERS),
+    Row(
+        "GET",
+        "/app/lists/<name>/<uuid>",
+        "/app/lists/households/{hmine}",
+        REVIEWERS,
+        "/app/lists/households/{htheirs}",
+    ),
+    Row(
+        "POST",
+        "/app/lists/<name>/<uuid>/edit",
+        "/app/lists/households/{hmine}/edit",
+        REVIEWERS,
+        "/app/lists/households/{htheirs}/edit",
+    ),
+    Row("POST", "/app/lists/<name>/import", "/app/lists/households/import", REVIEWERS),
+    Row("GET", "/app/lists/<name>/export.csv", "/app/lists/households/export.csv", REVIEWERS),
+    Row("POST", "/app/lists/<name>/settings", "/app/lists/households/settings", ADMIN),
     Row("GET", "/app/fill", "/app/fill", FILLERS),
     Row("GET", "/app/forms", "/app/forms", DESIGNERS),
     Row("POST", "/app/forms", "/app/forms", DESIGNERS),
@@ -293,7 +314,21 @@ def world(database, tmp_path_factory):
     with database.session() as s:
         ids = dict(s.execute(select(Submission.instance_id, Submission.id)).all())
         version = forms.downloadable(s, "poverty_review")[1].version
-    yield {"app": app, "mine": ids[FIRST], "theirs": ids[SECOND], "version": version}
+        admin = s.scalar(select(User).where(User.username == "adm"))
+        households = (
+            f"name,label,commune,area_code\n{HMINE},NC-1,21607,21607.T01\n"
+            f"{HTHEIRS},QN-1,21553,21553.K01\n"
+        )
+        entities.import_csv(s, entities.get_list(s, "households"), households.encode(), admin)
+        s.commit()
+    yield {
+        "app": app,
+        "mine": ids[FIRST],
+        "theirs": ids[SECOND],
+        "version": version,
+        "hmine": HMINE,
+        "htheirs": HTHEIRS,
+    }
     empty(database)
 
 

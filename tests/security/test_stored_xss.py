@@ -16,7 +16,7 @@ from web.conftest import csrf_of
 from xlsform import xlsx_bytes
 
 from khudan.models import Submission
-from khudan.services import areas, forms
+from khudan.services import areas, entities, forms
 
 PASSWORD = "correct horse"
 PAYLOAD = "\"'><script>alert(1)</script><img src=x onerror=alert(2)>"
@@ -38,6 +38,7 @@ FORM = f"""A form written by a hostile designer.
 | | xss | 1 | T {PAYLOAD} |
 """
 FILE = "a<b>'\".jpg"
+HOUSEHOLD = "0c0c0c0c-0000-4000-8000-000000000003"
 
 
 def xml_escape(text: str) -> str:
@@ -62,7 +63,19 @@ def hostile(client, db, storage, make_user):
     assert phone.submit(submission, {FILE: jpeg(320, 240)})[0].status == 201
     with db.session() as s:
         sub_id = s.scalar(select(Submission.id))
-    make_user("adm", "admin")
+    admin = make_user("adm", "admin")
+    with db.session() as s:  # a household whose label and values a phone typed
+        households = entities.ensure_list(s, "households")
+        entities.add_properties(s, households, ["head", "commune", "area_code"])
+        entities.create(
+            s,
+            households,
+            f"H {PAYLOAD}",
+            {"head": PAYLOAD, "commune": "21607", "area_code": "21607.T01"},
+            s.get(type(admin), admin.id),
+            uuid=HOUSEHOLD,
+        )
+        s.commit()
     token = client.post("/api/v1/sessions", json={"username": "adm", "password": PASSWORD})
     bearer = {"Authorization": f"Bearer {token.json['token']}"}
     r = client.post(
@@ -86,6 +99,8 @@ def test_user_text_is_never_markup_on_any_page(client, hostile):
         "/app/fill",
         "/app/forms/xss/fill",
         "/app/results",
+        "/app/households",
+        f"/app/lists/households/{HOUSEHOLD}",
     ]
     shown = 0
     for url in pages:
