@@ -66,6 +66,9 @@ class Settings:
     process_inline: bool = False
     # A job's lease: a worker that dies mid-job leaves it to others after this long.
     job_lease_seconds: int = 300
+    # An offline entity update whose predecessor never arrives is applied anyway after this long
+    # (ODK Central waits five days).
+    entity_backlog_days: float = 5
     # Map tiles the browser loads for the map pages ({z}/{x}/{y}); their attribution.
     map_tiles: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     map_attribution: str = "© OpenStreetMap contributors"
@@ -176,6 +179,7 @@ def from_env(env: dict | None = None) -> Settings:
         worker_threads=max(0, _int(env, "KHUDAN_WORKER_THREADS", 1)),
         process_inline=env.get("KHUDAN_PROCESS_INLINE", "0") in ("1", "true", "yes"),
         job_lease_seconds=max(1, _int(env, "KHUDAN_JOB_LEASE_SECONDS", 300)),
+        entity_backlog_days=max(0.0, float(env.get("KHUDAN_ENTITY_BACKLOG_DAYS") or 5)),
         map_tiles=env.get("KHUDAN_MAP_TILES") or "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
         map_attribution=env.get("KHUDAN_MAP_ATTRIBUTION") or "© OpenStreetMap contributors",
         config_file=config_file,

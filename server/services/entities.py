@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from .. import errors
@@ -308,6 +308,8 @@ def _apply_one(
             entity = _update(session, lst, item, submission, version, force=force)
         except EntityProblem as problem:
             if problem.kind in ("not-found", "base-missing") and (item.create or force):
+                if force and not (item.label or "").strip():  # as Central does
+                    item.label = "auto generated"
                 entity = _create(session, lst, item, submission, version)
             else:
                 raise
@@ -541,6 +543,7 @@ def process_backlog(session: Session, older_than: dt.timedelta) -> int:
         select(EntityBacklog)
         .where(EntityBacklog.held_at <= cutoff)
         .order_by(EntityBacklog.branch_id, EntityBacklog.branch_base_version)
+        .with_for_update(skip_locked=True)  # another process forcing at the same time
     ).all()
     for held in rows:
         lst = session.get(EntityList, held.list_id)
@@ -849,11 +852,6 @@ def held_count(session: Session, lst: EntityList | None = None) -> int:
     if lst is not None:
         query = query.where(EntityBacklog.list_id == lst.id)
     return session.scalar(query) or 0
-
-
-def forget_submission(session: Session, submission_id: int) -> None:
-    """A deleted submission no longer waits in the backlog."""
-    session.execute(delete(EntityBacklog).where(EntityBacklog.submission_id == submission_id))
 
 
 def summary(session: Session, user: User, lst: EntityList) -> tuple[int, int]:

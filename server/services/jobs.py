@@ -17,6 +17,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -28,13 +29,14 @@ from ..models import Job, JobState, SubmissionVersion
 from ..models.base import utcnow
 from ..storage import Storage
 from ..xforms.safexml import XmlLimits
-from . import photos, processing
+from . import entities, photos, processing
 
 log = logging.getLogger(__name__)
 
 LEASE = dt.timedelta(minutes=5)  # far above a job's time: a photo takes well under a second
 MAX_ATTEMPTS = 8  # then parked: 1+2+4+…+128 s of back-off, about four minutes in all
 POLL_SECONDS = 1.0  # a worker with nothing to do looks again after this (or when woken)
+BACKLOG_CHECK_SECONDS = 600  # how often an idle process looks for held entity updates to force
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -110,6 +112,7 @@ class Context:
     policy: photos.Policy
     limits: XmlLimits
     lease: dt.timedelta = LEASE
+    backlog_wait: dt.timedelta = dt.timedelta(days=5)  # see entities.force_held
 
     @classmethod
     def of(cls, settings, db: Database, storage: Storage) -> Context:
@@ -119,6 +122,7 @@ class Context:
             photos.Policy.from_settings(settings),
             settings.submission_limits,
             dt.timedelta(seconds=settings.job_lease_seconds),
+            dt.timedelta(days=settings.entity_backlog_days),
         )
 
     @classmethod
@@ -202,6 +206,8 @@ class Workers:
 
     def _loop(self) -> None:
         name = worker_name()
+        first = threading.current_thread().name == "khudan-worker-0"
+        next_backlog = time.monotonic()
         while not self._stop.is_set():
             try:
                 job = claim(self.ctx.db, name, lease=self.ctx.lease)
@@ -209,10 +215,27 @@ class Workers:
                 log.exception("claiming a job failed; trying again")
                 job = None
             if job is None:
+                if first and time.monotonic() >= next_backlog:  # one thread a process
+                    next_backlog = time.monotonic() + BACKLOG_CHECK_SECONDS
+                    force_held(self.ctx)
                 self._wake.wait(POLL_SECONDS)
                 self._wake.clear()
                 continue
             run(self.ctx, job)
+
+
+def force_held(ctx: Context) -> int:
+    """Apply the offline entity updates held longer than ``ctx.backlog_wait``; never raises."""
+    try:
+        with ctx.db.write_lock(), ctx.db.session() as session:
+            forced = entities.process_backlog(session, ctx.backlog_wait)
+            session.commit()
+    except Exception:
+        log.exception("forcing held entity updates failed; trying again later")
+        return 0
+    if forced:
+        log.info("applied %d held offline entity updates", forced)
+    return forced
 
 
 class Queue:

@@ -5,6 +5,7 @@ in order, concurrent updates make a conflict, and a collector sees only their ar
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 import uuid
@@ -12,10 +13,10 @@ import uuid
 import pytest
 from collect import CollectClient, flask_sender
 from conftest import PASSWORD
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from khudan.models import Entity, EntityBacklog, EntityList, EntityVersion, Submission, User
-from khudan.services import areas, entities, submissions
+from khudan.services import areas, entities, jobs, submissions
 
 NS = 'xmlns:jr="http://openrosa.org/javarosa" xmlns:orx="http://openrosa.org/xforms"'
 T01, T02 = "21607.T01", "21607.T02"
@@ -292,3 +293,29 @@ def test_csv_import_creates_and_updates_within_the_importers_areas(world, db):
     assert (report.created, report.updated) == (2, 0)
     assert [line for line, _ in report.rejected] == [4, 5]
     assert [r["hh_code"] for r in phone_list(world["thu"])[1]] == ["HN-1"]
+
+
+def test_a_held_update_is_forced_after_the_wait(world, db):
+    """The update before it never arrives (the phone was lost): after the wait it is applied on
+    the latest version, and an update of an entity that never arrived creates it."""
+    thu = world["thu"]
+    hid = str(uuid.uuid4())
+    send(thu, visit_xml(hid, create=True))
+    approve_all(db)
+    branch = str(uuid.uuid4())
+    send(thu, visit_xml(hid, create=False, size=9, base="3", trunk="1", branch=branch))
+    orphan = str(uuid.uuid4())
+    send(thu, visit_xml(orphan, create=False, size=2, base="2", trunk="", branch=branch))
+    approve_all(db)
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(EntityBacklog)) == 2
+    ctx = jobs.Context.plain(db, None)
+    assert jobs.force_held(ctx) == 0  # five days have not passed
+    ctx = jobs.Context(db, None, ctx.policy, ctx.limits, backlog_wait=dt.timedelta(0))
+    assert jobs.force_held(ctx) == 2
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(EntityBacklog)) == 0
+        forced = s.scalar(select(Entity).where(Entity.uuid == hid))
+        assert (forced.version, forced.data["hh_size"]) == (2, "9")
+        created = s.scalar(select(Entity).where(Entity.uuid == orphan))
+        assert created.version == 1 and created.data["hh_size"] == "2"
