@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import datetime as dt
 import importlib
 import json
 import logging
@@ -44,6 +45,7 @@ audit = _Lazy("khudan.services.audit")
 sessions = _Lazy("khudan.services.sessions")
 charts = _Lazy("khudan.services.charts")
 drafts = _Lazy("khudan.services.drafts")
+entities = _Lazy("khudan.services.entities")
 jobs = _Lazy("khudan.services.jobs")
 exports = _Lazy("khudan.services.exports")
 facts = _Lazy("khudan.services.facts")
@@ -552,6 +554,91 @@ def areas_import(ctx: Context, path: Path) -> None:
         click.echo(f"  line {line}: {reason}", err=True)
     if report.rejected:
         raise SystemExit(1)
+
+
+@main.group("entities")
+def entities_group() -> None:
+    """Entity lists (ODK Entities): the household registry on the phones."""
+
+
+@entities_group.command("list")
+@pass_ctx
+def entities_list(ctx: Context) -> None:
+    """The entity lists, their properties and sizes."""
+    with ctx.db.session() as session:
+        admin = _admin(session)
+        for lst in entities.lists(session):
+            count, conflicts = entities.summary(session, admin, lst)
+            when = "on approval" if lst.approval_required else "on receipt"
+            click.echo(
+                f"{lst.name}: {count} entities, {conflicts} in conflict, "
+                f"{entities.held_count(session, lst)} held; changed {when}; "
+                f"properties: {', '.join(lst.properties or [])}"
+            )
+
+
+@entities_group.command("import")
+@click.argument("name")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--as", "username", help="Import as this user, within their areas (default: an admin)."
+)
+@pass_ctx
+def entities_import(ctx: Context, name: str, path: Path, username: str | None) -> None:
+    """Create or update entities from CSV: label[,name][,property...] (e.g. last year's
+    household list of a commune)."""
+    with ctx.db.session() as session:
+        user = _admin(session) if username is None else users.get_user(session, username)
+        if user is None:
+            raise click.ClickException(f"no user named {username!r}; see 'khudan users list'")
+        report = entities.import_csv(
+            session, entities.get_list(session, name), path.read_bytes(), user
+        )
+        session.commit()
+    click.echo(
+        f"{report.created} created, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{len(report.rejected)} rejected"
+    )
+    for line, reason in report.rejected:
+        click.echo(f"  line {line}: {reason}", err=True)
+    if report.rejected:
+        raise SystemExit(1)
+
+
+@entities_group.command("export")
+@click.argument("name")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@pass_ctx
+def entities_export(ctx: Context, name: str, path: Path) -> None:
+    """Write a list's entities to a CSV file (UTF-8 with BOM, for spreadsheets)."""
+    with ctx.db.session() as session:
+        path.write_bytes(
+            entities.export_csv(session, _admin(session), entities.get_list(session, name))
+        )
+    click.echo(f"written: {path}")
+
+
+@entities_group.command("force-held")
+@click.option("--all", "everything", is_flag=True, help="Also those held for less than the wait.")
+@pass_ctx
+def entities_force_held(ctx: Context, everything: bool) -> None:
+    """Apply offline updates still waiting for their predecessor (the workers do it by themselves
+    after KHUDAN_ENTITY_BACKLOG_DAYS)."""
+    wait = dt.timedelta(0) if everything else dt.timedelta(days=ctx.settings.entity_backlog_days)
+    with ctx.db.write_lock(), ctx.db.session() as session:
+        forced = entities.process_backlog(session, wait)
+        session.commit()
+    click.echo(f"{forced} held update(s) applied")
+
+
+def _admin(session):
+    """Any enabled admin: the CLI runs with the machine's rights, as an admin would."""
+    found = session.scalar(
+        select(User).where(User.role == Role.ADMIN, User.enabled.is_(True)).order_by(User.id)
+    )
+    if found is None:
+        raise click.ClickException("no admin user yet: run 'khudan users create' first")
+    return found
 
 
 @main.group("facts")

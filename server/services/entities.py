@@ -610,8 +610,9 @@ def import_csv(
     session: Session, lst: EntityList, data: bytes, user: User, *, add_properties_: bool = True
 ) -> ImportReport:
     """Create or update entities from a CSV (the commune's list of last year): a ``label``
-    column, an optional ``name`` (uuid: update that entity; empty: a new one), and one column per
-    property. Unknown columns become properties when ``add_properties_``. A row outside the
+    column, an optional ``name`` (uuid: update that entity; empty: the entity with the same
+    household code in the commune, or the same label in the area, else a new one), and one
+    column per property. Unknown columns become properties when ``add_properties_``. A row outside the
     importer's areas or naming an unknown area is rejected with its line number."""
     text = data.decode("utf-8-sig")
     reader = csv.DictReader(io.StringIO(text))
@@ -630,6 +631,7 @@ def import_csv(
     known_areas = _area_index(session)
     report = ImportReport()
     existing = {e.uuid: e for e in session.scalars(select(Entity).where(Entity.list_id == lst.id))}
+    by_key = {_natural_key(e.label, e.data or {}): e for e in existing.values()}
     for line, row in enumerate(reader, start=2):
         label = (row.get("label") or "").strip()
         values = {c: (row.get(c) or "").strip() for c in columns}
@@ -642,8 +644,12 @@ def import_csv(
         if reason:
             report.rejected.append((line, reason))
             continue
-        uuid = UUID.match(raw_id).group(1).lower() if raw_id else str(uuidlib.uuid4())
-        entity = existing.get(uuid)
+        if raw_id:
+            uuid = UUID.match(raw_id).group(1).lower()
+            entity = existing.get(uuid)
+        else:  # the same household imported again is the same entity, not a second one
+            entity = by_key.get(_natural_key(label, values))
+            uuid = entity.uuid if entity is not None else str(uuidlib.uuid4())
         if entity is None:
             entity = Entity(
                 list_id=lst.id,
@@ -657,6 +663,7 @@ def import_csv(
             session.add(entity)
             session.flush()
             existing[uuid] = entity
+            by_key[_natural_key(label, values)] = entity
             _version_row(session, entity, values, "csv", user.id)
             report.created += 1
         elif entity.label == label and all(
@@ -667,6 +674,15 @@ def import_csv(
             update(session, entity, label, values, user, source="csv")
             report.updated += 1
     return report
+
+
+def _natural_key(label: str, data: dict) -> tuple:
+    """What names an entity when a CSV row has no id: a household code within its commune,
+    else the label within its area."""
+    place = data.get("area_code") or data.get("commune") or data.get("province") or ""
+    if data.get("household_code"):
+        return ("code", data.get("commune") or place, data["household_code"].strip().upper())
+    return ("label", place, fold(label))
 
 
 def _area_index(session: Session) -> dict[str, tuple[str | None, str]]:

@@ -307,3 +307,25 @@ def test_user_administration_from_the_command_line(khudan, db, client):
     with db.session() as s:
         actions = [e.action for e in s.query(AuditEvent).order_by(AuditEvent.id)]
     assert actions.count("user.update") == 3 and "user.password" in actions
+
+
+def test_entities_import_list_export(khudan, registry, shipped, make_user, tmp_path):
+    make_user("adm", "admin")
+    make_user("lan", "supervisor", areas=("21607",))
+    source = tmp_path / "households.csv"
+    source.write_text(
+        "label,household_code,commune,area_code\n"
+        "NC-1 - An,NC-1,21607,21607.T01\n"
+        "QN-1 - Tám,QN-1,21553,21553.K01\n",
+        encoding="utf-8",
+    )
+    r = khudan("entities", "import", "households", str(source), "--as", "lan")
+    assert r.exit_code == 1 and "1 created" in r.output and "line 3: outside your areas" in r.output
+    r = khudan("entities", "import", "households", str(source))  # as an admin: both
+    assert r.exit_code == 0 and "1 created, 0 updated, 1 unchanged" in r.output  # NC-1 again
+    listing = khudan("entities", "list")
+    assert "households: 2 entities, 0 in conflict, 0 held; changed on approval" in listing.output
+    out = tmp_path / "out.csv"
+    assert khudan("entities", "export", "households", str(out)).exit_code == 0
+    assert "QN-1 - Tám" in out.read_text(encoding="utf-8-sig")
+    assert "0 held update(s) applied" in khudan("entities", "force-held", "--all").output
