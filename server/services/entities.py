@@ -21,7 +21,6 @@ import re
 import uuid as uuidlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -200,18 +199,22 @@ def integrity(session: Session, lst: EntityList, ids: list[str]) -> list[tuple[s
 # --- from submissions -------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=64)
-def _declarations(form_version_id: int, md5: str, xml: bytes) -> tuple:
-    return tuple(declared.declarations(xml))
+_DECLARED: dict[tuple[int, str], tuple] = {}  # (form version id, md5) -> its declarations
 
 
 def declarations_of(session: Session, form_version_id: int) -> tuple:
-    md5, xml = session.execute(
-        select(FormVersion.md5, FormVersion.xml).where(FormVersion.id == form_version_id)
-    ).one()
-    if b"entities" not in xml:  # most forms: no parse
-        return ()
-    return _declarations(form_version_id, md5, xml)
+    """The entity declarations of a form version, read from its XForm once per process (a
+    version's XForm never changes; the MD5 in the key guards against a reused id)."""
+    md5 = session.scalar(select(FormVersion.md5).where(FormVersion.id == form_version_id))
+    key = (form_version_id, md5 or "")
+    found = _DECLARED.get(key)
+    if found is None:
+        xml = session.scalar(select(FormVersion.xml).where(FormVersion.id == form_version_id))
+        found = tuple(declared.declarations(xml)) if xml and b"entities" in xml else ()
+        if len(_DECLARED) > 256:
+            _DECLARED.clear()
+        _DECLARED[key] = found
+    return found
 
 
 def on_processed(session: Session, version: SubmissionVersion) -> list[Issue]:
@@ -237,11 +240,23 @@ def _apply(session: Session, submission_id: int, *, approved: bool, force: bool 
     decls = declarations_of(session, version.form_version_id)
     if not decls:
         return []
+    named = {
+        lst.name: lst
+        for lst in session.scalars(
+            select(EntityList).where(EntityList.name.in_({d.list_name for d in decls}))
+        )
+    }
+    if all(lst.approval_required != approved for lst in named.values()) and len(named) == len(
+        {d.list_name for d in decls}
+    ):
+        return []  # nothing to do now (the usual case on processing): the XML is not read
     form_id = session.scalar(select(Form.form_id).where(Form.id == submission.form_pk))
     root = parse_stored(version.xml)
     issues = []
     for item in declared.sent(root, list(decls)):
-        lst = session.scalar(select(EntityList).where(EntityList.name == item.list_name))
+        lst = named.get(item.list_name) or session.scalar(
+            select(EntityList).where(EntityList.name == item.list_name)
+        )
         if lst is None:
             issues.append(
                 _issue(
