@@ -387,7 +387,16 @@ def generated_media(session: Session, expected: list[str], username: str) -> dic
     if AREAS_MEDIA not in expected:
         return {}
     user = session.scalar(select(User).where(User.username == username))
-    return {AREAS_MEDIA: areas_csv(session, user)}
+    key = (_registry_key(session), user.role, tuple(user.area_codes))
+    made = _USER_CSV.get(key)
+    if made is None:  # every form download and manifest asks: build it once per registry
+        if len(_USER_CSV) > 1000:
+            _USER_CSV.clear()
+        made = _USER_CSV[key] = areas_csv(session, user)
+    return {AREAS_MEDIA: made}
+
+
+_USER_CSV: dict[tuple, bytes] = {}
 
 
 def commune_type(session: Session, commune_code: str | None) -> str | None:
@@ -415,22 +424,30 @@ def _upsert(
 _REGISTRY_CSV: dict[tuple, bytes] = {}
 
 
-def registry_csv(session: Session) -> bytes:
-    """The whole registry as the cascade file (what an admin's phone gets), for checking answers.
-
-    Kept per process and rebuilt when the registry changes (its size or code range moves); the
-    look-up that decides is one small aggregate query.
-    """
-    key = tuple(
+def _registry_key(session: Session) -> tuple:
+    """What changes when the registry does (its size, code range, names, kinds and parents):
+    one small aggregate query."""
+    return tuple(
         session.execute(
             select(
                 func.count(),
                 func.min(Area.code),
                 func.max(Area.code),
                 func.sum(func.length(Area.full_name)),
+                func.sum(func.length(Area.kind)),
+                func.count(Area.parent_code),
             )
         ).one()
     )
+
+
+def registry_csv(session: Session) -> bytes:
+    """The whole registry as the cascade file (what an admin's phone gets), for checking answers.
+
+    Kept per process and rebuilt when the registry changes (its size or code range moves); the
+    look-up that decides is one small aggregate query.
+    """
+    key = _registry_key(session)
     if key not in _REGISTRY_CSV:
         _REGISTRY_CSV.clear()
         admin = User(username="", role=Role.ADMIN)

@@ -22,7 +22,7 @@ import uuid as uuidlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import Session
 
 from .. import errors
@@ -150,16 +150,12 @@ def media_lists(session: Session, expected: Iterable[str]) -> dict[str, EntityLi
 # --- to phones ----------------------------------------------------------------------------------
 
 
-def scope_clause(session: Session, user: User):
-    """The entities a user may see: those of their areas (and, in a list without places,
-    all)."""
-    scope = Scope.of(session, user)
-    placeless = and_(
-        Entity.province_code.is_(None), Entity.commune_code.is_(None), Entity.area_code.is_(None)
-    )
-    if user.role == "admin" and not user.area_codes:
-        return Entity.id.is_not(None)
-    return or_(scope.clause(Entity), placeless)
+def scope_clause(session: Session, user: User, lst: EntityList):
+    """The entities a user may see: those of their areas; in a list whose entities have no
+    place (no province, commune or area_code property), all. One index range per area."""
+    if not PLACE.keys() & set(lst.properties or []):
+        return true()
+    return Scope.of(session, user).clause(Entity)
 
 
 def csv_for(session: Session, lst: EntityList, user: User) -> bytes:
@@ -170,7 +166,9 @@ def csv_for(session: Session, lst: EntityList, user: User) -> bytes:
     props = list(lst.properties or [])
     rows = session.execute(
         select(Entity.uuid, Entity.label, Entity.version, Entity.data)
-        .where(Entity.list_id == lst.id, Entity.deleted_at.is_(None), scope_clause(session, user))
+        .where(
+            Entity.list_id == lst.id, Entity.deleted_at.is_(None), scope_clause(session, user, lst)
+        )
         .order_by(Entity.label, Entity.uuid)
     )
     out = io.StringIO()
@@ -829,7 +827,7 @@ def _version_row(session, entity, received, source, user_id, base_version=None) 
 def visible(session: Session, user: User, lst: EntityList):
     """A SELECT of the list's live entities the user may see."""
     return select(Entity).where(
-        Entity.list_id == lst.id, Entity.deleted_at.is_(None), scope_clause(session, user)
+        Entity.list_id == lst.id, Entity.deleted_at.is_(None), scope_clause(session, user, lst)
     )
 
 

@@ -389,10 +389,15 @@ def media_of(session: Session, version: FormVersion, username: str) -> list[Medi
     return out
 
 
-def generated_media(session: Session, expected: list[str], username: str) -> dict[str, bytes]:
+def generated_media(
+    session: Session, expected: list[str], username: str, only: str | None = None
+) -> dict[str, bytes]:
     """The media files khudan writes for this user: ``areas.csv`` from the area registry and
     ``<list>.csv`` from each entity list the form reads, both holding only the user's areas.
-    They win over an uploaded file of the same name: the registry and the lists are the truth."""
+    They win over an uploaded file of the same name: the registry and the lists are the truth.
+    ``only``: just that file (a download needs one, a manifest all)."""
+    if only is not None:
+        expected = [name for name in expected if name == only]
     made = areas.generated_media(session, expected, username)
     served = entities.media_lists(session, expected)
     if served:
