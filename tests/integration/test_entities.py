@@ -13,7 +13,7 @@ import uuid
 import pytest
 from collect import CollectClient, flask_sender
 from conftest import PASSWORD
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, text
 
 from khudan.models import Entity, EntityBacklog, EntityList, EntityVersion, Submission, User
 from khudan.services import areas, entities, jobs, submissions
@@ -319,3 +319,50 @@ def test_a_held_update_is_forced_after_the_wait(world, db):
         assert (forced.version, forced.data["hh_size"]) == (2, "9")
         created = s.scalar(select(Entity).where(Entity.uuid == orphan))
         assert created.version == 1 and created.data["hh_size"] == "2"
+
+
+def _others(db, n: int, start: int) -> None:
+    """``n`` households of thôn T02 (not thu's), imported by the commune's supervisor."""
+    with db.session() as s:
+        lan = s.scalar(select(User).where(User.username == "lan"))
+        rows = "".join(f"B-{i} - Hộ {i},B-{i},52,21607,{T02}\n" for i in range(start, start + n))
+        data = ("label,hh_code,province,commune,area_code\n" + rows).encode()
+        assert entities.import_csv(s, entities.get_list(s, "households"), data, lan).created == n
+        s.commit()
+
+
+def test_a_phones_list_costs_the_same_whatever_other_areas_hold(world, db):
+    """Statements and bytes for thu's manifest and list (thôn T01) do not change when thôn T02
+    grows from 20 to 400 households, and the database reads T01's rows by index."""
+    send(world["thu"], visit_xml(str(uuid.uuid4()), create=True, code="A-1"))
+    approve_all(db)
+    counted: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        counted.append(statement)
+
+    def fetch() -> tuple[int, bytes]:
+        counted.clear()
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            _entry, rows = phone_list(world["thu"])
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        return len(counted), repr(rows).encode()
+
+    _others(db, 20, 0)
+    small = fetch()
+    _others(db, 380, 20)
+    large = fetch()
+    assert large == small
+    if db.engine.dialect.name == "sqlite":
+        with db.session() as s:
+            lst = entities.get_list(s, "households")
+            thu = s.scalar(select(User).where(User.username == "thu"))
+            query = (
+                select(Entity.uuid)
+                .where(Entity.list_id == lst.id, entities.scope_clause(s, thu, lst))
+                .compile(db.engine, compile_kwargs={"literal_binds": True})
+            )
+            plan = " ".join(str(r) for r in s.execute(text(f"EXPLAIN QUERY PLAN {query}")))
+        assert "ix_entities_list_area" in plan, plan
