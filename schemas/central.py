@@ -160,3 +160,57 @@ class CentralCommentSchema(Schema):
 class CentralAttachmentSchema(Schema):
     name = fields.String(required=True)
     exists = fields.Boolean(required=True)
+
+
+class CentralDatasetSchema(Schema):
+    name = fields.String(required=True)
+    project_id = fields.Integer(data_key="projectId", required=True)
+    created_at = CentralTime(data_key="createdAt", required=True)
+    approval_required = fields.Boolean(data_key="approvalRequired", required=True)
+
+
+class CentralDatasetPropertySchema(Schema):
+    name = fields.String(required=True)
+    odata_name = fields.String(data_key="odataName", required=True)
+    published_at = CentralTime(data_key="publishedAt", allow_none=True)
+    forms = fields.List(fields.Dict(), required=True)
+
+
+class CentralDatasetDetailSchema(CentralDatasetSchema):
+    properties = fields.List(fields.Nested(CentralDatasetPropertySchema), required=True)
+    linked_forms = fields.List(fields.Dict(), data_key="linkedForms", required=True)
+    source_forms = fields.List(fields.Dict(), data_key="sourceForms", required=True)
+
+
+class CentralEntityVersionSchema(Schema):
+    label = fields.String(required=True)
+    current = fields.Boolean(required=True)
+    created_at = CentralTime(data_key="createdAt", required=True)
+    creator_id = fields.Integer(data_key="creatorId", allow_none=True)
+    user_agent = fields.String(data_key="userAgent", required=True)
+    version = fields.Integer(required=True)
+    data = fields.Dict(keys=fields.String(), values=fields.String())
+    base_version = fields.Integer(data_key="baseVersion", allow_none=True)
+    conflicting_properties = fields.List(
+        fields.String(), data_key="conflictingProperties", allow_none=True
+    )
+
+
+class CentralEntitySchema(Schema):
+    uuid = fields.String(required=True)
+    creator_id = fields.Integer(data_key="creatorId", allow_none=True)
+    created_at = CentralTime(data_key="createdAt", required=True)
+    updated_at = CentralTime(data_key="updatedAt", allow_none=True)
+    deleted_at = CentralTime(data_key="deletedAt", allow_none=True)
+    conflict = fields.String(allow_none=True, metadata={"description": "null, soft or hard"})
+    current_version = fields.Nested(CentralEntityVersionSchema, data_key="currentVersion")
+
+
+class CentralEntityInputSchema(Schema):
+    uuid = fields.String(metadata={"description": "A version 4 UUID (made when absent)"})
+    label = fields.String()
+    data = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+
+
+class CentralSuccessSchema(Schema):
+    success = fields.Boolean(required=True)

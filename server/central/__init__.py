@@ -58,6 +58,6 @@ def _unexpected(exc: Exception):
 
 
 def init_app(app: Flask) -> None:
-    from . import routes  # noqa: F401  (adds the routes to ``bp``)
+    from . import datasets, routes  # noqa: F401  (add the routes to ``bp``)
 
     app.register_blueprint(bp)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+import pytest
 import requests
 from odata import ODataService
 from pyodk._utils.config import CentralConfig, Config
@@ -170,3 +171,64 @@ def test_excel_and_power_bi_read_metadata_then_every_page(
     # Over plain HTTP the same password is refused: Basic only travels inside TLS.
     plain = requests.get(svc, auth=("lan", PASSWORD), timeout=5)
     assert plain.status_code == 401 and plain.json()["code"] == "401.3"
+
+
+def test_pyodk_reads_and_changes_the_household_list(serve, app, db, storage, make_user, tmp_path):
+    """pyodk's entity_lists and entities against khudan's households, as against Central: a
+    supervisor of Xã Nhơn Châu sees and changes only its households."""
+    from pathlib import Path
+
+    from khudan.services import areas, forms
+
+    with db.session() as s:
+        areas.load_official(s)
+        areas.import_areas(
+            s,
+            [
+                {"commune_code": "21607", "code": "T01", "name": "Thôn Bắc"},
+                {"commune_code": "21553", "code": "K01", "name": "Tổ 1"},
+            ],
+        )
+        s.commit()
+    shipped = Path(__file__).resolve().parents[2] / "forms" / "poverty_review.xlsx"
+    forms.publish_xlsform(db, storage, shipped, validate=False)
+    make_user("admin1", "admin")
+    make_user("lan", "supervisor", areas=("21607",))
+    url = serve(app)
+    with pyodk_client(url, "admin1", tmp_path / "a.toml") as client:
+        (households,) = client.entity_lists.list()
+        assert households.name == "households" and households.approvalRequired is True
+        client.entities.create(
+            label="QN-1 - Lê Văn Tám",
+            data={"household_code": "QN-1", "commune": "21553", "area_code": "21553.K01"},
+            entity_list_name="households",
+        )
+    with pyodk_client(url, "lan", tmp_path / "l.toml") as client:
+        made = client.entities.create(
+            label="NC-1 - Nguyễn Văn An",
+            data={"household_code": "NC-1", "commune": "21607", "area_code": "21607.T01"},
+            entity_list_name="households",
+        )
+        assert (
+            made.currentVersion.version == 1
+            and made.currentVersion.data["household_code"] == "NC-1"
+        )
+        listed = client.entities.list(entity_list_name="households")
+        assert [e.uuid for e in listed] == [made.uuid]  # not Quy Nhơn Bắc's
+        changed = client.entities.update(
+            made.uuid,
+            entity_list_name="households",
+            data={"head_name": "Nguyễn Văn An"},
+            base_version=1,
+        )
+        assert changed.currentVersion.version == 2
+        with pytest.raises(PyODKError):  # version 1 is no longer current
+            client.entities.update(
+                made.uuid, entity_list_name="households", data={"head_name": "X"}, base_version=1
+            )
+        table = client.entities.get_table(entity_list_name="households")
+        assert [(r["__id"], r["head_name"]) for r in table["value"]] == [
+            (made.uuid, "Nguyễn Văn An")
+        ]
+        assert client.entities.delete(made.uuid, entity_list_name="households") is True
+        assert client.entities.list(entity_list_name="households") == []

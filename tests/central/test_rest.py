@@ -175,7 +175,7 @@ def test_central_endpoints_khudan_does_not_offer_are_json_404(client, central_lo
     h = central_login()
     for method, path in [
         ("post", f"{P}/app-users"),
-        ("get", f"{P}/datasets"),
+        ("post", f"{P}/datasets"),
         ("post", f"{P}/forms/household/submissions"),
         ("get", "/v1/audits"),
     ]:
