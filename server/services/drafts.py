@@ -34,10 +34,11 @@ from ..models.base import utcnow
 from ..storage import Storage
 from ..xforms import safety
 from ..xforms.diff import FormDiff, diff
+from ..xforms.entities import declarations as declared_lists
 from ..xforms.safexml import local
 from ..xforms.schema import read_xform
 from ..xforms.submission import read_submission
-from . import audit, blobs, facts, forms
+from . import audit, blobs, entities, facts, forms
 from .ingest import Upload
 
 
@@ -166,6 +167,8 @@ def summary(session: Session, draft: FormDraft) -> Summary:
         .where(Form.form_id == draft.form_id)
     )
     present = {m.filename for m in media_of(session, draft)}
+    present |= set(entities.media_lists(session, draft.media_expected))
+    present |= {f"{d.list_name}.csv" for d in declared_lists(draft.xml)}
     return Summary(
         draft=draft,
         published_version=current.version if current is not None else None,
