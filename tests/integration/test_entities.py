@@ -12,11 +12,12 @@ import uuid
 
 import pytest
 from collect import CollectClient, flask_sender
-from conftest import PASSWORD
 from sqlalchemy import event, func, select, text
 
 from khudan.models import Entity, EntityBacklog, EntityList, EntityVersion, Submission, User
 from khudan.services import areas, entities, jobs, submissions
+
+PASSWORD = "correct horse"
 
 NS = 'xmlns:jr="http://openrosa.org/javarosa" xmlns:orx="http://openrosa.org/xforms"'
 T01, T02 = "21607.T01", "21607.T02"

@@ -13,7 +13,6 @@ import sqlite3
 
 import pytest
 from collect import CollectClient, flask_sender
-from conftest import PASSWORD
 from factories import household_xml, jpeg
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
@@ -23,6 +22,8 @@ from khudan import errors
 from khudan.app import create_app
 from khudan.models import Submission
 from khudan.services.capacity import is_disk_full
+
+PASSWORD = "correct horse"
 
 
 class FullDisk:

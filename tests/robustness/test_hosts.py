@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import pytest
 from collect import CollectClient, flask_sender
-from conftest import PASSWORD
 
 from khudan.app import create_app
 from khudan.hosts import hostname, listening_hosts
+
+PASSWORD = "correct horse"
 
 
 @pytest.fixture

@@ -10,12 +10,13 @@ import re
 import uuid
 
 from collect import CollectClient, flask_sender
-from conftest import PASSWORD
 from factories import domain_sample
 from sqlalchemy import select
 
 from khudan.models import Entity, EntityList, Submission, User
 from khudan.services import submissions
+
+PASSWORD = "correct horse"
 
 LAST_YEAR = (
     "label,household_code,head_name,province,commune,area_code,poverty_class,period\n"
