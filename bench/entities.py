@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import secrets
 import statistics
 import sys
 import tempfile
@@ -45,9 +46,48 @@ from khudan.textfold import fold
 REPO = Path(__file__).resolve().parent.parent
 PROVINCE = "52"
 THON_PER_COMMUNE = 8
-SURNAMES = "Nguyễn Trần Lê Phạm Hoàng Huỳnh Phan Vũ Võ Đặng Bùi Đỗ Hồ Ngô Dương Lý Đinh Rơ Châm".split()
-MIDDLE = "Văn Thị Hữu Đức Minh Thanh Ngọc Xuân Kim".split()
-GIVEN = "An Bình Cường Dũng Hải Hoa Lan Mai Nam Phúc Quang Sơn Tâm Trung Vy Yến H'Nhi Ksor".split()
+SURNAMES = [
+    "Nguyễn",
+    "Trần",
+    "Lê",
+    "Phạm",
+    "Hoàng",
+    "Huỳnh",
+    "Phan",
+    "Vũ",
+    "Võ",
+    "Đặng",
+    "Bùi",
+    "Đỗ",
+    "Hồ",
+    "Ngô",
+    "Dương",
+    "Lý",
+    "Đinh",
+    "Rơ",
+    "Châm",
+]
+MIDDLE = ["Văn", "Thị", "Hữu", "Đức", "Minh", "Thanh", "Ngọc", "Xuân", "Kim"]
+GIVEN = [
+    "An",
+    "Bình",
+    "Cường",
+    "Dũng",
+    "Hải",
+    "Hoa",
+    "Lan",
+    "Mai",
+    "Nam",
+    "Phúc",
+    "Quang",
+    "Sơn",
+    "Tâm",
+    "Trung",
+    "Vy",
+    "Yến",
+    "H'Nhi",
+    "Ksor",
+]
 CLASSES = ("poor", "near_poor", "medium", "not_poor")
 TARGET_MS = 100.0
 
@@ -82,7 +122,7 @@ def main() -> int:
         settings = Settings(
             database_url=url,
             media_root=Path(tmp) / "media",
-            secret_key="bench",
+            secret_key=secrets.token_hex(16),
             forms_dir=Path(tmp) / "forms",
             odk_validate=False,
             instance_dir=Path(tmp) / "instance",
@@ -185,6 +225,7 @@ def _households(db: Database, thon: list[tuple[str, str]], n: int, rnd: random.R
                         "commune_code": commune,
                         "area_code": area,
                         "search": fold(" ".join([label, *data.values()])),
+                        "household_key": f"{commune}/{code.upper()}",
                     }
                 )
             ids = s.scalars(insert(Entity).returning(Entity.id), rows).all()

@@ -39,6 +39,7 @@ class Entity(Base):
         Index("ix_entities_list_area", "list_id", "area_code"),
         Index("ix_entities_list_commune", "list_id", "commune_code"),
         Index("ix_entities_list_province", "list_id", "province_code"),
+        Index("ix_entities_list_key", "list_id", "household_key"),
     )
 
     id: Mapped[intpk]
@@ -51,6 +52,9 @@ class Entity(Base):
     province_code: Mapped[str | None] = mapped_column(String(64))
     commune_code: Mapped[str | None] = mapped_column(String(64))
     area_code: Mapped[str | None] = mapped_column(String(64))
+    # "<commune>/<HOUSEHOLD CODE>" when the entity has a household_code: the facts' key, so a
+    # second "new" household with a code already listed is caught.
+    household_key: Mapped[str | None] = mapped_column(String(200))
     # The label and the values, folded (lower case, no diacritics), for search on the pages.
     search: Mapped[str] = mapped_column(String(2000), default="")
     # "soft": an update was made from an older version but changed nothing another update

@@ -347,6 +347,27 @@ def _create(session, lst, item, submission, version) -> Entity:
         raise EntityProblem(
             "label", "Thực thể mới cần có nhãn (label).", "A new entity needs a label."
         )
+    probe = Entity(data=dict(item.data))
+    _place(probe)
+    twin = (
+        session.scalar(
+            select(Entity.label).where(
+                Entity.list_id == lst.id,
+                Entity.household_key == probe.household_key,
+                Entity.deleted_at.is_(None),
+            )
+        )
+        if probe.household_key
+        else None
+    )
+    if twin is not None:  # "a new household" that is on the list: a collector's slip
+        raise EntityProblem(
+            "duplicate",
+            f"Hộ mã {item.data.get('household_code')} đã có trong danh sách ({twin}); phiếu "
+            "không thêm hộ mới. Nếu đúng là hộ đó, sửa hộ trong danh sách cho khớp phiếu.",
+            f"Household {item.data.get('household_code')} is already on the list ({twin}); "
+            "no new household was added. If it is that household, correct it on the list.",
+        )
     entity = Entity(
         list_id=lst.id,
         uuid=item.uuid,
@@ -601,7 +622,9 @@ def _place(entity: Entity) -> None:
     for prop, column in PLACE.items():
         if prop in data:
             setattr(entity, column, (data.get(prop) or None))
-    parts = [entity.label, *(str(v) for v in data.values())]
+    code = str(data.get("household_code") or "").strip().upper()
+    entity.household_key = f"{entity.commune_code or ''}/{code}" if code else None
+    parts = [entity.label or "", *(str(v) for v in data.values())]
     entity.search = fold(" ".join(parts))[:2000]
 
 
@@ -970,3 +993,57 @@ def reviews(session: Session, user: User, entity: Entity) -> list[Review]:
                 value = "earned" if value else "not_earned"
             out.append(Review(form_id, period, sid, value, approved, submitted_at, made.get(sid)))
     return sorted(out, key=lambda r: (r.period, r.submitted_at), reverse=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """An entity a submission names, for its page: what it did or will do to it."""
+
+    list_name: str
+    uuid: str
+    label: str | None  # None: not on the list (yet)
+    state: str  # applied, waiting-approval, held, not-applied
+    version: int | None  # the version this submission made
+
+
+def of_submission(session: Session, user: User, submission: Submission) -> list[Link]:
+    """The entities a submission creates or updates and where each stands, for readers who may
+    see them."""
+    if submission.current_version_id is None:
+        return []
+    version = session.get(SubmissionVersion, submission.current_version_id)
+    decls = declarations_of(session, version.form_version_id)
+    if not decls:
+        return []
+    made = dict(
+        session.execute(
+            select(Entity.uuid, EntityVersion.version)
+            .join(EntityVersion, EntityVersion.entity_id == Entity.id)
+            .where(EntityVersion.submission_id == submission.id)
+        ).all()
+    )
+    held = set(
+        session.scalars(
+            select(EntityBacklog.entity_uuid).where(EntityBacklog.submission_id == submission.id)
+        )
+    )
+    out = []
+    for item in declared.sent(parse_stored(version.xml), list(decls)):
+        match = UUID.match(item.uuid or "")
+        if not match:
+            continue
+        uuid = match.group(1).lower()
+        lst = session.scalar(select(EntityList).where(EntityList.name == item.list_name))
+        if lst is None:
+            continue
+        entity = session.scalars(visible(session, user, lst).where(Entity.uuid == uuid)).first()
+        if uuid in made:
+            state = "applied"
+        elif uuid in held:
+            state = "held"
+        elif lst.approval_required and submission.review_state != "approved":
+            state = "waiting-approval"
+        else:
+            state = "not-applied"
+        out.append(Link(lst.name, uuid, entity.label if entity else None, state, made.get(uuid)))
+    return out

@@ -250,8 +250,8 @@ def test_a_collector_never_receives_another_areas_entities(world, db):
     send(world["thu"], visit_xml(str(uuid.uuid4()), create=True, area=T01, code="A-1"))
     send(world["hoa"], visit_xml(str(uuid.uuid4()), create=True, area=T02, code="B-1"))
     approve_all(db)
-    assert [r["hh_code"] for r in phone_list(world["thu"])[1]] == ["A-1"]
-    assert [r["hh_code"] for r in phone_list(world["hoa"])[1]] == ["B-1"]
+    assert [r["household_code"] for r in phone_list(world["thu"])[1]] == ["A-1"]
+    assert [r["household_code"] for r in phone_list(world["hoa"])[1]] == ["B-1"]
 
 
 def test_integrity_says_which_entities_are_gone(world, db):
@@ -283,7 +283,7 @@ def test_csv_import_creates_and_updates_within_the_importers_areas(world, db):
         lan = s.scalar(select(User).where(User.username == "lan"))
         lst = entities.get_list(s, "households")
         data = (
-            "label,hh_code,head,province,commune,area_code\n"
+            "label,household_code,head,province,commune,area_code\n"
             f"HN-1 - An,HN-1,An,52,21607,{T01}\n"
             f"HN-2 - Bình,HN-2,Bình,52,21607,{T02}\n"
             "X - Ngoài,X,Ngoài,52,21553,21553.K01\n"
@@ -293,7 +293,7 @@ def test_csv_import_creates_and_updates_within_the_importers_areas(world, db):
         s.commit()
     assert (report.created, report.updated) == (2, 0)
     assert [line for line, _ in report.rejected] == [4, 5]
-    assert [r["hh_code"] for r in phone_list(world["thu"])[1]] == ["HN-1"]
+    assert [r["household_code"] for r in phone_list(world["thu"])[1]] == ["HN-1"]
 
 
 def test_a_held_update_is_forced_after_the_wait(world, db):
@@ -306,7 +306,7 @@ def test_a_held_update_is_forced_after_the_wait(world, db):
     branch = str(uuid.uuid4())
     send(thu, visit_xml(hid, create=False, size=9, base="3", trunk="1", branch=branch))
     orphan = str(uuid.uuid4())
-    send(thu, visit_xml(orphan, create=False, size=2, base="2", trunk="", branch=branch))
+    send(thu, visit_xml(orphan, create=False, code="HN-02", size=2, base="2", branch=branch))
     approve_all(db)
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(EntityBacklog)) == 2
@@ -327,7 +327,7 @@ def _others(db, n: int, start: int) -> None:
     with db.session() as s:
         lan = s.scalar(select(User).where(User.username == "lan"))
         rows = "".join(f"B-{i} - Hộ {i},B-{i},52,21607,{T02}\n" for i in range(start, start + n))
-        data = ("label,hh_code,province,commune,area_code\n" + rows).encode()
+        data = ("label,household_code,province,commune,area_code\n" + rows).encode()
         assert entities.import_csv(s, entities.get_list(s, "households"), data, lan).created == n
         s.commit()
 
@@ -367,3 +367,19 @@ def test_a_phones_list_costs_the_same_whatever_other_areas_hold(world, db):
             )
             plan = " ".join(str(r) for r in s.execute(text(f"EXPLAIN QUERY PLAN {query}")))
         assert "ix_entities_list_area" in plan, plan
+
+
+def test_a_new_household_with_a_listed_code_is_a_problem_not_a_copy(world, db):
+    from khudan.models import SubmissionProblem
+
+    thu = world["thu"]
+    send(thu, visit_xml(str(uuid.uuid4()), create=True, code="HN-07"))
+    approve_all(db)
+    send(thu, visit_xml(str(uuid.uuid4()), create=True, code="hn-07", head="Someone else"))
+    approve_all(db)
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Entity)) == 1
+        problem = s.scalar(
+            select(SubmissionProblem).where(SubmissionProblem.rule == "entity-duplicate")
+        )
+        assert "HN-07" in problem.message_en.upper() and "already on the list" in problem.message_en

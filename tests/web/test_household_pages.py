@@ -142,3 +142,23 @@ def test_only_an_admin_changes_when_submissions_apply(client, web_login, registr
     assert r.status_code == 303
     with db.session() as s:
         assert s.scalar(select(EntityList.approval_required)) is False
+
+
+def test_a_submissions_page_says_what_it_does_to_the_household(
+    client, web_login, registry, shipped, db, make_user
+):
+    csrf = web_login("lan", "supervisor", areas=("21607",))
+    make_user("thu", "collector", areas=("21607",))
+    phone = CollectClient(flask_sender(client), "http://localhost", "thu", PASSWORD)
+    assert [r.status for r in phone.submit(domain_sample("pov1.xml"))] == [201]
+    with db.session() as s:
+        sid = s.scalar(select(Submission.id))
+    page = client.get(f"/app/submissions/{sid}").text
+    assert 'id="entities"' in page and "khi phiếu được duyệt" in page
+    r = client.post(
+        f"/app/submissions/{sid}/review", data={"csrf_token": csrf, "review_state": "approved"}
+    )
+    assert r.status_code in (302, 303)
+    page = client.get(f"/app/submissions/{sid}").text
+    section = re.search(r'<section class="card" id="entities".*?</section>', page, re.S).group(0)
+    assert "NC-T01-017 - Nguyễn Văn Hải" in section and "phiên bản 1" in section

@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column("province_code", sa.String(length=64), nullable=True),
         sa.Column("commune_code", sa.String(length=64), nullable=True),
         sa.Column("area_code", sa.String(length=64), nullable=True),
+        sa.Column("household_key", sa.String(length=200), nullable=True),
         sa.Column("search", sa.String(length=2000), nullable=False),
         sa.Column("conflict", sa.String(length=8), nullable=True),
         sa.Column("creator_id", sa.Integer(), nullable=True),
@@ -75,6 +76,8 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_entities_list_province", ["list_id", "province_code"], unique=False
         )
+        batch_op.create_index("ix_entities_list_key", ["list_id", "household_key"], unique=False)
+
 
     op.create_table(
         "entity_backlog",
@@ -184,6 +187,7 @@ def downgrade() -> None:
 
     op.drop_table("entity_backlog")
     with op.batch_alter_table("entities", schema=None) as batch_op:
+        batch_op.drop_index("ix_entities_list_key")
         batch_op.drop_index("ix_entities_list_province")
         batch_op.drop_index("ix_entities_list_commune")
         batch_op.drop_index("ix_entities_list_area")
