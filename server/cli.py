@@ -46,6 +46,7 @@ sessions = _Lazy("khudan.services.sessions")
 charts = _Lazy("khudan.services.charts")
 drafts = _Lazy("khudan.services.drafts")
 entities = _Lazy("khudan.services.entities")
+entity_updates = _Lazy("khudan.services.entity_updates")
 jobs = _Lazy("khudan.services.jobs")
 exports = _Lazy("khudan.services.exports")
 facts = _Lazy("khudan.services.facts")
@@ -591,7 +592,7 @@ def entities_import(ctx: Context, name: str, path: Path, username: str | None) -
         user = _admin(session) if username is None else users.get_user(session, username)
         if user is None:
             raise click.ClickException(f"no user named {username!r}; see 'khudan users list'")
-        report = entities.import_csv(
+        report = entities.import_file(
             session, entities.get_list(session, name), path.read_bytes(), user
         )
         session.commit()
@@ -626,7 +627,7 @@ def entities_force_held(ctx: Context, everything: bool) -> None:
     after KHUDAN_ENTITY_BACKLOG_DAYS)."""
     wait = dt.timedelta(0) if everything else dt.timedelta(days=ctx.settings.entity_backlog_days)
     with ctx.db.write_lock(), ctx.db.session() as session:
-        forced = entities.process_backlog(session, wait)
+        forced = entity_updates.process_backlog(session, wait)
         session.commit()
     click.echo(f"{forced} held update(s) applied")
 

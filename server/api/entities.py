@@ -241,19 +241,7 @@ class Import(Resource):
         data = upload.read()
         with current().db.session() as session:
             lst = entities.get_list(session, name)
-            try:
-                report = entities.import_csv(session, lst, data, current_user())
-            except UnicodeDecodeError:
-                raise errors.ENTITY_CSV_INVALID(reason="not UTF-8") from None
-            audit.record(
-                session,
-                current_user().id,
-                "entity.import",
-                f"entity_list:{name}",
-                created=report.created,
-                updated=report.updated,
-                rejected=len(report.rejected),
-            )
+            report = entities.import_file(session, lst, data, current_user())
             session.commit()
         return EntityImportReportSchema().dump(
             {
@@ -315,10 +303,6 @@ class OneEntity(Resource):
         """Delete an entity (kept in the database, gone from lists and phones)."""
         with current().db.session() as session:
             lst = entities.get_list(session, name)
-            entity = entities.get_visible(session, current_user(), lst, uuid)
-            entities.soft_delete(session, entity)
-            audit.record(
-                session, current_user().id, "entity.delete", f"entity:{entity.uuid}", list=name
-            )
+            entities.remove(session, current_user(), lst, uuid)
             session.commit()
         return "", 204

@@ -199,11 +199,7 @@ def entity_delete(project_id: int, name: str, uuid: str):
     _check(project_id)
     with current().db.session() as session:
         lst = entities.get_list(session, name)
-        entity = entities.get_visible(session, current_user(), lst, uuid)
-        entities.soft_delete(session, entity)
-        audit.record(
-            session, current_user().id, "entity.delete", f"entity:{entity.uuid}", list=name
-        )
+        entities.remove(session, current_user(), lst, uuid)
         session.commit()
     return jsonify({"success": True})
 

@@ -29,7 +29,7 @@ from ..models import Job, JobState, SubmissionVersion
 from ..models.base import utcnow
 from ..storage import Storage
 from ..xforms.safexml import XmlLimits
-from . import entities, photos, processing
+from . import entity_updates, photos, processing
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +228,7 @@ def force_held(ctx: Context) -> int:
     """Apply the offline entity updates held longer than ``ctx.backlog_wait``; never raises."""
     try:
         with ctx.db.write_lock(), ctx.db.session() as session:
-            forced = entities.process_backlog(session, ctx.backlog_wait)
+            forced = entity_updates.process_backlog(session, ctx.backlog_wait)
             session.commit()
     except Exception:
         log.exception("forcing held entity updates failed; trying again later")

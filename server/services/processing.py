@@ -40,7 +40,7 @@ from ..xforms.answers import Answers, read_answers
 from ..xforms.safexml import XmlLimits
 from ..xforms.submission import read_submission
 from ..xforms.validate import validate
-from . import areas, checks, entities, facts, form_cache, photos
+from . import areas, checks, entity_updates, facts, form_cache, photos
 
 
 def process(
@@ -207,7 +207,7 @@ def _derive(
         ),
         *facts.record(session, form_id, answers, source),
     ]
-    found += entities.on_processed(session, version)  # after the facts: it reads the class
+    found += entity_updates.on_processed(session, version)  # after the facts: it reads the class
     if version.deprecated_id:  # an edit is never approved, whatever the fact said before
         facts.set_approved(session, form_id, version.submission_id, False)
     photos.add_problems(session, version.id, found)

@@ -39,7 +39,7 @@ from ..textfold import fold, folded
 from ..xforms.answers import read_answers
 from ..xforms.safexml import local
 from ..xforms.submission import read_submission
-from . import audit, checks, entities, facts
+from . import audit, checks, entity_updates, facts
 from .scope import Scope, area_clause
 
 MAX_ID = 2**31 - 1  # ids are INTEGER: 32 bits on PostgreSQL, and a larger query parameter fails
@@ -586,7 +586,7 @@ def set_review_state(
     if ReviewState.APPROVED in (old, new):
         facts.set_approved(session, s.form.form_id, s.id, new == ReviewState.APPROVED)
     if new == ReviewState.APPROVED:
-        entities.on_approved(session, s)
+        entity_updates.on_approved(session, s)
     if ReviewState.REJECTED in (old, new):
         session.flush()
         recount_household(session, s)

@@ -157,22 +157,10 @@ def entity_import(name: str):
         try:
             if upload is None or not upload.filename:
                 raise errors.ENTITY_CSV_INVALID(reason=_("chưa chọn tệp"))
-            try:
-                report = entities.import_csv(session, lst, upload.read(), user)
-            except UnicodeDecodeError:
-                raise errors.ENTITY_CSV_INVALID(reason="UTF-8") from None
+            report = entities.import_file(session, lst, upload.read(), user)
         except errors.Problem as problem:
             flash(problem_text(problem), "error")
             return redirect(_list_url(name), 303)
-        audit.record(
-            session,
-            user.id,
-            "entity.import",
-            f"entity_list:{name}",
-            created=report.created,
-            updated=report.updated,
-            rejected=len(report.rejected),
-        )
         session.commit()
     flash(
         _(

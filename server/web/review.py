@@ -21,7 +21,7 @@ from .. import attachments, downloads, errors
 from ..api import load
 from ..models import Area
 from ..runtime import current
-from ..services import activity, entities, forms, submission_view
+from ..services import activity, entity_updates, forms, submission_view
 from ..services import submissions as service
 from ..xforms.schema import read_choice_labels
 from . import answers, bp
@@ -232,7 +232,7 @@ def submission(submission_id: int):
         photos = submission_view.photos(session, row, where)
         gallery = submission_view.gallery(row, photos, body["labels"])
         derived = submission_view.derived(session, row)
-        listed = entities.of_submission(session, current_user(), row)
+        listed = entity_updates.of_submission(session, current_user(), row)
         history = submission_view.timeline(
             submission_view.review_history(session, row), body["versions"], body["comments"]
         )
