@@ -19,6 +19,7 @@ from collect import CollectClient
 from sqlalchemy import select
 
 from khudan.models import Entity, Submission, User
+from khudan.models.facts import INDICATORS
 from khudan.services import entities, submissions
 
 pytestmark = pytest.mark.needs("java", "jdk")
@@ -62,23 +63,9 @@ ONE_MEMBER = {
     "services/loudspeaker": "yes",
     "income/income_per_capita": 1200000,
     "income/b1_score": 118,
-    **{
-        f"b2/ovr_{name}": "no"
-        for name in [
-            "employment",
-            "dependants",
-            "nutrition",
-            "health_insurance",
-            "adult_education",
-            "child_schooling",
-            "housing_quality",
-            "housing_area",
-            "water",
-            "sanitation",
-            "telecom",
-            "information",
-        ]
-    },
+    # The form asks whether to override each indicator of the 2026 standard (not the 2027 one's
+    # waste treatment): "no" to all.
+    **{f"b2/ovr_{name}": "no" for name in INDICATORS if name != "waste_treatment"},
     "causes_support/poverty_causes": "thieu_von",
     "causes_support/support_needs": "tin_dung",
     "location": "13.7721 109.2981 5 4",
