@@ -1,0 +1,63 @@
+"""The household list in ODK Web Forms, the browser engine khudan serves on /app/fill: the shipped
+poverty review loads with households.csv, finds a household without marks typed and fills in its
+code and head, as Collect does (JavaRosa is tested in tests/e2e/test_javarosa_households.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import func, select
+
+from khudan.models import Area, User
+from khudan.services import areas, entities, forms
+
+FORMS = Path(__file__).resolve().parents[2] / "forms"
+
+
+@pytest.fixture(scope="module")
+def households(live):
+    with live.db.session() as s:
+        if not s.scalar(select(func.count()).select_from(Area).where(Area.level == "commune")):
+            areas.load_official(s)
+        areas.import_areas(s, [{"commune_code": "21607", "code": "HL1", "name": "Thôn Hòa Lạc"}])
+        s.commit()
+    forms.publish_xlsform(live.db, live.storage, FORMS / "poverty_review.xlsx", validate=False)
+    with live.db.session() as s:
+        admin = s.scalar(select(User).where(User.username == "quan"))
+        data = (
+            "label,household_code,head_name,province,commune,area_code,household_size\n"
+            "HL-001 - Nguyễn Văn Hải,HL-001,Nguyễn Văn Hải,52,21607,21607.HL1,4\n"
+            "HL-002 - Trần Thị Hoa,HL-002,Trần Thị Hoa,52,21607,21607.HL1,3\n"
+        ).encode()
+        entities.import_csv(s, entities.get_list(s, "households"), data, admin)
+        s.commit()
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick ``option`` in the select question labelled ``label`` (Web Forms draws radio lists or
+    drop-downs)."""
+    question = page.locator(".question-container", has_text=label).first
+    question.get_by_text(option, exact=False).first.click()
+
+
+def test_a_collector_finds_a_household_without_marks(page_as, live, households):
+    page = page_as("collector")
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto("/app/forms/poverty_review/fill")
+    expect(page.get_by_text("Hộ được rà soát")).to_be_visible(timeout=20_000)
+    choose(page, "Tỉnh, thành phố", "Gia Lai")
+    choose(page, "Xã, phường, đặc khu", "Nhơn Châu")
+    choose(page, "Thôn, làng, tổ dân phố", "Hòa Lạc")
+    choose(page, "Hộ được rà soát", "Chọn từ danh sách")
+    page.get_by_label("Tìm hộ", exact=False).fill("nguyen van")
+    choose(page, "Chọn hộ", "HL-001")
+    expect(page.get_by_label("Mã hộ", exact=True)).to_have_value("HL-001")
+    expect(page.get_by_label("Họ và tên chủ hộ")).to_have_value("Nguyễn Văn Hải")
+    assert (
+        "Trần Thị Hoa"
+        not in page.locator(".question-container", has_text="Chọn hộ").first.inner_text()
+    )
+    assert errors == []
