@@ -40,7 +40,9 @@ class EntityVersionSchema(Schema):
         required=True,
         metadata={"description": "What this change sent"},
     )
-    source = fields.String(required=True, metadata={"description": "submission, csv, api, resolve"})
+    source = fields.String(
+        required=True, metadata={"description": "submission, csv, api, resolve, facts"}
+    )
     submission_id = fields.Integer(allow_none=True)
     instance_id = fields.String(allow_none=True)
     base_version = fields.Integer(allow_none=True)
@@ -118,3 +120,8 @@ class EntityImportReportSchema(Schema):
         required=True,
         metadata={"description": "[{line, reason}]"},
     )
+
+
+class EntitySeedSchema(Schema):
+    period = fields.String(required=True, validate=validate.Length(min=1, max=16))
+    approved_only = fields.Boolean(load_default=False)

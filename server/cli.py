@@ -606,6 +606,26 @@ def entities_import(ctx: Context, name: str, path: Path, username: str | None) -
         raise SystemExit(1)
 
 
+@entities_group.command("seed")
+@click.argument("name")
+@click.option("--period", required=True, help="The period reviewed, e.g. 2025.")
+@click.option("--approved-only", is_flag=True, help="Only households whose review was approved.")
+@pass_ctx
+def entities_seed(ctx: Context, name: str, period: str, approved_only: bool) -> None:
+    """Fill a list with the households reviewed in a period (their poverty facts): the phones
+    then offer last year's households. Existing households are updated, never duplicated."""
+    with ctx.db.session() as session:
+        report = entities.seed_from_facts(
+            session,
+            entities.get_list(session, name),
+            period,
+            _admin(session),
+            approved_only=approved_only,
+        )
+        session.commit()
+    click.echo(f"{report.created} created, {report.updated} updated, {report.unchanged} unchanged")
+
+
 @entities_group.command("export")
 @click.argument("name")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))

@@ -19,6 +19,7 @@ from khudan.schemas.entities import (
     EntityPageSchema,
     EntityQuerySchema,
     EntitySchema,
+    EntitySeedSchema,
     EntityUpdateSchema,
 )
 
@@ -249,6 +250,33 @@ class Import(Resource):
                 "updated": report.updated,
                 "unchanged": report.unchanged,
                 "rejected": [{"line": n, "reason": r} for n, r in report.rejected],
+            }
+        )
+
+
+@ns.route("/<string:name>/seed")
+@error_docs(401, 403, (404, "No such list"))
+class Seed(Resource):
+    @ns.expect(docs.input_model(ns, EntitySeedSchema))
+    @ns.response(200, "Seeded", docs.model(ns, EntityImportReportSchema))
+    @error_docs(400, 415, (422, "Invalid input, per field"))
+    @requires(*REVIEWERS)
+    def post(self, name: str):
+        """Add the households reviewed in a period (within your areas) to the list; those already
+        on it (same code in the commune) are brought up to that period, never duplicated."""
+        data = load(EntitySeedSchema(), json_body())
+        with current().db.session() as session:
+            lst = entities.get_list(session, name)
+            report = entities.seed_from_facts(
+                session, lst, data["period"], current_user(), approved_only=data["approved_only"]
+            )
+            session.commit()
+        return EntityImportReportSchema().dump(
+            {
+                "created": report.created,
+                "updated": report.updated,
+                "unchanged": report.unchanged,
+                "rejected": [],
             }
         )
 

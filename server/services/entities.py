@@ -256,6 +256,98 @@ def import_csv(
     return report
 
 
+def seed_from_facts(
+    session: Session, lst: EntityList, period: str, user: User, *, approved_only: bool = False
+) -> ImportReport:
+    """The households reviewed in ``period`` (their poverty facts, the ones the reports count),
+    as entities of ``lst``: a deployment that reviewed last year in khudan gets its list without
+    a spreadsheet. A household already on the list (same code in its commune) is updated with the
+    period's class and size when the period is newer than the one it holds; none is duplicated.
+    Only the user's areas; ``approved_only``: only approved reviews."""
+    from ..models import PovertyFact
+    from ..models.facts import counted
+
+    needed = [
+        "household_code",
+        "head_name",
+        "province",
+        "commune",
+        "area_code",
+        "household_size",
+        "poverty_class",
+        "period",
+        "b1_score",
+        "b2_score",
+        "deprivation_count",
+    ]
+    add_properties(session, lst, needed)
+    scope = Scope.of(session, user)
+    query = select(PovertyFact).where(
+        PovertyFact.period == period, counted(PovertyFact), scope.clause(PovertyFact)
+    )
+    if approved_only:
+        query = query.where(PovertyFact.approved.is_(True))
+    listed = {
+        e.household_key: e
+        for e in session.scalars(
+            select(Entity).where(
+                Entity.list_id == lst.id,
+                Entity.household_key.is_not(None),
+                Entity.deleted_at.is_(None),
+            )
+        )
+    }
+    report = ImportReport()
+    for fact in session.scalars(query.order_by(PovertyFact.household_key)):
+        values = {
+            "household_code": fact.household_code,
+            "head_name": fact.head_name or "",
+            "province": fact.province_code or "",
+            "commune": fact.commune_code or "",
+            "area_code": fact.area_code or "",
+            "household_size": "" if fact.household_size is None else str(fact.household_size),
+            "poverty_class": fact.poverty_class,
+            "period": fact.period,
+            "b1_score": "" if fact.b1_score is None else str(fact.b1_score),
+            "b2_score": str(fact.b2_score),
+            "deprivation_count": str(fact.deprivation_count),
+        }
+        label = f"{fact.household_code} - {fact.head_name or ''}".strip(" -")
+        probe = Entity(data=values, label=label)
+        place(probe)
+        entity = listed.get(probe.household_key)
+        if entity is None:
+            entity = Entity(
+                list_id=lst.id,
+                uuid=str(uuidlib.uuid4()),
+                label=label[:MAX_LABEL],
+                data=values,
+                version=1,
+                creator_id=user.id,
+            )
+            place(entity)
+            session.add(entity)
+            session.flush()
+            add_version(session, entity, values, "facts", user.id)
+            listed[entity.household_key] = entity
+            report.created += 1
+        elif str((entity.data or {}).get("period") or "") >= period:
+            report.unchanged += 1
+        else:
+            update(session, entity, None, values, user, source="facts")
+            report.updated += 1
+    audit.record(
+        session,
+        user.id,
+        "entity.seed",
+        f"entity_list:{lst.name}",
+        period=period,
+        created=report.created,
+        updated=report.updated,
+    )
+    return report
+
+
 def import_file(session: Session, lst: EntityList, data: bytes, user: User) -> ImportReport:
     """``import_csv`` for a file a person sent (page, API, command line), logged in the audit log
     as ``entity.import``; a file that is not UTF-8 is ``422.31``."""

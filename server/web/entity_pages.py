@@ -11,7 +11,7 @@ from sqlalchemy import select
 from .. import errors
 from ..models import Submission, User
 from ..runtime import current
-from ..services import audit, entities
+from ..services import activity, audit, entities
 from ..services.submission_view import CLASS_VI
 from . import bp
 from .auth import ADMIN, REVIEWERS, current_user, login_required
@@ -23,6 +23,7 @@ SOURCE_LABELS = {
     "csv": "Nhập từ tệp CSV",
     "api": "Sửa trên máy chủ",
     "resolve": "Giải quyết xung đột",
+    "facts": "Từ kết quả rà soát",
 }
 OUTCOME_LABELS = {
     **CLASS_VI,
@@ -57,6 +58,7 @@ def entity_list(name: str):
             offset=(page - 1) * PER_PAGE,
         )
         count, conflicts = entities.summary(session, user, lst)
+        periods = activity.periods(session, user)
         held = entities.held_count(session, lst)
         session.expunge_all()
     return render_template(
@@ -67,6 +69,7 @@ def entity_list(name: str):
         count=count,
         conflicts=conflicts,
         held=held,
+        periods=periods,
         q=q,
         area=area or "",
         conflict=conflict,
@@ -174,6 +177,34 @@ def entity_import(name: str):
     )
     for line, reason in report.rejected[:20]:
         flash(_("Dòng {line}: {reason}", line=line, reason=reason), "error")
+    return redirect(_list_url(name), 303)
+
+
+@bp.post("/lists/<name>/seed", endpoint="entity_seed")
+@login_required(*REVIEWERS)
+def entity_seed(name: str):
+    """The households reviewed in a period, added to the list (or brought up to that period)."""
+    period = request.form.get("period", "").strip()[:16]
+    user = current_user()
+    with current().db.session() as session:
+        lst = entities.get_list(session, name)
+        if not period:
+            flash(_("Chọn kỳ rà soát."), "error")
+            return redirect(_list_url(name), 303)
+        report = entities.seed_from_facts(
+            session, lst, period, user, approved_only=request.form.get("approved") == "1"
+        )
+        session.commit()
+    flash(
+        _(
+            "Đã thêm {created}, cập nhật {updated}, giữ nguyên {unchanged} hộ từ kết quả rà soát {period}.",
+            created=report.created,
+            updated=report.updated,
+            unchanged=report.unchanged,
+            period=period,
+        ),
+        "ok",
+    )
     return redirect(_list_url(name), 303)
 
 

@@ -326,6 +326,13 @@ ROWS = [
         upload=entity_csv_upload,
     ),
     Row(
+        "POST",
+        "/entity-lists/{name}/seed",
+        "/entity-lists/households/seed",
+        REVIEWERS,
+        json={"period": "2099"},  # no review then: nothing changes, whoever runs it
+    ),
+    Row(
         "GET",
         "/entity-lists/{name}/entities/{uuid}",
         f"/entity-lists/households/entities/{E1}",

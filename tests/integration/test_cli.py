@@ -329,3 +329,14 @@ def test_entities_import_list_export(khudan, registry, shipped, make_user, tmp_p
     assert khudan("entities", "export", "households", str(out)).exit_code == 0
     assert "QN-1 - Tám" in out.read_text(encoding="utf-8-sig")
     assert "0 held update(s) applied" in khudan("entities", "force-held", "--all").output
+
+
+def test_entities_seed_from_a_periods_reviews(khudan, registry, shipped, make_user, collector):
+    from factories import domain_sample
+
+    make_user("adm", "admin")
+    assert [r.status for r in collector.submit(domain_sample("pov1.xml"))] == [201]
+    r = khudan("entities", "seed", "households", "--period", "2025")
+    assert r.exit_code == 0 and "1 created, 0 updated, 0 unchanged" in r.output
+    r = khudan("entities", "seed", "households", "--period", "2025")
+    assert "0 created, 0 updated, 1 unchanged" in r.output

@@ -75,6 +75,7 @@ ROWS = [
         "/app/lists/households/{htheirs}/edit",
     ),
     Row("POST", "/app/lists/<name>/import", "/app/lists/households/import", REVIEWERS),
+    Row("POST", "/app/lists/<name>/seed", "/app/lists/households/seed", REVIEWERS),
     Row("GET", "/app/lists/<name>/export.csv", "/app/lists/households/export.csv", REVIEWERS),
     Row("POST", "/app/lists/<name>/settings", "/app/lists/households/settings", ADMIN),
     Row("GET", "/app/fill", "/app/fill", FILLERS),

@@ -11,7 +11,7 @@ import uuid
 
 from collect import CollectClient, flask_sender
 from factories import domain_sample
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from khudan.models import Entity, EntityList, Submission, User
 from khudan.services import submissions
@@ -162,3 +162,42 @@ def test_a_submissions_page_says_what_it_does_to_the_household(
     page = client.get(f"/app/submissions/{sid}").text
     section = re.search(r'<section class="card" id="entities".*?</section>', page, re.S).group(0)
     assert "NC-T01-017 - Nguyễn Văn Hải" in section and "phiên bản 1" in section
+
+
+def test_last_periods_reviews_become_the_list_without_copies(
+    client, web_login, registry, shipped, db, make_user
+):
+    """A deployment that reviewed 2025 in khudan seeds the list from those reviews; seeding again
+    duplicates nothing, and a household already listed is brought up to the period."""
+    csrf = web_login("lan", "supervisor", areas=("21607",))
+    make_user("thu", "collector", areas=("21607",))
+    phone = CollectClient(flask_sender(client), "http://localhost", "thu", PASSWORD)
+    for code in ("NC-T01-017", "NC-T01-030"):
+        xml = domain_sample(
+            "pov1.xml",
+            **{
+                "NC-T01-017<": f"{code}<",
+                "fa22d4b7-ce38-4004-900a-b698b0fd8ee7": str(uuid.uuid4()),
+            },
+        )
+        assert [r.status for r in phone.submit(xml)] == [201]
+    _import(client, csrf)  # NC-T01-017 (period 2025 already) and NC-T01-018 are listed
+    page = client.get("/app/households").text
+    assert 'id="seed"' in page and "<option>2025</option>" in page
+    r = client.post(
+        "/app/lists/households/seed",
+        data={"csrf_token": csrf, "period": "2025"},
+        follow_redirects=True,
+    )
+    assert "Đã thêm 1, cập nhật 0, giữ nguyên 1 hộ" in r.text
+    again = client.post(
+        "/app/lists/households/seed",
+        data={"csrf_token": csrf, "period": "2025"},
+        follow_redirects=True,
+    )
+    assert "Đã thêm 0, cập nhật 0, giữ nguyên 2 hộ" in again.text
+    with db.session() as s:
+        added = s.scalar(select(Entity).where(Entity.label.like("NC-T01-030%")))
+        assert added.data["poverty_class"] == "poor" and added.data["period"] == "2025"
+        assert added.area_code == "21607.T01" and added.data["household_size"] == "5"
+        assert s.scalar(select(func.count()).select_from(Entity)) == 3
