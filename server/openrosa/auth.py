@@ -19,7 +19,7 @@ import secrets
 import time
 from urllib.parse import unquote, urlsplit
 
-from flask import Response, request
+from flask import Response, g, request
 from werkzeug.datastructures import Authorization
 
 from .. import errors
@@ -127,10 +127,33 @@ def _digest_user(session, secret: str, auth: Authorization) -> User:
         session.commit()
     if state == "stale":
         raise Unauthorized(errors.AUTH_REQUIRED(), stale=True)
+    if request.method == "POST" and (request.endpoint or "").endswith(".submission"):
+        # Recorded in the submission's own transaction (``settle_nonce``): one commit, not two.
+        g.pending_nonce = (auth.get("nonce"), _count(auth))
+        return user
     if not digest_nonces.advance(session, auth.get("nonce"), _count(auth), NONCE_LIFETIME):
         # A replayed header, or requests that overtook each other: Collect retries with a new nonce.
         raise Unauthorized(errors.AUTH_REQUIRED(), stale=True)
     return user
+
+
+def settle_nonce(session) -> None:
+    """Record this request's Digest nonce count in ``session``'s transaction (before it commits
+    a submission); a count already seen is a replay: Unauthorized, and the transaction with the
+    submission is rolled back."""
+    pending = g.pop("pending_nonce", None)
+    if pending is None:
+        return
+    if not digest_nonces.record(session, pending[0], pending[1], NONCE_LIFETIME):
+        raise Unauthorized(errors.AUTH_REQUIRED(), stale=True)
+
+
+def settle_leftover(session) -> None:
+    """A request that stopped before its transaction (a broken XML, a form not found) still
+    spends its nonce count, so its header cannot be replayed with another body."""
+    pending = g.pop("pending_nonce", None)
+    if pending is not None:
+        digest_nonces.advance(session, pending[0], pending[1], NONCE_LIFETIME)
 
 
 def _count(auth: Authorization) -> int:

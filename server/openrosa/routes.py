@@ -53,6 +53,9 @@ def _authenticate() -> None:
 
 @bp.after_request
 def _openrosa_headers(response: Response) -> Response:
+    if "pending_nonce" in g:  # the submission stopped before its transaction
+        with current().db.session() as session:
+            auth.settle_leftover(session)
     response.headers["X-OpenRosa-Version"] = "1.0"
     response.headers["X-OpenRosa-Accept-Content-Length"] = str(current().settings.max_request_bytes)
     response.headers["Date"] = http_date()
@@ -237,7 +240,9 @@ def submission():
     ]
     runtime = current()
     limits = runtime.settings.submission_limits
-    outcome = ingest.ingest(runtime.db, runtime.storage, xml, uploads, _client(), limits)
+    outcome = ingest.ingest(
+        runtime.db, runtime.storage, xml, uploads, _client(), limits, auth.settle_nonce
+    )
     runtime.queue.submitted(outcome.queued)
     partial = fields.get("*isIncomplete*", "").lower() == "yes"
     return _xml(responses.message(_success_text(outcome, partial)), 201)

@@ -2,7 +2,8 @@
 
 RFC 7616 lets a client reuse a nonce with a growing ``nc``; the server must refuse a count it has
 already seen. The highest count per nonce is kept in the database (every app server and worker
-sees it), one compare-and-set ``UPDATE`` per authenticated request. A client that answers without
+sees it), one compare-and-set ``UPDATE`` per authenticated request, in the same transaction as a
+submission's rows when the request sends one. A client that answers without
 ``qop`` sends no count: its nonce is good for one request.
 """
 
@@ -22,25 +23,35 @@ def advance(session: Session, nonce: str, nc: int, lifetime: dt.timedelta) -> bo
     """Record ``nc`` as the newest count of ``nonce``; False when it is not higher than one seen
     before (a replay, or requests that overtook each other). Commits."""
     for _ in range(2):
-        moved = session.execute(
-            update(DigestNonce)
-            .where(DigestNonce.nonce == nonce, DigestNonce.highest_nc < nc)
-            .values(highest_nc=nc)
-        ).rowcount
-        if moved:
-            session.commit()
-            return True
-        if session.scalar(select(DigestNonce.nonce).where(DigestNonce.nonce == nonce)):
-            session.rollback()
-            return False
-        now = utcnow()
-        session.execute(delete(DigestNonce).where(DigestNonce.expires_at < now))
         try:
-            session.execute(
-                insert(DigestNonce).values(nonce=nonce, highest_nc=nc, expires_at=now + lifetime)
-            )
-            session.commit()
-            return True
+            moved = record(session, nonce, nc, lifetime)
         except IntegrityError:  # the same nonce's first use, twice at once: compare again
             session.rollback()
+            continue
+        if moved:
+            session.commit()
+        else:
+            session.rollback()
+        return moved
     return False
+
+
+def record(session: Session, nonce: str, nc: int, lifetime: dt.timedelta) -> bool:
+    """``advance`` inside the caller's transaction, committed with what else it writes (a
+    submission: one commit, one fsync, not two). Raises IntegrityError when another request
+    used the same new nonce at the same moment: the caller rolls back and tries again."""
+    moved = session.execute(
+        update(DigestNonce)
+        .where(DigestNonce.nonce == nonce, DigestNonce.highest_nc < nc)
+        .values(highest_nc=nc)
+    ).rowcount
+    if moved:
+        return True
+    if session.scalar(select(DigestNonce.nonce).where(DigestNonce.nonce == nonce)):
+        return False
+    now = utcnow()
+    session.execute(delete(DigestNonce).where(DigestNonce.expires_at < now))
+    session.execute(
+        insert(DigestNonce).values(nonce=nonce, highest_nc=nc, expires_at=now + lifetime)
+    )
+    return True

@@ -19,6 +19,7 @@ so that SQLite's single write lock is held as briefly as possible (see bench/ing
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -100,7 +101,11 @@ def ingest(
     uploads: list[Upload],
     client: Client,
     limits: XmlLimits = XmlLimits(),  # noqa: B008 (frozen)
+    before_commit: Callable[[Session], None] | None = None,
 ) -> Outcome:
+    """Make a submission durable: its version, files and job in one transaction. ``before_commit``
+    runs inside that transaction last (the OpenRosa blueprint records the Digest nonce count
+    there); raising from it stores nothing."""
     info = read_submission(xml, limits)
     with db.session() as session:
         form_pk, form_version_id, schema = _target(session, info)
@@ -128,6 +133,8 @@ def ingest(
             try:
                 outcome = _record(session, incoming)
                 jobs.enqueue(session, outcome.queued)
+                if before_commit is not None:
+                    before_commit(session)
                 session.commit()
                 return outcome
             except IntegrityError:

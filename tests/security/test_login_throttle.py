@@ -152,3 +152,39 @@ def test_admins_see_the_failed_attempts(client, make_user):
         ("10.9.9.9", "lan", 3)
     ]
     assert dt.datetime.fromisoformat(r.json["items"][0]["last_failed_at"]).tzinfo is not None
+
+
+def _post(client, header: str, xml: bytes):
+    from collect import multipart
+
+    body, ctype = multipart([("xml_submission_file", "s.xml", "text/xml", xml)])
+    return client.post(
+        "/submission",
+        data=body,
+        headers={**PHONE, "Authorization": header, "Content-Type": ctype},
+    )
+
+
+def test_a_captured_submission_header_cannot_carry_another_body(client, make_user, publish, db):
+    """Digest signs the method and path, not the body: the count, recorded in the submission's
+    own transaction, is what stops a replay with other answers, also after a refused body."""
+    from factories import household_xml
+
+    from khudan.models import Submission
+
+    publish("household", media={})
+    make_user("thu", "collector")
+    ch = challenge(client)
+    url = "http://localhost/submission"
+    first = digest_header(ch, "thu", PASSWORD, "POST", url, 1)
+    assert _post(client, first, household_xml("uuid:real-1")).status_code == 201
+    replay = _post(client, first, household_xml("uuid:forged-1"))
+    assert replay.status_code == 401 and "stale=true" in replay.headers["WWW-Authenticate"]
+    broken = digest_header(ch, "thu", PASSWORD, "POST", url, 2)
+    assert _post(client, broken, b"<not-xml").status_code == 400
+    assert _post(client, broken, household_xml("uuid:forged-2")).status_code == 401
+    third = digest_header(ch, "thu", PASSWORD, "POST", url, 3)
+    assert _post(client, third, household_xml("uuid:real-2")).status_code == 201
+    with db.session() as s:
+        stored = sorted(s.scalars(select(Submission.instance_id)))
+    assert stored == ["uuid:real-1", "uuid:real-2"]
