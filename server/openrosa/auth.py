@@ -127,7 +127,12 @@ def _digest_user(session, secret: str, auth: Authorization) -> User:
         session.commit()
     if state == "stale":
         raise Unauthorized(errors.AUTH_REQUIRED(), stale=True)
-    if request.method == "POST" and (request.endpoint or "").endswith(".submission"):
+    endpoint = request.endpoint or ""
+    if endpoint.endswith(".submission_preflight"):
+        # HEAD /submission answers 204 and nothing else, whoever replays it: Collect's
+        # preflight before every upload costs no write (the POST that follows records its count).
+        return user
+    if request.method == "POST" and endpoint.endswith(".submission"):
         # Recorded in the submission's own transaction (``settle_nonce``): one commit, not two.
         g.pending_nonce = (auth.get("nonce"), _count(auth))
         return user

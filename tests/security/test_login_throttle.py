@@ -188,3 +188,18 @@ def test_a_captured_submission_header_cannot_carry_another_body(client, make_use
     with db.session() as s:
         stored = sorted(s.scalars(select(Submission.instance_id)))
     assert stored == ["uuid:real-1", "uuid:real-2"]
+
+
+def test_the_preflight_writes_nothing_and_its_replay_learns_nothing(client, make_user, db):
+    """Collect's HEAD /submission before each upload: 204 with no write (no nonce count kept),
+    so a replay of it gets the same empty 204; the POST after it still records its count."""
+    from khudan.models import DigestNonce
+
+    make_user("thu", "collector")
+    ch = challenge(client, "/submission")
+    header = digest_header(ch, "thu", PASSWORD, "HEAD", "http://localhost/submission", 1)
+    for _ in range(2):
+        reply = client.head("/submission", headers={**PHONE, "Authorization": header})
+        assert reply.status_code == 204 and reply.data == b""
+    with db.session() as s:
+        assert s.scalar(select(DigestNonce.nonce)) is None
