@@ -69,12 +69,20 @@ def declarations_of(session: Session, form_version_id: int) -> tuple:
 
 
 def on_processed(session: Session, version: SubmissionVersion) -> list[Issue]:
-    """Apply the submission's entities to the lists that do not wait for approval."""
-    return _apply(session, version.submission_id, approved=False)
+    """Apply the submission's entities to the lists that do not wait for approval (and to those
+    that do, when it was approved while its job waited)."""
+    state = session.scalar(
+        select(Submission.review_state).where(Submission.id == version.submission_id)
+    )
+    return _apply(session, version.submission_id, approved=state == "approved")
 
 
 def on_approved(session: Session, submission: Submission) -> list[Issue]:
-    """Apply the submission's entities to the lists that wait for approval."""
+    """Apply the submission's entities to the lists that wait for approval; a submission still
+    being processed is left to its job, which has the facts the lists take their class from."""
+    current = session.get(SubmissionVersion, submission.current_version_id)
+    if current is None or current.processed_at is None:
+        return []
     issues = _apply(session, submission.id, approved=True)
     if issues and submission.current_version_id:
         from . import photos  # the problems table's writer
@@ -84,6 +92,8 @@ def on_approved(session: Session, submission: Submission) -> list[Issue]:
 
 
 def _apply(session: Session, submission_id: int, *, approved: bool, force: bool = False):
+    """Apply the submission's entities to the lists due: all of them when ``approved``, else
+    those that change on receipt. An entity a submission already changed is left alone."""
     submission = session.get(Submission, submission_id)
     if submission is None or submission.current_version_id is None:
         return []
@@ -97,7 +107,7 @@ def _apply(session: Session, submission_id: int, *, approved: bool, force: bool 
             select(EntityList).where(EntityList.name.in_({d.list_name for d in decls}))
         )
     }
-    if all(lst.approval_required != approved for lst in named.values()) and len(named) == len(
+    if all(lst.approval_required and not approved for lst in named.values()) and len(named) == len(
         {d.list_name for d in decls}
     ):
         return []  # nothing to do now (the usual case on processing): the XML is not read
@@ -119,7 +129,7 @@ def _apply(session: Session, submission_id: int, *, approved: bool, force: bool 
                 )
             )
             continue
-        if lst.approval_required != approved:
+        if lst.approval_required and not approved:  # waits for a supervisor
             continue
         try:
             _apply_one(session, lst, item, submission, version, form_id, force=force)
@@ -182,7 +192,7 @@ def _apply_one(
     elif item.create:
         entity = _create(session, lst, item, submission, version)
     if entity is not None:
-        _release_next(session, lst, entity)
+        _release_next(session, entity)
 
 
 def _create(session, lst, item, submission, version) -> Entity:
@@ -386,7 +396,7 @@ def _hold(session: Session, lst: EntityList, item: declared.Sent, submission: Su
         session.flush()
 
 
-def _release_next(session: Session, lst: EntityList, entity: Entity) -> None:
+def _release_next(session: Session, entity: Entity) -> None:
     """Apply the held updates that now follow the entity's last version in their branch."""
     while True:
         last = _def(session, entity.id, version=entity.version)
@@ -406,7 +416,7 @@ def _release_next(session: Session, lst: EntityList, entity: Entity) -> None:
         session.delete(held)
         session.flush()
         before = entity.version
-        _apply(session, submission_id, approved=lst.approval_required)
+        _apply(session, submission_id, approved=True)  # it was due when it was held
         session.refresh(entity)
         if entity.version == before:
             return
@@ -424,11 +434,10 @@ def process_backlog(session: Session, older_than: dt.timedelta) -> int:
         .with_for_update(skip_locked=True)  # another process forcing at the same time
     ).all()
     for held in rows:
-        lst = session.get(EntityList, held.list_id)
         submission_id = held.submission_id
         session.delete(held)
         session.flush()
-        issues = _apply(session, submission_id, approved=lst.approval_required, force=True)
+        issues = _apply(session, submission_id, approved=True, force=True)
         current = session.scalar(
             select(Submission.current_version_id).where(Submission.id == submission_id)
         )

@@ -383,3 +383,21 @@ def test_a_new_household_with_a_listed_code_is_a_problem_not_a_copy(world, db):
             select(SubmissionProblem).where(SubmissionProblem.rule == "entity-duplicate")
         )
         assert "HN-07" in problem.message_en.upper() and "already on the list" in problem.message_en
+
+
+def test_approved_before_its_checks_ran_the_job_applies_it(world, db, settings, storage):
+    """A supervisor approves a submission whose job has not run yet: the household changes when
+    the job has the facts, not before and not never."""
+    from khudan.app import create_app
+
+    app = create_app(settings.but(process_inline=False, worker_threads=0), db=db)
+    phone = CollectClient(flask_sender(app.test_client()), "http://localhost", "thu", PASSWORD)
+    hid = str(uuid.uuid4())
+    instance = f"uuid:{uuid.uuid4()}"
+    send(phone, visit_xml(hid, create=True, instance=instance))
+    approve(db, instance)
+    with db.session() as s:
+        assert s.scalar(select(Entity.id)) is None  # left to the job
+    assert jobs.drain(jobs.Context.plain(db, storage)) == 1
+    with db.session() as s:
+        assert s.scalar(select(Entity.uuid)) == hid
