@@ -210,8 +210,7 @@ def import_csv(
     scope = Scope.of(session, user)
     known_areas = _area_index(session)
     report = ImportReport()
-    existing = {e.uuid: e for e in session.scalars(select(Entity).where(Entity.list_id == lst.id))}
-    by_key = {_natural_key(e.label, e.data or {}): e for e in existing.values()}
+    rows = []
     for line, row in enumerate(reader, start=2):
         label = (row.get("label") or "").strip()
         values = {c: (row.get(c) or "").strip() for c in columns}
@@ -223,9 +222,16 @@ def import_csv(
             reason = f"name {raw_id!r} is not a version 4 UUID"
         if reason:
             report.rejected.append((line, reason))
-            continue
-        if raw_id:
-            uuid = UUID.match(raw_id).group(1).lower()
+        else:
+            uuid = UUID.match(raw_id).group(1).lower() if raw_id else None
+            rows.append((label, values, uuid))
+    # Only the entities the file names are read (by id, household key or label): an import costs
+    # what the file holds, not what the list holds.
+    found = _named(session, lst, rows)
+    existing = {e.uuid: e for e in found}
+    by_key = {_natural_key(e.label, e.data or {}): e for e in found}
+    for label, values, uuid in rows:
+        if uuid is not None:
             entity = existing.get(uuid)
         else:  # the same household imported again is the same entity, not a second one
             entity = by_key.get(_natural_key(label, values))
@@ -251,7 +257,7 @@ def import_csv(
         ):
             report.unchanged += 1
         else:
-            update(session, entity, label, values, user, source="csv")
+            update(session, entity, label, values, user, source="csv", place_checked=True)
             report.updated += 1
     return report
 
@@ -287,18 +293,20 @@ def seed_from_facts(
     )
     if approved_only:
         query = query.where(PovertyFact.approved.is_(True))
-    listed = {
-        e.household_key: e
+    facts = session.scalars(query.order_by(PovertyFact.household_key)).all()
+    keys = sorted({f"{f.commune_code or ''}/{f.household_code.strip().upper()}" for f in facts})
+    listed = {}
+    for i in range(0, len(keys), 500):  # only the households this period names, by index
         for e in session.scalars(
             select(Entity).where(
                 Entity.list_id == lst.id,
-                Entity.household_key.is_not(None),
+                Entity.household_key.in_(keys[i : i + 500]),
                 Entity.deleted_at.is_(None),
             )
-        )
-    }
+        ):
+            listed[e.household_key] = e
     report = ImportReport()
-    for fact in session.scalars(query.order_by(PovertyFact.household_key)):
+    for fact in facts:
         values = {
             "household_code": fact.household_code,
             "head_name": fact.head_name or "",
@@ -377,12 +385,37 @@ def remove(session: Session, user: User, lst: EntityList, uuid: str) -> Entity:
 
 
 def _natural_key(label: str, data: dict) -> tuple:
-    """What names an entity when a CSV row has no id: a household code within its commune,
-    else the label within its area."""
-    place = data.get("area_code") or data.get("commune") or data.get("province") or ""
-    if data.get("household_code"):
-        return ("code", data.get("commune") or place, data["household_code"].strip().upper())
-    return ("label", place, fold(label))
+    """What names an entity when a CSV row has no id: its household key (code within the
+    commune, as ``place`` writes it), else its label within its area."""
+    probe = Entity(label=label, data=data)
+    place(probe)
+    if probe.household_key:
+        return ("code", probe.household_key)
+    return ("label", probe.area_code or probe.commune_code or probe.province_code, label)
+
+
+def _named(session: Session, lst: EntityList, rows: list) -> list[Entity]:
+    """The list's entities that rows ``(label, values, uuid)`` name, read in chunks by index."""
+    uuids, keys, labels = set(), set(), set()
+    for label, values, uuid in rows:
+        if uuid is not None:
+            uuids.add(uuid)
+            continue
+        key = _natural_key(label, values)
+        (keys if key[0] == "code" else labels).add(key[-1] if key[0] == "code" else label)
+    found: dict[int, Entity] = {}
+    for column, wanted in (
+        (Entity.uuid, uuids),
+        (Entity.household_key, keys),
+        (Entity.label, labels),
+    ):
+        wanted = sorted(wanted)
+        for i in range(0, len(wanted), 500):
+            for e in session.scalars(
+                select(Entity).where(Entity.list_id == lst.id, column.in_(wanted[i : i + 500]))
+            ):
+                found[e.id] = e
+    return list(found.values())
 
 
 def _area_index(session: Session) -> dict[str, tuple[str | None, str]]:
@@ -448,6 +481,7 @@ def update(
     source: str = "api",
     base_version: int | None = None,
     resolve: bool = False,
+    place_checked: bool = False,
 ) -> Entity:
     """A new version from a person (API, CSV, conflict resolution). ``base_version``, when given,
     must be the current one (409 otherwise: someone changed it meanwhile)."""
@@ -458,9 +492,10 @@ def update(
     if base_version is not None and base_version != entity.version:
         raise errors.ENTITY_VERSION_CONFLICT(current=entity.version, sent=base_version)
     merged = {**(entity.data or {}), **data}
-    reason = _place_problem(merged, _area_index(session), Scope.of(session, user))
-    if reason and any(p in data for p in PLACE):
-        raise errors.ENTITY_PLACE_INVALID(reason=reason)
+    if not place_checked and any(p in data for p in PLACE):
+        reason = _place_problem(merged, _area_index(session), Scope.of(session, user))
+        if reason:
+            raise errors.ENTITY_PLACE_INVALID(reason=reason)
     entity.data = merged
     if label is not None and label.strip():
         entity.label = label.strip()[:MAX_LABEL]

@@ -401,3 +401,45 @@ def test_approved_before_its_checks_ran_the_job_applies_it(world, db, settings, 
     assert jobs.drain(jobs.Context.plain(db, storage)) == 1
     with db.session() as s:
         assert s.scalar(select(Entity.uuid)) == hid
+
+
+def test_an_import_costs_what_the_file_holds_not_what_the_list_holds(world, db):
+    """Re-importing three households reads three entities, whether thôn T02 holds 20 or 400."""
+    counted: list[str] = []
+
+    loaded: list[str] = []
+
+    def count(conn, cursor, statement, parameters, *args):
+        counted.append(statement)
+
+    def read(target, context):
+        loaded.append(target.uuid)
+
+    def import_three() -> tuple[int, int]:
+        """(statements, entities read into the session)."""
+        with db.session() as s:
+            lan = s.scalar(select(User).where(User.username == "lan"))
+            lst = entities.get_list(s, "households")
+            data = "".join(f"A-{i} - Hộ {i},A-{i},52,21607,{T01}\n" for i in range(3))
+            counted.clear()
+            loaded.clear()
+            event.listen(db.engine, "before_cursor_execute", count)
+            event.listen(Entity, "load", read)
+            try:
+                entities.import_csv(
+                    s,
+                    lst,
+                    ("label,household_code,province,commune,area_code\n" + data).encode(),
+                    lan,
+                )
+            finally:
+                event.remove(db.engine, "before_cursor_execute", count)
+                event.remove(Entity, "load", read)
+            s.commit()
+        return len(counted), len(loaded)
+
+    import_three()  # the three exist from here on
+    _others(db, 20, 0)
+    small = import_three()
+    _others(db, 380, 20)
+    assert import_three() == small and small[1] == 3
