@@ -16,6 +16,7 @@ from ..services.submission_view import CLASS_VI
 from . import bp
 from .auth import ADMIN, REVIEWERS, current_user, login_required
 from .i18n import _, problem_text
+from .review import place_names
 
 PER_PAGE = 50
 SOURCE_LABELS = {
@@ -60,6 +61,7 @@ def entity_list(name: str):
         count, conflicts = entities.summary(session, user, lst)
         periods = activity.periods(session, user)
         held = entities.held_count(session, lst)
+        places = dict(place_names(session, [e.area_code or e.commune_code for e in rows]))
         session.expunge_all()
     return render_template(
         "entities.html",
@@ -70,6 +72,7 @@ def entity_list(name: str):
         conflicts=conflicts,
         held=held,
         periods=periods,
+        places=places,
         q=q,
         area=area or "",
         conflict=conflict,

@@ -52,7 +52,7 @@ def review_queue():
         items, total = service.list_submissions(session, user, filters)
         problems = service.problems_of(session, [i["id"] for i in items], user)
         where = [i["area_code"] or i["commune_code"] or i["province_code"] for i in items]
-        place_names = dict(_place_names(session, where))
+        names = dict(place_names(session, where))
         known = forms.list_forms(session)
         form_list = [
             (f.form_id, f.current_version.title if f.current_version else f.form_id) for f in known
@@ -72,7 +72,7 @@ def review_queue():
         "review_queue.html",
         items=items,
         problems=problems,
-        place_names=place_names,
+        place_names=names,
         total=total,
         page=filters.page,
         pages=pages,
@@ -219,7 +219,7 @@ def submission(submission_id: int):
             current_user(),
         )
         version = row.current_version
-        places = _place_names(session, [row.province_code, row.commune_code, row.area_code])
+        places = place_names(session, [row.province_code, row.commune_code, row.area_code])
         laid_out = answers.layout(
             version.form_version.fields,
             body["answers"],
@@ -353,7 +353,7 @@ def _back_to(submission_id: int):
     return redirect(url_for("web.submission", submission_id=submission_id, **args))
 
 
-def _place_names(session, codes: list[str | None]) -> list[tuple[str, str]]:
+def place_names(session, codes: list[str | None]) -> list[tuple[str, str]]:
     """(code, name) of these areas (a submission's province, commune and thôn), as the registry
     names them; a code it does not know stands for itself."""
     codes = list(dict.fromkeys(c for c in codes if c))
