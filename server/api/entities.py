@@ -1,6 +1,7 @@
 """Entity lists (ODK Entities): the household registry the phones choose from.
 
-Everyone reads the entities of their areas; supervisors and admins add, change, import, delete and
+Collectors, supervisors and admins read the entities of their areas (designers see the lists, not
+the households in them); supervisors and admins add, change, import, delete and
 settle conflicts within theirs; admins decide whether a list changes on approval or on receipt.
 """
 
@@ -24,11 +25,15 @@ from khudan.schemas.entities import (
 )
 
 from .. import errors
-from ..models import Submission, User
+from ..models import Role, Submission, User
 from ..runtime import current
 from ..services import audit, entities
 from . import api, docs, json_body, load
 from .auth import ADMIN, ANYONE, REVIEWERS, current_user, requires
+
+# Who may read households (personal data): those who collect or review them; designers see the
+# lists and their properties, not the people in them.
+HOLDERS = (Role.COLLECTOR, Role.SUPERVISOR, Role.ADMIN)
 
 ns = Namespace("entity-lists", description="Entity lists: the household registry on the phones")
 api.add_namespace(ns, path="/entity-lists")
@@ -155,7 +160,7 @@ class Entities(Resource):
     )
     @ns.response(200, "A page of entities in label order", docs.model(ns, EntityPageSchema))
     @error_docs((422, "Invalid query, per parameter"))
-    @requires(*ANYONE)
+    @requires(*HOLDERS)
     def get(self, name: str):
         """Search the entities of your areas."""
         args = load(EntityQuerySchema(), request.args.to_dict())
@@ -285,7 +290,7 @@ class Seed(Resource):
 @error_docs(401, (404, "No such list or entity, or not in your areas"))
 class OneEntity(Resource):
     @ns.response(200, "The entity with every version, newest first", detail_model)
-    @requires(*ANYONE)
+    @requires(*HOLDERS)
     def get(self, name: str, uuid: str):
         """One entity and its history: who changed what, from which submission."""
         with current().db.session() as session:

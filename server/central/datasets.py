@@ -25,7 +25,8 @@ from ..services import audit, entities
 from . import PROJECT_ID, bp
 from .openapi import ODATA_PAGE, documented
 
-READERS = (Role.SUPERVISOR, Role.ADMIN, Role.COLLECTOR, Role.DESIGNER)
+READERS = (Role.SUPERVISOR, Role.ADMIN, Role.COLLECTOR, Role.DESIGNER)  # the lists
+HOLDERS = (Role.SUPERVISOR, Role.ADMIN, Role.COLLECTOR)  # the households in them
 WRITERS = (Role.SUPERVISOR, Role.ADMIN)
 DATASET = "/projects/<int:project_id>/datasets/<name>"
 
@@ -105,7 +106,7 @@ def dataset(project_id: int, name: str):
 
 @bp.get(f"{DATASET}/entities")
 @documented(CentralEntitySchema(many=True), summary="The entities of your areas, metadata only.")
-@requires(*READERS)
+@requires(*HOLDERS)
 def entity_list(project_id: int, name: str):
     _check(project_id)
     with current().db.session() as session:
@@ -118,7 +119,7 @@ def entity_list(project_id: int, name: str):
 
 @bp.get(f"{DATASET}/entities/<uuid>")
 @documented(CentralEntitySchema, summary="One entity with its current data.")
-@requires(*READERS)
+@requires(*HOLDERS)
 def entity_one(project_id: int, name: str, uuid: str):
     _check(project_id)
     with current().db.session() as session:
@@ -215,7 +216,7 @@ def entity_delete(project_id: int, name: str, uuid: str):
     errors=(400, 401, 404, 501),
     summary="The entities of your areas as an OData table (pyodk's get_table).",
 )
-@requires(*READERS)
+@requires(*HOLDERS)
 def entity_table(project_id: int, name: str):
     _check(project_id)
     unsupported = sorted(
