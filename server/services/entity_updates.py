@@ -156,8 +156,8 @@ def _apply_one(
     if not match:
         raise EntityProblem(
             "id",
-            "Mã thực thể không phải entities.UUID phiên bản 4.",
-            "The entity id is not a version 4 entities.UUID.",
+            "Mã thực thể không phải UUID phiên bản 4.",
+            "The entity id is not a version 4 UUID.",
         )
     item.uuid = match.group(1).lower()
     done = session.scalar(

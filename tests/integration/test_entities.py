@@ -443,3 +443,14 @@ def test_an_import_costs_what_the_file_holds_not_what_the_list_holds(world, db):
     small = import_three()
     _others(db, 380, 20)
     assert import_three() == small and small[1] == 3
+
+
+def test_an_entity_id_that_is_no_uuid_is_named_in_plain_words(world, db):
+    from khudan.models import SubmissionProblem
+
+    send(world["thu"], visit_xml("not-a-uuid", create=True))
+    approve_all(db)
+    with db.session() as s:
+        problem = s.scalar(select(SubmissionProblem).where(SubmissionProblem.rule == "entity-id"))
+        assert problem.message_en == "The entity id is not a version 4 UUID."
+        assert problem.message_vi == "Mã thực thể không phải UUID phiên bản 4."
