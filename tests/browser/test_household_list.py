@@ -13,6 +13,8 @@ from sqlalchemy import func, select
 from khudan.models import Area, User
 from khudan.services import areas, entities, forms
 
+from .conftest import screenshot
+
 FORMS = Path(__file__).resolve().parents[2] / "forms"
 
 
@@ -61,3 +63,20 @@ def test_a_collector_finds_a_household_without_marks(page_as, live, households):
         not in page.locator(".question-container", has_text="Chọn hộ").first.inner_text()
     )
     assert errors == []
+
+
+def test_a_supervisor_searches_the_list_and_opens_a_household(page_as, live, households):
+    page = page_as("supervisor")
+    page.get_by_role("link", name="Danh sách hộ").first.click()
+    expect(page.locator("table.entities")).to_contain_text("Trần Thị Hoa")
+    page.get_by_label("Tìm", exact=True).fill("nguyen hai")
+    page.get_by_role("button", name="Tìm").click()
+    table = page.locator("table.entities")
+    expect(table).to_contain_text("HL-001 - Nguyễn Văn Hải")
+    expect(table).not_to_contain_text("Trần Thị Hoa")
+    expect(table).to_contain_text("Thôn Hòa Lạc")  # the area by its name
+    screenshot(page, "households-desktop")
+    table.get_by_role("link", name="HL-001 - Nguyễn Văn Hải").click()
+    expect(page.locator("#history")).to_contain_text("Nhập từ tệp CSV")
+    expect(page.get_by_label("household_code")).to_have_value("HL-001")
+    screenshot(page, "household-desktop")
