@@ -47,10 +47,10 @@ def submissions_file(
             else [export_service.workbook_member(workbook, export)]
         )
         chunks = export_service.zip_chunks(db, storage, export, files)
-        response = _download(chunks, "application/zip", export.file_name("zip"))
+        response = attachment(chunks, "application/zip", export.file_name("zip"))
     elif kind == "csv":
         chunks = export_service.csv_chunks(export, table_rows, table)
-        response = _download(chunks, "text/csv; charset=utf-8", export.file_name("csv", table))
+        response = attachment(chunks, "text/csv; charset=utf-8", export.file_name("csv", table))
     else:
         response = send_file(
             workbook,
@@ -65,7 +65,8 @@ def submissions_file(
     return response
 
 
-def _download(chunks, mimetype: str, name: str) -> Response:
+def attachment(chunks, mimetype: str, name: str) -> Response:
+    """A file to save, named in ASCII and in UTF-8 (RFC 6266), never sniffed."""
     response = Response(chunks, content_type=mimetype, direct_passthrough=True)
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{name.encode("ascii", "replace").decode()}"; '

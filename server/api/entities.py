@@ -7,7 +7,7 @@ settle conflicts within theirs; admins decide whether a list changes on approval
 
 from __future__ import annotations
 
-from flask import Response, request
+from flask import request
 from flask_restx import Namespace, Resource
 
 from khudan.schemas.common import ErrorSchema
@@ -25,6 +25,7 @@ from khudan.schemas.entities import (
 )
 
 from .. import errors
+from ..downloads import attachment
 from ..models import Role, Submission, User
 from ..runtime import current
 from ..services import audit, entities
@@ -55,6 +56,18 @@ def dump_list(session, lst) -> dict:
             "entities": count,
             "conflicts": conflicts,
             "held": held,
+        }
+    )
+
+
+def dump_report(report: entities.ImportReport) -> dict:
+    """What an import or a seed did: counts, and the lines left out with why."""
+    return EntityImportReportSchema().dump(
+        {
+            "created": report.created,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+            "rejected": [{"line": n, "reason": r} for n, r in report.rejected],
         }
     )
 
@@ -211,9 +224,7 @@ class Export(Resource):
         with current().db.session() as session:
             lst = entities.get_list(session, name)
             body = entities.export_csv(session, current_user(), lst)
-        response = Response(body, content_type="text/csv; charset=utf-8")
-        response.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-        return response
+        return attachment(body, "text/csv; charset=utf-8", f"{name}.csv")
 
 
 @ns.route("/<string:name>/import")
@@ -249,14 +260,7 @@ class Import(Resource):
             lst = entities.get_list(session, name)
             report = entities.import_file(session, lst, data, current_user())
             session.commit()
-        return EntityImportReportSchema().dump(
-            {
-                "created": report.created,
-                "updated": report.updated,
-                "unchanged": report.unchanged,
-                "rejected": [{"line": n, "reason": r} for n, r in report.rejected],
-            }
-        )
+        return dump_report(report)
 
 
 @ns.route("/<string:name>/seed")
@@ -276,14 +280,7 @@ class Seed(Resource):
                 session, lst, data["period"], current_user(), approved_only=data["approved_only"]
             )
             session.commit()
-        return EntityImportReportSchema().dump(
-            {
-                "created": report.created,
-                "updated": report.updated,
-                "unchanged": report.unchanged,
-                "rejected": [],
-            }
-        )
+        return dump_report(report)
 
 
 @ns.route("/<string:name>/entities/<string:uuid>")

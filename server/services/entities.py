@@ -31,7 +31,7 @@ from ..models.base import utcnow
 from ..textfold import fold
 from ..xforms import entities as declared
 from . import audit
-from .scope import Scope
+from .scope import Scope, area_clause
 
 UUID = re.compile(
     r"^(?:uuid:)?([0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})$", re.I
@@ -575,8 +575,6 @@ def search(
     limit: int = 100,
     offset: int = 0,
 ) -> tuple[int, list[Entity]]:
-    from .scope import area_clause
-
     query = visible(session, user, lst)
     for word in fold(q).split():
         query = query.where(Entity.search.contains(word, autoescape=True))

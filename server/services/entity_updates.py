@@ -71,10 +71,9 @@ def declarations_of(session: Session, form_version_id: int) -> tuple:
 def on_processed(session: Session, version: SubmissionVersion) -> list[Issue]:
     """Apply the submission's entities to the lists that do not wait for approval (and to those
     that do, when it was approved while its job waited)."""
-    state = session.scalar(
-        select(Submission.review_state).where(Submission.id == version.submission_id)
-    )
-    return _apply(session, version.submission_id, approved=state == "approved")
+    submission = session.get(Submission, version.submission_id)  # the job's, already loaded
+    approved = submission is not None and submission.review_state == "approved"
+    return _apply(session, version.submission_id, approved=approved)
 
 
 def on_approved(session: Session, submission: Submission) -> list[Issue]:

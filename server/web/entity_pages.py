@@ -5,10 +5,11 @@ last year's list and downloading it. Admins choose whether a list changes on app
 
 from __future__ import annotations
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from .. import errors
+from ..downloads import attachment
 from ..models import Submission, User
 from ..runtime import current
 from ..services import activity, audit, entities
@@ -217,9 +218,7 @@ def entity_export(name: str):
     with current().db.session() as session:
         lst = entities.get_list(session, name)
         body = entities.export_csv(session, current_user(), lst)
-    response = Response(body, content_type="text/csv; charset=utf-8")
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-    return response
+    return attachment(body, "text/csv; charset=utf-8", f"{name}.csv")
 
 
 @bp.post("/lists/<name>/settings", endpoint="entity_settings")
