@@ -37,6 +37,7 @@ def create_app(
     Runtime(settings, db, storage, queue).init_app(app)
     if settings.worker_threads:
         queue.start(settings.worker_threads)
+        app.wsgi_app = queue.requests.middleware(app.wsgi_app)
     openrosa.init_app(app)
     api.init_app(app)
     central.init_app(app)

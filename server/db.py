@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import threading
 from pathlib import Path
 
@@ -41,18 +43,19 @@ class Database:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        # SQLite has one write lock per file, and a writer that finds it taken sleeps in steps of
-        # up to 100 ms. Threads of one process queue here instead, and wake as soon as it is free.
-        self._write_lock = (
-            threading.Lock() if self.engine.dialect.name == "sqlite" else contextlib.nullcontext()
-        )
+        if self.engine.dialect.name != "sqlite":
+            self._write_lock = contextlib.nullcontext()
+        else:
+            file = self.engine.url.database
+            on_disk = bool(file) and file != ":memory:" and not file.startswith("file:")
+            self._write_lock = _WriteLock(Path(f"{file}.writelock") if on_disk else None)
 
     def session(self) -> Session:
         """A new session; the caller (a service) decides when it commits."""
         return self._sessions()
 
     def write_lock(self):
-        """Hold around a write transaction: serialises this process's SQLite writers."""
+        """Hold around a write transaction: serialises SQLite's writers, of every process."""
         return self._write_lock
 
     def initialised(self) -> bool:
@@ -78,6 +81,41 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class _WriteLock:
+    """SQLite has one write lock per file, and a writer that finds it taken sleeps in steps of up
+    to 100 ms (its busy handler), so under load writers wait far longer than the lock is held, and
+    a writer whose snapshot went stale fails instead of waiting. Writers queue here instead: the
+    threads of one process on a mutex, the processes (gunicorn's workers, ``khudan worker``) on an
+    ``flock`` of a file beside the database, which the kernel hands to the next waiter as soon as
+    it is released."""
+
+    def __init__(self, path: Path | None):
+        self._path = path
+        self._mutex = threading.Lock()
+        self._fd: int | None = None
+        self._pid = 0
+
+    def __enter__(self) -> None:
+        self._mutex.acquire()
+        if self._path is None:
+            return
+        try:
+            if self._pid != os.getpid():  # opened per process: a fork must not share the lock
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                self._pid = os.getpid()
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._mutex.release()
+            raise
+
+    def __exit__(self, *_exc) -> None:
+        try:
+            if self._path is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._mutex.release()
 
 
 def serialise(session: Session, *key: object) -> None:

@@ -12,6 +12,7 @@ out (``LEASE``); then any worker runs the job again, which gives the same result
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 LEASE = dt.timedelta(minutes=5)  # far above a job's time: a photo takes well under a second
 MAX_ATTEMPTS = 8  # then parked: 1+2+4+…+128 s of back-off, about four minutes in all
 POLL_SECONDS = 1.0  # a worker with nothing to do looks again after this (or when woken)
+NICENESS = 10  # worker threads beside the requests yield the CPU to them (see Workers)
+MAX_YIELD_SECONDS = 0.25  # the longest a worker thread waits for this process's requests
 BACKLOG_CHECK_SECONDS = 600  # how often an idle process looks for held entity updates to force
 
 
@@ -177,13 +180,47 @@ def run_now(ctx: Context, version_ids: list[int]) -> None:
             run(ctx, job)
 
 
+class Requests:
+    """The requests this process is answering now. The worker threads of ``khudan serve`` share
+    the process (and Python's one interpreter lock) with them, so a job would slow every request
+    it runs beside: a worker waits for a moment without requests before it takes the next job,
+    but never longer than ``MAX_YIELD_SECONDS``, so the jobs move on under a steady load too."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = threading.Condition()
+
+    def middleware(self, app):
+        """Wrap a WSGI app so that its requests are counted."""
+
+        def counted(environ, start_response):
+            with self._idle:
+                self._count += 1
+            try:
+                return app(environ, start_response)
+            finally:
+                with self._idle:
+                    self._count -= 1
+                    if not self._count:
+                        self._idle.notify_all()
+
+        return counted
+
+    def wait_idle(self, timeout: float) -> None:
+        with self._idle:
+            self._idle.wait_for(lambda: not self._count, timeout)
+
+
 class Workers:
     """Worker threads in this process: each claims and runs jobs until stopped. ``wake`` makes
-    an idle one look at once (ingest calls it after each commit)."""
+    an idle one look at once (ingest calls it after each commit). The threads run at a lower
+    priority (``NICENESS``) and let this process's requests go first (``Requests``): a 201 is
+    what a collector waits for, a job is not."""
 
-    def __init__(self, ctx: Context, threads: int) -> None:
+    def __init__(self, ctx: Context, threads: int, requests: Requests | None = None) -> None:
         self.ctx = ctx
         self.threads = threads
+        self.requests = requests or Requests()
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._running: list[threading.Thread] = []
@@ -205,10 +242,13 @@ class Workers:
             thread.join(timeout)
 
     def _loop(self) -> None:
+        with contextlib.suppress(AttributeError, OSError):  # Linux: a thread has its own niceness
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
         name = worker_name()
         first = threading.current_thread().name == "khudan-worker-0"
         next_backlog = time.monotonic()
         while not self._stop.is_set():
+            self.requests.wait_idle(MAX_YIELD_SECONDS)
             try:
                 job = claim(self.ctx.db, name, lease=self.ctx.lease)
             except Exception:  # the database may be away for a while
@@ -247,10 +287,11 @@ class Queue:
         self.ctx = ctx
         self.inline = inline
         self.workers: Workers | None = None
+        self.requests = Requests()  # counted by the app (create_app), yielded to by the workers
 
     def start(self, threads: int) -> None:
         if self.workers is None and threads > 0:
-            self.workers = Workers(self.ctx, threads).start()
+            self.workers = Workers(self.ctx, threads, self.requests).start()
 
     def stop(self) -> None:
         if self.workers is not None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from ..db import Database
@@ -53,17 +53,15 @@ def process(
 ) -> None:
     """Do the work of job ``job_id`` (version ``version_id``) and delete the job, atomically."""
     with db.session() as session:
-        version = session.get(SubmissionVersion, version_id)
-        if version is None:  # deleted with its submission: nothing left to do
+        row = session.connection().execute(_JOB_VERSION, {"version_id": version_id}).first()
+        if row is None:  # deleted with its submission: nothing left to do
             _finish(db, job_id)
             return
-        form_version = session.get(FormVersion, version.form_version_id)
-        form_id = session.scalar(select(Form.form_id).where(Form.id == version.form_pk))
-        schema = form_cache.schema(session, form_version.id, form_version.md5)
-        media = _choice_media(session, storage, form_version.id, schema)
+        xml, created_at, form_version_id, md5, form_id = row
+        schema = form_cache.schema(session, form_version_id, md5)
+        media = _choice_media(session, storage, form_version_id, schema)
         files = _unchecked_files(session, version_id)
-        received = _aware(version.created_at)
-        xml = version.xml
+        received = _aware(created_at)
     info = read_submission(xml, limits)
     answers = read_answers(info.root, schema.fields)
     stored = {name: (Stored(key, sha, md5, size), None) for name, (key, sha, md5, size) in files}
@@ -98,6 +96,23 @@ def process(
             )
         session.execute(delete(Job).where(Job.id == job_id))
         session.commit()
+
+
+_VERSIONS, _FORM_VERSIONS = SubmissionVersion.__table__, FormVersion.__table__
+# What a job reads first, built once: only the columns it needs (a form version's row also holds
+# its XForm, XLSForm and schema, which the schema cache already has).
+_JOB_VERSION = (
+    select(
+        _VERSIONS.c.xml,
+        _VERSIONS.c.created_at,
+        _VERSIONS.c.form_version_id,
+        _FORM_VERSIONS.c.md5,
+        Form.__table__.c.form_id,
+    )
+    .join(_FORM_VERSIONS, _FORM_VERSIONS.c.id == _VERSIONS.c.form_version_id)
+    .join(Form.__table__, Form.__table__.c.id == _VERSIONS.c.form_pk)
+    .where(_VERSIONS.c.id == bindparam("version_id"))
+)
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
