@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..db import Database
@@ -82,28 +82,41 @@ def claim(
     """The oldest job that is due and not leased (or ``job_id``), leased to ``worker`` for
     ``lease``."""
     now = utcnow()
-    free = or_(Job.locked_until.is_(None), Job.locked_until < now)
+    find = _NEXT if job_id is None else _THIS
     for _ in range(5):  # another worker may win the compare-and-set: try the next one
         with db.write_lock(), db.session() as session:
-            query = select(Job.id, Job.version_id, Job.attempts).where(
-                Job.state == JobState.PENDING.value, Job.run_after <= now, free
-            )
-            if job_id is not None:
-                query = query.where(Job.id == job_id)
-            row = session.execute(
-                query.order_by(Job.id).limit(1).with_for_update(skip_locked=True)
-            ).first()
+            connection = session.connection()
+            row = connection.execute(find, {"now": now, "job_id": job_id}).first()
             if row is None:
                 return None
-            won = session.execute(
-                update(Job)
-                .where(Job.id == row.id, Job.state == JobState.PENDING.value, free)
-                .values(locked_until=now + lease, locked_by=worker, attempts=Job.attempts + 1)
+            won = connection.execute(
+                _TAKE, {"job_id": row.id, "now": now, "until": now + lease, "worker": worker}
             ).rowcount
             session.commit()
         if won:
             return Claimed(row.id, row.version_id, row.attempts + 1)
     return None
+
+
+# The claim's statements, built once: a worker claims once per job.
+_JOBS = Job.__table__
+_DUE = (
+    _JOBS.c.state == JobState.PENDING.value,
+    _JOBS.c.run_after <= bindparam("now"),
+    or_(_JOBS.c.locked_until.is_(None), _JOBS.c.locked_until < bindparam("now")),
+)
+_CANDIDATES = select(_JOBS.c.id, _JOBS.c.version_id, _JOBS.c.attempts).where(*_DUE)
+_NEXT = _CANDIDATES.order_by(_JOBS.c.id).limit(1).with_for_update(skip_locked=True)
+_THIS = _CANDIDATES.where(_JOBS.c.id == bindparam("job_id")).with_for_update(skip_locked=True)
+_TAKE = (
+    update(_JOBS)
+    .where(_JOBS.c.id == bindparam("job_id"), *_DUE)
+    .values(
+        locked_until=bindparam("until"),
+        locked_by=bindparam("worker"),
+        attempts=_JOBS.c.attempts + 1,
+    )
+)
 
 
 @dataclass(frozen=True)
