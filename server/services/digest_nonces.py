@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -40,18 +40,27 @@ def record(session: Session, nonce: str, nc: int, lifetime: dt.timedelta) -> boo
     """``advance`` inside the caller's transaction, committed with what else it writes (a
     submission: one commit, one fsync, not two). Raises IntegrityError when another request
     used the same new nonce at the same moment: the caller rolls back and tries again."""
-    moved = session.execute(
-        update(DigestNonce)
-        .where(DigestNonce.nonce == nonce, DigestNonce.highest_nc < nc)
-        .values(highest_nc=nc)
-    ).rowcount
+    connection = session.connection()
+    moved = connection.execute(_ADVANCE, {"seen": nonce, "count": nc}).rowcount
     if moved:
         return True
-    if session.scalar(select(DigestNonce.nonce).where(DigestNonce.nonce == nonce)):
+    if connection.execute(_SEEN, {"nonce": nonce}).first() is not None:
         return False
     now = utcnow()
-    session.execute(delete(DigestNonce).where(DigestNonce.expires_at < now))
-    session.execute(
-        insert(DigestNonce).values(nonce=nonce, highest_nc=nc, expires_at=now + lifetime)
-    )
+    connection.execute(_EXPIRED, {"now": now})
+    connection.execute(_NEW, {"new": nonce, "count": nc, "expires": now + lifetime})
     return True
+
+
+# Built once, run as Core: every OpenRosa request of a phone records its count.
+_NONCES = DigestNonce.__table__
+_ADVANCE = (
+    update(_NONCES)
+    .where(_NONCES.c.nonce == bindparam("seen"), _NONCES.c.highest_nc < bindparam("count"))
+    .values(highest_nc=bindparam("count"))
+)
+_SEEN = select(_NONCES.c.nonce).where(_NONCES.c.nonce == bindparam("nonce"))
+_EXPIRED = delete(_NONCES).where(_NONCES.c.expires_at < bindparam("now"))
+_NEW = insert(_NONCES).values(
+    nonce=bindparam("new"), highest_nc=bindparam("count"), expires_at=bindparam("expires")
+)

@@ -110,21 +110,24 @@ def _plain(data: bytes) -> bool:
 
 
 def _check(root: Element, limits: XmlLimits) -> None:
-    """The limits ``_LimitedBuilder`` enforces while parsing, on a tree already built."""
-    nodes = 0
-    todo = [(root, 1)]
-    while todo:
-        element, depth = todo.pop()
-        nodes += 1
+    """The limits ``_LimitedBuilder`` enforces while parsing, on a tree already built (level by
+    level: the depth is the number of levels)."""
+    level, depth, nodes = [root], 1, 0
+    most = limits.max_siblings
+    while level:
+        nodes += len(level)
         if depth > limits.max_depth:
             raise errors.XML_TOO_DEEP(limit=limits.max_depth)
         if limits.max_nodes is not None and nodes > limits.max_nodes:
             raise errors.XML_TOO_MANY_NODES(limit=limits.max_nodes)
-        if limits.max_siblings is not None and len(element) > limits.max_siblings:
-            tag, count = Counter(c.tag for c in element).most_common(1)[0]
-            if count > limits.max_siblings:
-                raise errors.REPEAT_TOO_LONG(name=local(tag), limit=limits.max_siblings)
-        todo.extend((c, depth + 1) for c in element)
+        below: list[Element] = []
+        for element in level:
+            if most is not None and len(element) > most:
+                tag, count = Counter(c.tag for c in element).most_common(1)[0]
+                if count > most:
+                    raise errors.REPEAT_TOO_LONG(name=local(tag), limit=most)
+            below.extend(element)
+        level, depth = below, depth + 1
 
 
 def parse_stored(data: bytes) -> Element:
