@@ -219,6 +219,10 @@ class Requests:
 
         return counted
 
+    @property
+    def in_flight(self) -> int:
+        return self._count
+
     def wait_idle(self, timeout: float) -> None:
         with self._idle:
             self._idle.wait_for(lambda: not self._count, timeout)

@@ -290,6 +290,36 @@ def test_worker_threads_run_each_job_once(phone, db, work):
         assert len(rows) == len(set(rows))
 
 
+def test_worker_threads_let_the_requests_of_their_process_go_first(phone, db, work, monkeypatch):
+    assert [r.status for r in phone.submit(household(9), {"house.jpg": photo(9)})] == [201]
+    monkeypatch.setattr(jobs, "MAX_YIELD_SECONDS", 1.5)
+    requests = jobs.Requests()
+    inside, release = threading.Event(), threading.Event()
+
+    def slow(environ, start_response):  # a request that takes its time
+        inside.set()
+        release.wait(30)
+        return [b""]
+
+    caller = threading.Thread(target=requests.middleware(slow), args=({}, None))
+    caller.start()
+    assert inside.wait(5)
+    workers = jobs.Workers(work, threads=1, requests=requests).start()
+    try:
+        time.sleep(0.5)
+        assert count(db, Job) == 1  # the job waits while the request runs ...
+        deadline = time.monotonic() + 30
+        while count(db, Job) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert count(db, Job) == 0  # ... but not for ever: a steady load does not starve it
+        assert requests.in_flight == 1
+    finally:
+        release.set()
+        caller.join(5)
+        workers.stop()
+    assert count(db, PovertyFact) == 1
+
+
 def test_serve_wakes_its_worker_threads_after_each_submission(
     settings, db, storage, registry, make_user
 ):
