@@ -131,7 +131,9 @@ def ingest(
     for attempt in range(RETRIES):
         with db.write_lock(), db.session() as session:
             try:
-                outcome = _record(session, incoming)
+                # A new submission, by far the most common POST, does not look for itself
+                # first: when it is a resend, a unique constraint says so and the next attempt looks.
+                outcome = _record(session, incoming, look_first=attempt > 0)
                 jobs.enqueue(session, outcome.queued)
                 if before_commit is not None:
                     before_commit(session)
@@ -169,9 +171,9 @@ def _target(session: Session, info: SubmissionInfo) -> tuple[int, int, form_cach
     return form_pk, version_pk, form_cache.schema(session, version_pk, md5)
 
 
-def _record(session: Session, new: _Incoming) -> Outcome:
+def _record(session: Session, new: _Incoming, look_first: bool) -> Outcome:
     info = new.info
-    existing = _version_by_instance(session, new.form_pk, info.instance_id)
+    existing = _version_by_instance(session, new.form_pk, info.instance_id) if look_first else None
     if existing is not None:
         return _record_resend(session, new, existing)
     # Blob rows first: look-ups before the first INSERT keep SQLite's write lock short.

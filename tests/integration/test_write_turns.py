@@ -27,14 +27,13 @@ with Database(sys.argv[1]).write_lock():
 
 def test_sqlite_writers_of_two_processes_take_turns(tmp_path):
     url = f"sqlite:///{tmp_path / 'k.db'}"
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, url], stdout=subprocess.PIPE, text=True)
-    try:
+    with subprocess.Popen(
+        [sys.executable, "-c", HOLD, url], stdout=subprocess.PIPE, text=True
+    ) as holder:
         assert holder.stdout.readline().strip() == "held"
         start = time.monotonic()
         with Database(url).write_lock():
             waited = time.monotonic() - start
-    finally:
-        holder.wait(10)
     assert waited >= 0.5  # it waited for the other process's writer, not only its own threads
     assert (tmp_path / "k.db.writelock").exists()
 
