@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ..domain.checks import Issue
@@ -78,14 +78,14 @@ def duplicate_household(
     if not (period and commune and code):
         return []
     first = session.execute(
-        select(Submission.id, Submission.instance_id, Submission.current_version_id)
-        .where(
-            *same_household(form_pk, period, commune, code),
-            Submission.id != submission_id,
-            Submission.review_state != ReviewState.REJECTED.value,
-        )
-        .order_by(Submission.id)
-        .limit(1)
+        _FIRST_OF_GROUP,
+        {
+            "form_pk": form_pk,
+            "period": period,
+            "commune": commune,
+            "code": code,
+            "submission_id": submission_id,
+        },
     ).first()
     if first is None:
         return []
@@ -134,7 +134,7 @@ def duplicate_household(
     ]
 
 
-def same_household(form_pk: int, period: str, commune: str, code: str) -> list:
+def same_household(form_pk, period, commune, code) -> list:
     """WHERE clauses: the submissions of a form naming one household in one period (its group)."""
     return [
         Submission.form_pk == form_pk,
@@ -151,3 +151,18 @@ def _messages(code: str, period: str, other: str) -> dict[str, str]:
         "message_en": f"Household {code} in period {period} is also in another submission "
         f"({other}): a possible duplicate; check and reject one of them.",
     }
+
+
+# Built once (every job of a domain form asks it): the group's first other member.
+_FIRST_OF_GROUP = (
+    select(Submission.id, Submission.instance_id, Submission.current_version_id)
+    .where(
+        *same_household(
+            bindparam("form_pk"), bindparam("period"), bindparam("commune"), bindparam("code")
+        ),
+        Submission.id != bindparam("submission_id"),
+        Submission.review_state != ReviewState.REJECTED.value,
+    )
+    .order_by(Submission.id)
+    .limit(1)
+)

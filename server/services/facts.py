@@ -10,9 +10,10 @@ never a refusal.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ..domain import (
@@ -321,7 +322,7 @@ def _keep(
             )
         ]
     key = f"{a.get('commune')}/{household_code}"
-    row = session.scalar(select(model).where(model.period == period, model.household_key == key))
+    row = session.scalar(_fact_of(model), {"period": period, "key": key})
     if row is None:
         row = model(period=period, household_key=key)
         session.add(row)
@@ -342,6 +343,14 @@ def _keep(
     if model is PovertyFact:
         link(session, {key})
     return []
+
+
+@functools.cache
+def _fact_of(model):
+    """The statement that finds a household's fact of a period, built once per model."""
+    return select(model).where(
+        model.period == bindparam("period"), model.household_key == bindparam("key")
+    )
 
 
 def _problem(a: Answers, name: str, rule: str, value: str | None, vi: str, en: str) -> Problem:

@@ -99,7 +99,7 @@ def process(
 
 
 _VERSIONS, _FORM_VERSIONS = SubmissionVersion.__table__, FormVersion.__table__
-# What a job reads first, built once: only the columns it needs (a form version's row also holds
+# A job's statements, built once. What it reads first: only the columns it needs (a form version's row also holds
 # its XForm, XLSForm and schema, which the schema cache already has).
 _JOB_VERSION = (
     select(
@@ -112,6 +112,23 @@ _JOB_VERSION = (
     .join(_FORM_VERSIONS, _FORM_VERSIONS.c.id == _VERSIONS.c.form_version_id)
     .join(Form.__table__, Form.__table__.c.id == _VERSIONS.c.form_pk)
     .where(_VERSIONS.c.id == bindparam("version_id"))
+)
+
+_LOCK_VERSION = (
+    select(SubmissionVersion)
+    .where(SubmissionVersion.id == bindparam("version_id"))
+    .with_for_update()
+)
+_UNCHECKED_FILES = (
+    select(Attachment.name, Blob.storage_key, Blob.sha256, Blob.md5, Blob.size)
+    .join(Blob, Blob.id == Attachment.blob_id)
+    .where(Attachment.version_id == bindparam("version_id"), Attachment.checked_at.is_(None))
+    .order_by(Attachment.name)
+)
+_UNCHECKED_BLOBS = select(Attachment.id, Attachment.name, Attachment.blob_id).where(
+    Attachment.version_id == bindparam("version_id"),
+    Attachment.blob_id.is_not(None),
+    Attachment.checked_at.is_(None),
 )
 
 
@@ -129,32 +146,19 @@ def _finish(db: Database, job_id: int) -> None:
 def _lock(session: Session, version_id: int) -> SubmissionVersion:
     """The version, locked against a second worker on another job for it (PostgreSQL; SQLite's
     write lock already serialises)."""
-    return session.scalars(
-        select(SubmissionVersion).where(SubmissionVersion.id == version_id).with_for_update()
-    ).one()
+    return session.scalars(_LOCK_VERSION, {"version_id": version_id}).one()
 
 
 def _unchecked_files(session: Session, version_id: int) -> list:
     """(name, (storage key, sha256, md5, size)) of the version's files not checked yet."""
-    rows = session.execute(
-        select(Attachment.name, Blob.storage_key, Blob.sha256, Blob.md5, Blob.size)
-        .join(Blob, Blob.id == Attachment.blob_id)
-        .where(Attachment.version_id == version_id, Attachment.checked_at.is_(None))
-        .order_by(Attachment.name)
-    ).all()
+    rows = session.execute(_UNCHECKED_FILES, {"version_id": version_id}).all()
     return [(name, (key, sha, md5, size)) for name, key, sha, md5, size in rows]
 
 
 def _claim_files(session: Session, version_id: int) -> dict[str, int]:
     """The version's files still unchecked (name -> blob id), marked checked in this
     transaction: another job for the version, after this one commits, leaves them alone."""
-    rows = session.execute(
-        select(Attachment.id, Attachment.name, Attachment.blob_id).where(
-            Attachment.version_id == version_id,
-            Attachment.blob_id.is_not(None),
-            Attachment.checked_at.is_(None),
-        )
-    ).all()
+    rows = session.execute(_UNCHECKED_BLOBS, {"version_id": version_id}).all()
     if rows:
         session.execute(
             update(Attachment)
