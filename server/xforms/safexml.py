@@ -145,6 +145,8 @@ def parse_stored(data: bytes) -> Element:
 
 def local(tag: str) -> str:
     """``{namespace}name`` -> ``name``; ``prefix:name`` -> ``name``."""
+    if "}" not in tag and ":" not in tag:  # most names of a submission (called for each node)
+        return tag
     return tag.rsplit("}", 1)[-1].rsplit(":", 1)[-1]
 
 

@@ -173,7 +173,8 @@ def _model(submission: Element, fields: Sequence[Mapping]) -> _Model:
 
 
 def _is_template(element: Element) -> bool:
-    return any(local(k) == "template" for k in element.attrib)
+    attrib = element.attrib
+    return bool(attrib) and any(local(k) == "template" for k in attrib)
 
 
 # -- the checks -----------------------------------------------------------------------------------

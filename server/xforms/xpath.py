@@ -28,7 +28,6 @@ import datetime as dt
 import math
 import re
 from collections.abc import Callable
-from copy import copy
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, ClassVar
@@ -137,6 +136,12 @@ def _strings(value: Any) -> list[str] | None:
     if isinstance(value, XPathNode):
         return [value.string_value]
     return None
+
+
+def copy(context):
+    """``copy.copy`` of an evaluation context, without its generic dispatch: a context is copied
+    for every operand of every expression (about 300 times a poverty review)."""
+    return None if context is None else context.__copy__()
 
 
 def _args(token, context) -> list[Any]:
