@@ -139,10 +139,32 @@ MIDDLE = ("Văn", "Thị", "Hữu", "Đức", "Minh", "Thanh", "Ngọc")
 GIVEN = ("An", "Bình", "Hải", "Lan", "Mai", "Hùng", "Tâm", "H'Bia", "Blếp", "Thu", "Hoa")
 
 
+CACHE = REPO / "bench" / ".cache"  # made pictures, kept between runs (not in git)
+
+
 def make_photos(count: int, size: tuple[int, int] = (1280, 960)) -> list[bytes]:
     """``count`` distinct pictures (shapes placed by the seed, so pixels and hashes differ) at the
     size Collect sends with max-pixels=1280, with sensor-like grain so that they weigh what a
-    phone's do (about 360 KB at JPEG quality 85)."""
+    phone's do (about 360 KB at JPEG quality 85). Making 2,000 takes minutes, so they are kept
+    in ``bench/.cache`` (length-prefixed JPEGs) and read back by the next run."""
+    cached = CACHE / f"photos-{count}-{size[0]}x{size[1]}-v1.bin"
+    if cached.is_file():
+        data, out, at = cached.read_bytes(), [], 0
+        while at < len(data):
+            length = int.from_bytes(data[at : at + 4], "big")
+            out.append(data[at + 4 : at + 4 + length])
+            at += 4 + length
+        if len(out) == count:
+            return out
+    out = _make_photos(count, size)
+    CACHE.mkdir(exist_ok=True)
+    partial = cached.with_suffix(".part")
+    partial.write_bytes(b"".join(len(p).to_bytes(4, "big") + p for p in out))
+    partial.replace(cached)
+    return out
+
+
+def _make_photos(count: int, size: tuple[int, int]) -> list[bytes]:
     out = []
     for seed in range(count):
         buf = io.BytesIO()
