@@ -81,6 +81,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if isinstance(self._write_lock, _WriteLock):
+            self._write_lock.close()
 
 
 class _WriteLock:
@@ -116,6 +118,13 @@ class _WriteLock:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
         finally:
             self._mutex.release()
+
+    def close(self) -> None:
+        """Close this process's lock file (``Database.dispose``); the next writer opens it again."""
+        with self._mutex:
+            if self._fd is not None and self._pid == os.getpid():
+                os.close(self._fd)
+            self._fd, self._pid = None, 0
 
 
 def serialise(session: Session, *key: object) -> None:

@@ -5,6 +5,7 @@ cached without missing a change."""
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import sys
 import threading
@@ -88,3 +89,23 @@ def test_the_registry_the_checks_read_follows_changes(db, registry, monkeypatch)
     monkeypatch.setattr(areas, "REGISTRY_RECHECK_SECONDS", 0)
     with db.session() as s:
         assert "Thôn Chín Mới" in areas.registry_csv(s).decode()
+
+
+def test_a_disposed_database_leaves_no_lock_file_open(tmp_path):
+    def open_files() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    Database(url).dispose()
+    before = open_files()
+    for _ in range(20):
+        db = Database(url)
+        with db.write_lock():
+            pass
+        db.dispose()
+    assert open_files() == before
+    db = Database(url)
+    db.dispose()
+    with db.write_lock():  # a disposed database still serves (it opens the file again)
+        pass
+    db.dispose()
