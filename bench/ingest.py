@@ -655,7 +655,7 @@ def report(rows: list[Row], sqlite: bool, client_cpu: float, wall: float) -> boo
                 f"(p50 {r.paced.lag_p50:.2f} s; target <= {TARGET_LAG:g} s: "
                 f"{'met' if met else 'MISSED'})"
             )
-            if r.paced.rate < 0.9 * r.paced_rate:
+            if r.paced.rate < 0.85 * r.paced_rate:  # (the last jobs end after the last 201)
                 print(
                     f"  note: over that run the jobs processed {r.paced.rate:.0f}/s, less than the "
                     f"{r.paced_rate:.0f}/s offered: the lag grows with the run's length"
