@@ -237,20 +237,9 @@ def import_csv(
             entity = by_key.get(_natural_key(label, values))
             uuid = entity.uuid if entity is not None else str(uuidlib.uuid4())
         if entity is None:
-            entity = Entity(
-                list_id=lst.id,
-                uuid=uuid,
-                label=label[:MAX_LABEL],
-                data=values,
-                version=1,
-                creator_id=user.id,
-            )
-            place(entity)
-            session.add(entity)
-            session.flush()
+            entity = insert(session, lst, uuid, label, values, "csv", user.id)
             existing[uuid] = entity
             by_key[_natural_key(label, values)] = entity
-            add_version(session, entity, values, "csv", user.id)
             report.created += 1
         elif entity.label == label and all(
             (entity.data or {}).get(k) == v for k, v in values.items()
@@ -325,18 +314,7 @@ def seed_from_facts(
         place(probe)
         entity = listed.get(probe.household_key)
         if entity is None:
-            entity = Entity(
-                list_id=lst.id,
-                uuid=str(uuidlib.uuid4()),
-                label=label[:MAX_LABEL],
-                data=values,
-                version=1,
-                creator_id=user.id,
-            )
-            place(entity)
-            session.add(entity)
-            session.flush()
-            add_version(session, entity, values, "facts", user.id)
+            entity = insert(session, lst, str(uuidlib.uuid4()), label, values, "facts", user.id)
             listed[entity.household_key] = entity
             report.created += 1
         elif str((entity.data or {}).get("period") or "") >= period:
@@ -456,19 +434,7 @@ def create(
     reason = _place_problem(data, _area_index(session), Scope.of(session, user))
     if reason:
         raise errors.ENTITY_PLACE_INVALID(reason=reason)
-    entity = Entity(
-        list_id=lst.id,
-        uuid=uuid,
-        label=label.strip()[:MAX_LABEL],
-        data=dict(data),
-        version=1,
-        creator_id=user.id,
-    )
-    place(entity)
-    session.add(entity)
-    session.flush()
-    add_version(session, entity, dict(data), "api", user.id)
-    return entity
+    return insert(session, lst, uuid, label.strip(), data, "api", user.id)
 
 
 def update(
@@ -525,6 +491,33 @@ def resolve(session: Session, entity: Entity, user: User) -> None:
 def soft_delete(session: Session, entity: Entity) -> None:
     entity.deleted_at = utcnow()
     entity.updated_at = entity.deleted_at
+
+
+def insert(
+    session: Session,
+    lst: EntityList,
+    uuid: str,
+    label: str,
+    data: dict,
+    source: str,
+    user_id: int | None,
+    **more,
+) -> Entity:
+    """A new entity (version 1) and its first version row: every way a household joins a list
+    (API, CSV import, a period's facts, a submission) ends here. ``more`` as in ``add_version``."""
+    entity = Entity(
+        list_id=lst.id,
+        uuid=uuid,
+        label=label[:MAX_LABEL],
+        data=dict(data),
+        version=1,
+        creator_id=user_id,
+    )
+    place(entity)
+    session.add(entity)
+    session.flush()
+    add_version(session, entity, data, source, user_id, **more)
+    return entity
 
 
 def add_version(

@@ -230,21 +230,11 @@ def _create(session, lst, item, submission, version) -> Entity:
             f"Household {item.data.get('household_code')} is already on the list ({twin}); "
             "no new household was added. If it is that household, correct it on the list.",
         )
-    entity = Entity(
-        list_id=lst.id,
-        uuid=item.uuid,
-        label=label[: entities.MAX_LABEL],
-        data=dict(item.data),
-        version=1,
-        creator_id=submission.submitter_id,
-        updated_at=None,
-    )
-    entities.place(entity)
-    session.add(entity)
-    session.flush()
-    entities.add_version(
+    return entities.insert(
         session,
-        entity,
+        lst,
+        item.uuid,
+        label,
         item.data,
         "submission",
         submission.submitter_id,
@@ -253,7 +243,6 @@ def _create(session, lst, item, submission, version) -> Entity:
         branch_id=item.branch_id,
         branch_base_version=_int(item.base_version) if item.branch_id else None,
     )
-    return entity
 
 
 def _update(session, lst, item, submission, version, *, force=False) -> Entity | None:
