@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import bindparam, delete, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from ..db import Database
 from ..domain import checks as domain_checks
@@ -114,8 +114,10 @@ _JOB_VERSION = (
     .where(_VERSIONS.c.id == bindparam("version_id"))
 )
 
+# The XML was read before the lock; only entity updates read it again (loaded then, if ever).
 _LOCK_VERSION = (
     select(SubmissionVersion)
+    .options(defer(SubmissionVersion.xml))
     .where(SubmissionVersion.id == bindparam("version_id"))
     .with_for_update()
 )
