@@ -21,7 +21,7 @@ from khudan.services.forms import convert_xlsform
 from khudan.xforms.schema import read_xform
 from khudan.xforms.submission import read_submission
 from khudan.xforms.validate import Issue, validate
-from khudan.xforms.xpath import Evaluator, Unsupported
+from khudan.xforms.xpath import Evaluator, Unsupported, fast_expression
 
 TODAY = dt.date(2026, 11, 29)
 SHIPPED = Path(__file__).resolve().parents[2] / "forms"
@@ -572,3 +572,138 @@ def test_xpath_outside_the_subset_is_unsupported_never_a_crash(expression):
     root = ET.fromstring(DOC)
     with pytest.raises(Unsupported):
         Evaluator(root, TODAY).evaluate(expression, root.find("h/size"))
+
+
+# -- the direct road: the same values as elementpath, for the expressions forms mostly use --------
+
+EDGE_EXPRESSIONS = [
+    ". >= 1 and . <= 30",
+    "../empty >= 3",
+    "../empty = ''",
+    "../empty != 0",
+    "../empty + 1",
+    "-(../size) * 2",
+    "+../size",
+    "../size div 0",
+    "0 div 0",
+    "-1 div 0",
+    "../size mod 0",
+    "7 mod -3",
+    "../day < ../year",
+    "../many = 'a b none'",
+    "/data/m/f = 1",
+    "/data/m/f != 1",
+    "/data/m/f > /data/m/f",
+    "/data/m/f = /data/h/nothing",
+    "/data/m/f",
+    "/data/h/nothing",
+    "(/data/m/f)",
+    "..",
+    ".",
+    "m",
+    "h/size",
+    "f = 1",
+    "not(../empty)",
+    "not(/data/m/f = 0) or true()",
+    "false() and ../x",
+    "selected(../many, 'none') and count-selected(../many) > 1",
+    "selected(../many, ' b ')",
+    "count-selected(../nothing)",
+    "regex(., '^[0-9]+$')",
+    "regex(../many, '[')",
+    "number(../year) - 1",
+    "number(../many)",
+    "number('1e3')",
+    "position(..)",
+    "position(.)",
+    "position(/data/m)",
+    "position(/data/nothing)",
+    "1 = true()",
+    "'' = false()",
+    "../size = '5'",
+    "../size = 5.0",
+    "../day = '2024-01-05'",
+    "../day > 19000",
+    "'abc' < 'abd'",
+    "(1 > 2) = (3 > 4)",
+    "1 and 'x'",
+    "0 or ''",
+]
+
+
+def _model_nodes(root: ET.Element, fields: list[dict] | None = None):
+    """(evaluator, nodes): each node of the submission, or of the form's model of it."""
+    if fields is None:
+        evaluator = Evaluator(root, TODAY)
+        nodes = [evaluator.node(e) for e in root.iter()]
+        return evaluator, [evaluator.document, *nodes]
+    from khudan.xforms.validate import _model
+
+    model = _model(root, fields)
+    evaluator = Evaluator(model.root, TODAY)
+    return evaluator, [evaluator.node(n.element) for n in model.nodes]
+
+
+def _same_everywhere(evaluator, nodes, expression: str) -> None:
+    fast = fast_expression(expression)
+    assert fast is not None, f"{expression} is not taken by the direct road"
+    for node in nodes:
+        try:
+            expected = evaluator.evaluate_slowly(expression, node, node)
+        except Unsupported as exc:
+            expected = ("Unsupported", str(exc))
+        try:
+            value = evaluator.evaluate_in(expression, node, node)
+        except Unsupported as exc:
+            value = ("Unsupported", str(exc))
+        if isinstance(expected, float) and math.isnan(expected):
+            assert isinstance(value, float) and math.isnan(value), (expression, node.path)
+        else:
+            assert value == expected, (expression, node.path)
+            assert type(value) is type(expected), (expression, node.path)
+
+
+@pytest.mark.parametrize("expression", EDGE_EXPRESSIONS)
+def test_direct_road_gives_what_elementpath_gives(expression):
+    evaluator, nodes = _model_nodes(ET.fromstring(DOC))
+    _same_everywhere(evaluator, nodes, expression)
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "count(/data/m)",
+        "sum(/data/m/f)",
+        "today()",
+        "/data/m[1]/f",
+        "../../h/size",
+        "jr:x",
+        "../..",
+        "position(../..)",
+    ],
+)
+def test_other_shapes_go_to_elementpath(expression):
+    assert fast_expression(expression) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "form"),
+    [
+        ("pov1.xml", "poverty_review"),
+        ("pov2.xml", "poverty_review"),
+        ("cf.xml", "cultural_family"),
+        ("sat.xml", "satisfaction_survey"),
+    ],
+)
+def test_every_bind_of_the_shipped_forms_takes_the_direct_road_with_the_same_values(name, form):
+    fields = fields_of(form)
+    expressions = {
+        f[key]
+        for f in fields
+        for key in ("relevant", "constraint", "required")
+        if f.get(key) not in (None, "", "true()", "false()")
+    }
+    assert expressions
+    evaluator, nodes = _model_nodes(sample(name), fields)
+    for expression in sorted(expressions):
+        _same_everywhere(evaluator, nodes, expression)
