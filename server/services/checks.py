@@ -24,7 +24,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ..domain.checks import Issue
-from ..models import ReviewState, Submission, SubmissionProblem, User
+from ..models import ReviewState, Submission, SubmissionProblem
 from .scope import Scope
 
 DUPLICATE = "duplicate-household"
@@ -40,10 +40,11 @@ def scope(
     province, commune, area = (place.get(k) for k in ("province_code", "commune_code", "area_code"))
     if submitter_id is None or not (province or commune or area):
         return []  # decided without a query: most forms ask no area
-    user = session.get(User, submitter_id)
-    if user is None:
+    found = Scope.of_user_id(session, submitter_id)
+    if found is None:
         return []
-    if Scope.of(session, user).allows(province, commune, area):
+    username, allowed = found
+    if allowed.allows(province, commune, area):
         return []
     where = " / ".join(code for code in (province, commune, area) if code)
     return [
@@ -51,8 +52,8 @@ def scope(
             paths.get("area_code") or paths.get("commune") or "area_code",
             "out-of-scope",
             where,
-            f"Địa bàn {where} không thuộc địa bàn được giao cho người thu thập {user.username}.",
-            f"The area {where} is outside the areas assigned to collector {user.username}.",
+            f"Địa bàn {where} không thuộc địa bàn được giao cho người thu thập {username}.",
+            f"The area {where} is outside the areas assigned to collector {username}.",
         )
     ]
 

@@ -57,13 +57,15 @@ def process(
         if row is None:  # deleted with its submission: nothing left to do
             _finish(db, job_id)
             return
-        xml, created_at, form_version_id, md5, form_id = row
+        xml, created_at, form_version_id, md5, form_id, submitter_id = row
         schema = form_cache.schema(session, form_version_id, md5)
         media = _choice_media(session, storage, form_version_id, schema)
         files = _unchecked_files(session, version_id)
         received = _aware(created_at)
-    info = read_submission(xml, limits)
-    answers = read_answers(info.root, schema.fields)
+        info = read_submission(xml, limits)
+        answers = read_answers(info.root, schema.fields)
+        # Read here, not under the write lock that the other workers wait for.
+        outside = checks.scope(session, submitter_id, answers.place(), answers.paths)
     stored = {name: (Stored(key, sha, md5, size), None) for name, (key, sha, md5, size) in files}
     # The slow part, outside the write lock: decode, EXIF, hashes, thumbnails of new files.
     incoming = photos.prepare(
@@ -78,7 +80,7 @@ def process(
         has_problems = False
         if version.processed_at is None:
             if current:
-                has_problems = _derive(session, form_id, version, answers, issues)
+                has_problems = _derive(session, form_id, version, answers, issues, outside)
                 submission.latitude, submission.longitude = point or (None, None)
             version.processed_at = utcnow()
         blob_ids = _claim_files(session, version_id)
@@ -108,6 +110,7 @@ _JOB_VERSION = (
         _VERSIONS.c.form_version_id,
         _FORM_VERSIONS.c.md5,
         Form.__table__.c.form_id,
+        _VERSIONS.c.submitter_id,
     )
     .join(_FORM_VERSIONS, _FORM_VERSIONS.c.id == _VERSIONS.c.form_version_id)
     .join(Form.__table__, Form.__table__.c.id == _VERSIONS.c.form_pk)
@@ -175,6 +178,8 @@ def _fix_content_types(
 ) -> None:
     """A new file was recorded with the type its name suggests; now its bytes say what it is
     (a file named .jpg that is no image becomes application/octet-stream)."""
+    if not incoming.content_types:
+        return
     have = set(
         session.scalars(select(PhotoMeta.blob_id).where(PhotoMeta.blob_id.in_(blob_ids.values())))
     )
@@ -207,12 +212,16 @@ def _validate(root, fields: list[dict], media: dict, answers: Answers, received)
 
 
 def _derive(
-    session: Session, form_id: str, version: SubmissionVersion, answers: Answers, issues: list
+    session: Session,
+    form_id: str,
+    version: SubmissionVersion,
+    answers: Answers,
+    issues: list,
+    outside: list,
 ) -> bool:
     """Facts and problems of the submission's current version; True when a problem was found
-    (a "not checked" note alone is not a problem)."""
+    (a "not checked" note alone is not a problem). ``outside``: the scope check's issue, if any."""
     place = answers.place()
-    outside = checks.scope(session, version.submitter_id, place, answers.paths)
     source = facts.Source(
         version.submission_id, version.id, version.created_at, out_of_scope=bool(outside)
     )

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, bindparam, false, or_, select, true
 from sqlalchemy.orm import Session
 
-from ..models import Area, Role, User
+from ..models import Area, Role, User, UserArea
 
 UNSCOPED_ROLES = frozenset({Role.ADMIN, Role.DESIGNER})
 
@@ -31,6 +31,21 @@ class Scope:
         pick = lambda level: frozenset(c for c in codes if levels.get(c) == level)  # noqa: E731
         return cls(False, pick("province"), pick("commune"), pick("area"))
 
+    @classmethod
+    def of_user_id(cls, session: Session, user_id: int) -> tuple[str, Scope] | None:
+        """(username, scope) of a user by id in one statement (a job checks each submission's
+        sender); None for a user no longer stored."""
+        rows = session.execute(_USER_AREAS, {"user_id": user_id}).all()
+        if not rows:
+            return None
+        username, role = rows[0].username, rows[0].role
+        if Role(role) in UNSCOPED_ROLES:
+            return username, cls(everything=True)
+        pick = lambda level: frozenset(  # noqa: E731
+            r.area_code for r in rows if r.area_code is not None and r.level == level
+        )
+        return username, cls(False, pick("province"), pick("commune"), pick("area"))
+
     def clause(self, model) -> ColumnElement[bool]:
         """A WHERE clause for any model with province_code, commune_code and area_code columns."""
         if self.everything:
@@ -50,6 +65,14 @@ class Scope:
             or (commune is not None and commune in self.communes)
             or (area is not None and area in self.areas)
         )
+
+
+_USER_AREAS = (
+    select(User.username, User.role, UserArea.area_code, Area.level)
+    .outerjoin(UserArea, UserArea.user_id == User.id)
+    .outerjoin(Area, Area.code == UserArea.area_code)
+    .where(User.id == bindparam("user_id"))
+)
 
 
 def area_clause(session: Session, model, code: str) -> ColumnElement[bool]:
