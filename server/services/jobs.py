@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import Integer, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..db import Database
@@ -39,6 +39,7 @@ MAX_ATTEMPTS = 8  # then parked: 1+2+4+…+128 s of back-off, about four minutes
 POLL_SECONDS = 1.0  # a worker with nothing to do looks again after this (or when woken)
 NICENESS = 10  # worker threads beside the requests yield the CPU to them (see Workers)
 MAX_YIELD_SECONDS = 0.25  # the longest a worker thread waits for this process's requests
+CLAIM_BATCH = 4  # jobs a worker claims at once when that many are due
 BACKLOG_CHECK_SECONDS = 600  # how often an idle process looks for held entity updates to force
 
 
@@ -81,21 +82,53 @@ def claim(
 ) -> Claimed | None:
     """The oldest job that is due and not leased (or ``job_id``), leased to ``worker`` for
     ``lease``."""
+    found = claim_many(db, worker, 1, lease, job_id)
+    return found[0] if found else None
+
+
+def claim_many(
+    db: Database,
+    worker: str,
+    limit: int = CLAIM_BATCH,
+    lease: dt.timedelta = LEASE,
+    job_id: int | None = None,
+) -> list[Claimed]:
+    """Up to ``limit`` due jobs not leased, oldest first, leased to ``worker`` for ``lease`` in
+    one transaction: a commit costs about what a small job's statements do, so a busy worker
+    takes a few at once. Jobs it does not start go back with :func:`release`."""
     now = utcnow()
     find = _NEXT if job_id is None else _THIS
-    for _ in range(5):  # another worker may win the compare-and-set: try the next one
+    for _ in range(5):  # another worker may win the compare-and-set: try the next ones
         with db.write_lock(), db.session() as session:
             connection = session.connection()
-            row = connection.execute(find, {"now": now, "job_id": job_id}).first()
-            if row is None:
-                return None
-            won = connection.execute(
-                _TAKE, {"job_id": row.id, "now": now, "until": now + lease, "worker": worker}
-            ).rowcount
+            rows = connection.execute(find, {"now": now, "job_id": job_id, "limit": limit}).all()
+            if not rows:
+                return []
+            won = [
+                row
+                for row in rows
+                if connection.execute(
+                    _TAKE, {"job_id": row.id, "now": now, "until": now + lease, "worker": worker}
+                ).rowcount
+            ]
             session.commit()
         if won:
-            return Claimed(row.id, row.version_id, row.attempts + 1)
-    return None
+            return [Claimed(row.id, row.version_id, row.attempts + 1) for row in won]
+    return []
+
+
+def release(db: Database, worker: str, claimed: list[Claimed]) -> None:
+    """Give back jobs claimed and not started (a worker stopping), their attempt not counted:
+    any worker takes them at once instead of after their lease."""
+    if not claimed:
+        return
+    with db.write_lock(), db.session() as session:
+        session.execute(
+            update(Job)
+            .where(Job.id.in_([job.id for job in claimed]), Job.locked_by == worker)
+            .values(locked_until=None, locked_by=None, attempts=Job.attempts - 1)
+        )
+        session.commit()
 
 
 # The claim's statements, built once: a worker claims once per job.
@@ -106,7 +139,11 @@ _DUE = (
     or_(_JOBS.c.locked_until.is_(None), _JOBS.c.locked_until < bindparam("now")),
 )
 _CANDIDATES = select(_JOBS.c.id, _JOBS.c.version_id, _JOBS.c.attempts).where(*_DUE)
-_NEXT = _CANDIDATES.order_by(_JOBS.c.id).limit(1).with_for_update(skip_locked=True)
+_NEXT = (
+    _CANDIDATES.order_by(_JOBS.c.id)
+    .limit(bindparam("limit", type_=Integer))
+    .with_for_update(skip_locked=True)
+)
 _THIS = _CANDIDATES.where(_JOBS.c.id == bindparam("job_id")).with_for_update(skip_locked=True)
 _TAKE = (
     update(_JOBS)
@@ -173,11 +210,12 @@ def drain(ctx: Context, progress: Callable[[int], None] | None = None) -> int:
     each)."""
     worker = worker_name()
     done = tried = 0
-    while (job := claim(ctx.db, worker, lease=ctx.lease)) is not None:
-        tried += 1
-        done += run(ctx, job)
-        if progress:
-            progress(tried)
+    while claimed := claim_many(ctx.db, worker, lease=ctx.lease):
+        for job in claimed:
+            tried += 1
+            done += run(ctx, job)
+            if progress:
+                progress(tried)
     return done
 
 
@@ -264,21 +302,24 @@ class Workers:
         name = worker_name()
         first = threading.current_thread().name == "khudan-worker-0"
         next_backlog = time.monotonic()
+        claimed: list[Claimed] = []
         while not self._stop.is_set():
             self.requests.wait_idle(MAX_YIELD_SECONDS)
-            try:
-                job = claim(self.ctx.db, name, lease=self.ctx.lease)
-            except Exception:  # the database may be away for a while
-                log.exception("claiming a job failed; trying again")
-                job = None
-            if job is None:
+            if not claimed:
+                try:
+                    claimed = claim_many(self.ctx.db, name, lease=self.ctx.lease)
+                except Exception:  # the database may be away for a while
+                    log.exception("claiming jobs failed; trying again")
+            if not claimed:
                 if first and time.monotonic() >= next_backlog:  # one thread a process
                     next_backlog = time.monotonic() + BACKLOG_CHECK_SECONDS
                     force_held(self.ctx)
                 self._wake.wait(POLL_SECONDS)
                 self._wake.clear()
                 continue
-            run(self.ctx, job)
+            run(self.ctx, claimed.pop(0))
+        with contextlib.suppress(Exception):  # stopping: a lease that runs out frees them too
+            release(self.ctx.db, name, claimed)
 
 
 def force_held(ctx: Context) -> int:
