@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select, update
@@ -148,55 +149,79 @@ def missing_fields(form_id: str, fields: list[dict]) -> list[str]:
 
 def record(session: Session, form_id: str, answers: Answers, source: Source) -> list[Problem]:
     """Derive and keep the facts of one submission version; return the problems found."""
+    return derive(session, form_id, answers, source).write(session)
+
+
+@dataclass(frozen=True, slots=True)
+class Derived:
+    """A submission's facts worked out but not written yet: a job derives them before it takes
+    the write lock that the other workers wait for, and writes them under it."""
+
+    problems: list[Problem]
+    keep: Callable[[Session], list[Problem]] | None = None
+
+    def write(self, session: Session) -> list[Problem]:
+        """Keep the facts in ``session``; every problem found, in deriving and in keeping."""
+        return self.problems + (self.keep(session) if self.keep else [])
+
+
+def derive(session: Session, form_id: str, answers: Answers, source: Source) -> Derived:
+    """The facts of one submission version and the problems found, reading only."""
     domain = DOMAIN_OF_FORM.get(form_id)
     if domain is None:
-        return []
+        return Derived([])
     try:
         return _RECORDERS[domain](session, answers, source)
     except (ValueError, LookupError) as exc:
         # An answer the rules do not cover (an unknown criteria set, a code outside yes/no): the
         # submission is kept and a supervisor sees why the household was not counted.
-        return [
-            Problem(
-                f"/{domain}",
-                "rules-not-applicable",
-                None,
-                f"Quy tắc không áp dụng được cho câu trả lời: {exc}",
-                f"The rules do not cover these answers: {exc}",
-            )
-        ]
+        return Derived(
+            [
+                Problem(
+                    f"/{domain}",
+                    "rules-not-applicable",
+                    None,
+                    f"Quy tắc không áp dụng được cho câu trả lời: {exc}",
+                    f"The rules do not cover these answers: {exc}",
+                )
+            ]
+        )
 
 
-def _poverty(session: Session, a: Answers, source: Source) -> list[Problem]:
+def _poverty(session: Session, a: Answers, source: Source) -> Derived:
     problems: list[Problem] = []
     catalogue = poverty.load_catalogue()
     period = a.get("period")
     year = _year(period)
     if year is None or not catalogue.has_year(year):
-        return [
-            _problem(
-                a,
-                "period",
-                "period-unknown",
-                period,
-                f"Kỳ rà soát '{period}' không có chuẩn nghèo tương ứng.",
-                f"Review period '{period}' has no poverty standard.",
-            )
-        ]
+        return Derived(
+            [
+                _problem(
+                    a,
+                    "period",
+                    "period-unknown",
+                    period,
+                    f"Kỳ rà soát '{period}' không có chuẩn nghèo tương ứng.",
+                    f"Review period '{period}' has no poverty standard.",
+                )
+            ]
+        )
     commune = a.get("commune")
     commune_type = areas.commune_type(session, commune)
     if commune_type is None:
-        return [
-            _problem(
-                a,
-                "commune",
-                "commune-unknown",
-                commune,
-                "Xã/phường không có trong danh mục địa bàn; chưa phân loại được hộ.",
-                "The commune is not in the area registry; the household is not "
-                "classified until it is (then run 'khudan facts rebuild').",
-            )
-        ]
+        return Derived(
+            [
+                _problem(
+                    a,
+                    "commune",
+                    "commune-unknown",
+                    commune,
+                    "Xã/phường không có trong danh mục địa bàn; chưa phân loại được hộ.",
+                    "The commune is not in the area registry; the household is not "
+                    "classified until it is (then run 'khudan facts rebuild').",
+                )
+            ]
+        )
     kind = catalogue.area_kind(commune_type)
     standard = catalogue.national(year)
     household = deprivation.Household.from_answers(a.values, a.repeats.get("member", []), year)
@@ -231,7 +256,7 @@ def _poverty(session: Session, a: Answers, source: Source) -> list[Problem]:
                 "Income per person is missing; the household is not classified.",
             )
         )
-        return problems
+        return Derived(problems)
     local = catalogue.local(a.get("province"), year)
     traits = characteristics.of(
         a.values, a.repeats.get("member", []), year, characteristics.load_catalogue()
@@ -259,12 +284,12 @@ def _poverty(session: Session, a: Answers, source: Source) -> list[Problem]:
         "local_standard_id": local.id if local else None,
         "local_class": poverty.classify(income, count, kind, local).value if local else None,
     }
-    return problems + _keep(
-        session, PovertyFact, a, period, a.get("household_code"), source, values
+    return Derived(
+        problems, _keeping(PovertyFact, a, period, a.get("household_code"), source, values)
     )
 
 
-def _cultural_family(session: Session, a: Answers, source: Source) -> list[Problem]:
+def _cultural_family(session: Session, a: Answers, source: Source) -> Derived:
     result = cultural_family.assess(a.values, cultural_family.load_catalogue())
     values = {
         "head_name": _name(a.get("head_name")),
@@ -273,12 +298,12 @@ def _cultural_family(session: Session, a: Answers, source: Source) -> list[Probl
         "disqualified_by": list(result.disqualified_by),
         "meeting_result": a.get("meeting_result") or None,
     }
-    return _keep(
-        session, CulturalFamilyFact, a, a.get("year"), a.get("household_code"), source, values
+    return Derived(
+        [], _keeping(CulturalFamilyFact, a, a.get("year"), a.get("household_code"), source, values)
     )
 
 
-def _satisfaction(session: Session, a: Answers, source: Source) -> list[Problem]:
+def _satisfaction(session: Session, a: Answers, source: Source) -> Derived:
     set_id = a.get("criteria_set")
     result = satisfaction.summarize(a.values, set_id)
     values = {
@@ -287,8 +312,11 @@ def _satisfaction(session: Session, a: Answers, source: Source) -> list[Problem]
         "not_satisfied": list(result.not_satisfied),
         "agree": result.agree,
     }
-    return _keep(
-        session, SatisfactionFact, a, a.get("period"), a.get("respondent_household"), source, values
+    return Derived(
+        [],
+        _keeping(
+            SatisfactionFact, a, a.get("period"), a.get("respondent_household"), source, values
+        ),
     )
 
 
@@ -299,15 +327,29 @@ _RECORDERS = {
 }
 
 
+def _keeping(model, a: Answers, period: str, household_code: str, source: Source, values: dict):
+    """What writes the fact, given the session to write in."""
+    return functools.partial(
+        _keep,
+        model=model,
+        a=a,
+        period=period,
+        household_code=household_code,
+        source=source,
+        values=values,
+    )
+
+
 def _keep(
     session: Session,
+    *,
     model,
     a: Answers,
     period: str,
     household_code: str,
     source: Source,
     values: dict,
-) -> None:
+) -> list[Problem]:
     """One row per (period, household): the latest submission received wins (a later version id),
     so a phone that resends an old review late does not overwrite a newer one."""
     if not household_code or not a.get("commune"):

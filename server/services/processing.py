@@ -1,10 +1,11 @@
 """What a worker does for one submission version after the 201: everything derived from it.
 
-The request only made the version durable (``services.ingest``). Here, in this order: the files
-new to khudan are inspected and thumbnailed (outside any transaction: the slow part), then one
-transaction validates the answers against the form, runs the domain checks, the scope and
-duplicate-household checks, writes the facts, checks the photos (EXIF, reuse), sets the review
-state and deletes the job. Everything written is in that one transaction with the job's deletion,
+The request only made the version durable (``services.ingest``). Here, in this order, first
+with reads only (the other workers can write meanwhile): the scope check, the facts worked out,
+the files new to khudan inspected and thumbnailed, the answers validated against the form and
+the domain rules; then, under the write lock, one transaction runs the duplicate-household check,
+writes the facts and problems, checks the photos (EXIF, reuse), sets the review state and deletes
+the job. Everything written is in that one transaction with the job's deletion,
 so a worker killed at any point leaves the job to run again with the same result, and markers
 (``processed_at`` on the version, ``checked_at`` on each file) make a second job for the same
 version (a resend that filled in a file) do only what is left.
@@ -57,15 +58,17 @@ def process(
         if row is None:  # deleted with its submission: nothing left to do
             _finish(db, job_id)
             return
-        xml, created_at, form_version_id, md5, form_id, submitter_id = row
+        xml, created_at, form_version_id, md5, form_id, submitter_id, submission_id = row
         schema = form_cache.schema(session, form_version_id, md5)
         media = _choice_media(session, storage, form_version_id, schema)
         files = _unchecked_files(session, version_id)
         received = _aware(created_at)
         info = read_submission(xml, limits)
         answers = read_answers(info.root, schema.fields)
-        # Read here, not under the write lock that the other workers wait for.
+        # Read and worked out here, not under the write lock that the other workers wait for.
         outside = checks.scope(session, submitter_id, answers.place(), answers.paths)
+        source = facts.Source(submission_id, version_id, created_at, out_of_scope=bool(outside))
+        derived = facts.derive(session, form_id, answers, source)
     stored = {name: (Stored(key, sha, md5, size), None) for name, (key, sha, md5, size) in files}
     # The slow part, outside the write lock: decode, EXIF, hashes, thumbnails of new files.
     incoming = photos.prepare(
@@ -80,7 +83,9 @@ def process(
         has_problems = False
         if version.processed_at is None:
             if current:
-                has_problems = _derive(session, form_id, version, answers, issues, outside)
+                has_problems = _derive(
+                    session, form_id, version, answers, issues + outside, derived
+                )
                 submission.latitude, submission.longitude = point or (None, None)
             version.processed_at = utcnow()
         blob_ids = _claim_files(session, version_id)
@@ -111,6 +116,7 @@ _JOB_VERSION = (
         _FORM_VERSIONS.c.md5,
         Form.__table__.c.form_id,
         _VERSIONS.c.submitter_id,
+        _VERSIONS.c.submission_id,
     )
     .join(_FORM_VERSIONS, _FORM_VERSIONS.c.id == _VERSIONS.c.form_version_id)
     .join(Form.__table__, Form.__table__.c.id == _VERSIONS.c.form_pk)
@@ -217,25 +223,20 @@ def _derive(
     version: SubmissionVersion,
     answers: Answers,
     issues: list,
-    outside: list,
+    derived: facts.Derived,
 ) -> bool:
     """Facts and problems of the submission's current version; True when a problem was found
-    (a "not checked" note alone is not a problem). ``outside``: the scope check's issue, if any."""
-    place = answers.place()
-    source = facts.Source(
-        version.submission_id, version.id, version.created_at, out_of_scope=bool(outside)
-    )
+    (a "not checked" note alone is not a problem)."""
     found = [
         *issues,
-        *outside,
         *checks.duplicate_household(
             session,
             form_pk=version.form_pk,
             submission_id=version.submission_id,
-            place=place,
+            place=answers.place(),
             paths=answers.paths,
         ),
-        *facts.record(session, form_id, answers, source),
+        *derived.write(session),
     ]
     found += entity_updates.on_processed(session, version)  # after the facts: it reads the class
     if version.deprecated_id:  # an edit is never approved, whatever the fact said before
