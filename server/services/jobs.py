@@ -95,7 +95,7 @@ def claim_many(
 ) -> list[Claimed]:
     """Up to ``limit`` due jobs not leased, oldest first, leased to ``worker`` for ``lease`` in
     one transaction: a commit costs about what a small job's statements do, so a busy worker
-    takes a few at once. Jobs it does not start go back with :func:`release`."""
+    takes a few at once (and runs them together: :func:`run_many`)."""
     now = utcnow()
     find = _NEXT if job_id is None else _THIS
     for _ in range(5):  # another worker may win the compare-and-set: try the next ones
@@ -115,20 +115,6 @@ def claim_many(
         if won:
             return [Claimed(row.id, row.version_id, row.attempts + 1) for row in won]
     return []
-
-
-def release(db: Database, worker: str, claimed: list[Claimed]) -> None:
-    """Give back jobs claimed and not started (a worker stopping), their attempt not counted:
-    any worker takes them at once instead of after their lease."""
-    if not claimed:
-        return
-    with db.write_lock(), db.session() as session:
-        session.execute(
-            update(Job)
-            .where(Job.id.in_([job.id for job in claimed]), Job.locked_by == worker)
-            .values(locked_until=None, locked_by=None, attempts=Job.attempts - 1)
-        )
-        session.commit()
 
 
 # The claim's statements, built once: a worker claims once per job.
@@ -205,17 +191,35 @@ def run(ctx: Context, job: Claimed) -> bool:
         return False
 
 
+def run_many(ctx: Context, claimed: list[Claimed]) -> int:
+    """Run claimed jobs together: one write transaction and one commit for them all. If that
+    fails, each runs alone, so that only the failing one is retried or parked. How many were
+    done."""
+    if len(claimed) > 1:
+        try:
+            processing.process_many(
+                ctx.db,
+                ctx.storage,
+                [(job.id, job.version_id) for job in claimed],
+                ctx.policy,
+                ctx.limits,
+            )
+            return len(claimed)
+        except Exception as exc:  # told again, with its job, by the lone run that fails
+            log.info("%d jobs together failed (%s); running each alone", len(claimed), exc)
+    return sum(run(ctx, job) for job in claimed)
+
+
 def drain(ctx: Context, progress: Callable[[int], None] | None = None) -> int:
     """Run due jobs until none is left; return how many were done (``progress(tried)`` after
     each)."""
     worker = worker_name()
     done = tried = 0
     while claimed := claim_many(ctx.db, worker, lease=ctx.lease):
-        for job in claimed:
-            tried += 1
-            done += run(ctx, job)
-            if progress:
-                progress(tried)
+        done += run_many(ctx, claimed)
+        tried += len(claimed)
+        if progress:
+            progress(tried)
     return done
 
 
@@ -302,14 +306,13 @@ class Workers:
         name = worker_name()
         first = threading.current_thread().name == "khudan-worker-0"
         next_backlog = time.monotonic()
-        claimed: list[Claimed] = []
         while not self._stop.is_set():
             self.requests.wait_idle(MAX_YIELD_SECONDS)
-            if not claimed:
-                try:
-                    claimed = claim_many(self.ctx.db, name, lease=self.ctx.lease)
-                except Exception:  # the database may be away for a while
-                    log.exception("claiming jobs failed; trying again")
+            try:
+                claimed = claim_many(self.ctx.db, name, lease=self.ctx.lease)
+            except Exception:  # the database may be away for a while
+                log.exception("claiming jobs failed; trying again")
+                claimed = []
             if not claimed:
                 if first and time.monotonic() >= next_backlog:  # one thread a process
                     next_backlog = time.monotonic() + BACKLOG_CHECK_SECONDS
@@ -317,9 +320,7 @@ class Workers:
                 self._wake.wait(POLL_SECONDS)
                 self._wake.clear()
                 continue
-            run(self.ctx, claimed.pop(0))
-        with contextlib.suppress(Exception):  # stopping: a lease that runs out frees them too
-            release(self.ctx.db, name, claimed)
+            run_many(self.ctx, claimed)
 
 
 def force_held(ctx: Context) -> int:

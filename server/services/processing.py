@@ -17,6 +17,7 @@ again an hour later gives the same answer.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session, defer
@@ -53,11 +54,58 @@ def process(
     limits: XmlLimits = XmlLimits(),  # noqa: B008 (frozen)
 ) -> None:
     """Do the work of job ``job_id`` (version ``version_id``) and delete the job, atomically."""
+    work = prepare(db, storage, job_id, version_id, policy, limits)
+    if work is not None:
+        with db.write_lock(), db.session() as session:
+            write(session, work)
+            session.commit()
+
+
+def process_many(
+    db: Database, storage: Storage, jobs: list[tuple[int, int]], policy: photos.Policy, limits
+) -> None:
+    """Do the work of several jobs ((job id, version id), prepared one by one) in one write
+    transaction: one turn of the write lock and one commit for them all. If any fails, none is
+    kept (the caller runs each alone then, so that only the failing one is retried)."""
+    prepared = [
+        prepare(db, storage, job_id, version_id, policy, limits) for job_id, version_id in jobs
+    ]
+    with db.write_lock(), db.session() as session:
+        for work in prepared:
+            if work is not None:
+                write(session, work)
+        session.commit()
+
+
+@dataclass(slots=True)
+class Work:
+    """A job's results worked out before the write lock, for :func:`write` to keep."""
+
+    job_id: int
+    version_id: int
+    form_id: str
+    answers: Answers
+    issues: list
+    derived: facts.Derived
+    incoming: photos.Incoming
+    point: tuple[float, float] | None
+
+
+def prepare(
+    db: Database,
+    storage: Storage,
+    job_id: int,
+    version_id: int,
+    policy: photos.Policy,
+    limits: XmlLimits,
+) -> Work | None:
+    """Everything of a job that only reads (the other workers can write meanwhile); None when
+    its version is gone (the job is deleted then)."""
     with db.session() as session:
         row = session.connection().execute(_JOB_VERSION, {"version_id": version_id}).first()
         if row is None:  # deleted with its submission: nothing left to do
             _finish(db, job_id)
-            return
+            return None
         xml, created_at, form_version_id, md5, form_id, submitter_id, submission_id = row
         schema = form_cache.schema(session, form_version_id, md5)
         media = _choice_media(session, storage, form_version_id, schema)
@@ -65,44 +113,47 @@ def process(
         received = _aware(created_at)
         info = read_submission(xml, limits)
         answers = read_answers(info.root, schema.fields)
-        # Read and worked out here, not under the write lock that the other workers wait for.
         outside = checks.scope(session, submitter_id, answers.place(), answers.paths)
         source = facts.Source(submission_id, version_id, created_at, out_of_scope=bool(outside))
         derived = facts.derive(session, form_id, answers, source)
     stored = {name: (Stored(key, sha, md5, size), None) for name, (key, sha, md5, size) in files}
-    # The slow part, outside the write lock: decode, EXIF, hashes, thumbnails of new files.
+    # The slow part: decode, EXIF, hashes, thumbnails of new files.
     incoming = photos.prepare(
         db, storage, stored, info.root, schema.fields, answers, policy, received
     )
-    issues = _validate(info.root, schema.fields, media, answers, received)
+    issues = _validate(info.root, schema.fields, media, answers, received) + outside
     point = photos.first_geopoint(info.root, schema.fields)  # where the map page puts it
-    with db.write_lock(), db.session() as session:
-        version = _lock(session, version_id)
-        submission = session.get(Submission, version.submission_id)
-        current = submission.current_version_id == version.id
-        has_problems = False
-        if version.processed_at is None:
-            if current:
-                has_problems = _derive(
-                    session, form_id, version, answers, issues + outside, derived
-                )
-                submission.latitude, submission.longitude = point or (None, None)
-            version.processed_at = utcnow()
-        blob_ids = _claim_files(session, version_id)
-        _fix_content_types(session, incoming, blob_ids)
-        photos.remember(session, incoming, blob_ids)
-        has_problems |= photos.check(session, incoming, submission.id, version_id, blob_ids)
-        if has_problems and current:
-            session.execute(
-                update(Submission)
-                .where(
-                    Submission.id == submission.id,
-                    Submission.review_state == ReviewState.RECEIVED.value,
-                )
-                .values(review_state=ReviewState.HAS_ISSUES.value)
+    return Work(job_id, version_id, form_id, answers, issues, derived, incoming, point)
+
+
+def write(session: Session, work: Work) -> None:
+    """Keep a prepared job's results and delete the job, in ``session``'s transaction (the
+    caller holds the write lock and commits)."""
+    version = _lock(session, work.version_id)
+    submission = session.get(Submission, version.submission_id)
+    current = submission.current_version_id == version.id
+    has_problems = False
+    if version.processed_at is None:
+        if current:
+            has_problems = _derive(
+                session, work.form_id, version, work.answers, work.issues, work.derived
             )
-        session.execute(delete(Job).where(Job.id == job_id))
-        session.commit()
+            submission.latitude, submission.longitude = work.point or (None, None)
+        version.processed_at = utcnow()
+    blob_ids = _claim_files(session, work.version_id)
+    _fix_content_types(session, work.incoming, blob_ids)
+    photos.remember(session, work.incoming, blob_ids)
+    has_problems |= photos.check(session, work.incoming, submission.id, work.version_id, blob_ids)
+    if has_problems and current:
+        session.execute(
+            update(Submission)
+            .where(
+                Submission.id == submission.id,
+                Submission.review_state == ReviewState.RECEIVED.value,
+            )
+            .values(review_state=ReviewState.HAS_ISSUES.value)
+        )
+    session.execute(delete(Job).where(Job.id == work.job_id))
 
 
 _VERSIONS, _FORM_VERSIONS = SubmissionVersion.__table__, FormVersion.__table__

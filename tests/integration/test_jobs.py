@@ -214,44 +214,56 @@ def test_a_worker_killed_mid_job_holds_a_lease_that_runs_out(phone, db, work):
     assert count(db, Job) == 0 and count(db, PovertyFact) == 1
 
 
-def test_a_worker_claims_a_few_jobs_at_once_and_gives_back_those_it_did_not_start(phone, db, work):
+def test_a_worker_claims_a_few_jobs_at_once_oldest_first(phone, db, work):
     for n in range(5):
         assert [r.status for r in phone.submit(household(40 + n), None)] == [201]
     first = jobs.claim_many(db, "busy", limit=3)
     assert [job.attempts for job in first] == [1, 1, 1]
-    assert [job.id for job in first] == sorted(job.id for job in first)  # oldest first
+    assert [job.id for job in first] == sorted(job.id for job in first)
     rest = jobs.claim_many(db, "another", limit=3)
     assert len(rest) == 2 and not {j.id for j in rest} & {j.id for j in first}
     assert jobs.claim_many(db, "third") == []  # all leased
-    assert jobs.run(work, first[0])
-    jobs.release(db, "busy", first[1:])  # stopping: the two not started go back
-    jobs.release(db, "not-theirs", rest)  # a worker gives back only its own
-    again = jobs.claim_many(db, "third")
-    assert [(job.id, job.attempts) for job in again] == [(job.id, 1) for job in first[1:]]
-    for job in again + rest:
-        assert jobs.run(work, job)
+    assert jobs.run_many(work, first) == 3 and jobs.run_many(work, rest) == 2
     assert count(db, Job) == 0 and count(db, PovertyFact) == 5
 
 
-def test_a_stopping_worker_thread_gives_back_its_claimed_jobs(phone, db, work, monkeypatch):
-    for n in range(3):
-        assert [r.status for r in phone.submit(household(50 + n), None)] == [201]
-    started = threading.Event()
-    workers = jobs.Workers(work, threads=1)
-
-    def first_job_then_stop(ctx, job):
-        started.set()
-        workers._stop.set()  # asked to stop while running its first job
-        return True
-
-    monkeypatch.setattr(jobs, "run", first_job_then_stop)
-    workers.start()
-    assert started.wait(10)
-    workers.stop()
+def test_jobs_run_together_give_what_they_give_one_by_one(phone, db, work):
+    """Two reviews of one household and a third in one transaction: the duplicate is flagged
+    on both, as when each job commits on its own."""
+    first = poverty_household("NC-T01-060", "uuid:fa22d4b7-ce38-4004-900a-000000000060", None)
+    again = poverty_household("NC-T01-060", "uuid:fa22d4b7-ce38-4004-900a-000000000160", None)
+    other = poverty_household("NC-T01-061", "uuid:fa22d4b7-ce38-4004-900a-000000000061", None)
+    for body in (first, again, other):
+        assert [r.status for r in phone.submit(body, None)] == [201]
+    claimed = jobs.claim_many(db, "w")
+    assert len(claimed) == 3
+    assert jobs.run_many(work, claimed) == 3
+    assert count(db, Job) == 0 and count(db, PovertyFact) == 2
     with db.session() as s:
-        leased = s.scalars(select(Job.locked_by).where(Job.locked_by.is_not(None))).all()
-    assert len(leased) == 1  # the job it ran (not deleted: run was replaced); the others free
-    assert len(jobs.claim_many(db, "next")) == 2
+        ids = s.scalars(select(Submission.id).order_by(Submission.id)).all()
+    assert {rule for rule, _ in problems(db, ids[0])} == {"duplicate-household"}
+    assert {rule for rule, _ in problems(db, ids[1])} == {"duplicate-household"}
+    assert problems(db, ids[2]) == []
+
+
+def test_a_failing_job_among_others_is_retried_alone(phone, db, work, monkeypatch):
+    for n in range(3):
+        assert [r.status for r in phone.submit(household(70 + n, None), None)] == [201]
+    claimed = jobs.claim_many(db, "w")
+    bad = claimed[1]
+    prepare = processing.prepare
+
+    def failing(db_, storage, job_id, version_id, *args):
+        if job_id == bad.id:
+            raise OSError("storage unreachable")
+        return prepare(db_, storage, job_id, version_id, *args)
+
+    monkeypatch.setattr(processing, "prepare", failing)
+    assert jobs.run_many(work, claimed) == 2
+    with db.session() as s:
+        left = s.execute(select(Job.id, Job.attempts, Job.error, Job.locked_by)).all()
+    assert left == [(bad.id, 1, "OSError: storage unreachable", None)]
+    assert count(db, PovertyFact) == 2
 
 
 def test_a_job_that_keeps_failing_is_parked_shown_and_tried_again(
