@@ -657,6 +657,7 @@ class Evaluator:
         self._builder = instances
         self._instances: dict[str, DocumentNode | None] = {}
         self._paths: dict[tuple[str, ...], list[ElementNode]] = {}
+        self._children: dict[int, dict[str, list[ElementNode]]] = {}  # by id: the nodes live on
 
     def _nodes_at(self, steps: tuple[str, ...]) -> xlist:
         """The elements at an absolute path of names, in document order (the submission does
@@ -665,11 +666,21 @@ class Evaluator:
         if found is None:
             found = [self.document]
             for step in steps:
-                found = [
-                    c for n in found for c in n if isinstance(c, ElementNode) and c.name == step
-                ]
+                found = [c for n in found for c in self._named_children(n).get(step, ())]
             self._paths[steps] = found
         return xlist(found)
+
+    def _named_children(self, node: XPathNode) -> dict[str, list[ElementNode]]:
+        """A node's element children by name, in document order (the paths of one form share
+        their first steps: each node's children are listed once)."""
+        named = self._children.get(id(node))
+        if named is None:
+            named = {}
+            for child in node:
+                if isinstance(child, ElementNode):
+                    named.setdefault(child.name, []).append(child)
+            self._children[id(node)] = named
+        return named
 
     def _instance(self, name: str) -> DocumentNode | None:
         if name not in self._instances:
