@@ -191,10 +191,11 @@ def run(ctx: Context, job: Claimed) -> bool:
         return False
 
 
-def run_many(ctx: Context, claimed: list[Claimed]) -> int:
+def run_many(ctx: Context, claimed: list[Claimed], pause: Callable[[], None] = lambda: None) -> int:
     """Run claimed jobs together: one write transaction and one commit for them all. If that
-    fails, each runs alone, so that only the failing one is retried or parked. How many were
-    done."""
+    fails, each runs alone, so that only the failing one is retried or parked. ``pause`` is
+    called between two jobs (a worker thread lets its process's requests go first). How many
+    were done."""
     if len(claimed) > 1:
         try:
             processing.process_many(
@@ -203,11 +204,17 @@ def run_many(ctx: Context, claimed: list[Claimed]) -> int:
                 [(job.id, job.version_id) for job in claimed],
                 ctx.policy,
                 ctx.limits,
+                pause,
             )
             return len(claimed)
         except Exception as exc:  # told again, with its job, by the lone run that fails
             log.info("%d jobs together failed (%s); running each alone", len(claimed), exc)
-    return sum(run(ctx, job) for job in claimed)
+    done = 0
+    for n, job in enumerate(claimed):
+        if n:
+            pause()
+        done += run(ctx, job)
+    return done
 
 
 def drain(ctx: Context, progress: Callable[[int], None] | None = None) -> int:
@@ -320,7 +327,7 @@ class Workers:
                 self._wake.wait(POLL_SECONDS)
                 self._wake.clear()
                 continue
-            run_many(self.ctx, claimed)
+            run_many(self.ctx, claimed, lambda: self.requests.wait_idle(MAX_YIELD_SECONDS))
 
 
 def force_held(ctx: Context) -> int:

@@ -17,6 +17,7 @@ again an hour later gives the same answer.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, delete, select, update
@@ -62,14 +63,22 @@ def process(
 
 
 def process_many(
-    db: Database, storage: Storage, jobs: list[tuple[int, int]], policy: photos.Policy, limits
+    db: Database,
+    storage: Storage,
+    jobs: list[tuple[int, int]],
+    policy: photos.Policy,
+    limits: XmlLimits,
+    pause: Callable[[], None] = lambda: None,
 ) -> None:
-    """Do the work of several jobs ((job id, version id), prepared one by one) in one write
-    transaction: one turn of the write lock and one commit for them all. If any fails, none is
-    kept (the caller runs each alone then, so that only the failing one is retried)."""
-    prepared = [
-        prepare(db, storage, job_id, version_id, policy, limits) for job_id, version_id in jobs
-    ]
+    """Do the work of several jobs ((job id, version id), prepared one by one, ``pause()``
+    between two) in one write transaction: one turn of the write lock and one commit for them
+    all. If any fails, none is kept (the caller runs each alone then, so that only the failing
+    one is retried)."""
+    prepared = []
+    for n, (job_id, version_id) in enumerate(jobs):
+        if n:
+            pause()
+        prepared.append(prepare(db, storage, job_id, version_id, policy, limits))
     with db.write_lock(), db.session() as session:
         for work in prepared:
             if work is not None:
