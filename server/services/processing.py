@@ -98,6 +98,7 @@ class Work:
     derived: facts.Derived
     incoming: photos.Incoming
     point: tuple[float, float] | None
+    files: tuple[str, ...]  # the names of the files inspected (unchecked when prepared)
 
 
 def prepare(
@@ -132,7 +133,8 @@ def prepare(
     )
     issues = _validate(info.root, schema.fields, media, answers, received) + outside
     point = photos.first_geopoint(info.root, schema.fields)  # where the map page puts it
-    return Work(job_id, version_id, form_id, answers, issues, derived, incoming, point)
+    names = tuple(name for name, _ in files)
+    return Work(job_id, version_id, form_id, answers, issues, derived, incoming, point, names)
 
 
 def write(session: Session, work: Work) -> None:
@@ -149,7 +151,7 @@ def write(session: Session, work: Work) -> None:
             )
             submission.latitude, submission.longitude = work.point or (None, None)
         version.processed_at = utcnow()
-    blob_ids = _claim_files(session, work.version_id)
+    blob_ids = _claim_files(session, work.version_id, work.files)
     _fix_content_types(session, work.incoming, blob_ids)
     photos.remember(session, work.incoming, blob_ids)
     has_problems |= photos.check(session, work.incoming, submission.id, work.version_id, blob_ids)
@@ -198,6 +200,7 @@ _UNCHECKED_FILES = (
 )
 _UNCHECKED_BLOBS = select(Attachment.id, Attachment.name, Attachment.blob_id).where(
     Attachment.version_id == bindparam("version_id"),
+    Attachment.name.in_(bindparam("names", expanding=True)),
     Attachment.blob_id.is_not(None),
     Attachment.checked_at.is_(None),
 )
@@ -226,10 +229,14 @@ def _unchecked_files(session: Session, version_id: int) -> list:
     return [(name, (key, sha, md5, size)) for name, key, sha, md5, size in rows]
 
 
-def _claim_files(session: Session, version_id: int) -> dict[str, int]:
-    """The version's files still unchecked (name -> blob id), marked checked in this
-    transaction: another job for the version, after this one commits, leaves them alone."""
-    rows = session.execute(_UNCHECKED_BLOBS, {"version_id": version_id}).all()
+def _claim_files(session: Session, version_id: int, names: tuple[str, ...]) -> dict[str, int]:
+    """Of the files this job inspected (``names``), those still unchecked (name -> blob id),
+    marked checked in this transaction: another job for the version, after this one commits,
+    leaves them alone. A file that arrived since (a resend filling it in) is left to its own
+    job, which inspects it."""
+    if not names:
+        return {}
+    rows = session.execute(_UNCHECKED_BLOBS, {"version_id": version_id, "names": names}).all()
     if rows:
         session.execute(
             update(Attachment)

@@ -321,6 +321,27 @@ def test_a_file_sent_later_gets_a_job_of_its_own_and_is_checked_once(phone, db, 
         assert count(db, PhotoMeta) == 1 and count(db, PovertyFact) == 1
 
 
+def test_a_file_arriving_while_a_job_runs_is_left_to_its_own_job(phone, db, work, monkeypatch):
+    """The first job prepared without the photo; the resend that fills it in lands before that
+    job writes: the first job must not mark the photo checked, or it is never inspected."""
+    xml = household(8)
+    assert [r.status for r in phone.submit(xml)] == [201]  # the photo is still missing
+    [first] = jobs.claim_many(db, "w")
+    work_of_first = processing.prepare(
+        db, work.storage, first.id, first.version_id, work.policy, work.limits
+    )
+    assert [r.status for r in phone.submit(xml, {"house.jpg": photo(8)})] == [201]
+    with db.write_lock(), db.session() as session:
+        processing.write(session, work_of_first)
+        session.commit()
+    with db.session() as s:
+        assert s.scalars(select(Attachment.checked_at)).one() is None
+    assert jobs.drain(work) == 1  # the resend's job
+    with db.session() as s:
+        assert s.scalars(select(Attachment.checked_at)).one() is not None
+    assert count(db, PhotoMeta) == 1 and count(db, Job) == 0
+
+
 def test_worker_threads_run_each_job_once(phone, db, work):
     n = 12
     for i in range(n):
