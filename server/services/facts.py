@@ -364,10 +364,13 @@ def _keep(
             )
         ]
     key = f"{a.get('commune')}/{household_code}"
-    row = session.scalar(_fact_of(model), {"period": period, "key": key})
+    # A poverty fact is linked to the household's other periods: read them all at once.
+    household = session.scalars(_facts_of(model), {"period": period, "key": key}).all()
+    row = next((r for r in household if r.period == period), None)
     if row is None:
         row = model(period=period, household_key=key)
         session.add(row)
+        household = sorted([*household, row], key=lambda r: r.period)
     elif row.version_id > source.version_id and row.submission_id != source.submission_id:
         return []
     row.submission_id = source.submission_id
@@ -383,16 +386,19 @@ def _keep(
         setattr(row, name, value)
     session.flush()  # the unique (period, household) constraint speaks here on a race
     if model is PovertyFact:
-        link(session, {key})
+        _link(household)
+        session.flush()
     return []
 
 
 @functools.cache
-def _fact_of(model):
-    """The statement that finds a household's fact of a period, built once per model."""
-    return select(model).where(
-        model.period == bindparam("period"), model.household_key == bindparam("key")
-    )
+def _facts_of(model):
+    """The statement that finds a household's facts: of every period for poverty (linked
+    across periods), of the one period for the others; built once per model."""
+    where = model.household_key == bindparam("key")
+    if model is PovertyFact:
+        return select(model).where(where).order_by(model.period)
+    return select(model).where(model.period == bindparam("period"), where)
 
 
 def _problem(a: Answers, name: str, rule: str, value: str | None, vi: str, en: str) -> Problem:
@@ -534,40 +540,40 @@ def link(session: Session, keys: set[str]) -> None:
     """Recompute the links between the periods of these households' poverty facts (``LINKS``):
     a few rows per household, read by an index, whatever else is stored."""
     for key in sorted(k for k in keys if k):
-        rows = session.scalars(
-            select(PovertyFact).where(PovertyFact.household_key == key).order_by(PovertyFact.period)
-        ).all()
-        by_period = {r.period: r for r in rows}
-        for row in rows:
-            before_period = periods.previous(row.period)
-            before = by_period.get(before_period) if before_period else None
-            after = next((r for r in rows if periods.previous(r.period) == row.period), None)
-            earlier = [
-                r
-                for r in rows
-                if before_period
-                and periods.kind(r.period) == periods.kind(row.period)
-                and r.period < before_period
-            ]
-            values = {
-                "prev_class": before.poverty_class if before else None,
-                "prev_counted": bool(before and _counts(before)),
-                "prev_approved": bool(before and before.approved),
-                "earlier_poor": any(r.poverty_class == "poor" and _counts(r) for r in earlier),
-                "earlier_near": any(r.poverty_class == "near_poor" and _counts(r) for r in earlier),
-                "earlier_poor_approved": any(
-                    r.poverty_class == "poor" and r.approved for r in earlier
-                ),
-                "earlier_near_approved": any(
-                    r.poverty_class == "near_poor" and r.approved for r in earlier
-                ),
-                "next_counted": bool(after and _counts(after)),
-                "next_approved": bool(after and after.approved),
-            }
-            for name, value in values.items():
-                if getattr(row, name) != value:
-                    setattr(row, name, value)
+        _link(session.scalars(_facts_of(PovertyFact), {"key": key}).all())
     session.flush()
+
+
+def _link(rows: list[PovertyFact]) -> None:
+    """``LINKS`` of one household's poverty facts, ``rows`` in period order."""
+    by_period = {r.period: r for r in rows}
+    for row in rows:
+        before_period = periods.previous(row.period)
+        before = by_period.get(before_period) if before_period else None
+        after = next((r for r in rows if periods.previous(r.period) == row.period), None)
+        earlier = [
+            r
+            for r in rows
+            if before_period
+            and periods.kind(r.period) == periods.kind(row.period)
+            and r.period < before_period
+        ]
+        values = {
+            "prev_class": before.poverty_class if before else None,
+            "prev_counted": bool(before and _counts(before)),
+            "prev_approved": bool(before and before.approved),
+            "earlier_poor": any(r.poverty_class == "poor" and _counts(r) for r in earlier),
+            "earlier_near": any(r.poverty_class == "near_poor" and _counts(r) for r in earlier),
+            "earlier_poor_approved": any(r.poverty_class == "poor" and r.approved for r in earlier),
+            "earlier_near_approved": any(
+                r.poverty_class == "near_poor" and r.approved for r in earlier
+            ),
+            "next_counted": bool(after and _counts(after)),
+            "next_approved": bool(after and after.approved),
+        }
+        for name, value in values.items():
+            if getattr(row, name) != value:
+                setattr(row, name, value)
 
 
 def _counts(fact: PovertyFact) -> bool:
