@@ -55,11 +55,7 @@ def process(
     limits: XmlLimits = XmlLimits(),  # noqa: B008 (frozen)
 ) -> None:
     """Do the work of job ``job_id`` (version ``version_id``) and delete the job, atomically."""
-    work = prepare(db, storage, job_id, version_id, policy, limits)
-    if work is not None:
-        with db.write_lock(), db.session() as session:
-            write(session, work)
-            session.commit()
+    process_many(db, storage, [(job_id, version_id)], policy, limits)
 
 
 def process_many(
@@ -79,10 +75,12 @@ def process_many(
         if n:
             pause()
         prepared.append(prepare(db, storage, job_id, version_id, policy, limits))
+    prepared = [work for work in prepared if work is not None]
+    if not prepared:
+        return
     with db.write_lock(), db.session() as session:
         for work in prepared:
-            if work is not None:
-                write(session, work)
+            write(session, work)
         session.commit()
 
 

@@ -3,6 +3,7 @@ KoboToolbox does), admins and designers see everything."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, bindparam, false, or_, select, true
@@ -28,8 +29,7 @@ class Scope:
         levels = dict(
             session.execute(select(Area.code, Area.level).where(Area.code.in_(codes))).all()
         )
-        pick = lambda level: frozenset(c for c in codes if levels.get(c) == level)  # noqa: E731
-        return cls(False, pick("province"), pick("commune"), pick("area"))
+        return cls._assigned((code, levels.get(code)) for code in codes)
 
     @classmethod
     def of_user_id(cls, session: Session, user_id: int) -> tuple[str, Scope] | None:
@@ -39,12 +39,20 @@ class Scope:
         if not rows:
             return None
         username, role = rows[0].username, rows[0].role
-        if Role(role) in UNSCOPED_ROLES:
+        if role in UNSCOPED_ROLES:
             return username, cls(everything=True)
-        pick = lambda level: frozenset(  # noqa: E731
-            r.area_code for r in rows if r.area_code is not None and r.level == level
+        return username, cls._assigned(
+            (r.area_code, r.level) for r in rows if r.area_code is not None
         )
-        return username, cls(False, pick("province"), pick("commune"), pick("area"))
+
+    @classmethod
+    def _assigned(cls, levels: Iterable[tuple[str, str | None]]) -> Scope:
+        """The scope of assigned area codes, each with its level (None: not in the registry)."""
+        by_level: dict[str | None, set[str]] = {}
+        for code, level in levels:
+            by_level.setdefault(level, set()).add(code)
+        pick = lambda level: frozenset(by_level.get(level, ()))  # noqa: E731
+        return cls(False, pick("province"), pick("commune"), pick("area"))
 
     def clause(self, model) -> ColumnElement[bool]:
         """A WHERE clause for any model with province_code, commune_code and area_code columns."""
