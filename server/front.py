@@ -238,8 +238,14 @@ class Front:
         self.limits = limits
         self.backend = backend
         self.open = Counter()  # connections per client address
+        # asyncio keeps only weak references to tasks, and a stream's protocol drops its own when
+        # the client's connection closes: a handler still relaying an answer was then collected
+        # mid-way ("Task was destroyed but it is pending!"). The running handlers, held here.
+        self.handlers: set[asyncio.Task] = set()
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        self.handlers.add(task)
         peer = writer.get_extra_info("peername") or ("", 0)
         address = peer[0] if isinstance(peer, tuple) else ""
         self.open[address] += 1
@@ -258,6 +264,7 @@ class Front:
             if not self.open[address]:
                 del self.open[address]
             writer.close()
+            self.handlers.discard(task)
 
     async def _serve(self, reader, writer, peer, local) -> None:
         request = None

@@ -199,3 +199,27 @@ def test_serve_answers_only_the_names_it_listens_on(live):
         assert r.status_code == 401
     r = requests.get(f"{live.url}/formList", headers={**probe, "Host": "evil.example"}, timeout=5)
     assert r.status_code == 400 and "evil.example" in r.text
+
+
+def test_no_handler_is_dropped_mid_answer_under_load(live):
+    """asyncio keeps only weak references to tasks, and a stream's protocol drops its own when
+    the client's connection closes: without the front's own reference, handlers still relaying
+    an answer were collected mid-way ("Task was destroyed but it is pending!")."""
+    before = live.output().count("Task was destroyed")
+
+    def client(n: int) -> list[int]:
+        statuses = []
+        for _ in range(n):
+            with requests.Session() as s:
+                statuses.append(s.get(f"{live.url}/app/login", timeout=10).status_code)
+        return statuses
+
+    results: list[int] = []
+    threads = [threading.Thread(target=lambda: results.extend(client(60))) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert results == [200] * 480
+    time.sleep(1)
+    assert live.output().count("Task was destroyed") == before
