@@ -229,13 +229,18 @@ def _mod(a: float, b: float) -> float:
     return math.nan if b == 0 else math.fmod(a, b)
 
 
-_override("+", evaluate=_arithmetic(lambda a, b: a + b))
-_override("-", evaluate=_arithmetic(lambda a, b: a - b))
-_override("div", evaluate=_arithmetic(_div))
-_override("mod", evaluate=_arithmetic(_mod))
+_ARITHMETIC: dict[str, Callable[[float, float], float]] = {
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "div": _div,
+    "mod": _mod,
+}
+for _symbol in ("+", "-", "div", "mod"):
+    _override(_symbol, evaluate=_arithmetic(_ARITHMETIC[_symbol]))
 
 _Asterisk = XFormsParser.symbol_table["*"]
-_multiply = _arithmetic(lambda a, b: a * b)
+_multiply = _arithmetic(_ARITHMETIC["*"])
 
 
 def _asterisk(self, context=None):
@@ -258,10 +263,26 @@ def evaluate__if(self, context=None):
     return chosen.evaluate(copy(context))
 
 
+def selected(chosen: Any, value: Any) -> bool:
+    return string(value).strip() in string(chosen).split()
+
+
+def count_selected(chosen: Any) -> int:
+    return len(string(chosen).split())
+
+
+def matches(value: Any, pattern: Any) -> bool:
+    """``regex(value, pattern)``; a pattern Python cannot compile is Unsupported."""
+    value, pattern = string(value), string(pattern)
+    try:
+        return _regex(pattern).search(value) is not None
+    except re.error as exc:
+        raise Unsupported(f"regex {pattern!r}: {exc}") from None
+
+
 @method(function("selected", nargs=2))
 def evaluate__selected(self, context=None):
-    chosen, value = _args(self, context)
-    return string(value).strip() in string(chosen).split()
+    return selected(*_args(self, context))
 
 
 @method(function("selected-at", nargs=2))
@@ -273,16 +294,12 @@ def evaluate__selected_at(self, context=None):
 
 @method(function("count-selected", nargs=1))
 def evaluate__count_selected(self, context=None):
-    return len(string(self[0].evaluate(copy(context))).split())
+    return count_selected(self[0].evaluate(copy(context)))
 
 
 @method(function("regex", nargs=2))
 def evaluate__regex(self, context=None):
-    value, pattern = (string(v) for v in _args(self, context))
-    try:
-        return _regex(pattern).search(value) is not None
-    except re.error as exc:
-        raise Unsupported(f"regex {pattern!r}: {exc}") from None
+    return matches(*_args(self, context))
 
 
 @lru_cache(maxsize=256)
@@ -384,13 +401,17 @@ def _position(self, context=None):
         raise self.missing_context()
     if not len(self):
         return context.position
-    nodes = self[0].evaluate(copy(context))
+    # A context not made by an Evaluator has no memory between calls.
+    positions = context.__dict__.get("xforms_positions")
+    return position_of(self[0].evaluate(copy(context)), {} if positions is None else positions)
+
+
+def position_of(nodes: Any, positions: dict[int, int]) -> float | int:
+    """``position(nodes)``: the 1-based index of the first node among its like-named siblings
+    (``positions`` remembers them, by node id), NaN for anything else."""
     node = _first(nodes)
     if not isinstance(node, XPathNode) or node.parent is None:
         return math.nan
-    positions = context.__dict__.get("xforms_positions")
-    if positions is None:  # a context not made by an Evaluator: no memory between calls
-        positions = {}
     if id(node) not in positions:
         number_siblings(node.parent, node.name, positions)
     return positions[id(node)]
@@ -593,27 +614,14 @@ def _fast_operation(symbol: str, operands: list[_Fast]) -> _Fast | None:
     if symbol == "number" and n == 1:
         return lambda ev, item, cur: number(a(ev, item, cur))
     if symbol == "selected" and n == 2:
-        return lambda ev, item, cur: (
-            string(b(ev, item, cur)).strip() in string(a(ev, item, cur)).split()
-        )
+        return lambda ev, item, cur: selected(a(ev, item, cur), b(ev, item, cur))
     if symbol == "count-selected" and n == 1:
-        return lambda ev, item, cur: len(string(a(ev, item, cur)).split())
+        return lambda ev, item, cur: count_selected(a(ev, item, cur))
     if symbol == "regex" and n == 2:
-        return lambda ev, item, cur: (
-            _regex(string(b(ev, item, cur))).search(string(a(ev, item, cur))) is not None
-        )
+        return lambda ev, item, cur: matches(a(ev, item, cur), b(ev, item, cur))
     if symbol == "position" and n == 1:
-        return lambda ev, item, cur: ev._position_of(a(ev, item, cur))
+        return lambda ev, item, cur: position_of(a(ev, item, cur), ev.positions)
     return None
-
-
-_ARITHMETIC: dict[str, Callable[[float, float], float]] = {
-    "+": lambda x, y: x + y,
-    "-": lambda x, y: x - y,
-    "*": lambda x, y: x * y,
-    "div": _div,
-    "mod": _mod,
-}
 
 
 def _truth(value: Any) -> bool:
@@ -653,7 +661,8 @@ class Evaluator:
         self._context.__dict__["xforms_instance"] = self._instance
         self._context.__dict__["xforms_paths"] = self._nodes_at
         # position() of each node, by id: the documents stay alive as long as the evaluator.
-        self._context.__dict__["xforms_positions"] = {}
+        self.positions: dict[int, int] = {}
+        self._context.__dict__["xforms_positions"] = self.positions
         self._builder = instances
         self._instances: dict[str, DocumentNode | None] = {}
         self._paths: dict[tuple[str, ...], list[ElementNode]] = {}
@@ -720,17 +729,6 @@ class Evaluator:
             raise
         except Exception as exc:  # whatever a form's expression does, it is "not checked"
             raise Unsupported(_reason(exc)) from None
-
-    def _position_of(self, nodes: Any) -> float | int:
-        """``position(nodes)``: the 1-based index of the first node among its like-named
-        siblings, NaN for anything else (see ``_position``)."""
-        node = _first(nodes)
-        if not isinstance(node, XPathNode) or node.parent is None:
-            return math.nan
-        positions = self._context.__dict__["xforms_positions"]
-        if id(node) not in positions:
-            number_siblings(node.parent, node.name, positions)
-        return positions[id(node)]
 
     def instance(self, name: str) -> DocumentNode | None:
         return self._instance(name)
