@@ -285,7 +285,8 @@ def _poverty(session: Session, a: Answers, source: Source) -> Derived:
         "local_class": poverty.classify(income, count, kind, local).value if local else None,
     }
     return Derived(
-        problems, _keeping(PovertyFact, a, period, a.get("household_code"), source, values)
+        problems,
+        functools.partial(_keep, PovertyFact, a, period, a.get("household_code"), source, values),
     )
 
 
@@ -299,7 +300,10 @@ def _cultural_family(session: Session, a: Answers, source: Source) -> Derived:
         "meeting_result": a.get("meeting_result") or None,
     }
     return Derived(
-        [], _keeping(CulturalFamilyFact, a, a.get("year"), a.get("household_code"), source, values)
+        [],
+        functools.partial(
+            _keep, CulturalFamilyFact, a, a.get("year"), a.get("household_code"), source, values
+        ),
     )
 
 
@@ -314,8 +318,14 @@ def _satisfaction(session: Session, a: Answers, source: Source) -> Derived:
     }
     return Derived(
         [],
-        _keeping(
-            SatisfactionFact, a, a.get("period"), a.get("respondent_household"), source, values
+        functools.partial(
+            _keep,
+            SatisfactionFact,
+            a,
+            a.get("period"),
+            a.get("respondent_household"),
+            source,
+            values,
         ),
     )
 
@@ -327,31 +337,19 @@ _RECORDERS = {
 }
 
 
-def _keeping(model, a: Answers, period: str, household_code: str, source: Source, values: dict):
-    """What writes the fact, given the session to write in."""
-    return functools.partial(
-        _keep,
-        model=model,
-        a=a,
-        period=period,
-        household_code=household_code,
-        source=source,
-        values=values,
-    )
-
-
 def _keep(
-    session: Session,
-    *,
     model,
     a: Answers,
     period: str,
     household_code: str,
     source: Source,
     values: dict,
+    session: Session,
 ) -> list[Problem]:
     """One row per (period, household): the latest submission received wins (a later version id),
-    so a phone that resends an old review late does not overwrite a newer one."""
+    so a phone that resends an old review late does not overwrite a newer one. ``session`` comes
+    last: the rest is bound when the facts are derived (``Derived.keep``), the session when
+    they are written."""
     if not household_code or not a.get("commune"):
         return [
             _problem(
