@@ -37,6 +37,7 @@ from functools import lru_cache
 from xml.etree.ElementTree import Element, ElementTree, SubElement
 
 from elementpath import get_node_tree
+from elementpath.xpath_nodes import ElementNode
 
 from .. import errors
 from ..domain.checks import Issue
@@ -146,7 +147,7 @@ def _model(submission: Element, fields: Sequence[Mapping]) -> _Model:
     def walk(source: Element | None, path: str, out: Element, parent: _Node | None) -> None:
         by_name: dict[str, list[Element]] = {}
         for c in source if source is not None else ():
-            if isinstance(c.tag, str) and not _is_template(c):
+            if isinstance(c.tag, str) and not (c.attrib and _is_template(c)):
                 by_name.setdefault(local(c.tag), []).append(c)
         for f in children.get(path, ()):
             name = f["name"]
@@ -173,8 +174,7 @@ def _model(submission: Element, fields: Sequence[Mapping]) -> _Model:
 
 
 def _is_template(element: Element) -> bool:
-    attrib = element.attrib
-    return bool(attrib) and any(local(k) == "template" for k in attrib)
+    return any(local(k) == "template" for k in element.attrib)
 
 
 # -- the checks -----------------------------------------------------------------------------------
@@ -363,8 +363,7 @@ class _Validation:
         candidates = _index(rows, choices["value"]).get(token)
         if not candidates:
             return True
-        document = get_node_tree(ElementTree(_instance_element(candidates)))
-        items = [n for n in document.getroot() if getattr(n, "name", None) == "item"]
+        items = _items(rows, choices["value"], token, candidates)
         try:
             return any(
                 boolean(
@@ -503,11 +502,13 @@ def _instance_element(rows: Sequence[Mapping[str, str]]) -> Element:
 
 
 class _Rows(list):
-    """Rows of a choice list, with an index by column built once (media rows are shared)."""
+    """Rows of a choice list, with an index by column and the XPath items of a value built once
+    (media rows are shared by every submission that reads the same file)."""
 
     def __init__(self, rows=()):
         super().__init__(rows)
         self.indexes: dict[str, dict[str, list[Mapping[str, str]]]] = {}
+        self.items: dict[tuple[str, str], list[ElementNode]] = {}
 
 
 def _index(rows: Sequence[Mapping[str, str]], column: str) -> dict[str, list[Mapping[str, str]]]:
@@ -519,6 +520,20 @@ def _index(rows: Sequence[Mapping[str, str]], column: str) -> dict[str, list[Map
             out.setdefault(row.get(column, ""), []).append(row)
         known[column] = out
     return known[column]
+
+
+def _items(
+    rows: Sequence[Mapping[str, str]], column: str, value: str, candidates: list
+) -> list[ElementNode]:
+    """The ``item`` nodes of the rows whose ``column`` is ``value``, as XPath sees them (built
+    once per shared list: a cascade's filter is checked on every submission)."""
+    known = rows.items if isinstance(rows, _Rows) else {}
+    found = known.get((column, value))
+    if found is None:
+        document = get_node_tree(ElementTree(_instance_element(candidates)))
+        found = [n for n in document.getroot() if getattr(n, "name", None) == "item"]
+        known[(column, value)] = found
+    return found
 
 
 def _read_media(name: str, data: bytes | None) -> Sequence[dict[str, str]] | None:

@@ -448,6 +448,27 @@ def test_sample_in_an_area_of_another_commune_breaks_the_cascade():
     ]
 
 
+def test_the_cascade_items_kept_for_one_submission_judge_the_next_by_its_own_answers():
+    """A list's items for a value are built once and shared: the filter is still evaluated
+    against each submission's answers, in whatever order they come."""
+    other = sample("pov1.xml")
+    other.find("household/commune").text = "21553"  # the area's commune: now consistent
+    other.find("household/area_code").text = "21553-K01"
+
+    def choice_issues(root):
+        issues = validate(
+            root, fields_of("poverty_review"), media={"areas.csv": AREAS}, today=TODAY
+        )
+        return [(i.path, i.value) for i in issues if i.rule == "choice"]
+
+    moved = sample("pov1.xml")
+    moved.find("household/area_code").text = "21553-K01"
+    assert choice_issues(moved) == [("/data/household/area_code", "21553-K01")]
+    assert choice_issues(sample("pov1.xml")) == []
+    assert choice_issues(moved) == [("/data/household/area_code", "21553-K01")]
+    assert choice_issues(other) == []
+
+
 def test_sample_without_areas_csv_lists_the_cascade_as_not_checked():
     issues = validate(sample("pov1.xml"), fields_of("poverty_review"), media={}, today=TODAY)
     assert [(i.path, i.rule) for i in issues] == [
