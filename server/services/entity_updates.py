@@ -53,10 +53,12 @@ class EntityProblem(Exception):
 _DECLARED: dict[tuple[int, str], tuple] = {}  # (form version id, md5) -> its declarations
 
 
-def declarations_of(session: Session, form_version_id: int) -> tuple:
+def declarations_of(session: Session, form_version_id: int, md5: str | None = None) -> tuple:
     """The entity declarations of a form version, read from its XForm once per process (a
-    version's XForm never changes; the MD5 in the key guards against a reused id)."""
-    md5 = session.scalar(select(FormVersion.md5).where(FormVersion.id == form_version_id))
+    version's XForm never changes; the MD5 in the key guards against a reused id). A job
+    that has read the version's MD5 already passes it."""
+    if md5 is None:
+        md5 = session.scalar(select(FormVersion.md5).where(FormVersion.id == form_version_id))
     key = (form_version_id, md5 or "")
     found = _DECLARED.get(key)
     if found is None:
@@ -68,12 +70,12 @@ def declarations_of(session: Session, form_version_id: int) -> tuple:
     return found
 
 
-def on_processed(session: Session, version: SubmissionVersion) -> list[Issue]:
+def on_processed(session: Session, version: SubmissionVersion, md5: str) -> list[Issue]:
     """Apply the submission's entities to the lists that do not wait for approval (and to those
-    that do, when it was approved while its job waited)."""
+    that do, when it was approved while its job waited); ``md5`` is the form version's."""
     submission = session.get(Submission, version.submission_id)  # the job's, already loaded
     approved = submission is not None and submission.review_state == "approved"
-    return _apply(session, version.submission_id, approved=approved)
+    return _apply(session, version.submission_id, approved=approved, md5=md5)
 
 
 def on_approved(session: Session, submission: Submission) -> list[Issue]:
@@ -90,14 +92,22 @@ def on_approved(session: Session, submission: Submission) -> list[Issue]:
     return issues
 
 
-def _apply(session: Session, submission_id: int, *, approved: bool, force: bool = False):
+def _apply(
+    session: Session,
+    submission_id: int,
+    *,
+    approved: bool,
+    force: bool = False,
+    md5: str | None = None,
+):
     """Apply the submission's entities to the lists due: all of them when ``approved``, else
-    those that change on receipt. An entity a submission already changed is left alone."""
+    those that change on receipt. An entity a submission already changed is left alone.
+    ``md5``: the current version's form version's, when the caller has it."""
     submission = session.get(Submission, submission_id)
     if submission is None or submission.current_version_id is None:
         return []
     version = session.get(SubmissionVersion, submission.current_version_id)
-    decls = declarations_of(session, version.form_version_id)
+    decls = declarations_of(session, version.form_version_id, md5)
     if not decls:
         return []
     named = {

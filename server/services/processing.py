@@ -91,6 +91,7 @@ class Work:
     job_id: int
     version_id: int
     form_id: str
+    md5: str  # the form version's
     answers: Answers
     issues: list
     derived: facts.Derived
@@ -132,7 +133,7 @@ def prepare(
     issues = _validate(info.root, schema.fields, media, answers, received) + outside
     point = photos.first_geopoint(info.root, schema.fields)  # where the map page puts it
     names = tuple(name for name, _ in files)
-    return Work(job_id, version_id, form_id, answers, issues, derived, incoming, point, names)
+    return Work(job_id, version_id, form_id, md5, answers, issues, derived, incoming, point, names)
 
 
 def write(session: Session, work: Work) -> None:
@@ -144,9 +145,7 @@ def write(session: Session, work: Work) -> None:
     has_problems = False
     if version.processed_at is None:
         if current:
-            has_problems = _derive(
-                session, work.form_id, version, work.answers, work.issues, work.derived
-            )
+            has_problems = _derive(session, work, version)
             submission.latitude, submission.longitude = work.point or (None, None)
         version.processed_at = utcnow()
     blob_ids = _claim_files(session, work.version_id, work.files)
@@ -282,29 +281,23 @@ def _validate(root, fields: list[dict], media: dict, answers: Answers, received)
     return issues + domain_checks.check(answers.values, answers.repeats, answers.paths, issues)
 
 
-def _derive(
-    session: Session,
-    form_id: str,
-    version: SubmissionVersion,
-    answers: Answers,
-    issues: list,
-    derived: facts.Derived,
-) -> bool:
+def _derive(session: Session, work: Work, version: SubmissionVersion) -> bool:
     """Facts and problems of the submission's current version; True when a problem was found
     (a "not checked" note alone is not a problem)."""
     found = [
-        *issues,
+        *work.issues,
         *checks.duplicate_household(
             session,
             form_pk=version.form_pk,
             submission_id=version.submission_id,
-            place=answers.place(),
-            paths=answers.paths,
+            place=work.answers.place(),
+            paths=work.answers.paths,
         ),
-        *derived.write(session),
+        *work.derived.write(session),
     ]
-    found += entity_updates.on_processed(session, version)  # after the facts: it reads the class
+    # After the facts: the entities take the household's class from them.
+    found += entity_updates.on_processed(session, version, work.md5)
     if version.deprecated_id:  # an edit is never approved, whatever the fact said before
-        facts.set_approved(session, form_id, version.submission_id, False)
+        facts.set_approved(session, work.form_id, version.submission_id, False)
     photos.add_problems(session, version.id, found)
     return any(getattr(p, "checked", True) for p in found)
