@@ -6,10 +6,11 @@ import contextlib
 import fcntl
 import os
 import threading
+import time
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import models, textfold
@@ -36,12 +37,44 @@ def _lower(value):
     return value.lower() if isinstance(value, str) else value
 
 
+# A pooled server connection idle this long is pinged before use (see _ping_when_idle).
+PING_AFTER_IDLE_SECONDS = 5.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Pessimistic disconnect handling, as ``pool_pre_ping`` does it, but only for a connection
+    that sat in the pool for ``PING_AFTER_IDLE_SECONDS``: a restarted or failed-over server, or a
+    firewall's idle timeout, is found before a request uses the connection, and a busy process
+    (a connection back in the pool a few milliseconds ago) does not pay a round trip per checkout
+    (three per submission). A server lost in the middle of work fails that request; SQLAlchemy
+    then replaces the pool's connections (its optimistic handling)."""
+    dialect = engine.dialect
+
+    def on_checkout(dbapi_connection, record, _proxy) -> None:
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as exc:
+            # The pool closes this connection and checks out a new one (up to three tries).
+            raise DisconnectionError(f"the database connection was lost: {exc}") from exc
+
+    def on_checkin(_dbapi_connection, record) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    event.listen(engine, "checkout", on_checkout)
+    event.listen(engine, "checkin", on_checkin)
+
+
 class Database:
     def __init__(self, url: str):
         self.url = url
-        self.engine: Engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+        self.engine: Engine = create_engine(url)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            _ping_when_idle(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         if self.engine.dialect.name != "sqlite":
             self._write_lock = contextlib.nullcontext()
