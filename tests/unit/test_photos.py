@@ -102,6 +102,27 @@ def test_thumbnail_longest_side_is_the_size_and_small_originals_are_not_enlarged
     assert small.size == (64, 48)
 
 
+@pytest.mark.parametrize(
+    ("size", "orientation", "decoded"),
+    [
+        ((1280, 960), None, (320, 240)),  # what Collect sends (max-pixels=1280): a quarter
+        ((960, 1280), None, (240, 320)),
+        ((1280, 960), 6, (240, 320)),  # stored sideways: decoded small, then turned upright
+        ((2560, 1920), None, (320, 240)),  # an eighth
+        ((1000, 700), None, (500, 350)),  # no DCT scale gives 320 exactly: the next one up
+    ],
+)
+def test_a_jpeg_is_decoded_at_the_smallest_scale_its_320_px_copy_needs(size, orientation, decoded):
+    """A 4:3 photo's 320 px copy is 320x240, so a quarter-scale decode is enough; asking the
+    decoder for a 320 px square would make it decode at half scale, four times the pixels."""
+    data = photo(3, size=size, orientation=orientation)
+    got = photos._decode(io.BytesIO(data), "jpeg", photos.DEFAULT_PIXEL_LIMIT, 320)
+    assert got.image.size == decoded
+    assert (got.width, got.height) == (size[::-1] if orientation == 6 else size)
+    thumb = Image.open(io.BytesIO(inspect(data, thumbnail_sizes=(320,)).thumbnails[320]))
+    assert max(thumb.size) == 320
+
+
 def test_thumbnails_carry_no_gps():
     data = photo(2, gps=HOUSE, taken=dt.datetime(2026, 11, 1))
     thumb = Image.open(io.BytesIO(photos.thumbnail(io.BytesIO(data), 320)))
