@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 from xml.etree.ElementTree import Element
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from .. import db, photos
@@ -443,48 +443,21 @@ def _reuse(
         meta = metas.get(blob_id)
         if meta is not None and meta.dhash is not None:
             h = _unsigned(meta.dhash)
-            candidates = session.execute(
-                select(PhotoMeta.blob_id, PhotoMeta.dhash)
-                .join(PhotoHashBand, PhotoHashBand.blob_id == PhotoMeta.blob_id)
-                .where(
-                    or_(
-                        *(
-                            and_(PhotoHashBand.band == i, PhotoHashBand.value == v)
-                            for i, v in hash_bands(h)
-                        )
-                    ),
-                    PhotoMeta.blob_id.not_in(mine),
-                )
-                .distinct()
-                .order_by(PhotoMeta.blob_id)
-                .limit(CANDIDATES)
-            ).all()
+            bands = {f"band{i}": v for i, v in hash_bands(h)}
+            candidates = session.execute(_SIMILAR, {**bands, "mine": list(mine)}).all()
             for other, signed in candidates:
                 bits = photos.hamming(h, _unsigned(signed))
                 if bits <= NEAR_BITS:
                     similar[other] = bits
-        query = (
-            select(
-                Attachment.blob_id,
-                Attachment.name,
-                Submission.id,
-                Submission.current_version_id,
-            )
-            .join(Submission, Submission.current_version_id == Attachment.version_id)
-            .where(Attachment.blob_id.in_(similar), Submission.id != submission_id)
-            .order_by(Submission.id, Attachment.name)
-            .limit(1)
-        )
+        params = {"blobs": list(similar), "submission_id": submission_id}
         if household is not None and commune is not None:  # its next review may show the house
-            query = query.where(
-                or_(
-                    Submission.household_code.is_(None),
-                    Submission.commune_code.is_(None),
-                    Submission.household_code != household,
-                    Submission.commune_code != commune,
-                )
+            query, params = (
+                _IN_ANOTHER_HOUSEHOLD,
+                {**params, "household": household, "commune": commune},
             )
-        use = session.execute(query).first()
+        else:
+            query = _IN_ANOTHER_SUBMISSION
+        use = session.execute(query, params).first()
         if use is None:
             continue
         other_blob, other_name, other_id, other_version = use
@@ -492,6 +465,43 @@ def _reuse(
         found.append(_reused(incoming.paths.get(name, name), name, other_name, other_id, bits))
         _tell_the_first(session, other_version, other_name, name, submission_id, bits)
     return found
+
+
+# The reuse check's statements, built once (every photo received runs them).
+_SIMILAR = (  # photos sharing a band of the hash: the only ones that can be near it
+    select(PhotoMeta.blob_id, PhotoMeta.dhash)
+    .join(PhotoHashBand, PhotoHashBand.blob_id == PhotoMeta.blob_id)
+    .where(
+        or_(
+            *(
+                and_(PhotoHashBand.band == i, PhotoHashBand.value == bindparam(f"band{i}"))
+                for i in range(len(BANDS))
+            )
+        ),
+        PhotoMeta.blob_id.not_in(bindparam("mine", expanding=True)),
+    )
+    .distinct()
+    .order_by(PhotoMeta.blob_id)
+    .limit(CANDIDATES)
+)
+_IN_ANOTHER_SUBMISSION = (  # the earliest other submission whose current version has one
+    select(Attachment.blob_id, Attachment.name, Submission.id, Submission.current_version_id)
+    .join(Submission, Submission.current_version_id == Attachment.version_id)
+    .where(
+        Attachment.blob_id.in_(bindparam("blobs", expanding=True)),
+        Submission.id != bindparam("submission_id"),
+    )
+    .order_by(Submission.id, Attachment.name)
+    .limit(1)
+)
+_IN_ANOTHER_HOUSEHOLD = _IN_ANOTHER_SUBMISSION.where(  # not a later review of the same house
+    or_(
+        Submission.household_code.is_(None),
+        Submission.commune_code.is_(None),
+        Submission.household_code != bindparam("household"),
+        Submission.commune_code != bindparam("commune"),
+    )
+)
 
 
 def _tell_the_first(
