@@ -135,8 +135,20 @@ def content_type(name: str, info: PhotoInfo) -> str:
 
 
 def remember(session: Session, incoming: Incoming, blob_ids: dict[str, int]) -> None:
-    """Keep what was learnt about new blobs (a concurrent POST may have kept it first)."""
-    _keep(session, {blob_ids[n]: info for n, info in incoming.found.items() if n in blob_ids})
+    """Keep what was learnt about new blobs (another job may have kept it first). A new file was
+    recorded with the type its name suggests; now its bytes say what it is (a file named .jpg
+    that is no image becomes application/octet-stream)."""
+    new = {blob_ids[n]: info for n, info in incoming.found.items() if n in blob_ids}
+    if not new:
+        return
+    have = _known(session, new)
+    for name, content_type in incoming.content_types.items():
+        blob_id = blob_ids.get(name)
+        if blob_id in new and blob_id not in have:
+            session.execute(
+                update(Blob).where(Blob.id == blob_id).values(content_type=content_type)
+            )
+    _keep(session, new, have)
 
 
 def backfill(db, storage: Storage, policy: Policy, progress=None) -> int:
@@ -155,17 +167,20 @@ def backfill(db, storage: Storage, policy: Policy, progress=None) -> int:
     for done, (blob_id, sha256, key) in enumerate(rows, start=1):
         info = _look(storage, Stored(key, sha256, "", 0), None, policy)
         with db.write_lock(), db.session() as session:
-            _keep(session, {blob_id: info})
+            _keep(session, {blob_id: info}, _known(session, [blob_id]))
             session.commit()
         if progress:
             progress(done, len(rows))
     return len(rows)
 
 
-def _keep(session: Session, new: dict[int, PhotoInfo]) -> None:
-    if not new:
-        return
-    have = set(session.scalars(select(PhotoMeta.blob_id).where(PhotoMeta.blob_id.in_(new))))
+def _known(session: Session, blob_ids: Iterable[int]) -> set[int]:
+    """Those of these blobs that have their ``PhotoMeta`` already (read under the write lock)."""
+    return set(session.scalars(select(PhotoMeta.blob_id).where(PhotoMeta.blob_id.in_(blob_ids))))
+
+
+def _keep(session: Session, new: dict[int, PhotoInfo], have: set[int]) -> None:
+    """A ``PhotoMeta`` row (and hash bands) for each new blob not in ``have`` (kept already)."""
     rows, bands = [], []
     for blob_id, info in new.items():
         if blob_id in have:

@@ -31,7 +31,6 @@ from ..models import (
     Form,
     FormVersion,
     Job,
-    PhotoMeta,
     ReviewState,
     Submission,
     SubmissionVersion,
@@ -149,7 +148,6 @@ def write(session: Session, work: Work) -> None:
             submission.latitude, submission.longitude = work.point or (None, None)
         version.processed_at = utcnow()
     blob_ids = _claim_files(session, work.version_id, work.files)
-    _fix_content_types(session, work.incoming, blob_ids)
     photos.remember(session, work.incoming, blob_ids)
     has_problems |= photos.check(session, work.incoming, submission.id, work.version_id, blob_ids)
     if has_problems and current:
@@ -241,24 +239,6 @@ def _claim_files(session: Session, version_id: int, names: tuple[str, ...]) -> d
             .values(checked_at=utcnow())
         )
     return {r.name: r.blob_id for r in rows}
-
-
-def _fix_content_types(
-    session: Session, incoming: photos.Incoming, blob_ids: dict[str, int]
-) -> None:
-    """A new file was recorded with the type its name suggests; now its bytes say what it is
-    (a file named .jpg that is no image becomes application/octet-stream)."""
-    if not incoming.content_types:
-        return
-    have = set(
-        session.scalars(select(PhotoMeta.blob_id).where(PhotoMeta.blob_id.in_(blob_ids.values())))
-    )
-    for name, content_type in incoming.content_types.items():
-        blob_id = blob_ids.get(name)
-        if blob_id is not None and blob_id not in have and name in incoming.found:
-            session.execute(
-                update(Blob).where(Blob.id == blob_id).values(content_type=content_type)
-            )
 
 
 def _choice_media(
