@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import functools
 import logging
 import os
 import socket
@@ -40,7 +39,6 @@ MAX_ATTEMPTS = 8  # then parked: 1+2+4+…+128 s of back-off, about four minutes
 POLL_SECONDS = 1.0  # a worker with nothing to do looks again after this (or when woken)
 NICENESS = 10  # worker threads beside the requests yield the CPU to them (see Workers)
 MAX_YIELD_SECONDS = 0.25  # the longest a worker thread waits for this process's requests
-CATCH_UP_SECONDS = 2.0  # jobs queued longer than this run without waiting for the requests
 CLAIM_BATCH = 4  # jobs a worker claims at once when that many are due
 BACKLOG_CHECK_SECONDS = 600  # how often an idle process looks for held entity updates to force
 
@@ -73,14 +71,6 @@ class Claimed:
     id: int
     version_id: int
     attempts: int  # counting this one
-    queued_at: dt.datetime | None = None  # when the job was made (the submission's 201)
-
-    def waited(self, now: dt.datetime) -> float:
-        """Seconds since the job was queued."""
-        if self.queued_at is None:
-            return 0.0
-        queued = self.queued_at if self.queued_at.tzinfo else self.queued_at.replace(tzinfo=dt.UTC)
-        return (now - queued).total_seconds()
 
 
 def worker_name() -> str:
@@ -123,9 +113,7 @@ def claim_many(
             ]
             session.commit()
         if won:
-            return [
-                Claimed(row.id, row.version_id, row.attempts + 1, row.created_at) for row in won
-            ]
+            return [Claimed(row.id, row.version_id, row.attempts + 1) for row in won]
     return []
 
 
@@ -136,9 +124,7 @@ _DUE = (
     _JOBS.c.run_after <= bindparam("now"),
     or_(_JOBS.c.locked_until.is_(None), _JOBS.c.locked_until < bindparam("now")),
 )
-_CANDIDATES = select(_JOBS.c.id, _JOBS.c.version_id, _JOBS.c.attempts, _JOBS.c.created_at).where(
-    *_DUE
-)
+_CANDIDATES = select(_JOBS.c.id, _JOBS.c.version_id, _JOBS.c.attempts).where(*_DUE)
 _NEXT = (
     _CANDIDATES.order_by(_JOBS.c.id)
     .limit(bindparam("limit", type_=Integer))
@@ -327,34 +313,21 @@ class Workers:
         name = worker_name()
         first = threading.current_thread().name == "khudan-worker-0"
         next_backlog = time.monotonic()
-        behind = False
         while not self._stop.is_set():
-            self._yield(behind)
+            self.requests.wait_idle(MAX_YIELD_SECONDS)
             try:
                 claimed = claim_many(self.ctx.db, name, lease=self.ctx.lease)
             except Exception:  # the database may be away for a while
                 log.exception("claiming jobs failed; trying again")
                 claimed = []
             if not claimed:
-                behind = False
                 if first and time.monotonic() >= next_backlog:  # one thread a process
                     next_backlog = time.monotonic() + BACKLOG_CHECK_SECONDS
                     force_held(self.ctx)
                 self._wake.wait(POLL_SECONDS)
                 self._wake.clear()
                 continue
-            now = utcnow()
-            behind = max(job.waited(now) for job in claimed) > CATCH_UP_SECONDS
-            run_many(self.ctx, claimed, functools.partial(self._yield, behind))
-
-    def _yield(self, behind: bool) -> None:
-        """Let this process's requests go first, unless the jobs are falling behind them: a job
-        queued for ``CATCH_UP_SECONDS`` runs at once, so that under a load the jobs can carry
-        (half the rate a burst is accepted at) the lag stays near that, instead of growing
-        while every request goes first. Above that load nothing keeps the lag short; the
-        requests then share the process with the jobs."""
-        if not behind:
-            self.requests.wait_idle(MAX_YIELD_SECONDS)
+            run_many(self.ctx, claimed, lambda: self.requests.wait_idle(MAX_YIELD_SECONDS))
 
 
 def force_held(ctx: Context) -> int:

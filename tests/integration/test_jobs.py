@@ -396,60 +396,6 @@ def test_worker_threads_let_the_requests_of_their_process_go_first(phone, db, wo
     assert count(db, PovertyFact) == 1
 
 
-class NeverIdle(jobs.Requests):
-    """A process whose requests never stop: each wait for a quiet moment lasts its whole
-    timeout. Counts the waits."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.waits = 0
-
-    def wait_idle(self, timeout: float) -> None:
-        self.waits += 1
-        time.sleep(timeout)
-
-
-def test_jobs_that_fell_behind_stop_waiting_for_the_requests(phone, db, work, monkeypatch):
-    """Under a load the jobs could carry, letting every request go first made the queue grow;
-    jobs queued longer than CATCH_UP_SECONDS run without waiting."""
-    for n in range(5):
-        assert [r.status for r in phone.submit(household(20 + n), {"house.jpg": photo(n)})] == [201]
-    with db.session() as s:  # queued a minute ago: far behind
-        s.execute(update(Job).values(created_at=utcnow() - dt.timedelta(minutes=1)))
-        s.commit()
-    monkeypatch.setattr(jobs, "MAX_YIELD_SECONDS", 1.0)
-    requests = NeverIdle()
-    workers = jobs.Workers(work, threads=1, requests=requests).start()
-    try:
-        deadline = time.monotonic() + 60
-        while count(db, Job) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        waits = requests.waits
-    finally:
-        workers.stop()
-    assert count(db, Job) == 0 and count(db, PovertyFact) == 5
-    # One wait, before the first claim (how late the jobs are is known once they are claimed);
-    # letting the requests go first would have waited before each of the five jobs.
-    assert waits == 1
-
-
-def test_jobs_that_are_not_behind_still_wait_for_the_requests(phone, db, work, monkeypatch):
-    for n in range(3):
-        assert [r.status for r in phone.submit(household(30 + n), {"house.jpg": photo(n)})] == [201]
-    monkeypatch.setattr(jobs, "MAX_YIELD_SECONDS", 0.1)
-    requests = NeverIdle()
-    workers = jobs.Workers(work, threads=1, requests=requests).start()
-    try:
-        deadline = time.monotonic() + 60
-        while count(db, Job) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        waits = requests.waits
-    finally:
-        workers.stop()
-    assert count(db, Job) == 0
-    assert waits >= 3  # before the claim and between each two jobs of the batch
-
-
 def test_serve_wakes_its_worker_threads_after_each_submission(
     settings, db, storage, registry, make_user
 ):
