@@ -14,7 +14,9 @@ from khudan.models import User
 @pytest.fixture
 def pg(database_url):
     if not database_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL's connection pool (SQLite has no server to lose)")
+        pytest.skip(
+            "PostgreSQL only (CI runs it): SQLite is a file, no server drops its connections"
+        )
     database = Database(database_url)
     yield database
     database.dispose()
