@@ -76,6 +76,10 @@ class Database:
         else:
             _ping_when_idle(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        reads = self.engine
+        if self.engine.dialect.name != "sqlite":
+            reads = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._readers = sessionmaker(reads, expire_on_commit=False)
         if self.engine.dialect.name != "sqlite":
             self._write_lock = contextlib.nullcontext()
         else:
@@ -86,6 +90,14 @@ class Database:
     def session(self) -> Session:
         """A new session; the caller (a service) decides when it commits."""
         return self._sessions()
+
+    def reader(self) -> Session:
+        """A session that only reads, each statement on its own: on PostgreSQL without the BEGIN
+        and ROLLBACK around them (two round trips a session; under READ COMMITTED each statement
+        sees what was committed when it started either way). Never write in it: a write would
+        be committed at once. On SQLite, where a transaction costs no round trip and gives its
+        statements one snapshot, it is an ordinary session."""
+        return self._readers()
 
     def write_lock(self):
         """Hold around a write transaction: serialises SQLite's writers, of every process."""

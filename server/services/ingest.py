@@ -107,7 +107,7 @@ def ingest(
     runs inside that transaction last (the OpenRosa blueprint records the Digest nonce count
     there); raising from it stores nothing."""
     info = read_submission(xml, limits)
-    with db.session() as session:
+    with db.reader() as session:
         form_pk, form_version_id, schema = _target(session, info)
     referenced = info.referenced_files(schema.binary_paths)
     answers = read_answers(info.root, schema.fields)  # the household's place, for its columns

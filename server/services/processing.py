@@ -109,7 +109,7 @@ def prepare(
 ) -> Work | None:
     """Everything of a job that only reads (the other workers can write meanwhile); None when
     its version is gone (the job is deleted then)."""
-    with db.session() as session:
+    with db.reader() as session:
         row = session.connection().execute(_JOB_VERSION, {"version_id": version_id}).first()
         if row is None:  # deleted with its submission: nothing left to do
             _finish(db, job_id)

@@ -1,9 +1,11 @@
 """Pooled PostgreSQL connections: one the server dropped while it sat in the pool is replaced
-before a request uses it, and a busy process does not ping the server on every checkout."""
+before a request uses it, a busy process does not ping the server on every checkout, and a
+session that only reads sends no BEGIN and ROLLBACK."""
 
 from __future__ import annotations
 
 import pytest
+from psycopg.pq import TransactionStatus
 from sqlalchemy import select, text
 
 from khudan import db as db_module
@@ -62,3 +64,19 @@ def test_a_connection_the_server_dropped_while_idle_is_replaced_before_use(
     assert pings and second != first
     with pg.session() as session:
         assert session.scalar(text("SELECT 1")) == 1
+
+
+def test_a_reader_runs_its_statements_without_a_transaction_around_them(pg):
+    """db.reader(): no BEGIN before its statements and no ROLLBACK after (two round trips a
+    session that only reads), where an ordinary session opens a transaction."""
+
+    def status_after_a_read(session) -> TransactionStatus:
+        session.scalar(select(User.id).limit(1))
+        return session.connection().connection.dbapi_connection.info.transaction_status
+
+    with pg.reader() as session:
+        assert status_after_a_read(session) == TransactionStatus.IDLE
+    with pg.session() as session:
+        assert status_after_a_read(session) == TransactionStatus.INTRANS
+    with pg.session() as session:  # the reader's setting went back to the pool with it
+        assert status_after_a_read(session) == TransactionStatus.INTRANS
