@@ -16,9 +16,7 @@ from khudan.models import User
 @pytest.fixture
 def pg(database_url):
     if not database_url.startswith("postgresql"):
-        pytest.skip(
-            "PostgreSQL only (CI runs it): SQLite is a file, no server drops its connections"
-        )
+        pytest.skip("PostgreSQL only: SQLite has no server to drop a pooled connection")
     database = Database(database_url)
     yield database
     database.dispose()
