@@ -95,8 +95,8 @@ class Database:
         """A session that only reads, each statement on its own: on PostgreSQL without the BEGIN
         and ROLLBACK around them (two round trips a session; under READ COMMITTED each statement
         sees what was committed when it started either way). Never write in it: a write would
-        be committed at once. On SQLite, where a transaction costs no round trip and gives its
-        statements one snapshot, it is an ordinary session."""
+        be committed at once. On SQLite it is an ordinary session: its driver opens no
+        transaction for reads, and a statement costs no round trip."""
         return self._readers()
 
     def write_lock(self):
