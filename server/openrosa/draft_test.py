@@ -10,7 +10,7 @@ from urllib.parse import quote
 from flask import Blueprint, Response, g, request, send_file
 
 from .. import errors
-from ..models import Blob
+from ..models import User
 from ..runtime import base_url, current
 from ..services import drafts, ingest
 from . import responses
@@ -86,15 +86,13 @@ def form_xml(form_id: str):
     return Response(xml, mimetype="application/xml")
 
 
-def _files(form_id: str) -> list[tuple[str, str, str, str]]:
-    """(file name, md5, storage key, content type) of the draft's media files."""
+def _files(form_id: str, only: str | None = None) -> list[drafts.TestFile]:
+    """The draft's media files, with the lists khudan writes as its creator's phone would get
+    them (the token holder tests on the creator's behalf)."""
     with current().db.session() as session:
         draft = drafts.get(session, form_id)
-        out = []
-        for m in drafts.media_of(session, draft):
-            blob = session.get(Blob, m.blob_id)
-            out.append((m.filename, blob.md5, blob.storage_key, blob.content_type))
-    return out
+        creator = session.get(User, draft.created_by) if draft.created_by else None
+        return drafts.test_files(session, draft, creator, only)
 
 
 @bp.get("/forms/<form_id>/manifest")
@@ -102,11 +100,11 @@ def manifest(form_id: str):
     _check_form(form_id)
     entries = [
         {
-            "filename": name,
-            "md5": md5,
-            "download_url": f"{_form_url()}/media/{quote(name, safe='')}",
+            "filename": f.name,
+            "md5": f.md5,
+            "download_url": f"{_form_url()}/media/{quote(f.name, safe='')}",
         }
-        for name, md5, _key, _type in _files(form_id)
+        for f in _files(form_id)
     ]
     return _xml(responses.manifest(entries))
 
@@ -114,16 +112,21 @@ def manifest(form_id: str):
 @bp.get("/forms/<form_id>/media/<filename>")
 def media(form_id: str, filename: str):
     _check_form(form_id)
-    found = [f for f in _files(form_id) if f[0] == filename]
+    found = _files(form_id, filename)
     if not found:
         raise errors.NOT_FOUND(what=f"{form_id}/{filename}")
-    _name, md5, key, ctype = found[0]
+    file = found[0]
+    if file.data is not None:  # written for the draft (areas.csv, an entity list)
+        response = Response(file.data, mimetype=file.content_type)
+        response.headers["Content-Disposition"] = f"attachment; filename={filename}"
+        response.set_etag(file.md5)
+        return response.make_conditional(request)
     return send_file(
-        current().storage.open(key),
-        mimetype=ctype,
+        current().storage.open(file.storage_key),
+        mimetype=file.content_type,
         as_attachment=True,
         download_name=filename,
-        etag=md5,
+        etag=file.md5,
         conditional=True,
         max_age=0,
     )

@@ -29,6 +29,7 @@ from ..models import (
     FormDraft,
     FormMedia,
     FormVersion,
+    User,
 )
 from ..models.base import utcnow
 from ..storage import Storage
@@ -38,7 +39,7 @@ from ..xforms.entities import declarations as declared_lists
 from ..xforms.safexml import local
 from ..xforms.schema import read_xform
 from ..xforms.submission import read_submission
-from . import audit, blobs, entities, facts, forms
+from . import areas, audit, blobs, entities, facts, forms
 from .ingest import Upload
 
 
@@ -222,6 +223,51 @@ def media_of(session: Session, draft: FormDraft) -> list[DraftMedia]:
             select(DraftMedia).where(DraftMedia.draft_id == draft.id).order_by(DraftMedia.filename)
         )
     )
+
+
+@dataclass(frozen=True, slots=True)
+class TestFile:
+    """A media file a draft is tried with, on a phone (its test link) or in the browser."""
+
+    name: str
+    md5: str
+    content_type: str
+    storage_key: str | None = None  # an uploaded file
+    data: bytes | None = None  # a file khudan writes
+
+
+def test_files(
+    session: Session, draft: FormDraft, user: User | None, only: str | None = None
+) -> list[TestFile]:
+    """The draft's media as a phone would get them once it is published: the uploaded files,
+    and those khudan writes, which win over an upload of the same name. ``areas.csv`` holds the
+    whole registry (public, and a test may be filled anywhere); an entity list the draft reads
+    holds ``user``'s entities (the draft's creator for the test link, whoever previews it in the
+    browser), only its columns when there is no such user or the list comes with this draft.
+    ``only``: that file alone (a download needs one, a manifest all)."""
+    expected = [n for n in draft.media_expected if only is None or n == only]
+    made: dict[str, bytes] = {}
+    if areas.AREAS_MEDIA in expected:
+        made[areas.AREAS_MEDIA] = areas.registry_csv(session)
+    for name, lst in entities.media_lists(session, expected).items():
+        made[name] = (
+            entities.csv_for(session, lst, user)
+            if user is not None
+            else entities.empty_csv(lst.properties or [])
+        )
+    for d in declared_lists(draft.xml):  # lists that begin with this draft: none published yet
+        name = f"{d.list_name}.csv"
+        if name in expected and name not in made:
+            made[name] = entities.empty_csv(entities.declared_properties(draft.form_id, d))
+    out = [
+        TestFile(name, hashlib.md5(data).hexdigest(), blobs.content_type_for(name), data=data)
+        for name, data in made.items()
+    ]
+    for m in media_of(session, draft):
+        if m.filename not in made and (only is None or m.filename == only):
+            blob = session.get(Blob, m.blob_id)
+            out.append(TestFile(m.filename, blob.md5, blob.content_type, blob.storage_key))
+    return sorted(out, key=lambda f: f.name)
 
 
 def publish(

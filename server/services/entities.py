@@ -73,13 +73,12 @@ def register(session: Session, form_id: str, xml: bytes) -> list[str]:
     """Create the lists a form declares, add the properties it saves to and those khudan derives
     for it (``DERIVED``), at publish. Returns the names of the lists."""
     names = []
-    derived = list(DERIVED.get(form_id, (None, {}))[1])
     for d in declared.declarations(xml):
         if not NAME.match(d.list_name):
             raise errors.XFORM_INVALID(
                 reason=f"entity list name {d.list_name!r}: letters, digits, _ and - only"
             )
-        add_properties(session, ensure_list(session, d.list_name), [*d.properties, *derived])
+        add_properties(session, ensure_list(session, d.list_name), declared_properties(form_id, d))
         names.append(d.list_name)
     return names
 
@@ -148,12 +147,30 @@ def csv_for(session: Session, lst: EntityList, user: User) -> bytes:
         )
         .order_by(Entity.label, Entity.uuid)
     )
+    return _list_csv(
+        props,
+        (
+            [uuid, label, version, *((data or {}).get(p, "") for p in props), fold(label)]
+            for uuid, label, version, data in rows
+        ),
+    )
+
+
+def empty_csv(properties: Iterable[str]) -> bytes:
+    """A list's file without entities: its columns only (a form that reads it still opens)."""
+    return _list_csv(list(dict.fromkeys(properties)), ())
+
+
+def declared_properties(form_id: str, declaration: declared.Declaration) -> list[str]:
+    """The properties a list gets when the form that declares it is published (``register``)."""
+    return [*declaration.properties, *DERIVED.get(form_id, (None, {}))[1]]
+
+
+def _list_csv(properties: list[str], rows: Iterable[list]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["name", "label", "__version", *props, "__search"])
-    for uuid, label, version, data in rows:
-        data = data or {}
-        writer.writerow([uuid, label, version, *(data.get(p, "") for p in props), fold(label)])
+    writer.writerow(["name", "label", "__version", *properties, "__search"])
+    writer.writerows(rows)
     return out.getvalue().encode("utf-8")
 
 

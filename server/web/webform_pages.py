@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Response, abort, g, jsonify, render_template, request, url_for
 
 from .. import errors, headers
-from ..models import Blob, Role
+from ..models import Role
 from ..runtime import current
 from ..services import drafts, forms, ingest
 from ..services import submissions as submission_service
@@ -152,13 +152,14 @@ def form_draft_xml(form_id: str):
 def form_draft_media(form_id: str, filename: str):
     with current().db.session() as session:
         draft = drafts.get(session, form_id)
-        found = [m for m in drafts.media_of(session, draft) if m.filename == filename]
-        if not found:
-            abort(404)
-        blob = session.get(Blob, found[0].blob_id)
-        key, ctype = blob.storage_key, blob.content_type
-    with current().storage.open(key) as fh:
-        return headers.as_download(Response(fh.read(), mimetype=ctype), filename)
+        found = drafts.test_files(session, draft, current_user(), filename)
+    if not found:
+        abort(404)
+    file = found[0]
+    if file.data is not None:
+        return headers.as_download(Response(file.data, mimetype=file.content_type), filename)
+    with current().storage.open(file.storage_key) as fh:
+        return headers.as_download(Response(fh.read(), mimetype=file.content_type), filename)
 
 
 @bp.get("/submissions/<int:submission_id>/edit")

@@ -5,9 +5,12 @@ publishing, which makes the draft current and deletes its tests. Every step is a
 from __future__ import annotations
 
 import base64
+import csv
+import hashlib
 import io
 import json
 import zlib
+from pathlib import Path
 
 import pytest
 import zxingcpp
@@ -20,14 +23,18 @@ from xlsform import form_md, xlsx_bytes
 
 from khudan.app import create_app
 from khudan.models import (
+    Area,
     AuditEvent,
     DraftTestAttachment,
     DraftTestSubmission,
     FormDraft,
     Submission,
+    User,
 )
+from khudan.services import drafts, entities, forms
 
 PHOTO = jpeg(color=(10, 150, 60))
+FORMS = Path(__file__).resolve().parents[2] / "forms"
 
 
 def upload(client, headers, name: str, version: str, edit=lambda md: md, **query):
@@ -183,6 +190,80 @@ def test_drafts_are_for_designers_and_unknown_test_links_are_refused(client, log
     assert upload(client, supervisor, "simple", "1").status_code == 403
     unknown = client.get("/test/nosuch/formList", headers={"X-OpenRosa-Version": "1.0"})
     assert unknown.status_code == 403 and b"QR" in unknown.data
+
+
+def fetch_all(tester, manifest_url: str) -> dict[str, bytes]:
+    """Every file of a manifest as Collect takes it: downloaded, and its MD5 checked."""
+    _reply, files = tester.manifest(manifest_url)
+    got = {}
+    for f in files:
+        reply = tester.request("GET", f["downloadUrl"])
+        assert reply.status == 200, f
+        assert f["hash"] == "md5:" + hashlib.md5(reply.body).hexdigest()
+        got[f["filename"]] = reply.body
+    return got
+
+
+def test_a_shipped_form_is_tested_with_the_lists_khudan_writes(
+    client, login, registry, db, storage
+):
+    """The shipped forms read areas.csv and households.csv, which nobody uploads: khudan writes
+    them. A draft's test link serves them too, or Collect could not open the draft at all."""
+    designer = login("dung", "designer")
+    with (FORMS / "poverty_review.xlsx").open("rb") as fh:
+        saved = client.post(
+            "/api/v1/forms/drafts",
+            data={"file": (fh, "poverty_review.xlsx")},
+            headers=designer,
+            content_type="multipart/form-data",
+        )
+    assert saved.status_code == 201, saved.json
+    assert saved.json["missing_media"] == []
+    tester = CollectClient(flask_sender(client), saved.json["test_url"])
+    _reply, listed = tester.form_list()
+    files = fetch_all(tester, listed[0]["manifestUrl"])
+    assert sorted(files) == ["areas.csv", "households.csv"]
+    # The whole registry (a test may be filled anywhere), both provinces' thôn among it.
+    areas_rows = list(csv.reader(io.StringIO(files["areas.csv"].decode())))
+    assert areas_rows[0] == ["name", "label", "level", "parent", "kind"]
+    assert {"21607.T01", "21607.T02", "21553.K01"} <= {row[0] for row in areas_rows}
+    assert len(areas_rows) == 1 + count(db, Area)
+    # The household list begins with this form: its columns, no households yet.
+    (header,) = csv.reader(io.StringIO(files["households.csv"].decode()))
+    assert header[:3] == ["name", "label", "__version"] and header[-1] == "__search"
+    assert {"household_code", "area_code", "poverty_class"} <= set(header)
+
+    # Published, with households; the next draft's testers get them as its creator's phone would.
+    assert (
+        client.post("/api/v1/forms/poverty_review/draft/publish", headers=designer).status_code
+        == 201
+    )
+    with db.session() as s:
+        lst = entities.get_list(s, "households")
+        data = (
+            "label,household_code,province,commune,area_code\n"
+            "NC-T01-001 - Nguyễn Văn An,NC-T01-001,52,21607,21607.T01\n"
+            "QN-K01-001 - Lê Thị Tám,QN-K01-001,52,21553,21553.K01\n"
+        ).encode()
+        admin = s.scalar(select(User).where(User.username == "dung"))
+        assert entities.import_csv(s, lst, data, admin).created == 2
+        s.commit()
+    xml, _warnings = forms.convert_xlsform((FORMS / "poverty_review.xlsx").read_bytes())
+    assert b'version="2026120501"' in xml
+    next_xml = xml.replace(b'version="2026120501"', b'version="2026120601"')
+    with db.session() as s:
+        dung = s.scalar(select(User.id).where(User.username == "dung"))
+    for creator, households in ((dung, 2), (None, 0)):  # None: saved from the command line
+        draft = drafts.save(db, storage, xml=next_xml, validate=False, actor_id=creator)
+        tester = CollectClient(flask_sender(client), f"http://localhost/test/{draft.token}")
+        _reply, listed = tester.form_list()
+        files = fetch_all(tester, listed[0]["manifestUrl"])
+        rows = list(csv.DictReader(io.StringIO(files["households.csv"].decode())))
+        assert len(rows) == households
+        assert (
+            sorted(r["household_code"] for r in rows) == ["NC-T01-001", "QN-K01-001"][:households]
+        )
+        assert len(files["areas.csv"].splitlines()) == 1 + count(db, Area)
 
 
 @pytest.mark.needs("java")

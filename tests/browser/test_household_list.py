@@ -4,6 +4,7 @@ code and head, as Collect does (JavaRosa is tested in tests/e2e/test_javarosa_ho
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from khudan.models import Area, User
-from khudan.services import areas, entities, forms
+from khudan.services import areas, drafts, entities, forms
 
 from .conftest import screenshot
 
@@ -63,6 +64,29 @@ def test_a_collector_finds_a_household_without_marks(page_as, live, households):
         not in page.locator(".question-container", has_text="Chọn hộ").first.inner_text()
     )
     assert errors == []
+
+
+def test_a_designer_previews_the_next_version_with_the_same_lists(page_as, live, households):
+    """A draft of the shipped review is tried in the browser with the area cascade and the
+    household list khudan writes, as the published form is filled."""
+    xml, _warnings = forms.convert_xlsform((FORMS / "poverty_review.xlsx").read_bytes())
+    version = re.search(rb'version="(\d+)"', xml).group(1)
+    next_xml = xml.replace(b'version="' + version + b'"', b'version="' + version + b'9"')
+    drafts.save(live.db, live.storage, xml=next_xml, validate=False)
+    page = page_as("designer")
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto("/app/forms/poverty_review/draft/preview")
+    expect(page.get_by_text("Hộ được rà soát")).to_be_visible(timeout=20_000)
+    choose(page, "Tỉnh, thành phố", "Gia Lai")
+    choose(page, "Xã, phường, đặc khu", "Nhơn Châu")
+    choose(page, "Thôn, làng, tổ dân phố", "Hòa Lạc")
+    choose(page, "Hộ được rà soát", "Chọn từ danh sách")
+    page.get_by_label("Tìm hộ", exact=False).fill("tran thi")
+    choose(page, "Chọn hộ", "HL-002")
+    expect(page.get_by_label("Họ và tên chủ hộ")).to_have_value("Trần Thị Hoa")
+    assert errors == []
+    drafts.discard(live.db, "poverty_review", None)
 
 
 def test_a_supervisor_searches_the_list_and_opens_a_household(page_as, live, households):

@@ -3,15 +3,18 @@ submission endpoint, which takes what Web Forms sends through the same ingest pa
 
 from __future__ import annotations
 
+import csv
 import io
+from pathlib import Path
 
 from factories import household_xml, jpeg
 from sqlalchemy import select
 
 from khudan.models import Attachment, Submission, SubmissionVersion
-from khudan.services import forms
+from khudan.services import drafts, forms
 
 PHOTO = jpeg(color=(200, 200, 40))
+FORMS = Path(__file__).resolve().parents[2] / "forms"
 
 
 def send(client, token, xml: bytes, files=(), form_id="household"):
@@ -67,3 +70,20 @@ def test_designers_preview_drafts_but_do_not_fill(client, web_login, publish):
     web_login("minh", "designer")
     assert client.get("/app/forms/household/fill").status_code == 403
     assert client.get("/app/forms/household/draft/preview").status_code == 404  # no draft yet
+
+
+def test_a_draft_preview_gets_the_lists_khudan_writes(client, web_login, registry, db, storage):
+    """A draft of a shipped form reads areas.csv and households.csv, which khudan writes: the
+    browser preview gets them as the test link does (the whole registry; the list's columns)."""
+    web_login("minh", "designer")
+    xml, _warnings = forms.convert_xlsform((FORMS / "poverty_review.xlsx").read_bytes())
+    drafts.save(db, storage, xml=xml, validate=False)
+    assert client.get("/app/forms/poverty_review/draft/preview").status_code == 200
+    cascade = client.get("/app/forms/poverty_review/draft/media/areas.csv")
+    assert cascade.status_code == 200
+    codes = {row["name"] for row in csv.DictReader(io.StringIO(cascade.text))}
+    assert {"52", "21607", "21607.T01", "21553.K01"} <= codes
+    households = client.get("/app/forms/poverty_review/draft/media/households.csv")
+    assert households.status_code == 200
+    assert households.text.startswith("name,label,__version,") and households.text.count("\n") == 1
+    assert client.get("/app/forms/poverty_review/draft/media/other.csv").status_code == 404
