@@ -212,5 +212,35 @@ class CentralEntityInputSchema(Schema):
     data = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
 
 
+class CentralEntitySourceSchema(Schema):
+    name = fields.String(
+        required=True, metadata={"description": "where the entities come from, e.g. a file name"}
+    )
+    size = fields.Raw(metadata={"description": "the source's size, as the client gives it"})
+
+
+class CentralEntityCreateSchema(CentralEntityInputSchema):
+    """One entity (``uuid``, ``label``, ``data``) or many (``entities`` and ``source``)."""
+
+    entities = fields.List(
+        fields.Nested(CentralEntityInputSchema),
+        metadata={"description": "many entities at once, all or none (pyodk's create_many)"},
+    )
+    source = fields.Nested(CentralEntitySourceSchema)
+
+
+class CentralDatasetInputSchema(Schema):
+    name = fields.String(required=True, metadata={"description": "letters, digits, _ and -"})
+    approval_required = fields.Boolean(
+        data_key="approvalRequired",
+        load_default=False,
+        metadata={"description": "submissions change the list once approved (false: on receipt)"},
+    )
+
+
+class CentralPropertyInputSchema(Schema):
+    name = fields.String(required=True)
+
+
 class CentralSuccessSchema(Schema):
     success = fields.Boolean(required=True)

@@ -459,10 +459,37 @@ ENTITY_PLACE_INVALID = P(
     "Địa bàn của thực thể không hợp lệ: {reason}.",
     "The entity's place is not valid: {reason}.",
 )
+ENTITY_BULK_INVALID = P(
+    "422.36",
+    "Thực thể thứ {index} (trong {total}) không tạo được nên chưa tạo thực thể nào: {vi}",
+    "Entity {index} of {total} could not be created, so none was: {en}",
+)
+ENTITY_BULK_SIZE = P(
+    "422.37",
+    "Mỗi lần tạo được từ 1 đến {most} thực thể (lần này: {count}); danh sách dài hơn hãy nhập"
+    " bằng tệp CSV.",
+    "One request creates 1 to {most} entities (this one: {count}); import a longer list as a"
+    " CSV file.",
+)
+ENTITY_LIST_NAME_INVALID = P(
+    "422.38",
+    "Tên danh sách {name!r} không dùng được: chỉ chữ, số, _ và -.",
+    "List name {name!r} cannot be used: letters, digits, _ and - only.",
+)
 ENTITY_EXISTS = P(
     "409.30",
     "Thực thể {uuid} đã có trong danh sách.",
     "Entity {uuid} already exists in the list.",
+)
+ENTITY_LIST_EXISTS = P(
+    "409.32",
+    "Đã có danh sách {name}.",
+    "List {name} already exists.",
+)
+ENTITY_PROPERTY_EXISTS = P(
+    "409.33",
+    "Danh sách {list} đã có thuộc tính {name}.",
+    "List {list} already has property {name}.",
 )
 ENTITY_VERSION_CONFLICT = P(
     "409.31",

@@ -10,9 +10,12 @@ from sqlalchemy import func, select
 
 from khudan.schemas.central import (
     CentralDatasetDetailSchema,
+    CentralDatasetInputSchema,
     CentralDatasetSchema,
+    CentralEntityCreateSchema,
     CentralEntityInputSchema,
     CentralEntitySchema,
+    CentralPropertyInputSchema,
     CentralSuccessSchema,
 )
 
@@ -28,6 +31,7 @@ from .openapi import ODATA_PAGE, documented
 READERS = (Role.SUPERVISOR, Role.ADMIN, Role.COLLECTOR, Role.DESIGNER)  # the lists
 HOLDERS = (Role.SUPERVISOR, Role.ADMIN, Role.COLLECTOR)  # the households in them
 WRITERS = (Role.SUPERVISOR, Role.ADMIN)
+SHAPERS = (Role.ADMIN, Role.DESIGNER)  # the lists themselves, as forms shape them
 DATASET = "/projects/<int:project_id>/datasets/<name>"
 
 
@@ -85,6 +89,55 @@ def datasets(project_id: int):
         )
 
 
+@bp.post("/projects/<int:project_id>/datasets")
+@documented(
+    CentralDatasetSchema,
+    body=CentralDatasetInputSchema,
+    errors=(400, 401, 403, 404, 409, 422),
+    summary="Create an empty entity list (admins and designers).",
+)
+@requires(*SHAPERS)
+def dataset_create(project_id: int):
+    _check(project_id)
+    data = load(CentralDatasetInputSchema(), json_body())
+    with current().db.session() as session:
+        lst = entities.create_list(session, data["name"], data["approval_required"])
+        audit.record(
+            session,
+            current_user().id,
+            "entity_list.create",
+            f"entity_list:{lst.name}",
+            approval_required=lst.approval_required,
+        )
+        session.commit()
+        return jsonify(CentralDatasetSchema().dump(_dataset(lst)))
+
+
+@bp.post(f"{DATASET}/properties")
+@documented(
+    CentralSuccessSchema,
+    body=CentralPropertyInputSchema,
+    errors=(400, 401, 403, 404, 409, 422),
+    summary="Add a property to an entity list (admins and designers).",
+)
+@requires(*SHAPERS)
+def property_create(project_id: int, name: str):
+    _check(project_id)
+    data = load(CentralPropertyInputSchema(), json_body())
+    with current().db.session() as session:
+        lst = entities.get_list(session, name)
+        entities.add_property(session, lst, data["name"])
+        audit.record(
+            session,
+            current_user().id,
+            "entity_list.property",
+            f"entity_list:{name}",
+            property=data["name"],
+        )
+        session.commit()
+    return jsonify({"success": True})
+
+
 @bp.get(DATASET)
 @documented(CentralDatasetDetailSchema, summary="One entity list with its properties.")
 @requires(*READERS)
@@ -131,15 +184,19 @@ def entity_one(project_id: int, name: str, uuid: str):
 
 @bp.post(f"{DATASET}/entities")
 @documented(
-    CentralEntitySchema,
-    body=CentralEntityInputSchema,
+    {"oneOf": [CentralEntitySchema, CentralSuccessSchema]},
+    body=CentralEntityCreateSchema,
     errors=(400, 401, 403, 404, 409, 422),
-    summary="Create an entity in one of your areas (supervisors and admins).",
+    summary="Create an entity, or many at once, in your areas (supervisors and admins). One "
+    "entity (uuid, label, data) answers the entity; many (entities, source: pyodk's create_many "
+    "and merge) are made all or none and answer success.",
 )
 @requires(*WRITERS)
 def entity_create(project_id: int, name: str):
     _check(project_id)
-    data = load(CentralEntityInputSchema(), json_body())
+    data = load(CentralEntityCreateSchema(), json_body())
+    if "entities" in data:
+        return _create_many(name, data)
     with current().db.session() as session:
         lst = entities.get_list(session, name)
         entity = entities.create(
@@ -150,6 +207,32 @@ def entity_create(project_id: int, name: str):
         )
         session.commit()
         return jsonify(_entity(session, entity, True))
+
+
+def _create_many(name: str, data: dict):
+    if data.get("uuid") or data.get("label") or data["data"]:
+        raise errors.FIELDS_INVALID(
+            fields="entities",
+            errors={
+                "entities": [
+                    "Send one entity (uuid, label, data) or a list (entities, source), not both."
+                ]
+            },
+        )
+    source = (data.get("source") or {}).get("name", "")[:255]
+    with current().db.session() as session:
+        lst = entities.get_list(session, name)
+        made = entities.create_many(session, lst, data["entities"], current_user())
+        audit.record(
+            session,
+            current_user().id,
+            "entity.create_many",
+            f"entity_list:{name}",
+            created=made,
+            source=source,
+        )
+        session.commit()
+    return jsonify({"success": True})
 
 
 @bp.patch(f"{DATASET}/entities/<uuid>")

@@ -83,6 +83,25 @@ def register(session: Session, form_id: str, xml: bytes) -> list[str]:
     return names
 
 
+def create_list(session: Session, name: str, approval_required: bool) -> EntityList:
+    """A new, empty list (Central's ``POST /datasets``); forms fill it once they declare it."""
+    if not NAME.match(name or ""):
+        raise errors.ENTITY_LIST_NAME_INVALID(name=name)
+    if session.scalar(select(EntityList.id).where(EntityList.name == name)):
+        raise errors.ENTITY_LIST_EXISTS(name=name)
+    lst = EntityList(name=name, properties=[], approval_required=approval_required)
+    session.add(lst)
+    session.flush()
+    return lst
+
+
+def add_property(session: Session, lst: EntityList, name: str) -> None:
+    """One new property (Central's ``POST /datasets/<name>/properties``); 409 if it is there."""
+    if name in (lst.properties or []):
+        raise errors.ENTITY_PROPERTY_EXISTS(name=name, list=lst.name)
+    add_properties(session, lst, [name])
+
+
 def ensure_list(session: Session, name: str) -> EntityList:
     found = session.scalar(select(EntityList).where(EntityList.name == name))
     if found is None:
@@ -158,12 +177,12 @@ def csv_for(session: Session, lst: EntityList, user: User) -> bytes:
 
 def empty_csv(properties: Iterable[str]) -> bytes:
     """A list's file without entities: its columns only (a form that reads it still opens)."""
-    return _list_csv(list(dict.fromkeys(properties)), ())
+    return _list_csv(list(properties), ())
 
 
 def declared_properties(form_id: str, declaration: declared.Declaration) -> list[str]:
     """The properties a list gets when the form that declares it is published (``register``)."""
-    return [*declaration.properties, *DERIVED.get(form_id, (None, {}))[1]]
+    return list(dict.fromkeys([*declaration.properties, *DERIVED.get(form_id, (None, {}))[1]]))
 
 
 def _list_csv(properties: list[str], rows: Iterable[list]) -> bytes:
@@ -438,6 +457,51 @@ def create(
     session: Session, lst: EntityList, label: str, data: dict, user: User, uuid: str | None = None
 ) -> Entity:
     """A new entity from the API."""
+    return _create(
+        session, lst, label, data, user, uuid, _area_index(session), Scope.of(session, user)
+    )
+
+
+MAX_BULK = 10_000  # entities in one request; more is a job for the CSV import
+
+
+def create_many(session: Session, lst: EntityList, items: list[dict], user: User) -> int:
+    """Entities from one request (pyodk's ``create_many`` and ``merge``): each item a ``label``,
+    ``data`` and an optional ``uuid``, checked as :func:`create` checks one. All or none: the
+    first item that cannot be made raises ``422.36`` naming it, and the caller's transaction is
+    rolled back. Returns how many were made."""
+    if not items or len(items) > MAX_BULK:
+        raise errors.ENTITY_BULK_SIZE(count=len(items), most=MAX_BULK)
+    known, scope = _area_index(session), Scope.of(session, user)
+    for n, item in enumerate(items, start=1):
+        try:
+            _create(
+                session,
+                lst,
+                item.get("label", ""),
+                item["data"],
+                user,
+                item.get("uuid"),
+                known,
+                scope,
+            )
+        except errors.Problem as problem:
+            raise errors.ENTITY_BULK_INVALID(
+                index=n, total=len(items), vi=problem.message_vi, en=problem.message_en
+            ) from None
+    return len(items)
+
+
+def _create(
+    session: Session,
+    lst: EntityList,
+    label: str,
+    data: dict,
+    user: User,
+    uuid: str | None,
+    known: dict,
+    scope: Scope,
+) -> Entity:
     unknown = sorted(set(data) - set(lst.properties or []))
     if unknown:
         raise errors.ENTITY_PROPERTY_UNKNOWN(names=", ".join(unknown), list=lst.name)
@@ -448,7 +512,7 @@ def create(
     uuid = UUID.match(uuid).group(1).lower() if uuid else str(uuidlib.uuid4())
     if session.scalar(select(Entity.id).where(Entity.list_id == lst.id, Entity.uuid == uuid)):
         raise errors.ENTITY_EXISTS(uuid=uuid)
-    reason = _place_problem(data, _area_index(session), Scope.of(session, user))
+    reason = _place_problem(data, known, scope)
     if reason:
         raise errors.ENTITY_PLACE_INVALID(reason=reason)
     return insert(session, lst, uuid, label.strip(), data, "api", user.id)

@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 import requests
 from odata import ODataService
+from pyodk.__version__ import __version__ as PYODK_VERSION
 from pyodk._utils.config import CentralConfig, Config
 from pyodk.client import Client
 from pyodk.errors import PyODKError
@@ -232,3 +233,107 @@ def test_pyodk_reads_and_changes_the_household_list(serve, app, db, storage, mak
         ]
         assert client.entities.delete(made.uuid, entity_list_name="households") is True
         assert client.entities.list(entity_list_name="households") == []
+
+
+def test_pyodk_merges_a_communes_list_and_makes_new_lists(
+    serve, app, db, storage, make_user, tmp_path
+):
+    """pyodk's create_many, merge and entity_lists.create against khudan, as against Central: a
+    commune's households arrive in one request, all or none; merge adds the new column, creates
+    the new households and updates the changed ones; admins and designers make new lists."""
+    from pathlib import Path
+
+    from sqlalchemy import select
+
+    from khudan.models import AuditEvent
+    from khudan.services import areas, forms
+
+    with db.session() as s:
+        areas.load_official(s)
+        areas.import_areas(
+            s,
+            [
+                {"commune_code": "21607", "code": "T01", "name": "Thôn Bắc"},
+                {"commune_code": "21553", "code": "K01", "name": "Tổ 1"},
+            ],
+        )
+        s.commit()
+    shipped = Path(__file__).resolve().parents[2] / "forms" / "poverty_review.xlsx"
+    forms.publish_xlsform(db, storage, shipped, validate=False)
+    make_user("admin1", "admin")
+    make_user("lan", "supervisor", areas=("21607",))
+    make_user("thu", "collector", areas=("21607",))
+    url = serve(app)
+
+    def row(code: str, head: str, commune: str = "21607", area: str = "T01") -> dict:
+        return {
+            "label": f"{code} - {head}",
+            "household_code": code,
+            "head_name": head,
+            "commune": commune,
+            "area_code": f"{commune}.{area}",
+        }
+
+    with pyodk_client(url, "lan", tmp_path / "l.toml") as lan:
+        made = lan.entities.create_many(
+            [row("NC-1", "Nguyễn Văn An"), row("NC-2", "Trần Thị Bình")],
+            entity_list_name="households",
+            create_source="ho_2025.csv",
+            source_size="2",
+        )
+        assert made is True
+        # One household of another commune: none of the three is made, and the error says which.
+        with pytest.raises(PyODKError) as refused:
+            lan.entities.create_many(
+                [row("NC-3", "Lê Văn Cường"), row("QN-1", "Tám", "21553", "K01"), row("NC-4", "D")],
+                entity_list_name="households",
+            )
+        problem = refused.value.args[1].json()
+        assert problem["code"] == "422.36"
+        assert (problem["details"]["index"], problem["details"]["total"]) == (2, 3)
+        listed = lan.entities.get_table(entity_list_name="households")["value"]
+        assert sorted(r["household_code"] for r in listed) == ["NC-1", "NC-2"]
+
+    with pyodk_client(url, "admin1", tmp_path / "a.toml") as admin:
+        # The commune's new list: NC-1's head corrected, NC-3 new, a column nobody had.
+        source = [
+            {**row("NC-1", "Nguyễn Văn Anh"), "label": "NC-1 - Nguyễn Văn An"},
+            row("NC-2", "Trần Thị Bình"),
+            {**row("NC-3", "Lê Văn Cường"), "ghi_chu": "mới tách hộ"},
+        ]
+        actions = admin.entities.merge(
+            source, entity_list_name="households", match_keys=("household_code",)
+        )
+        assert sorted(actions.to_insert) and len(actions.to_update) >= 1
+        table = {
+            r["household_code"]: r
+            for r in admin.entities.get_table(entity_list_name="households")["value"]
+        }
+        assert sorted(table) == ["NC-1", "NC-2", "NC-3"]
+        assert table["NC-1"]["head_name"] == "Nguyễn Văn Anh"
+        assert table["NC-1"]["__system"]["version"] == 2
+        assert table["NC-2"]["__system"]["version"] == 1  # unchanged, not touched
+        assert table["NC-3"]["ghi_chu"] == "mới tách hộ"
+        # A list of its own: made empty, then filled by merge (its properties added on the way).
+        trees = admin.entity_lists.create(entity_list_name="cay_xanh", approval_required=False)
+        assert (trees.name, trees.approvalRequired) == ("cay_xanh", False)
+        with pytest.raises(PyODKError):  # it exists now
+            admin.entity_lists.create(entity_list_name="cay_xanh")
+        admin.entities.merge(
+            [{"label": "Cây đa đầu làng", "loai": "đa"}], entity_list_name="cay_xanh"
+        )
+        (tree,) = admin.entities.get_table(entity_list_name="cay_xanh")["value"]
+        assert (tree["label"], tree["loai"]) == ("Cây đa đầu làng", "đa")
+
+    thu = pyodk_client(url, "thu", tmp_path / "t.toml")
+    with thu, pytest.raises(PyODKError):  # collectors shape no lists
+        thu.entity_lists.create(entity_list_name="khac")
+    with db.session() as s:
+        logged = s.scalars(
+            select(AuditEvent).where(AuditEvent.action == "entity.create_many")
+        ).all()
+        assert [(e.details["created"], e.details["source"]) for e in logged] == [
+            (2, "ho_2025.csv"),  # what the client named
+            (1, f"pyodk v{PYODK_VERSION}"),  # merge's own name for its source
+            (1, f"pyodk v{PYODK_VERSION}"),
+        ]

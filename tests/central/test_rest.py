@@ -175,7 +175,7 @@ def test_central_endpoints_khudan_does_not_offer_are_json_404(client, central_lo
     h = central_login()
     for method, path in [
         ("post", f"{P}/app-users"),
-        ("post", f"{P}/datasets"),
+        ("post", f"{P}/forms/household/draft"),
         ("post", f"{P}/forms/household/submissions"),
         ("get", "/v1/audits"),
     ]:
@@ -221,3 +221,59 @@ def test_ruodk_requests_extended_metadata_and_fields(client, households, make_us
     # Without TLS the password is refused, as for the rest of the API.
     plain = client.get(f"{P}/forms", auth=("root", "correct horse"))
     assert plain.status_code == 401 and plain.json["code"] == "401.3"
+
+
+def test_lists_properties_and_many_entities_refuse_what_central_refuses(client, central_login, db):
+    """Bad names, a property or list that is already there, an empty or mixed bulk body, and a
+    uuid sent twice in one bulk: each a clear error, and nothing kept."""
+    from khudan.models import Entity
+
+    admin = central_login()
+    new = client.post(f"{P}/datasets", json={"name": "ho dan"}, headers=admin)
+    assert new.status_code == 422 and new.json["code"] == "422.38"
+    made = client.post(f"{P}/datasets", json={"name": "ho_dan"}, headers=admin)
+    assert made.status_code == 200 and made.json["approvalRequired"] is False
+    again = client.post(f"{P}/datasets", json={"name": "ho_dan"}, headers=admin)
+    assert again.status_code == 409 and again.json["code"] == "409.32"
+    props = f"{P}/datasets/ho_dan/properties"
+    assert client.post(props, json={"name": "so_nguoi"}, headers=admin).json == {"success": True}
+    twice = client.post(props, json={"name": "so_nguoi"}, headers=admin)
+    assert twice.status_code == 409 and twice.json["code"] == "409.33"
+    reserved = client.post(props, json={"name": "__id"}, headers=admin)
+    assert reserved.status_code == 422 and reserved.json["code"] == "422.30"
+    assert (
+        client.post(
+            f"{P}/datasets/khong_co/properties", json={"name": "x"}, headers=admin
+        ).status_code
+        == 404
+    )
+
+    url = f"{P}/datasets/ho_dan/entities"
+    empty = client.post(url, json={"entities": []}, headers=admin)
+    assert empty.status_code == 422 and empty.json["code"] == "422.37"
+    mixed = client.post(url, json={"label": "A", "entities": [{"label": "B"}]}, headers=admin)
+    assert mixed.status_code == 422 and "entities" in mixed.json["details"]["errors"]
+    uuid = "0b7e6a3c-3d0f-4c55-9a57-1c3f1b9a4d21"
+    twice = client.post(
+        url,
+        json={
+            "entities": [
+                {"uuid": uuid, "label": "Hộ A", "data": {"so_nguoi": "4"}},
+                {"uuid": uuid, "label": "Hộ B", "data": {"so_nguoi": "2"}},
+            ],
+            "source": {"name": "ho.csv", "size": 2},
+        },
+        headers=admin,
+    )
+    assert twice.status_code == 422 and twice.json["code"] == "422.36"
+    assert twice.json["details"]["index"] == 2 and uuid in twice.json["details"]["en"]
+    with db.session() as s:
+        assert s.scalars(select(Entity)).all() == []
+    fine = client.post(
+        url,
+        json={"entities": [{"label": "Hộ A", "data": {"so_nguoi": "4"}}, {"label": "Hộ B"}]},
+        headers=admin,
+    )
+    assert fine.status_code == 200 and fine.json == {"success": True}
+    listed = client.get(url, headers=admin).json
+    assert sorted(e["currentVersion"]["label"] for e in listed) == ["Hộ A", "Hộ B"]
