@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 from sqlalchemy import func, select
 
-from . import errors
+from . import errors, heap
 from .config import Settings, from_env
 from .db import Database
 from .models import Form, FormVersion, ReviewState, Role, Submission, User
@@ -246,6 +246,7 @@ def worker(ctx: Context, threads: int, drain: bool, retry_parked: bool) -> None:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    heap.settle()
     workers = jobs.Workers(work, threads).start()
     click.echo(f"khudan worker: {threads} thread(s) on {shown_url(ctx.settings.database_url)}")
     stop.wait()

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 
+from . import heap
 from .app import create_app
 from .config import Settings
 
@@ -45,6 +46,11 @@ def _finish_jobs(_arbiter, worker) -> None:
     runtime = app.extensions.get("khudan") if app is not None else None
     if runtime is not None:
         runtime.queue.stop()
+
+
+def _settle(worker) -> None:
+    """A worker process has loaded its app: what it holds now lives as long as the process."""
+    heap.settle()
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -94,6 +100,7 @@ def serve_gunicorn(settings: Settings, *, host: str, port: int, workers: int, th
                 # gunicorn 27's control socket lives in $HOME: two khudan servers would fight over it.
                 "control_socket_disable": True,
                 "on_exit": stop_front,
+                "post_worker_init": _settle,
                 "worker_exit": _finish_jobs,
             },
         ).run()
