@@ -86,13 +86,13 @@ def form_xml(form_id: str):
     return Response(xml, mimetype="application/xml")
 
 
-def _files(form_id: str, only: str | None = None) -> list[drafts.TestFile]:
+def _files(form_id: str, only: str | None = None) -> list[drafts.DraftFile]:
     """The draft's media files, with the lists khudan writes as its creator's phone would get
     them (the token holder tests on the creator's behalf)."""
     with current().db.session() as session:
         draft = drafts.get(session, form_id)
         creator = session.get(User, draft.created_by) if draft.created_by else None
-        return drafts.test_files(session, draft, creator, only)
+        return drafts.tester_files(session, draft, creator, only)
 
 
 @bp.get("/forms/<form_id>/manifest")

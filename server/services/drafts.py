@@ -226,7 +226,7 @@ def media_of(session: Session, draft: FormDraft) -> list[DraftMedia]:
 
 
 @dataclass(frozen=True, slots=True)
-class TestFile:
+class DraftFile:
     """A media file a draft is tried with, on a phone (its test link) or in the browser."""
 
     name: str
@@ -236,9 +236,9 @@ class TestFile:
     data: bytes | None = None  # a file khudan writes
 
 
-def test_files(
+def tester_files(
     session: Session, draft: FormDraft, user: User | None, only: str | None = None
-) -> list[TestFile]:
+) -> list[DraftFile]:
     """The draft's media as a phone would get them once it is published: the uploaded files,
     and those khudan writes, which win over an upload of the same name. ``areas.csv`` holds the
     whole registry (public, and a test may be filled anywhere); an entity list the draft reads
@@ -260,13 +260,13 @@ def test_files(
         if name in expected and name not in made:
             made[name] = entities.empty_csv(entities.declared_properties(draft.form_id, d))
     out = [
-        TestFile(name, hashlib.md5(data).hexdigest(), blobs.content_type_for(name), data=data)
+        DraftFile(name, hashlib.md5(data).hexdigest(), blobs.content_type_for(name), data=data)
         for name, data in made.items()
     ]
     for m in media_of(session, draft):
         if m.filename not in made and (only is None or m.filename == only):
             blob = session.get(Blob, m.blob_id)
-            out.append(TestFile(m.filename, blob.md5, blob.content_type, blob.storage_key))
+            out.append(DraftFile(m.filename, blob.md5, blob.content_type, blob.storage_key))
     return sorted(out, key=lambda f: f.name)
 
 

@@ -479,7 +479,7 @@ def create_many(session: Session, lst: EntityList, items: list[dict], user: User
                 session,
                 lst,
                 item.get("label", ""),
-                item["data"],
+                item.get("data") or {},
                 user,
                 item.get("uuid"),
                 known,

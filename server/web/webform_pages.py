@@ -152,7 +152,7 @@ def form_draft_xml(form_id: str):
 def form_draft_media(form_id: str, filename: str):
     with current().db.session() as session:
         draft = drafts.get(session, form_id)
-        found = drafts.test_files(session, draft, current_user(), filename)
+        found = drafts.tester_files(session, draft, current_user(), filename)
     if not found:
         abort(404)
     file = found[0]
