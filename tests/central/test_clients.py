@@ -174,9 +174,11 @@ def test_excel_and_power_bi_read_metadata_then_every_page(
     assert plain.status_code == 401 and plain.json()["code"] == "401.3"
 
 
-def test_pyodk_reads_and_changes_the_household_list(serve, app, db, storage, make_user, tmp_path):
-    """pyodk's entity_lists and entities against khudan's households, as against Central: a
-    supervisor of Xã Nhơn Châu sees and changes only its households."""
+@pytest.fixture
+def household_list(db, storage, make_user):
+    """The registry with thôn Bắc (Xã Nhơn Châu) and tổ 1 (Phường Quy Nhơn Bắc), the shipped
+    poverty review published (so its households list exists), an admin and a supervisor of Xã
+    Nhơn Châu."""
     from pathlib import Path
 
     from khudan.services import areas, forms
@@ -195,6 +197,11 @@ def test_pyodk_reads_and_changes_the_household_list(serve, app, db, storage, mak
     forms.publish_xlsform(db, storage, shipped, validate=False)
     make_user("admin1", "admin")
     make_user("lan", "supervisor", areas=("21607",))
+
+
+def test_pyodk_reads_and_changes_the_household_list(serve, app, household_list, tmp_path):
+    """pyodk's entity_lists and entities against khudan's households, as against Central: a
+    supervisor of Xã Nhơn Châu sees and changes only its households."""
     url = serve(app)
     with pyodk_client(url, "admin1", tmp_path / "a.toml") as client:
         (households,) = client.entity_lists.list()
@@ -236,32 +243,15 @@ def test_pyodk_reads_and_changes_the_household_list(serve, app, db, storage, mak
 
 
 def test_pyodk_merges_a_communes_list_and_makes_new_lists(
-    serve, app, db, storage, make_user, tmp_path
+    serve, app, db, household_list, make_user, tmp_path
 ):
     """pyodk's create_many, merge and entity_lists.create against khudan, as against Central: a
     commune's households arrive in one request, all or none; merge adds the new column, creates
     the new households and updates the changed ones; admins and designers make new lists."""
-    from pathlib import Path
-
     from sqlalchemy import select
 
     from khudan.models import AuditEvent
-    from khudan.services import areas, forms
 
-    with db.session() as s:
-        areas.load_official(s)
-        areas.import_areas(
-            s,
-            [
-                {"commune_code": "21607", "code": "T01", "name": "Thôn Bắc"},
-                {"commune_code": "21553", "code": "K01", "name": "Tổ 1"},
-            ],
-        )
-        s.commit()
-    shipped = Path(__file__).resolve().parents[2] / "forms" / "poverty_review.xlsx"
-    forms.publish_xlsform(db, storage, shipped, validate=False)
-    make_user("admin1", "admin")
-    make_user("lan", "supervisor", areas=("21607",))
     make_user("thu", "collector", areas=("21607",))
     url = serve(app)
 
