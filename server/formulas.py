@@ -10,10 +10,8 @@ starting with ``=`` as a formula, so :class:`Workbook` stores every string as a 
 from __future__ import annotations
 
 import csv
+import functools
 import re
-
-from openpyxl import Workbook as _OpenpyxlWorkbook
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # A negative number written as text ("-5", "-1.5"): a spreadsheet reads it as that number.
@@ -63,21 +61,32 @@ def csv_writer(out, lineterminator: str = "\r\n", dialect: str = "standard") -> 
     return _DefusingWriter(out, dialect, lineterminator=lineterminator)
 
 
-class _TextSheet(WriteOnlyWorksheet):
-    def _values_to_row(self, values, row_idx):
-        for cell in super()._values_to_row(values, row_idx):
-            if cell.data_type == "f":  # openpyxl's guess for a string starting with "="
-                cell.data_type = "s"
-            yield cell
-
-
-class Workbook(_OpenpyxlWorkbook):
+def workbook():
     """An openpyxl write-only workbook in which a string is always a string cell, never a formula."""
+    return _text_workbook()()
 
-    def __init__(self) -> None:
-        super().__init__(write_only=True)
 
-    def create_sheet(self, title=None, index=None):
-        sheet = _TextSheet(parent=self, title=title)
-        self._add_sheet(sheet=sheet, index=index)
-        return sheet
+@functools.cache
+def _text_workbook():
+    """The workbook class, made at first use: openpyxl loads when a workbook is written, not with
+    every serving process (a third of a second of each start-up)."""
+    from openpyxl import Workbook as OpenpyxlWorkbook
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+    class TextSheet(WriteOnlyWorksheet):
+        def _values_to_row(self, values, row_idx):
+            for cell in super()._values_to_row(values, row_idx):
+                if cell.data_type == "f":  # openpyxl's guess for a string starting with "="
+                    cell.data_type = "s"
+                yield cell
+
+    class TextWorkbook(OpenpyxlWorkbook):
+        def __init__(self) -> None:
+            super().__init__(write_only=True)
+
+        def create_sheet(self, title=None, index=None):
+            sheet = TextSheet(parent=self, title=title)
+            self._add_sheet(sheet=sheet, index=index)
+            return sheet
+
+    return TextWorkbook

@@ -12,11 +12,8 @@ import datetime as dt
 import io
 from collections.abc import Iterator
 
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-
 from ..domain import cultural_family, satisfaction
-from ..formulas import Workbook, csv_writer
+from ..formulas import csv_writer, workbook
 from . import reports
 
 HEADERS = [
@@ -101,7 +98,7 @@ def poverty_workbook(
     indicator of the period's standard, so communes' files stack), and the transitions per unit
     with the households behind each number (``moves`` from ``reports.transitions`` with
     households, for the same counts)."""
-    book = Workbook()
+    book = workbook()
     what = "đã duyệt" if counts == "approved" else "không bị từ chối"
     heading = [
         f"Kỳ rà soát: {summary['period']} — số liệu các phiếu {what}",
@@ -240,7 +237,7 @@ def cultural_family_rows(summary: dict, counts: str = "all") -> Iterator[list]:
 def cultural_family_workbook(
     summary: dict, counts: str = "all", now: dt.datetime | None = None
 ) -> bytes:
-    book = Workbook()
+    book = workbook()
     sheet = book.create_sheet("Gia đình văn hóa")
     sheet.append(["KẾT QUẢ BÌNH XÉT DANH HIỆU “GIA ĐÌNH VĂN HÓA”"])
     what = "đã duyệt" if counts == "approved" else "không bị từ chối"
@@ -300,7 +297,7 @@ def satisfaction_headers(criteria_set: satisfaction.CriteriaSet) -> list[str]:
 
 def satisfaction_workbook(summary: dict, now: dt.datetime | None = None) -> bytes:
     """A sheet per criteria set answered (named by its id), each a table like the CSV's."""
-    book = Workbook()
+    book = workbook()
     for criteria_set in satisfaction_sets(summary) or [None]:
         sheet = book.create_sheet(criteria_set.id if criteria_set else "Sự hài lòng")
         sheet.append(["KẾT QUẢ KHẢO SÁT SỰ HÀI LÒNG CỦA NGƯỜI DÂN"])
@@ -346,7 +343,7 @@ def _made_at(now: dt.datetime | None) -> str:
     return f"Lập lúc: {local:%H:%M ngày %d/%m/%Y} (giờ Việt Nam, UTC+07:00)"
 
 
-def _saved(book: Workbook) -> bytes:
+def _saved(book) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -370,6 +367,9 @@ def _walk(nodes: list[dict]) -> Iterator[dict]:
 
 
 def _bold(sheet, values: list) -> list:
+    from openpyxl.cell import WriteOnlyCell  # loaded when a file is written (formulas.workbook)
+    from openpyxl.styles import Font
+
     cells = []
     for value in values:
         cell = WriteOnlyCell(sheet, value=value)

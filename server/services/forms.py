@@ -12,9 +12,6 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pyxform.errors import PyXFormError
-from pyxform.validators import odk_validate
-from pyxform.xls2xform import convert
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -58,6 +55,11 @@ def convert_xlsform(
     ``{sheet, row, message}`` items (see khudan.xforms.pyxform_messages). An ``.xlsx`` past
     ``limits`` (a ZIP bomb, a huge form) is refused before pyxform opens it.
     """
+    # pyxform (and openpyxl with it) loads when a form is converted, not with every serving
+    # process: half a second of each start-up, and memory no request needs.
+    from pyxform.errors import PyXFormError
+    from pyxform.xls2xform import convert
+
     suffix = Path(filename).suffix.lower() or ".xlsx"
     if suffix == ".xlsx":
         check_xlsx(data, limits)
@@ -77,6 +79,8 @@ def _xlsform_invalid(reason: str) -> errors.Problem:
 
 def validate_xform(xml: bytes) -> list[str]:
     """Run ODK Validate (JavaRosa 5, the engine inside ODK Collect) on the XForm; return warnings."""
+    from pyxform.validators import odk_validate
+
     with tempfile.NamedTemporaryFile(suffix=".xml") as tmp:
         tmp.write(xml)
         tmp.flush()

@@ -22,9 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from babel.numbers import format_decimal
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, Side
-from openpyxl.utils import get_column_letter
 from sqlalchemy import ColumnElement, case, func, literal, select, text
 from sqlalchemy.orm import Session
 
@@ -539,6 +536,8 @@ TABLES: dict[str, tuple[int, str, Callable[[Session, Scope, Table], None]]] = {
 
 def xlsx(tables: list[Table], now: dt.datetime | None = None) -> bytes:
     """One sheet per table, laid out as printed."""
+    from openpyxl import Workbook  # loaded when a file is written (see formulas.workbook)
+
     book = Workbook()
     book.remove(book.active)
     for table in tables:
@@ -560,7 +559,10 @@ def csv_text(table: Table, dialect: str = "standard") -> str:
     return out.getvalue()
 
 
-def _sheet(book: Workbook, table: Table, now: dt.datetime | None) -> None:
+def _sheet(book, table: Table, now: dt.datetime | None) -> None:
+    from openpyxl.styles import Alignment, Border, Font, Side
+    from openpyxl.utils import get_column_letter
+
     sheet = book.create_sheet(f"({table.number}) {table.id}"[:31])
     width = 2 + len(table.columns)
     bold = Font(bold=True)

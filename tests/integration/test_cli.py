@@ -276,6 +276,17 @@ def test_the_cli_spells_the_services_choices_and_starts_without_the_heavy_module
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert loaded.stdout.strip() == "[]"
+    # A serving process (each gunicorn worker) converts no form and writes no workbook until
+    # asked: pyxform and openpyxl load then, not at its start.
+    code = (
+        "import sys, khudan.app\n"
+        "khudan.app.create_app\n"
+        "print(sorted(m for m in ('pyxform', 'openpyxl', 'matplotlib') if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert loaded.stdout.strip() == "[]"
 
 
 def test_user_administration_from_the_command_line(khudan, db, client):
