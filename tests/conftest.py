@@ -18,7 +18,7 @@ from sqlalchemy import text
 sys.path.insert(0, str(Path(__file__).parent))
 
 from collect import CollectClient, flask_sender
-from stored import empty
+from stored import drop_official, empty, load_official
 from system_tools import need
 from xlsform import form_md, xlsx_bytes
 
@@ -100,10 +100,20 @@ def database(database_url) -> Database:
 
 
 @pytest.fixture(autouse=False)
-def db(database) -> Database:
-    """The test database, emptied after the test (tests commit for real, as the server does)."""
+def db(database, request) -> Database:
+    """The test database, emptied after the test (tests commit for real, as the server does);
+    the official areas kept from the test before are dropped unless this one asks for them."""
+    if "official_areas" not in request.fixturenames:
+        drop_official(database)
     yield database
     empty(database)
+
+
+@pytest.fixture
+def official_areas(db) -> None:
+    """The official provinces and communes (``areas.load_official``), kept between the tests
+    that ask for them while no test changes them."""
+    load_official(db)
 
 
 @pytest.fixture
@@ -195,13 +205,12 @@ def publish(db, storage):
 
 
 @pytest.fixture
-def registry(db):
+def registry(db, official_areas):
     """The official provinces and communes, with thôn Bắc (21607.T01, Xã Nhơn Châu) and tổ dân phố
     1 (21553.K01, Phường Quy Nhơn Bắc); modules that need other thôn define their own."""
     from khudan.services import areas
 
     with db.session() as s:
-        areas.load_official(s)
         areas.import_areas(
             s,
             [

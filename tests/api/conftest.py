@@ -23,10 +23,9 @@ def login(client, make_user):
 
 
 @pytest.fixture
-def registry(db):
+def registry(db, official_areas):
     """The official provinces and communes, and two thôn of Xã Nhơn Châu and one tổ dân phố."""
     with db.session() as s:
-        areas.load_official(s)
         areas.import_areas(
             s,
             [

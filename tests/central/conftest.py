@@ -10,7 +10,7 @@ import pytest
 from factories import domain_sample, household_xml, jpeg
 from werkzeug.serving import make_server
 
-from khudan.services import areas, forms
+from khudan.services import forms
 
 FORMS = Path(__file__).resolve().parents[2] / "forms"
 PHOTO = jpeg(color=(40, 90, 160))
@@ -39,11 +39,8 @@ def households(publish, collector):
 
 
 @pytest.fixture
-def two_communes(db, storage, collector):
+def two_communes(db, official_areas, storage, collector):
     """A poverty review in Xã Nhơn Châu (21607) and one in Phường Quy Nhơn Bắc (21553)."""
-    with db.session() as s:
-        areas.load_official(s)
-        s.commit()
     forms.publish_xlsform(db, storage, FORMS / "poverty_review.xlsx", validate=False)
     rural = domain_sample("pov1.xml")
     urban = domain_sample(

@@ -175,7 +175,7 @@ def test_excel_and_power_bi_read_metadata_then_every_page(
 
 
 @pytest.fixture
-def household_list(db, storage, make_user):
+def household_list(db, official_areas, storage, make_user):
     """The registry with thôn Bắc (Xã Nhơn Châu) and tổ 1 (Phường Quy Nhơn Bắc), the shipped
     poverty review published (so its households list exists), an admin and a supervisor of Xã
     Nhơn Châu."""
@@ -184,7 +184,6 @@ def household_list(db, storage, make_user):
     from khudan.services import areas, forms
 
     with db.session() as s:
-        areas.load_official(s)
         areas.import_areas(
             s,
             [

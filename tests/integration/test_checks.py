@@ -23,9 +23,8 @@ SECOND = "uuid:fa22d4b7-0000-4004-900a-b698b0fd8ee7"
 
 
 @pytest.fixture
-def registry(db):
+def registry(db, official_areas):
     with db.session() as s:
-        areas.load_official(s)
         areas.import_areas(
             s,
             [

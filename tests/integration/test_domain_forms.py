@@ -67,9 +67,8 @@ def test_publish_refuses_a_domain_form_that_dropped_a_field_the_rules_read(db, s
 
 
 @pytest.fixture
-def registry(db):
+def registry(db, official_areas):
     with db.session() as s:
-        areas.load_official(s)
         areas.import_areas(
             s,
             [

@@ -122,11 +122,10 @@ def test_submission_workbook_keeps_hostile_answers_as_string_cells(client, hosti
 
 
 @pytest.fixture
-def hostile_areas(db, storage, collector, admin):
+def hostile_areas(db, official_areas, storage, collector, admin):
     """Thôn named like formulas in the registry, a poverty review and a cultural-family assessment
     in each."""
     with db.session() as s:
-        areas.load_official(s)
         areas.import_areas(
             s,
             [

@@ -22,9 +22,8 @@ THIRD = "uuid:0b1e0b1e-0000-4000-8000-00000000cafe"
 
 
 @pytest.fixture
-def registry(db):
+def registry(db, official_areas):
     with db.session() as s:
-        areas.load_official(s)
         areas.import_areas(
             s,
             [

@@ -66,10 +66,9 @@ def table_rows(page: str, css_class: str) -> list[list[str]]:
 
 
 @pytest.fixture
-def registry(db):
+def registry(db, official_areas):
     """Provinces and communes, and thôn T01 (120 households) and T02 of Xã Nhơn Châu (21607)."""
     with db.session() as s:
-        areas.load_official(s)
         areas.import_areas(
             s,
             [

@@ -46,9 +46,8 @@ def send(collector, commune: str, area: str, code: str, files: dict[str, bytes] 
 
 
 @pytest.fixture
-def households(db, storage, collector):
+def households(db, official_areas, storage, collector):
     with db.session() as s:
-        areas.load_official(s)
         areas.import_areas(
             s,
             [
