@@ -80,6 +80,39 @@ def _build_each_url_rule_once():
     Rule._compile_builder = real
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _compile_each_template_once():
+    """Jinja parses and compiles each template once per app, and the suite makes an app per
+    test: a fifth of the page tests' time. A bytecode cache shared by the run's apps keeps the
+    compiled code by template name and source checksum (Jinja's own mechanism: an edited
+    template is compiled again), so each page renders from real Jinja output."""
+    from flask import Flask
+    from jinja2 import BytecodeCache
+
+    class InMemory(BytecodeCache):
+        def __init__(self) -> None:
+            self.codes: dict[str, bytes] = {}
+
+        def load_bytecode(self, bucket) -> None:
+            if bucket.key in self.codes:
+                bucket.bytecode_from_string(self.codes[bucket.key])
+
+        def dump_bytecode(self, bucket) -> None:
+            self.codes[bucket.key] = bucket.bytecode_to_string()
+
+    shared = InMemory()
+    real = Flask.create_jinja_environment
+
+    def create_jinja_environment(self):
+        environment = real(self)
+        environment.bytecode_cache = shared
+        return environment
+
+    Flask.create_jinja_environment = create_jinja_environment
+    yield
+    Flask.create_jinja_environment = real
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
     url = os.environ.get("KHUDAN_DATABASE_URL")
