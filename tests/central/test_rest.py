@@ -277,3 +277,55 @@ def test_lists_properties_and_many_entities_refuse_what_central_refuses(client, 
     assert fine.status_code == 200 and fine.json == {"success": True}
     listed = client.get(url, headers=admin).json
     assert sorted(e["currentVersion"]["label"] for e in listed) == ["Hộ A", "Hộ B"]
+
+
+def test_a_bulk_names_its_first_item_that_cannot_be_made_and_costs_the_same_statements_for_ten_or_two_hundred(
+    client, central_login, db
+):
+    """The items are checked first and written together: the error names the first item that
+    fails, whether it is taken already or malformed, and a bulk's statements do not grow with its
+    items (two batched INSERTs, not three statements an entity)."""
+    from sqlalchemy import event
+
+    from khudan.models import Entity, EntityVersion
+
+    admin = central_login()
+    assert client.post(f"{P}/datasets", json={"name": "ho_dan"}, headers=admin).status_code == 200
+    client.post(f"{P}/datasets/ho_dan/properties", json={"name": "so_nguoi"}, headers=admin)
+    url = f"{P}/datasets/ho_dan/entities"
+    taken = "0b7e6a3c-3d0f-4c55-9a57-1c3f1b9a4d21"
+    first = client.post(url, json={"uuid": taken, "label": "Hộ A"}, headers=admin)
+    assert first.status_code == 200
+
+    def bulk(*items):
+        return client.post(url, json={"entities": list(items)}, headers=admin)
+
+    fine, stranger = {"label": "Hộ mới"}, {"label": "Hộ lạ", "data": {"khong_co": "1"}}
+    existing = {"uuid": taken.upper(), "label": "Hộ A lần nữa"}
+    r = bulk(fine, existing, stranger)
+    assert r.status_code == 422 and (r.json["details"]["index"], r.json["details"]["total"]) == (
+        2,
+        3,
+    )
+    assert taken in r.json["details"]["en"]
+    r = bulk(fine, stranger, existing)
+    assert r.status_code == 422 and r.json["details"]["index"] == 2
+    assert "khong_co" in r.json["details"]["en"]
+
+    # Statements as SQLAlchemy runs them (an INSERT of many rows is one, whatever the driver
+    # then sends: on SQLite a row at a time, as SQLAlchemy keeps the returned ids in order).
+    statements = []
+    event.listen(db.engine, "before_execute", lambda _c, clause, *_a: statements.append(clause))
+    counts = []
+    for size in (10, 200):
+        statements.clear()
+        items = [{"label": f"Hộ {size}-{n}", "data": {"so_nguoi": str(n % 7)}} for n in range(size)]
+        assert bulk(*items).status_code == 200
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts
+    with db.session() as s:
+        assert len(s.scalars(select(Entity)).all()) == 1 + 10 + 200
+        versions = s.scalars(select(EntityVersion).where(EntityVersion.version == 1)).all()
+        assert len(versions) == 211 and {v.source for v in versions} == {"api"}
+        made = s.scalars(select(Entity).where(Entity.label == "Hộ 200-8")).one()
+        assert made.data == {"so_nguoi": "1"} and made.version == 1
