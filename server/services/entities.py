@@ -266,6 +266,7 @@ def import_csv(
     found = _named(session, lst, rows)
     existing = {e.uuid: e for e in found}
     by_key = {_natural_key(e.label, e.data or {}): e for e in found}
+    new: dict[str, tuple[Entity, dict]] = {}  # made by this file, written together
     for label, values, uuid in rows:
         if uuid is not None:
             entity = existing.get(uuid)
@@ -273,7 +274,8 @@ def import_csv(
             entity = by_key.get(_natural_key(label, values))
             uuid = entity.uuid if entity is not None else str(uuidlib.uuid4())
         if entity is None:
-            entity = insert(session, lst, uuid, label, values, "csv", user.id)
+            entity = _entity(lst, uuid, label, values, user.id)
+            new[uuid] = (entity, values)
             existing[uuid] = entity
             by_key[_natural_key(label, values)] = entity
             report.created += 1
@@ -282,9 +284,26 @@ def import_csv(
         ):
             report.unchanged += 1
         else:
+            if entity.uuid in new:  # a later line of the file changes it: its version 1 first
+                _write_new(session, new, "csv", user)
             update(session, entity, label, values, user, source="csv", place_checked=True)
             report.updated += 1
+    _write_new(session, new, "csv", user)
     return report
+
+
+def _write_new(
+    session: Session, new: dict[str, tuple[Entity, dict]], source: str, user: User
+) -> None:
+    """New entities (uuid -> the entity and the values it was sent) and their first versions, as
+    two batched INSERTs, not a flush an entity; ``new`` is emptied."""
+    if not new:
+        return
+    session.add_all(entity for entity, _ in new.values())
+    session.flush()
+    session.add_all(_first_version(e, values, source, user.id) for e, values in new.values())
+    session.flush()
+    new.clear()
 
 
 def seed_from_facts(
@@ -479,7 +498,7 @@ def create_many(session: Session, lst: EntityList, items: list[dict], user: User
     if not items or len(items) > MAX_BULK:
         raise errors.ENTITY_BULK_SIZE(count=len(items), most=MAX_BULK)
     known, scope = _area_index(session), Scope.of(session, user)
-    made: list[tuple[Entity, dict]] = []
+    new: dict[str, tuple[Entity, dict]] = {}
     index: dict[str, int] = {}  # uuid -> its item's number
     failed: tuple[int, errors.Problem] | None = None
     for n, item in enumerate(items, start=1):
@@ -492,7 +511,7 @@ def create_many(session: Session, lst: EntityList, items: list[dict], user: User
             failed = (n, problem)
             break
         index[entity.uuid] = n
-        made.append((entity, data))
+        new[entity.uuid] = (entity, data)
     existing = _existing(session, lst, list(index))  # of the items before any that failed
     if existing:
         uuid = min(existing, key=index.__getitem__)
@@ -502,11 +521,8 @@ def create_many(session: Session, lst: EntityList, items: list[dict], user: User
         raise errors.ENTITY_BULK_INVALID(
             index=n, total=len(items), vi=problem.message_vi, en=problem.message_en
         )
-    session.add_all(entity for entity, _ in made)
-    session.flush()
-    session.add_all(_first_version(entity, data, "api", user.id) for entity, data in made)
-    session.flush()
-    return len(made)
+    _write_new(session, new, "api", user)
+    return len(items)
 
 
 def _existing(session: Session, lst: EntityList, uuids: list[str]) -> set[str]:

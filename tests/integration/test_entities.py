@@ -445,6 +445,55 @@ def test_an_import_costs_what_the_file_holds_not_what_the_list_holds(world, db):
     assert import_three() == small and small[1] == 3
 
 
+def test_an_import_writes_its_new_households_together_and_a_later_line_makes_version_2(world, db):
+    """The statements of an import that makes 10 households equal those of one that makes 200
+    (two batched INSERTs, as SQLAlchemy runs them), and a later line of the file that changes a
+    household made by an earlier line gives it a version 2 after its version 1."""
+    statements: list = []
+
+    def run_import(lines: list[str]) -> int:
+        with db.session() as s:
+            lan = s.scalar(select(User).where(User.username == "lan"))
+            lst = entities.get_list(s, "households")
+            data = "label,name,household_code,province,commune,area_code\n" + "".join(lines)
+            statements.clear()
+            record = lambda _conn, clause, *_a: statements.append(clause)  # noqa: E731
+            event.listen(db.engine, "before_execute", record)
+            try:
+                report = entities.import_csv(s, lst, data.encode(), lan)
+            finally:
+                event.remove(db.engine, "before_execute", record)
+            s.commit()
+        assert report.rejected == []
+        return len(statements)
+
+    def lines(prefix: str, n: int) -> list[str]:
+        return [f"{prefix}-{i} - Hộ {i},,{prefix}-{i},52,21607,{T01}\n" for i in range(n)]
+
+    assert run_import(lines("B", 10)) == run_import(lines("C", 200))
+    uuid = "6f1c7a52-0d8e-4b8a-9a41-6b1f3e2d9c10"
+    run_import(
+        [
+            *lines("D", 3),
+            f"D-9 - Hộ Chín,{uuid},D-9,52,21607,{T01}\n",
+            f"D-9 - Hộ Chín (sửa),{uuid},D-9,52,21607,{T01}\n",
+        ]
+    )
+    with db.session() as s:
+        entity = s.scalars(select(Entity).where(Entity.uuid == uuid)).one()
+        versions = s.scalars(
+            select(EntityVersion)
+            .where(EntityVersion.entity_id == entity.id)
+            .order_by(EntityVersion.id)
+        ).all()
+        assert (entity.version, entity.label) == (2, "D-9 - Hộ Chín (sửa)")
+        assert [(v.version, v.label, v.source) for v in versions] == [
+            (1, "D-9 - Hộ Chín", "csv"),
+            (2, "D-9 - Hộ Chín (sửa)", "csv"),
+        ]
+        assert s.scalar(select(func.count()).select_from(Entity)) == 10 + 200 + 4
+
+
 def test_an_entity_id_that_is_no_uuid_is_named_in_plain_words(world, db):
     from khudan.models import SubmissionProblem
 
