@@ -350,6 +350,7 @@ def seed_from_facts(
         ):
             listed[e.household_key] = e
     report = ImportReport()
+    new: dict[str, tuple[Entity, dict]] = {}  # written together (see _write_new)
     for fact in facts:
         values = {
             "household_code": fact.household_code,
@@ -369,14 +370,18 @@ def seed_from_facts(
         place(probe)
         entity = listed.get(probe.household_key)
         if entity is None:
-            entity = insert(session, lst, str(uuidlib.uuid4()), label, values, "facts", user.id)
+            entity = _entity(lst, str(uuidlib.uuid4()), label, values, user.id)
+            new[entity.uuid] = (entity, values)
             listed[entity.household_key] = entity
             report.created += 1
         elif str((entity.data or {}).get("period") or "") >= period:
             report.unchanged += 1
         else:
+            if entity.uuid in new:  # made from another fact of this period: version 1 first
+                _write_new(session, new, "facts", user)
             update(session, entity, None, values, user, source="facts")
             report.updated += 1
+    _write_new(session, new, "facts", user)
     audit.record(
         session,
         user.id,
