@@ -301,7 +301,7 @@ def _write_new(
         return
     session.add_all(entity for entity, _ in new.values())
     session.flush()
-    session.add_all(_first_version(e, values, source, user.id) for e, values in new.values())
+    session.add_all(_version_row(e, values, source, user.id) for e, values in new.values())
     session.flush()
     new.clear()
 
@@ -484,7 +484,8 @@ def create(
     entity = _new(lst, label, data, user, uuid, _area_index(session), Scope.of(session, user))
     if _existing(session, lst, [entity.uuid]):
         raise errors.ENTITY_EXISTS(uuid=entity.uuid)
-    return insert(session, lst, entity.uuid, entity.label, data, "api", user.id)
+    _write_new(session, {entity.uuid: (entity, data)}, "api", user)
+    return entity
 
 
 MAX_BULK = 10_000  # entities in one request; more is a job for the CSV import
@@ -634,8 +635,9 @@ def insert(
     user_id: int | None,
     **more,
 ) -> Entity:
-    """A new entity (version 1) and its first version row: every way a household joins a list
-    (API, CSV import, a period's facts, a submission) ends here. ``more`` as in ``add_version``."""
+    """A new entity (version 1) and its first version row, written at once (a submission's, one
+    at a time); the API, CSV imports and a period's facts write theirs together (``_write_new``).
+    ``more`` as in ``add_version``."""
     entity = _entity(lst, uuid, label, data, user_id)
     session.add(entity)
     session.flush()
@@ -644,6 +646,7 @@ def insert(
 
 
 def _entity(lst: EntityList, uuid: str, label: str, data: dict, user_id: int | None) -> Entity:
+    """A new entity (version 1) with its place columns set, not in a session yet."""
     entity = Entity(
         list_id=lst.id,
         uuid=uuid,
@@ -661,14 +664,14 @@ def add_version(
 ) -> None:
     """Record the entity's current state as its version ``entity.version``: what the source sent
     (``received``), and ``more`` (the submission, base version, branch, conflicting properties)."""
-    session.add(_first_version(entity, received, source, user_id, **more))
+    session.add(_version_row(entity, received, source, user_id, **more))
     session.flush()
 
 
-def _first_version(
+def _version_row(
     entity: Entity, received: dict, source: str, user_id: int | None, **more
 ) -> EntityVersion:
-    """The version row of the entity as it is now (its first, when it was just made)."""
+    """The version row of the entity as it is now (version 1 when it was just made)."""
     return EntityVersion(
         entity_id=entity.id,
         version=entity.version,
