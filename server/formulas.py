@@ -4,7 +4,7 @@ phone typed can never run as a formula when the file is opened (CSV/formula inje
 CSV has no types: Excel and LibreOffice run a cell starting with ``=``, ``+``, ``-``, ``@``, a tab
 or a carriage return, so such text gets a leading ``'`` (OWASP's advice); a plain number such as
 ``-2.5`` is a number, not user text, and is left alone. XLSX has types: openpyxl stores a string
-starting with ``=`` as a formula, so :class:`Workbook` stores every string as a string.
+starting with ``=`` as a formula, so :func:`workbook` stores every string as a string.
 """
 
 from __future__ import annotations
