@@ -116,13 +116,8 @@ def media(form_id: str, filename: str):
     if not found:
         raise errors.NOT_FOUND(what=f"{form_id}/{filename}")
     file = found[0]
-    if file.data is not None:  # written for the draft (areas.csv, an entity list)
-        response = Response(file.data, mimetype=file.content_type)
-        response.headers["Content-Disposition"] = f"attachment; filename={filename}"
-        response.set_etag(file.md5)
-        return response.make_conditional(request)
     return send_file(
-        current().storage.open(file.storage_key),
+        file.open(current().storage),
         mimetype=file.content_type,
         as_attachment=True,
         download_name=filename,

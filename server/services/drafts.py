@@ -14,6 +14,7 @@ import hashlib
 import io
 import secrets
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -234,6 +235,10 @@ class DraftFile:
     content_type: str
     storage_key: str | None = None  # an uploaded file
     data: bytes | None = None  # a file khudan writes
+
+    def open(self, storage: Storage) -> BinaryIO:
+        """The file to read: one khudan wrote from memory, an uploaded one from storage."""
+        return io.BytesIO(self.data) if self.data is not None else storage.open(self.storage_key)
 
 
 def tester_files(

@@ -156,9 +156,7 @@ def form_draft_media(form_id: str, filename: str):
     if not found:
         abort(404)
     file = found[0]
-    if file.data is not None:
-        return headers.as_download(Response(file.data, mimetype=file.content_type), filename)
-    with current().storage.open(file.storage_key) as fh:
+    with file.open(current().storage) as fh:
         return headers.as_download(Response(fh.read(), mimetype=file.content_type), filename)
 
 

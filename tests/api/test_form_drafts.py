@@ -201,6 +201,10 @@ def fetch_all(tester, manifest_url: str) -> dict[str, bytes]:
         assert reply.status == 200, f
         assert f["hash"] == "md5:" + hashlib.md5(reply.body).hexdigest()
         got[f["filename"]] = reply.body
+        again = tester.request(
+            "GET", f["downloadUrl"], headers={"If-None-Match": f'"{f["hash"][4:]}"'}
+        )
+        assert again.status == 304, f  # unchanged, whether uploaded or written by khudan
     return got
 
 
