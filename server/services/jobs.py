@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, bindparam, func, insert, or_, select, update
+from sqlalchemy import Integer, Update, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..db import Database
@@ -94,52 +94,48 @@ def claim_many(
     job_id: int | None = None,
 ) -> list[Claimed]:
     """Up to ``limit`` due jobs not leased, oldest first, leased to ``worker`` for ``lease`` in
-    one transaction: a commit costs about what a small job's statements do, so a busy worker
-    takes a few at once (and runs them together: :func:`run_many`)."""
+    one statement and one commit: a commit costs about what a small job's statements do, so a
+    busy worker takes a few at once (and runs them together: :func:`run_many`)."""
     now = utcnow()
-    find = _NEXT if job_id is None else _THIS
-    for _ in range(5):  # another worker may win the compare-and-set: try the next ones
-        with db.write_lock(), db.session() as session:
-            connection = session.connection()
-            rows = connection.execute(find, {"now": now, "job_id": job_id, "limit": limit}).all()
-            if not rows:
-                return []
-            won = [
-                row
-                for row in rows
-                if connection.execute(
-                    _TAKE, {"job_id": row.id, "now": now, "until": now + lease, "worker": worker}
-                ).rowcount
-            ]
-            session.commit()
-        if won:
-            return [Claimed(row.id, row.version_id, row.attempts + 1) for row in won]
-    return []
+    params = {"now": now, "until": now + lease, "worker": worker, "limit": limit, "job_id": job_id}
+    with db.write_lock(), db.session() as session:
+        rows = session.connection().execute(_CLAIM_NEXT if job_id is None else _CLAIM_THIS, params)
+        won = sorted(rows.all())
+        session.commit()
+    return [Claimed(row.id, row.version_id, row.attempts) for row in won]
 
 
-# The claim's statements, built once: a worker claims once per job.
+# The claim, built once: a worker claims once per batch. The candidates are read
+# ``FOR UPDATE SKIP LOCKED`` (PostgreSQL: a row another worker is claiming is passed over, not
+# waited for), and the UPDATE checks again that each is due (the compare-and-set: a job leased
+# meanwhile is not taken twice).
 _JOBS = Job.__table__
 _DUE = (
     _JOBS.c.state == JobState.PENDING.value,
     _JOBS.c.run_after <= bindparam("now"),
     or_(_JOBS.c.locked_until.is_(None), _JOBS.c.locked_until < bindparam("now")),
 )
-_CANDIDATES = select(_JOBS.c.id, _JOBS.c.version_id, _JOBS.c.attempts).where(*_DUE)
-_NEXT = (
-    _CANDIDATES.order_by(_JOBS.c.id)
-    .limit(bindparam("limit", type_=Integer))
-    .with_for_update(skip_locked=True)
-)
-_THIS = _CANDIDATES.where(_JOBS.c.id == bindparam("job_id")).with_for_update(skip_locked=True)
-_TAKE = (
-    update(_JOBS)
-    .where(_JOBS.c.id == bindparam("job_id"), *_DUE)
-    .values(
-        locked_until=bindparam("until"),
-        locked_by=bindparam("worker"),
-        attempts=_JOBS.c.attempts + 1,
+
+
+def _claim(candidates) -> Update:
+    # MATERIALIZED: the candidates are read once (PostgreSQL would otherwise rescan the LIMITed
+    # subquery inside the UPDATE and take more jobs than asked for).
+    chosen = candidates.with_for_update(skip_locked=True).cte("chosen").prefix_with("MATERIALIZED")
+    return (
+        update(_JOBS)
+        .where(_JOBS.c.id.in_(select(chosen.c.id)), *_DUE)
+        .values(
+            locked_until=bindparam("until"),
+            locked_by=bindparam("worker"),
+            attempts=_JOBS.c.attempts + 1,
+        )
+        .returning(_JOBS.c.id, _JOBS.c.version_id, _JOBS.c.attempts)
     )
-)
+
+
+_CANDIDATES = select(_JOBS.c.id).where(*_DUE)
+_CLAIM_NEXT = _claim(_CANDIDATES.order_by(_JOBS.c.id).limit(bindparam("limit", type_=Integer)))
+_CLAIM_THIS = _claim(_CANDIDATES.where(_JOBS.c.id == bindparam("job_id")))
 
 
 @dataclass(frozen=True)
