@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from ..domain.checks import Issue
@@ -70,6 +70,12 @@ def declarations_of(session: Session, form_version_id: int, md5: str | None = No
     return found
 
 
+_LISTS = EntityList.__table__
+_WAITING = select(_LISTS.c.name).where(
+    _LISTS.c.name.in_(bindparam("names", expanding=True)), _LISTS.c.approval_required.is_(True)
+)
+
+
 def on_processed(session: Session, version: SubmissionVersion, md5: str) -> list[Issue]:
     """Apply the submission's entities to the lists that do not wait for approval (and to those
     that do, when it was approved while its job waited); ``md5`` is the form version's."""
@@ -110,16 +116,15 @@ def _apply(
     decls = declarations_of(session, version.form_version_id, md5)
     if not decls:
         return []
+    names = {d.list_name for d in decls}
+    if not approved:  # a plain read: no flush, no objects (a job's write asks it every time)
+        waiting = session.connection().execute(_WAITING, {"names": list(names)}).all()
+        if len(waiting) == len(names):
+            return []  # nothing to do now (the usual case on processing): the XML is not read
     named = {
         lst.name: lst
-        for lst in session.scalars(
-            select(EntityList).where(EntityList.name.in_({d.list_name for d in decls}))
-        )
+        for lst in session.scalars(select(EntityList).where(EntityList.name.in_(names)))
     }
-    if all(lst.approval_required and not approved for lst in named.values()) and len(named) == len(
-        {d.list_name for d in decls}
-    ):
-        return []  # nothing to do now (the usual case on processing): the XML is not read
     form_id = session.scalar(select(Form.form_id).where(Form.id == submission.form_pk))
     root = parse_stored(version.xml)
     issues = []

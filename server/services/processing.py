@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..db import Database
 from ..domain import checks as domain_checks
@@ -150,16 +151,13 @@ def write(session: Session, work: Work) -> None:
     blob_ids = _claim_files(session, work.version_id, work.files)
     photos.remember(session, work.incoming, blob_ids)
     has_problems |= photos.check(session, work.incoming, submission.id, work.version_id, blob_ids)
-    if has_problems and current:
-        session.execute(
-            update(Submission)
-            .where(
-                Submission.id == submission.id,
-                Submission.review_state == ReviewState.RECEIVED.value,
-            )
-            .values(review_state=ReviewState.HAS_ISSUES.value)
-        )
-    session.execute(delete(Job).where(Job.id == work.job_id))
+    # Plain statements on the connection: ORM-enabled DML would flush first and look through the
+    # session's objects for the rows it changes, a millisecond a job under the write lock.
+    connection = session.connection()
+    if has_problems and current and submission.review_state == ReviewState.RECEIVED.value:
+        connection.execute(_HAS_ISSUES, {"submission_id": submission.id})
+        set_committed_value(submission, "review_state", ReviewState.HAS_ISSUES.value)
+    connection.execute(_DELETE_JOB, {"job_id": work.job_id})
 
 
 _VERSIONS, _FORM_VERSIONS = SubmissionVersion.__table__, FormVersion.__table__
@@ -187,6 +185,15 @@ _LOCK_VERSION = (
     .where(SubmissionVersion.id == bindparam("version_id"))
     .with_for_update()
 )
+_HAS_ISSUES = (
+    update(Submission.__table__)
+    .where(
+        Submission.__table__.c.id == bindparam("submission_id"),
+        Submission.__table__.c.review_state == ReviewState.RECEIVED.value,
+    )
+    .values(review_state=ReviewState.HAS_ISSUES.value)
+)
+_DELETE_JOB = delete(Job.__table__).where(Job.__table__.c.id == bindparam("job_id"))
 _UNCHECKED_FILES = (
     select(Attachment.name, Blob.storage_key, Blob.sha256, Blob.md5, Blob.size)
     .join(Blob, Blob.id == Attachment.blob_id)
