@@ -382,10 +382,9 @@ def _keep(
     row.area_code = a.get("area_code") or None
     for name, value in values.items():
         setattr(row, name, value)
-    session.flush()  # the unique (period, household) constraint speaks here on a race
     if model is PovertyFact:
         _link(household)
-        session.flush()
+    session.flush()  # the unique (period, household) constraint speaks here on a race
     return []
 
 
