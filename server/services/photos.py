@@ -145,10 +145,19 @@ def remember(session: Session, incoming: Incoming, blob_ids: dict[str, int]) -> 
     for name, content_type in incoming.content_types.items():
         blob_id = blob_ids.get(name)
         if blob_id in new and blob_id not in have:
-            session.execute(
-                update(Blob).where(Blob.id == blob_id).values(content_type=content_type)
+            session.connection().execute(
+                _CONTENT_TYPE, {"blob_id": blob_id, "content_type": content_type}
             )
     _keep(session, new, have)
+
+
+# A job's writes, built once and sent as plain statements: ORM-enabled ones would flush the
+# session and search its objects first, under the write lock the other workers wait on.
+_CONTENT_TYPE = (
+    update(Blob.__table__)
+    .where(Blob.__table__.c.id == bindparam("blob_id"))
+    .values(content_type=bindparam("content_type"))
+)
 
 
 def backfill(db, storage: Storage, policy: Policy, progress=None) -> int:
@@ -207,9 +216,9 @@ def _keep(session: Session, new: dict[int, PhotoInfo], have: set[int]) -> None:
                 {"blob_id": blob_id, "band": i, "value": v} for i, v in hash_bands(info.dhash)
             ]
     if rows:
-        session.execute(insert(PhotoMeta), rows)
+        session.connection().execute(insert(PhotoMeta.__table__), rows)
     if bands:
-        session.execute(insert(PhotoHashBand), bands)
+        session.connection().execute(insert(PhotoHashBand.__table__), bands)
 
 
 def check(
@@ -251,7 +260,7 @@ def add_problems(session: Session, version_id: int, found: Iterable[Problem]) ->
         for p in found
     ]
     if rows:
-        session.execute(insert(SubmissionProblem), rows)
+        session.connection().execute(insert(SubmissionProblem.__table__), rows)
 
 
 def open_thumbnail(

@@ -206,6 +206,11 @@ _UNCHECKED_BLOBS = select(Attachment.id, Attachment.name, Attachment.blob_id).wh
     Attachment.blob_id.is_not(None),
     Attachment.checked_at.is_(None),
 )
+_CHECKED = (
+    update(Attachment.__table__)
+    .where(Attachment.__table__.c.id.in_(bindparam("ids", expanding=True)))
+    .values(checked_at=bindparam("now"))
+)
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -238,13 +243,10 @@ def _claim_files(session: Session, version_id: int, names: tuple[str, ...]) -> d
     job, which inspects it."""
     if not names:
         return {}
-    rows = session.execute(_UNCHECKED_BLOBS, {"version_id": version_id, "names": names}).all()
+    connection = session.connection()
+    rows = connection.execute(_UNCHECKED_BLOBS, {"version_id": version_id, "names": names}).all()
     if rows:
-        session.execute(
-            update(Attachment)
-            .where(Attachment.id.in_([r.id for r in rows]))
-            .values(checked_at=utcnow())
-        )
+        connection.execute(_CHECKED, {"ids": [r.id for r in rows], "now": utcnow()})
     return {r.name: r.blob_id for r in rows}
 
 
