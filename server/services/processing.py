@@ -154,8 +154,8 @@ def write(session: Session, work: Work) -> None:
     # Plain statements on the connection: ORM-enabled DML would flush first and look through the
     # session's objects for the rows it changes, a millisecond a job under the write lock.
     connection = session.connection()
-    if has_problems and current and submission.review_state == ReviewState.RECEIVED.value:
-        connection.execute(_HAS_ISSUES, {"submission_id": submission.id})
+    flag = has_problems and current
+    if flag and connection.execute(_HAS_ISSUES, {"submission_id": submission.id}).rowcount:
         set_committed_value(submission, "review_state", ReviewState.HAS_ISSUES.value)
     connection.execute(_DELETE_JOB, {"job_id": work.job_id})
 
