@@ -143,17 +143,26 @@ def write(session: Session, work: Work) -> None:
     submission = session.get(Submission, version.submission_id)
     current = submission.current_version_id == version.id
     has_problems = False
+    # Plain statements on the connection, and the session's copies set to match: changed objects
+    # would be flushed by the ORM (and ORM-enabled DML would flush first and search the session),
+    # a millisecond a job under the write lock the other workers wait for.
+    connection = session.connection()
     if version.processed_at is None:
         if current:
             has_problems = _derive(session, work, version)
-            submission.latitude, submission.longitude = work.point or (None, None)
-        version.processed_at = utcnow()
+            latitude, longitude = work.point or (None, None)
+            connection.execute(
+                _PLACE,
+                {"submission_id": submission.id, "latitude": latitude, "longitude": longitude},
+            )
+            set_committed_value(submission, "latitude", latitude)
+            set_committed_value(submission, "longitude", longitude)
+        now = utcnow()
+        connection.execute(_PROCESSED, {"version_id": version.id, "now": now})
+        set_committed_value(version, "processed_at", now)
     blob_ids = _claim_files(session, work.version_id, work.files)
     photos.remember(session, work.incoming, blob_ids)
     has_problems |= photos.check(session, work.incoming, submission.id, work.version_id, blob_ids)
-    # Plain statements on the connection: ORM-enabled DML would flush first and look through the
-    # session's objects for the rows it changes, a millisecond a job under the write lock.
-    connection = session.connection()
     flag = has_problems and current
     if flag and connection.execute(_HAS_ISSUES, {"submission_id": submission.id}).rowcount:
         set_committed_value(submission, "review_state", ReviewState.HAS_ISSUES.value)
@@ -185,11 +194,22 @@ _LOCK_VERSION = (
     .where(SubmissionVersion.id == bindparam("version_id"))
     .with_for_update()
 )
+_SUBMISSIONS = Submission.__table__
+_PLACE = (
+    update(_SUBMISSIONS)
+    .where(_SUBMISSIONS.c.id == bindparam("submission_id"))
+    .values(latitude=bindparam("latitude"), longitude=bindparam("longitude"))
+)
+_PROCESSED = (
+    update(_VERSIONS)
+    .where(_VERSIONS.c.id == bindparam("version_id"))
+    .values(processed_at=bindparam("now"))
+)
 _HAS_ISSUES = (
-    update(Submission.__table__)
+    update(_SUBMISSIONS)
     .where(
-        Submission.__table__.c.id == bindparam("submission_id"),
-        Submission.__table__.c.review_state == ReviewState.RECEIVED.value,
+        _SUBMISSIONS.c.id == bindparam("submission_id"),
+        _SUBMISSIONS.c.review_state == ReviewState.RECEIVED.value,
     )
     .values(review_state=ReviewState.HAS_ISSUES.value)
 )
