@@ -42,7 +42,7 @@ from elementpath.xpath_nodes import ElementNode
 from .. import errors
 from ..domain.checks import Issue
 from .safexml import local, parse
-from .xpath import Evaluator, Unsupported, boolean, string
+from .xpath import Evaluator, Node, Unsupported, boolean, string
 
 __all__ = ["Issue", "validate"]
 
@@ -124,7 +124,7 @@ def validate(
 @dataclass(slots=True)
 class _Node:
     field: Mapping
-    element: Element
+    item: Node  # what the form's expressions see
     path: str  # with repeat indexes: /data/member[2]/m_age
     present: bool
     parent: _Node | None
@@ -133,7 +133,7 @@ class _Node:
 
 @dataclass(slots=True)
 class _Model:
-    root: Element
+    root: Node  # the document
     nodes: list[_Node] = field(default_factory=list)
 
 
@@ -142,9 +142,9 @@ def _model(submission: Element, fields: Sequence[Mapping]) -> _Model:
     for f in fields:
         children.setdefault(f["path"].rsplit("/", 1)[0], []).append(f)
     top = fields[0]["path"].split("/")[1]
-    model = _Model(Element(top))
+    model = _Model(Node(None, None))
 
-    def walk(source: Element | None, path: str, out: Element, parent: _Node | None) -> None:
+    def walk(source: Element | None, path: str, out: Node, parent: _Node | None) -> None:
         by_name: dict[str, list[Element]] = {}
         for c in source if source is not None else ():
             if isinstance(c.tag, str) and not (c.attrib and _is_template(c)):
@@ -155,21 +155,21 @@ def _model(submission: Element, fields: Sequence[Mapping]) -> _Model:
             display = parent.path if parent is not None else f"/{top}"
             if f["kind"] == "repeat":
                 for index, instance in enumerate(found, start=1):
-                    element = SubElement(out, name)
-                    node = _Node(f, element, f"{display}/{name}[{index}]", True, parent)
+                    item = Node(name, out)
+                    node = _Node(f, item, f"{display}/{name}[{index}]", True, parent)
                     model.nodes.append(node)
-                    walk(instance, f["path"], element, node)
+                    walk(instance, f["path"], item, node)
                 continue
             source_node = found[0] if found else None
-            element = SubElement(out, name)
-            node = _Node(f, element, f"{display}/{name}", source_node is not None, parent)
+            item = Node(name, out)
+            node = _Node(f, item, f"{display}/{name}", source_node is not None, parent)
             model.nodes.append(node)
             if f["kind"] == "group":
-                walk(source_node, f["path"], element, node)
-            elif source_node is not None:
-                element.text = "".join(source_node.itertext())
+                walk(source_node, f["path"], item, node)
+            else:
+                item.text = "" if source_node is None else "".join(source_node.itertext())
 
-    walk(submission, f"/{top}", model.root, None)
+    walk(submission, f"/{top}", Node(top, model.root), None)
     return model
 
 
@@ -211,7 +211,7 @@ class _Validation:
         if inherited is False or not expression:
             return inherited
         try:
-            own = boolean(self.evaluator.evaluate(expression, node.element))
+            own = boolean(self.evaluator.evaluate(expression, node.item))
         except Unsupported as exc:
             self._not_checked(node, "relevant", expression, str(exc))
             return None
@@ -223,7 +223,7 @@ class _Validation:
 
     def _check(self, node: _Node) -> None:
         f = node.field
-        raw = node.element.text or ""
+        raw = node.item.text
         value = raw.strip()
         question = self.is_question(f) and f.get("readonly") != "true()"
         if not value:
@@ -262,7 +262,7 @@ class _Validation:
         if expression == "true()":
             return True
         try:
-            return boolean(self.evaluator.evaluate(expression, node.element))
+            return boolean(self.evaluator.evaluate(expression, node.item))
         except Unsupported as exc:
             self._not_checked(node, "required", expression, str(exc))
             return False
@@ -271,7 +271,7 @@ class _Validation:
         f = node.field
         expression = f["constraint"]
         try:
-            ok = boolean(self.evaluator.evaluate(expression, node.element))
+            ok = boolean(self.evaluator.evaluate(expression, node.item))
         except Unsupported as exc:
             self._not_checked(node, "constraint", expression, str(exc))
             return
@@ -342,7 +342,7 @@ class _Validation:
             rows = self._media_rows(node, choices["media"])
             return None if rows is None else _index(rows, choices["value"]).keys()
         try:  # an itemset over the submission itself (e.g. the members of a repeat)
-            items = self.evaluator.evaluate(choices["nodeset"], node.element)
+            items = self.evaluator.evaluate(choices["nodeset"], node.item)
             if not isinstance(items, list):
                 raise Unsupported("the choices are not a list of nodes")
             return {
@@ -366,10 +366,7 @@ class _Validation:
         items = _items(rows, choices["value"], token, candidates)
         try:
             return any(
-                boolean(
-                    self.evaluator.evaluate_in(predicate, item, self.evaluator.node(node.element))
-                )
-                for item in items
+                boolean(self.evaluator.evaluate_in(predicate, item, node.item)) for item in items
             )
         except Unsupported as exc:
             self._not_checked(node, "choices", choices["nodeset"], str(exc))

@@ -20,6 +20,8 @@ parse or to evaluate with :class:`Unsupported`, which callers report as "not che
 
 Expressions are parsed once per process; an absolute path of plain names (``/data/group/q``, what
 ``${q}`` becomes) is found through an index of the submission kept by its :class:`Evaluator`.
+The submission is read as a tree of :class:`Node` (name, parent, children, text): elementpath's
+own node tree, which its parser needs, is built only when an expression goes to it.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, ClassVar
-from xml.etree.ElementTree import Element, ElementTree
+from xml.etree.ElementTree import Element, ElementTree, SubElement
 
 from elementpath import XPath1Parser, XPathContext, get_node_tree
 from elementpath.sequences import xlist
@@ -42,6 +44,54 @@ _DATE = re.compile(
     r"^\s*(-?\d{4,})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2}(?:\.\d+)?))?(Z|[+-]\d{2}:?\d{2})?)?\s*$"
 )
 _NUMBER = re.compile(r"^\s*-?(?:\d+(?:\.\d*)?|\.\d+)\s*$")
+
+
+class Node:
+    """An element (or, with no name, the document) of a submission as the direct road reads it.
+
+    elementpath's node tree costs about a millisecond to build for a poverty review, more than
+    evaluating every bind of it on the direct road; these nodes are built with the model that is
+    checked anyway. ``text`` is the string value (an element's descendant text); when None it is
+    worked out from ``elem`` (the ElementTree element the node stands for) or the children.
+    """
+
+    __slots__ = ("children", "elem", "name", "parent", "text")
+
+    def __init__(self, name: str | None, parent: Node | None):
+        self.name = name
+        self.parent = parent
+        self.children: list[Node] = []
+        self.text: str | None = None
+        self.elem: Element | None = None
+        if parent is not None:
+            parent.children.append(self)
+
+    def __iter__(self):
+        return iter(self.children)
+
+    @property
+    def string_value(self) -> str:
+        if self.text is None:
+            if self.elem is not None:
+                self.text = "".join(self.elem.itertext())
+            else:
+                self.text = "".join(c.string_value for c in self.children)
+        return self.text
+
+    @classmethod
+    def document(cls, root: Element) -> Node:
+        """The document node of an element tree, each node remembering its element."""
+        document = cls(None, None)
+        stack = [(root, document)]
+        while stack:
+            element, parent = stack.pop()
+            node = cls(element.tag, parent)
+            node.elem = element
+            stack.extend((c, node) for c in reversed(element) if isinstance(c.tag, str))
+        return document
+
+
+_NODES = (XPathNode, Node)
 
 
 class Unsupported(Exception):
@@ -70,7 +120,7 @@ def _first(value: Any) -> Any:
 
 def string(value: Any) -> str:
     value = _first(value)
-    if isinstance(value, XPathNode):
+    if isinstance(value, _NODES):
         return value.string_value
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -104,7 +154,7 @@ def boolean(value: Any) -> bool:
         return value
     if isinstance(value, int | float | Decimal):
         return not (value == 0 or math.isnan(value))
-    if isinstance(value, XPathNode):
+    if isinstance(value, _NODES):
         return True
     return bool(value)
 
@@ -133,7 +183,7 @@ def _strings(value: Any) -> list[str] | None:
     """The string values of a node-set, or None for anything that is not one."""
     if isinstance(value, list):
         return [string(v) for v in value]
-    if isinstance(value, XPathNode):
+    if isinstance(value, _NODES):
         return [value.string_value]
     return None
 
@@ -410,14 +460,14 @@ def position_of(nodes: Any, positions: dict[int, int]) -> float | int:
     """``position(nodes)``: the 1-based index of the first node among its like-named siblings
     (``positions`` remembers them, by node id), NaN for anything else."""
     node = _first(nodes)
-    if not isinstance(node, XPathNode) or node.parent is None:
+    if not isinstance(node, _NODES) or node.parent is None:
         return math.nan
     if id(node) not in positions:
         number_siblings(node.parent, node.name, positions)
     return positions[id(node)]
 
 
-def number_siblings(parent: XPathNode, name: str, positions: dict[int, int]) -> None:
+def number_siblings(parent: XPathNode | Node, name: str, positions: dict[int, int]) -> None:
     """Each child named ``name`` gets its position among them, in one pass: asking each repeat
     member for its own position by scanning its siblings made a submission quadratic in its
     members (2,000 members took 12 s)."""
@@ -524,7 +574,7 @@ class _Fallback(Exception):
     """This evaluation is left to elementpath."""
 
 
-_Fast = Callable[["Evaluator", XPathNode, XPathNode], Any]
+_Fast = Callable[["Evaluator", Any, Any], Any]
 _NUMBERS = ("(integer)", "(decimal)", "(float)")
 
 
@@ -579,10 +629,14 @@ def _fast_children(parents: _Fast, name: str) -> _Fast:
             found = [found]
         nodes, seen = [], set()
         for parent in found:
-            if not isinstance(parent, ElementNode | DocumentNode):
+            if isinstance(parent, Node):
+                children = parent.children
+            elif isinstance(parent, ElementNode | DocumentNode):  # of a secondary instance
+                children = [c for c in parent if isinstance(c, ElementNode)]
+            else:
                 raise _Fallback
-            for child in parent:
-                if isinstance(child, ElementNode) and child.name == name and id(child) not in seen:
+            for child in children:
+                if child.name == name and id(child) not in seen:
                     seen.add(id(child))
                     nodes.append(child)
         return xlist(nodes)
@@ -629,7 +683,7 @@ def _truth(value: Any) -> bool:
     if isinstance(value, list):
         if not value:
             return False
-        if isinstance(value[0], XPathNode):
+        if isinstance(value[0], _NODES):
             return True
         if len(value) > 1:
             raise _Fallback  # elementpath's error, with its words
@@ -645,32 +699,117 @@ def _reason(exc: Exception) -> str:
 class Evaluator:
     """Evaluates expressions against one submission, each relative to a node of it.
 
-    ``root`` is the submission's root element, without namespaces. ``instance(id)`` returns the
-    secondary instance ``<root><item>...`` document that ``instances`` builds for an id, or None.
+    ``root`` is the submission's root element, without namespaces, or the document :class:`Node`
+    of a tree of them (the checked model). ``instance(id)`` returns the secondary instance
+    ``<root><item>...`` document that ``instances`` builds for an id, or None.
     """
 
     def __init__(
         self,
-        root: Element,
+        root: Element | Node,
         today: dt.date,
         instances: Callable[[str], Element | None] = lambda _id: None,
     ):
-        self.document = get_node_tree(ElementTree(root))
-        self._context = XPathContext(self.document)
-        self._context.__dict__["xforms_today"] = today
-        self._context.__dict__["xforms_instance"] = self._instance
-        self._context.__dict__["xforms_paths"] = self._nodes_at
-        # position() of each node, by id: the documents stay alive as long as the evaluator.
+        self.top = root if isinstance(root, Node) else Node.document(root)
+        self.today = today
+        # position() of each node, by id: the nodes stay alive as long as the evaluator.
         self.positions: dict[int, int] = {}
-        self._context.__dict__["xforms_positions"] = self.positions
         self._builder = instances
         self._instances: dict[str, DocumentNode | None] = {}
+        self._found: dict[tuple[str, ...], list[Node]] = {}
+        self._nodes: dict[Element, Node] | None = None
+        self._document: DocumentNode | None = None
+        self._context: XPathContext | None = None
         self._paths: dict[tuple[str, ...], list[ElementNode]] = {}
         self._children: dict[int, dict[str, list[ElementNode]]] = {}  # by id: the nodes live on
 
+    # the direct road ---------------------------------------------------------------------------
+
     def _nodes_at(self, steps: tuple[str, ...]) -> xlist:
-        """The elements at an absolute path of names, in document order (the submission does
-        not change while it is checked, so each path is walked once)."""
+        """The nodes at an absolute path of names, in document order (the submission does not
+        change while it is checked, so each path, and each of its beginnings, is walked once)."""
+        return xlist(self._walk(steps))
+
+    def _walk(self, steps: tuple[str, ...]) -> list[Node]:
+        found = self._found.get(steps)
+        if found is None:
+            parents = self._walk(steps[:-1]) if len(steps) > 1 else (self.top,)
+            name = steps[-1]
+            found = [c for p in parents for c in p.children if c.name == name]
+            self._found[steps] = found
+        return found
+
+    def node(self, element: Element) -> Node:
+        """The node of an element of the tree this evaluator was made with."""
+        if self._nodes is None:
+            self._nodes = {}
+            stack = list(self.top.children)
+            while stack:
+                node = stack.pop()
+                self._nodes[node.elem] = node
+                stack.extend(node.children)
+        return self._nodes[element]
+
+    def evaluate(self, expression: str, at: Element | Node | XPathNode) -> Any:
+        """The value of ``expression`` with ``at`` as the context node (``.`` and ``current()``)."""
+        node = at if isinstance(at, _NODES) else self.node(at)
+        return self.evaluate_in(expression, node, node)
+
+    def evaluate_in(self, expression: str, at: Node | XPathNode, current: Node | XPathNode) -> Any:
+        """As :meth:`evaluate`, with a context node in a secondary instance (a choice filter)."""
+        fast = fast_expression(expression)
+        if fast is not None:
+            try:
+                return fast(self, at, current)
+            except Exception:  # noqa: S110 (elementpath evaluates it again, and says why)
+                pass
+        return self.evaluate_slowly(expression, at, current)
+
+    # elementpath's road ------------------------------------------------------------------------
+
+    def evaluate_slowly(self, expression: str, at: Node | XPathNode, current: Node | XPathNode):
+        """As :meth:`evaluate_in`, always through elementpath (what the direct road must match).
+        Nodes in its answer are elementpath's (:meth:`xpath_node` gives those of a Node)."""
+        token = compile_expression(expression)
+        context = copy(self._elementpath_context())
+        context.item = self.xpath_node(at)
+        context.__dict__["xforms_current"] = self.xpath_node(current)
+        try:
+            return token.evaluate(context)
+        except Unsupported:
+            raise
+        except Exception as exc:  # whatever a form's expression does, it is "not checked"
+            raise Unsupported(_reason(exc)) from None
+
+    def xpath_node(self, node: Node | XPathNode) -> XPathNode:
+        """elementpath's node for a :class:`Node` of the submission (itself for any other)."""
+        if not isinstance(node, Node):
+            return node
+        document = self.document
+        return document if node.parent is None else document.elements[node.elem]
+
+    @property
+    def document(self) -> DocumentNode:
+        """elementpath's tree of the submission, built the first time an expression needs it."""
+        if self._document is None:
+            root = self.top.children[0]
+            if root.elem is None:
+                _elements(root, None)
+            self._document = get_node_tree(ElementTree(root.elem))
+        return self._document
+
+    def _elementpath_context(self) -> XPathContext:
+        if self._context is None:
+            context = XPathContext(self.document)
+            context.__dict__["xforms_today"] = self.today
+            context.__dict__["xforms_instance"] = self._instance
+            context.__dict__["xforms_paths"] = self._xpath_nodes_at
+            context.__dict__["xforms_positions"] = self.positions
+            self._context = context
+        return self._context
+
+    def _xpath_nodes_at(self, steps: tuple[str, ...]) -> xlist:
+        """As :meth:`_nodes_at`, with elementpath's nodes."""
         found = self._paths.get(steps)
         if found is None:
             found = [self.document]
@@ -699,36 +838,16 @@ class Evaluator:
             )
         return self._instances[name]
 
-    def node(self, element: Element) -> XPathNode:
-        return self.document.elements[element]
-
-    def evaluate(self, expression: str, at: Element | XPathNode) -> Any:
-        """The value of ``expression`` with ``at`` as the context node (``.`` and ``current()``)."""
-        node = at if isinstance(at, XPathNode) else self.node(at)
-        return self.evaluate_in(expression, node, node)
-
-    def evaluate_in(self, expression: str, at: XPathNode, current: XPathNode) -> Any:
-        """As :meth:`evaluate`, with a context node in a secondary instance (a choice filter)."""
-        fast = fast_expression(expression)
-        if fast is not None:
-            try:
-                return fast(self, at, current)
-            except Exception:  # noqa: S110 (elementpath evaluates it again, and says why)
-                pass
-        return self.evaluate_slowly(expression, at, current)
-
-    def evaluate_slowly(self, expression: str, at: XPathNode, current: XPathNode) -> Any:
-        """As :meth:`evaluate_in`, always through elementpath (what the direct road must match)."""
-        token = compile_expression(expression)
-        context = copy(self._context)
-        context.item = at
-        context.__dict__["xforms_current"] = current
-        try:
-            return token.evaluate(context)
-        except Unsupported:
-            raise
-        except Exception as exc:  # whatever a form's expression does, it is "not checked"
-            raise Unsupported(_reason(exc)) from None
-
     def instance(self, name: str) -> DocumentNode | None:
         return self._instance(name)
+
+
+def _elements(node: Node, parent: Element | None) -> None:
+    """Give a tree of nodes made without elements (the checked model) its elements."""
+    stack = [(node, parent)]
+    while stack:
+        node, parent = stack.pop()
+        node.elem = Element(node.name) if parent is None else SubElement(parent, node.name)
+        if not node.children:
+            node.elem.text = node.text
+        stack.extend((c, node.elem) for c in reversed(node.children))
