@@ -149,11 +149,11 @@ def _model(submission: Element, fields: Sequence[Mapping]) -> _Model:
         for c in source if source is not None else ():
             if isinstance(c.tag, str) and not (c.attrib and _is_template(c)):
                 by_name.setdefault(local(c.tag), []).append(c)
+        display = parent.path if parent is not None else f"/{top}"
         for f in children.get(path, ()):
-            name = f["name"]
-            found = by_name.get(name, [])
-            display = parent.path if parent is not None else f"/{top}"
-            if f["kind"] == "repeat":
+            name, kind = f["name"], f["kind"]
+            found = by_name.get(name, ())
+            if kind == "repeat":
                 for index, instance in enumerate(found, start=1):
                     item = Node(name, out)
                     node = _Node(f, item, f"{display}/{name}[{index}]", True, parent)
@@ -164,10 +164,14 @@ def _model(submission: Element, fields: Sequence[Mapping]) -> _Model:
             item = Node(name, out)
             node = _Node(f, item, f"{display}/{name}", source_node is not None, parent)
             model.nodes.append(node)
-            if f["kind"] == "group":
+            if kind == "group":
                 walk(source_node, f["path"], item, node)
+            elif source_node is None:
+                item.text = ""
+            elif len(source_node):  # an answer with markup in it: its text, as XPath reads it
+                item.text = "".join(source_node.itertext())
             else:
-                item.text = "" if source_node is None else "".join(source_node.itertext())
+                item.text = source_node.text or ""
 
     walk(submission, f"/{top}", Node(top, model.root), None)
     return model
