@@ -67,12 +67,22 @@ def _ping_when_idle(engine: Engine) -> None:
     event.listen(engine, "checkin", on_checkin)
 
 
+_NO_WAIT_FOR_DISK = text("SET LOCAL synchronous_commit TO OFF")
+
+
+def _synchronous_again(dbapi_connection, record) -> None:
+    """A connection back in the pool after ``Database.lazy_commit`` commits to disk again."""
+    if record.info.pop("lazy_commit", False) and dbapi_connection is not None:
+        dbapi_connection.execute("PRAGMA synchronous=FULL")
+
+
 class Database:
     def __init__(self, url: str):
         self.url = url
         self.engine: Engine = create_engine(url)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "checkin", _synchronous_again)
         else:
             _ping_when_idle(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -102,6 +112,23 @@ class Database:
     def write_lock(self):
         """Hold around a write transaction: serialises SQLite's writers, of every process."""
         return self._write_lock
+
+    def lazy_commit(self, session: Session) -> None:
+        """Let this transaction of ``session`` commit without waiting for the disk; call it first
+        in the transaction. For work that is done again when lost: a job's claim, and a job's
+        results, written with the deletion of the job row. A power cut may lose such a commit
+        (never a process killed: the data is in the system's cache by then), and the job is due
+        again; the database stays consistent, and the next synchronous commit (a submission's,
+        a supervisor's) makes it durable with its own, as both databases write their log in
+        order. An acknowledged submission's commit stays synchronous. SQLite: ``synchronous =
+        NORMAL`` on the connection, set back to FULL when it returns to the pool; PostgreSQL:
+        ``synchronous_commit`` off for the transaction."""
+        if self.engine.dialect.name == "sqlite":
+            connection = session.connection()
+            connection.exec_driver_sql("PRAGMA synchronous=NORMAL")
+            connection.info["lazy_commit"] = True
+        else:
+            session.execute(_NO_WAIT_FOR_DISK)
 
     def initialised(self) -> bool:
         """Whether khudan's schema is there. An SQLite file that does not exist is not opened

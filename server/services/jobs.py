@@ -99,6 +99,7 @@ def claim_many(
     now = utcnow()
     params = {"now": now, "until": now + lease, "worker": worker, "limit": limit, "job_id": job_id}
     with db.write_lock(), db.session() as session:
+        db.lazy_commit(session)  # a claim lost to a power cut leaves the job due: it runs then
         rows = session.connection().execute(_CLAIM_NEXT if job_id is None else _CLAIM_THIS, params)
         won = sorted(rows.all())
         session.commit()

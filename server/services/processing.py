@@ -79,6 +79,7 @@ def process_many(
     if not prepared:
         return
     with db.write_lock(), db.session() as session:
+        db.lazy_commit(session)  # lost to a power cut, the results go with the jobs' deletion
         for work in prepared:
             write(session, work)
         session.commit()

@@ -21,7 +21,7 @@ import pytest
 from click.testing import CliRunner
 from collect import CollectClient, flask_sender
 from factories import photo, poverty_household
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from stored import count
 
 from khudan import photos as photo_lib
@@ -460,6 +460,40 @@ def test_a_claim_holds_the_lease_the_settings_give(phone, db, settings, storage)
         until = s.get(Job, claimed.id).locked_until
     until = until if until.tzinfo else until.replace(tzinfo=dt.UTC)
     assert dt.timedelta(seconds=4) < until - before < dt.timedelta(seconds=7)
+
+
+def _waits_for_disk(connection) -> bool:
+    """Whether a commit on this connection now would wait until it is on disk."""
+    if connection.dialect.name == "sqlite":
+        return connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    return connection.exec_driver_sql("SHOW synchronous_commit").scalar() != "off"
+
+
+def test_a_jobs_commits_do_not_wait_for_the_disk_but_a_submissions_do(phone, db, work):
+    """A job's claim and results are done again when a power cut loses them (the job is due
+    again), so their commits need not wait for the disk; the submission's, which its 201
+    acknowledges, must, and so must every commit after a job's on the same connections."""
+    waits: list[bool] = []
+    listener = lambda connection: waits.append(_waits_for_disk(connection))  # noqa: E731
+    event.listen(db.engine, "commit", listener)
+    try:
+        assert [r.status for r in phone.submit(household(70), {"house.jpg": photo(70)})] == [201]
+        at_submission, waits[:] = list(waits), []
+        assert jobs.drain(work) == 1
+        in_jobs, waits[:] = list(waits), []
+    finally:
+        event.remove(db.engine, "commit", listener)
+    assert in_jobs and not any(in_jobs)  # the claim's and the results'
+    if db.engine.dialect.name == "postgresql" and not any(at_submission):
+        return  # a server that never waits (the test server runs with synchronous_commit off)
+    assert at_submission and all(at_submission)
+    # Connections the worker used are back in the pool waiting for the disk again.
+    held = [db.engine.connect() for _ in range(db.engine.pool.size() + 1)]
+    try:
+        assert all(_waits_for_disk(c) for c in held)
+    finally:
+        for c in held:
+            c.close()
 
 
 def test_report_files_note_the_submissions_still_being_processed(
