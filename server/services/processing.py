@@ -253,7 +253,7 @@ def _lock(session: Session, version_id: int) -> SubmissionVersion:
 
 def _unchecked_files(session: Session, version_id: int) -> list:
     """(name, (storage key, sha256, md5, size)) of the version's files not checked yet."""
-    rows = session.execute(_UNCHECKED_FILES, {"version_id": version_id}).all()
+    rows = session.connection().execute(_UNCHECKED_FILES, {"version_id": version_id}).all()
     return [(name, (key, sha, md5, size)) for name, key, sha, md5, size in rows]
 
 

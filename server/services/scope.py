@@ -35,7 +35,7 @@ class Scope:
     def of_user_id(cls, session: Session, user_id: int) -> tuple[str, Scope] | None:
         """(username, scope) of a user by id in one statement (a job checks each submission's
         sender); None for a user no longer stored."""
-        rows = session.execute(_USER_AREAS, {"user_id": user_id}).all()
+        rows = session.connection().execute(_USER_AREAS, {"user_id": user_id}).all()
         if not rows:
             return None
         username, role = rows[0].username, rows[0].role
