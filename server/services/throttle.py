@@ -142,7 +142,9 @@ def _check_address_ceiling(session: Session, address: str) -> None:
 
 
 def _read(session: Session, address: str, username: str):
-    return session.execute(_READ, {"address": address, "username": username}).first()
+    # On the connection: the ORM's way of running it took twice as long as the read itself.
+    params = {"address": address, "username": username}
+    return session.connection().execute(_READ, params).first()
 
 
 # Built once: every Digest request reads it, and building it cost more than running it.
