@@ -416,6 +416,15 @@ def sample(name: str) -> ET.Element:
     return read_submission((SAMPLES / name).read_bytes()).root
 
 
+# The JavaRosa-filled samples of the shipped forms, with their form.
+SAMPLE_FORMS = [
+    ("pov1.xml", "poverty_review"),
+    ("pov2.xml", "poverty_review"),
+    ("cf.xml", "cultural_family"),
+    ("sat.xml", "satisfaction_survey"),
+]
+
+
 @pytest.mark.parametrize(
     ("name", "form", "expected"),
     [
@@ -493,15 +502,7 @@ def test_sample_altered_on_the_way_is_caught():
     assert issues[1].message_en == "The first member must be the head, and there is only one head."
 
 
-@pytest.mark.parametrize(
-    ("name", "form"),
-    [
-        ("pov1.xml", "poverty_review"),
-        ("pov2.xml", "poverty_review"),
-        ("cf.xml", "cultural_family"),
-        ("sat.xml", "satisfaction_survey"),
-    ],
-)
+@pytest.mark.parametrize(("name", "form"), SAMPLE_FORMS)
 def test_shipped_forms_are_checked_without_elementpaths_tree_of_the_submission(
     monkeypatch, name, form
 ):
@@ -745,15 +746,7 @@ def test_other_shapes_go_to_elementpath(expression):
     assert fast_expression(expression) is None
 
 
-@pytest.mark.parametrize(
-    ("name", "form"),
-    [
-        ("pov1.xml", "poverty_review"),
-        ("pov2.xml", "poverty_review"),
-        ("cf.xml", "cultural_family"),
-        ("sat.xml", "satisfaction_survey"),
-    ],
-)
+@pytest.mark.parametrize(("name", "form"), SAMPLE_FORMS)
 def test_every_bind_of_the_shipped_forms_takes_the_direct_road_with_the_same_values(name, form):
     fields = fields_of(form)
     expressions = {
