@@ -794,7 +794,7 @@ class Evaluator:
         if self._document is None:
             root = self.top.children[0]
             if root.elem is None:
-                _elements(root, None)
+                _elements(root)
             self._document = get_node_tree(ElementTree(root.elem))
         return self._document
 
@@ -842,9 +842,9 @@ class Evaluator:
         return self._instance(name)
 
 
-def _elements(node: Node, parent: Element | None) -> None:
+def _elements(root: Node) -> None:
     """Give a tree of nodes made without elements (the checked model) its elements."""
-    stack = [(node, parent)]
+    stack: list[tuple[Node, Element | None]] = [(root, None)]
     while stack:
         node, parent = stack.pop()
         node.elem = Element(node.name) if parent is None else SubElement(parent, node.name)
