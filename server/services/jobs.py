@@ -96,14 +96,26 @@ def claim_many(
     """Up to ``limit`` due jobs not leased, oldest first, leased to ``worker`` for ``lease`` in
     one statement and one commit: a commit costs about what a small job's statements do, so a
     busy worker takes a few at once (and runs them together: :func:`run_many`)."""
-    now = utcnow()
-    params = {"now": now, "until": now + lease, "worker": worker, "limit": limit, "job_id": job_id}
     with db.write_lock(), db.session() as session:
         db.lazy_commit(session)  # a claim lost to a power cut leaves the job due: it runs then
-        rows = session.connection().execute(_CLAIM_NEXT if job_id is None else _CLAIM_THIS, params)
-        won = sorted(rows.all())
+        won = claim_in(session, worker, limit, lease, job_id)
         session.commit()
-    return [Claimed(row.id, row.version_id, row.attempts) for row in won]
+    return won
+
+
+def claim_in(
+    session: Session,
+    worker: str,
+    limit: int = CLAIM_BATCH,
+    lease: dt.timedelta = LEASE,
+    job_id: int | None = None,
+) -> list[Claimed]:
+    """:func:`claim_many` in ``session``'s write transaction (the caller holds the write lock and
+    commits): a busy worker claims its next batch with the writes of the last one."""
+    now = utcnow()
+    params = {"now": now, "until": now + lease, "worker": worker, "limit": limit, "job_id": job_id}
+    rows = session.connection().execute(_CLAIM_NEXT if job_id is None else _CLAIM_THIS, params)
+    return [Claimed(row.id, row.version_id, row.attempts) for row in sorted(rows.all())]
 
 
 # The claim, built once: a worker claims once per batch. The candidates are read
@@ -174,18 +186,22 @@ def run(ctx: Context, job: Claimed) -> bool:
         processing.process(ctx.db, ctx.storage, job.id, job.version_id, ctx.policy, ctx.limits)
         return True
     except Exception as exc:  # any failure must be kept, not lost
-        log.exception("job %s (submission version %s) failed", job.id, job.version_id)
-        error = f"{type(exc).__name__}: {exc}"[:2000]
-        parked = job.attempts >= MAX_ATTEMPTS
-        values = {"locked_until": None, "locked_by": None, "error": error}
-        if parked:
-            values["state"] = JobState.PARKED.value
-        else:
-            values["run_after"] = utcnow() + backoff(job.attempts)
-        with ctx.db.write_lock(), ctx.db.session() as session:
-            session.execute(update(Job).where(Job.id == job.id).values(**values))
-            session.commit()
+        _failed(ctx, job, exc)
         return False
+
+
+def _failed(ctx: Context, job: Claimed, exc: Exception) -> None:
+    log.error("job %s (submission version %s) failed", job.id, job.version_id, exc_info=exc)
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    parked = job.attempts >= MAX_ATTEMPTS
+    values = {"locked_until": None, "locked_by": None, "error": error}
+    if parked:
+        values["state"] = JobState.PARKED.value
+    else:
+        values["run_after"] = utcnow() + backoff(job.attempts)
+    with ctx.db.write_lock(), ctx.db.session() as session:
+        session.execute(update(Job).where(Job.id == job.id).values(**values))
+        session.commit()
 
 
 def run_many(ctx: Context, claimed: list[Claimed], pause: Callable[[], None] = lambda: None) -> int:
@@ -193,25 +209,45 @@ def run_many(ctx: Context, claimed: list[Claimed], pause: Callable[[], None] = l
     fails, each runs alone, so that only the failing one is retried or parked. ``pause`` is
     called between two jobs (a worker thread lets its process's requests go first). How many
     were done."""
-    if len(claimed) > 1:
-        try:
-            processing.process_many(
-                ctx.db,
-                ctx.storage,
-                [(job.id, job.version_id) for job in claimed],
-                ctx.policy,
-                ctx.limits,
-                pause,
-            )
-            return len(claimed)
-        except Exception as exc:  # told again, with its job, by the lone run that fails
-            log.info("%d jobs together failed (%s); running each alone", len(claimed), exc)
+    return run_and_claim(ctx, claimed, None, pause)[0]
+
+
+def run_and_claim(
+    ctx: Context,
+    claimed: list[Claimed],
+    worker: str | None,
+    pause: Callable[[], None] = lambda: None,
+) -> tuple[int, list[Claimed]]:
+    """:func:`run_many`, and when ``worker`` is given the next batch claimed for it in the same
+    write transaction: one turn of the write lock and one commit a batch instead of two (a
+    worker that waited for the lock to claim waited behind the other workers' writes). How many
+    were done, and the jobs claimed (none when the batch failed: its claim went with it)."""
+    then = None
+    if worker is not None:
+        then = lambda session: claim_in(session, worker, lease=ctx.lease)  # noqa: E731
+    try:
+        following = processing.process_many(
+            ctx.db,
+            ctx.storage,
+            [(job.id, job.version_id) for job in claimed],
+            ctx.policy,
+            ctx.limits,
+            pause,
+            then,
+        )
+        return len(claimed), following or []
+    except Exception as exc:
+        if len(claimed) == 1:
+            _failed(ctx, claimed[0], exc)
+            return 0, []
+        # Told again, with its job, by the lone run that fails.
+        log.info("%d jobs together failed (%s); running each alone", len(claimed), exc)
     done = 0
     for n, job in enumerate(claimed):
         if n:
             pause()
         done += run(ctx, job)
-    return done
+    return done, []
 
 
 def drain(ctx: Context, progress: Callable[[int], None] | None = None) -> int:
@@ -310,13 +346,14 @@ class Workers:
         name = worker_name()
         first = threading.current_thread().name == "khudan-worker-0"
         next_backlog = time.monotonic()
-        while not self._stop.is_set():
+        claimed: list[Claimed] = []
+        while claimed or not self._stop.is_set():  # stopping, it runs what it holds
             self.requests.wait_idle(MAX_YIELD_SECONDS)
-            try:
-                claimed = claim_many(self.ctx.db, name, lease=self.ctx.lease)
-            except Exception:  # the database may be away for a while
-                log.exception("claiming jobs failed; trying again")
-                claimed = []
+            if not claimed:
+                try:
+                    claimed = claim_many(self.ctx.db, name, lease=self.ctx.lease)
+                except Exception:  # the database may be away for a while
+                    log.exception("claiming jobs failed; trying again")
             if not claimed:
                 if first and time.monotonic() >= next_backlog:  # one thread a process
                     next_backlog = time.monotonic() + BACKLOG_CHECK_SECONDS
@@ -324,7 +361,10 @@ class Workers:
                 self._wake.wait(POLL_SECONDS)
                 self._wake.clear()
                 continue
-            run_many(self.ctx, claimed, lambda: self.requests.wait_idle(MAX_YIELD_SECONDS))
+            worker = None if self._stop.is_set() else name
+            _, claimed = run_and_claim(
+                self.ctx, claimed, worker, lambda: self.requests.wait_idle(MAX_YIELD_SECONDS)
+            )
 
 
 def force_held(ctx: Context) -> int:

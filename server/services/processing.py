@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session, defer
@@ -45,6 +46,8 @@ from ..xforms.submission import read_submission
 from ..xforms.validate import validate
 from . import areas, checks, entity_updates, facts, form_cache, photos
 
+T = TypeVar("T")
+
 
 def process(
     db: Database,
@@ -65,11 +68,13 @@ def process_many(
     policy: photos.Policy,
     limits: XmlLimits,
     pause: Callable[[], None] = lambda: None,
-) -> None:
+    then: Callable[[Session], T] | None = None,
+) -> T | None:
     """Do the work of several jobs ((job id, version id), prepared one by one, ``pause()``
     between two) in one write transaction: one turn of the write lock and one commit for them
     all. If any fails, none is kept (the caller runs each alone then, so that only the failing
-    one is retried)."""
+    one is retried). ``then(session)`` runs last in that transaction (a worker claims its next
+    jobs there); its result is returned (None when no transaction was needed)."""
     prepared = []
     for n, (job_id, version_id) in enumerate(jobs):
         if n:
@@ -77,12 +82,14 @@ def process_many(
         prepared.append(prepare(db, storage, job_id, version_id, policy, limits))
     prepared = [work for work in prepared if work is not None]
     if not prepared:
-        return
+        return None
     with db.write_lock(), db.session() as session:
         db.lazy_commit(session)  # lost to a power cut, the results go with the jobs' deletion
         for work in prepared:
             write(session, work)
+        following = then(session) if then is not None else None
         session.commit()
+    return following
 
 
 @dataclass(slots=True)

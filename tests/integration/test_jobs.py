@@ -269,6 +269,51 @@ def test_a_failing_job_among_others_is_retried_alone(phone, db, work, monkeypatc
     assert count(db, PovertyFact) == 2
 
 
+def test_a_busy_worker_claims_its_next_jobs_with_the_writes_of_the_last(phone, db, work):
+    """One turn of the write lock and one commit a batch: a worker that took the lock again to
+    claim waited behind the other workers' writes."""
+    for n in range(6):
+        assert [r.status for r in phone.submit(household(80 + n, None), None)] == [201]
+    first = jobs.claim_many(db, "w", limit=3)
+    commits = []
+    listener = lambda connection: commits.append(1)  # noqa: E731
+    event.listen(db.engine, "commit", listener)
+    try:
+        done, following = jobs.run_and_claim(work, first, "w")
+        assert (done, len(commits)) == (3, 1)  # the three written and the next claimed at once
+        with db.session() as s:
+            leased = s.execute(select(Job.id).where(Job.locked_by == "w")).scalars().all()
+        assert sorted(leased) == [j.id for j in following] and len(following) == 3
+        assert not {j.id for j in following} & {j.id for j in first}
+        assert jobs.run_and_claim(work, following, "w") == (3, [])  # nothing left to claim
+    finally:
+        event.remove(db.engine, "commit", listener)
+    assert count(db, Job) == 0 and count(db, PovertyFact) == 6
+
+
+def test_a_batch_that_fails_after_its_claim_takes_the_claim_with_it(phone, db, work, monkeypatch):
+    for n in range(5):
+        assert [r.status for r in phone.submit(household(90 + n, None), None)] == [201]
+    claimed = jobs.claim_many(db, "w", limit=2)
+    claim_in, failures = jobs.claim_in, [OSError("disk gone")]
+
+    def claim_then_fail(session, *args, **kwargs):
+        found = claim_in(session, *args, **kwargs)
+        assert len(found) == 3  # claimed in the batch's transaction...
+        if failures:
+            raise failures.pop()  # ...which then fails (once)
+        return found
+
+    monkeypatch.setattr(jobs, "claim_in", claim_then_fail)
+    # Each job then runs alone and is done, and the three jobs claimed with the batch's writes
+    # were released with them: free for any worker, their attempts not counted.
+    assert jobs.run_and_claim(work, claimed, "w") == (2, [])
+    assert not failures
+    with db.session() as s:
+        rows = s.execute(select(Job.locked_by, Job.attempts)).all()
+    assert sorted(rows) == [(None, 0)] * 3
+
+
 def test_a_job_that_keeps_failing_is_parked_shown_and_tried_again(
     phone, db, work, monkeypatch, admin, queued_app, settings
 ):
