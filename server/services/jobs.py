@@ -255,11 +255,14 @@ def drain(ctx: Context, progress: Callable[[int], None] | None = None) -> int:
     each)."""
     worker = worker_name()
     done = tried = 0
-    while claimed := claim_many(ctx.db, worker, lease=ctx.lease):
-        done += run_many(ctx, claimed)
+    claimed = claim_many(ctx.db, worker, lease=ctx.lease)
+    while claimed:
+        ran, following = run_and_claim(ctx, claimed, worker)
+        done += ran
         tried += len(claimed)
         if progress:
             progress(tried)
+        claimed = following or claim_many(ctx.db, worker, lease=ctx.lease)
     return done
 
 
