@@ -27,7 +27,9 @@ def codes(r) -> list[str]:
 
 def events(db, action: str) -> list[AuditEvent]:
     with db.session() as s:
-        return list(s.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+        return list(
+            s.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id))
+        )
 
 
 def upload(client, headers, content: bytes, name: str = "thon.csv"):

@@ -70,7 +70,9 @@ def download(client, url: str, headers: dict):
 
 def audit_events(db, action: str) -> list[AuditEvent]:
     with db.session() as s:
-        return list(s.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+        return list(
+            s.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id))
+        )
 
 
 @pytest.fixture

@@ -26,7 +26,9 @@ USER_ROUTES = [
 
 def events(db, action: str) -> list[AuditEvent]:
     with db.session() as s:
-        return list(s.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+        return list(
+            s.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id))
+        )
 
 
 def secrets_of(db, username: str) -> tuple[str, str]:

@@ -319,7 +319,9 @@ def test_pyodk_merges_a_communes_list_and_makes_new_lists(
         thu.entity_lists.create(entity_list_name="khac")
     with db.session() as s:
         logged = s.scalars(
-            select(AuditEvent).where(AuditEvent.action == "entity.create_many")
+            select(AuditEvent)
+            .where(AuditEvent.action == "entity.create_many")
+            .order_by(AuditEvent.id)
         ).all()
         assert [(e.details["created"], e.details["source"]) for e in logged] == [
             (2, "ho_2025.csv"),  # what the client named

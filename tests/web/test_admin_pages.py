@@ -49,7 +49,9 @@ def household(version: str = "1", title: str = "Hộ gia đình") -> bytes:
 
 def events(db, action: str) -> list[AuditEvent]:
     with db.session() as s:
-        return list(s.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+        return list(
+            s.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id))
+        )
 
 
 def table_rows(page: str, css_class: str) -> list[list[str]]:
