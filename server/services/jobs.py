@@ -182,12 +182,7 @@ class Context:
 def run(ctx: Context, job: Claimed) -> bool:
     """Run a claimed job; True when it is done. A failure frees the job for a later try (with
     back-off) or, after ``MAX_ATTEMPTS``, parks it with its error."""
-    try:
-        processing.process(ctx.db, ctx.storage, job.id, job.version_id, ctx.policy, ctx.limits)
-        return True
-    except Exception as exc:  # any failure must be kept, not lost
-        _failed(ctx, job, exc)
-        return False
+    return run_many(ctx, [job])[0] == 1
 
 
 def _failed(ctx: Context, job: Claimed, exc: Exception) -> None:
@@ -204,27 +199,22 @@ def _failed(ctx: Context, job: Claimed, exc: Exception) -> None:
         session.commit()
 
 
-def run_many(ctx: Context, claimed: list[Claimed], pause: Callable[[], None] = lambda: None) -> int:
-    """Run claimed jobs together: one write transaction and one commit for them all. If that
-    fails, each runs alone, so that only the failing one is retried or parked. ``pause`` is
-    called between two jobs (a worker thread lets its process's requests go first). How many
-    were done."""
-    return run_and_claim(ctx, claimed, None, pause)[0]
-
-
-def run_and_claim(
+def run_many(
     ctx: Context,
     claimed: list[Claimed],
-    worker: str | None,
     pause: Callable[[], None] = lambda: None,
+    claim_for: str | None = None,
 ) -> tuple[int, list[Claimed]]:
-    """:func:`run_many`, and when ``worker`` is given the next batch claimed for it in the same
-    write transaction: one turn of the write lock and one commit a batch instead of two (a
-    worker that waited for the lock to claim waited behind the other workers' writes). How many
-    were done, and the jobs claimed (none when the batch failed: its claim went with it)."""
+    """Run claimed jobs together: one write transaction and one commit for them all. If that
+    fails, each runs alone, so that only the failing one is retried or parked. ``pause`` is
+    called between two jobs (a worker thread lets its process's requests go first). With
+    ``claim_for`` (a worker's name) the next batch is claimed for it in the same transaction:
+    one turn of the write lock and one commit a batch instead of two (a worker that took the
+    lock again to claim waited behind the other workers' writes). How many were done, and the
+    jobs claimed (none when the batch failed: its claim went with it)."""
     then = None
-    if worker is not None:
-        then = lambda session: claim_in(session, worker, lease=ctx.lease)  # noqa: E731
+    if claim_for is not None:
+        then = lambda session: claim_in(session, claim_for, lease=ctx.lease)  # noqa: E731
     try:
         following = processing.process_many(
             ctx.db,
@@ -236,7 +226,7 @@ def run_and_claim(
             then,
         )
         return len(claimed), following or []
-    except Exception as exc:
+    except Exception as exc:  # any failure must be kept, not lost
         if len(claimed) == 1:
             _failed(ctx, claimed[0], exc)
             return 0, []
@@ -257,7 +247,7 @@ def drain(ctx: Context, progress: Callable[[int], None] | None = None) -> int:
     done = tried = 0
     claimed = claim_many(ctx.db, worker, lease=ctx.lease)
     while claimed:
-        ran, following = run_and_claim(ctx, claimed, worker)
+        ran, following = run_many(ctx, claimed, claim_for=worker)
         done += ran
         tried += len(claimed)
         if progress:
@@ -364,9 +354,11 @@ class Workers:
                 self._wake.wait(POLL_SECONDS)
                 self._wake.clear()
                 continue
-            worker = None if self._stop.is_set() else name
-            _, claimed = run_and_claim(
-                self.ctx, claimed, worker, lambda: self.requests.wait_idle(MAX_YIELD_SECONDS)
+            _, claimed = run_many(
+                self.ctx,
+                claimed,
+                lambda: self.requests.wait_idle(MAX_YIELD_SECONDS),
+                claim_for=None if self._stop.is_set() else name,
             )
 
 

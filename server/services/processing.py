@@ -49,18 +49,6 @@ from . import areas, checks, entity_updates, facts, form_cache, photos
 T = TypeVar("T")
 
 
-def process(
-    db: Database,
-    storage: Storage,
-    job_id: int,
-    version_id: int,
-    policy: photos.Policy,
-    limits: XmlLimits = XmlLimits(),  # noqa: B008 (frozen)
-) -> None:
-    """Do the work of job ``job_id`` (version ``version_id``) and delete the job, atomically."""
-    process_many(db, storage, [(job_id, version_id)], policy, limits)
-
-
 def process_many(
     db: Database,
     storage: Storage,

@@ -224,9 +224,9 @@ def test_a_worker_claims_a_few_jobs_at_once_oldest_first(phone, db, work):
     assert len(rest) == 2 and not {j.id for j in rest} & {j.id for j in first}
     assert jobs.claim_many(db, "third") == []  # all leased
     pauses = []  # a worker thread lets its process's requests go first between two jobs
-    assert jobs.run_many(work, first, lambda: pauses.append(count(db, Job))) == 3
+    assert jobs.run_many(work, first, lambda: pauses.append(count(db, Job))) == (3, [])
     assert pauses == [5, 5]  # before the second and the third: none written yet
-    assert jobs.run_many(work, rest) == 2
+    assert jobs.run_many(work, rest) == (2, [])
     assert count(db, Job) == 0 and count(db, PovertyFact) == 5
 
 
@@ -240,7 +240,7 @@ def test_jobs_run_together_give_what_they_give_one_by_one(phone, db, work):
         assert [r.status for r in phone.submit(body, None)] == [201]
     claimed = jobs.claim_many(db, "w")
     assert len(claimed) == 3
-    assert jobs.run_many(work, claimed) == 3
+    assert jobs.run_many(work, claimed) == (3, [])
     assert count(db, Job) == 0 and count(db, PovertyFact) == 2
     with db.session() as s:
         ids = s.scalars(select(Submission.id).order_by(Submission.id)).all()
@@ -262,7 +262,7 @@ def test_a_failing_job_among_others_is_retried_alone(phone, db, work, monkeypatc
         return prepare(db_, storage, job_id, version_id, *args)
 
     monkeypatch.setattr(processing, "prepare", failing)
-    assert jobs.run_many(work, claimed) == 2
+    assert jobs.run_many(work, claimed) == (2, [])
     with db.session() as s:
         left = s.execute(select(Job.id, Job.attempts, Job.error, Job.locked_by)).all()
     assert left == [(bad.id, 1, "OSError: storage unreachable", None)]
@@ -279,13 +279,13 @@ def test_a_busy_worker_claims_its_next_jobs_with_the_writes_of_the_last(phone, d
     listener = lambda connection: commits.append(1)  # noqa: E731
     event.listen(db.engine, "commit", listener)
     try:
-        done, following = jobs.run_and_claim(work, first, "w")
+        done, following = jobs.run_many(work, first, claim_for="w")
         assert (done, len(commits)) == (3, 1)  # the three written and the next claimed at once
         with db.session() as s:
             leased = s.execute(select(Job.id).where(Job.locked_by == "w")).scalars().all()
         assert sorted(leased) == [j.id for j in following] and len(following) == 3
         assert not {j.id for j in following} & {j.id for j in first}
-        assert jobs.run_and_claim(work, following, "w") == (3, [])  # nothing left to claim
+        assert jobs.run_many(work, following, claim_for="w") == (3, [])  # nothing left to claim
     finally:
         event.remove(db.engine, "commit", listener)
     assert count(db, Job) == 0 and count(db, PovertyFact) == 6
@@ -307,7 +307,7 @@ def test_a_batch_that_fails_after_its_claim_takes_the_claim_with_it(phone, db, w
     monkeypatch.setattr(jobs, "claim_in", claim_then_fail)
     # Each job then runs alone and is done, and the three jobs claimed with the batch's writes
     # were released with them: free for any worker, their attempts not counted.
-    assert jobs.run_and_claim(work, claimed, "w") == (2, [])
+    assert jobs.run_many(work, claimed, claim_for="w") == (2, [])
     assert not failures
     with db.session() as s:
         rows = s.execute(select(Job.locked_by, Job.attempts)).all()
