@@ -73,8 +73,10 @@ class Unauthorized(Exception):
         self.stale = stale
 
 
-def authenticate(session, secret: str) -> User:
-    """The user behind this request's Authorization header, or Unauthorized."""
+def authenticate(reader, session, secret: str) -> User:
+    """The user behind this request's Authorization header, or Unauthorized. It reads with
+    ``reader`` (``Database.reader``) and writes (a wrong password, a nonce's count) with
+    ``session``."""
     auth = request.authorization
     if auth is None:
         raise Unauthorized(errors.AUTH_REQUIRED())
@@ -90,11 +92,11 @@ def authenticate(session, secret: str) -> User:
         session.commit()
         return user
     if auth.type == "digest":
-        return _digest_user(session, secret, auth)
+        return _digest_user(reader, session, secret, auth)
     raise Unauthorized(errors.AUTH_REQUIRED())
 
 
-def _digest_user(session, secret: str, auth: Authorization) -> User:
+def _digest_user(reader, session, secret: str, auth: Authorization) -> User:
     if auth.get("realm") != REALM or auth.get("qop") not in (None, "auth"):
         raise Unauthorized(errors.AUTH_FAILED())
     state = nonce_state(secret, auth.get("nonce") or "")
@@ -108,10 +110,10 @@ def _digest_user(session, secret: str, auth: Authorization) -> User:
         raise Unauthorized(errors.AUTH_FAILED())
     # A pair with recent wrong passwords claims its try first; a clean one (every phone, nearly
     # always) only reads, and claims afterwards if this password is wrong.
-    claimed = throttle.has_recent_failures(session, address, name)
+    claimed = throttle.has_recent_failures(reader, address, name)
     if claimed:
         throttle.claim(session, address, name)
-    user = users.get_user(session, name)
+    user = users.get_user(reader, name)
     expected = digest_response(user.digest_ha1, request.method, auth) if user else ""
     if (
         user is None

@@ -41,14 +41,16 @@ def _authenticate() -> None:
     ):
         raise errors.OPENROSA_VERSION()
     runtime = current()
-    with runtime.db.session() as session:
+    # Reads on the reader (on PostgreSQL no BEGIN and ROLLBACK around them: two of a POST's
+    # round trips); the session only opens a transaction when there is something to write.
+    with runtime.db.reader() as reader, runtime.db.session() as session:
         if g.token is not None:
-            g.user = users.user_for_token(session, g.token)
+            g.user = users.user_for_token(reader, g.token)
             if g.user is None:
                 # 403, not 401: a challenge would make Collect prompt for a password it lacks.
                 raise errors.TOKEN_INVALID()
         else:
-            g.user = auth.authenticate(session, runtime.settings.secret_key)
+            g.user = auth.authenticate(reader, session, runtime.settings.secret_key)
 
 
 @bp.after_request

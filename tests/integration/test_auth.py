@@ -7,7 +7,7 @@ import base64
 import pytest
 from collect import CollectClient, digest_header, flask_sender, parse_digest_challenge
 from factories import household_xml
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from khudan.app import create_app
 from khudan.models import SubmissionVersion, User
@@ -162,3 +162,34 @@ def test_a_nul_in_the_username_is_a_wrong_login_not_a_crash(client, make_user):
     header = digest_header(challenge(client), "th\x00u", "correct horse", "GET", "/formList", 1)
     r = client.get("/formList", headers={"Authorization": header, **OR})
     assert r.status_code == 401
+
+
+def test_a_phones_sign_in_reads_outside_any_transaction(settings, make_user, publish, db):
+    """On PostgreSQL, checking a Digest header reads on the autocommit reader: no BEGIN and
+    ROLLBACK round trips around it. A preflight opens no transaction at all, a submission only
+    its own; a wrong password still writes (its try is counted)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's reader is an ordinary session: its driver opens no read transaction")
+    publish("household")
+    make_user("thu")
+    client = create_app(settings.but(process_inline=False), db=db).test_client()  # as served
+    opened = []
+
+    def begun(conn) -> None:
+        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            opened.append(conn)
+
+    phone = CollectClient(flask_sender(client), "http://localhost", "thu", "correct horse")
+    assert phone.preflight().status == 204  # answers the challenge: the next request need not
+    event.listen(db.engine, "begin", begun)
+    try:
+        assert phone.preflight().status == 204
+        assert opened == []
+        assert [r.status for r in phone.submit(household_xml("uuid:tx1"))] == [201]
+        assert len(opened) == 1  # the submission's own
+        opened.clear()
+        wrong = CollectClient(flask_sender(client), "http://localhost", "thu", "wrong horse")
+        assert wrong.preflight().status == 401
+        assert opened  # the wrong password was counted
+    finally:
+        event.remove(db.engine, "begin", begun)
