@@ -135,8 +135,7 @@ def prepare(
 def write(session: Session, work: Work) -> None:
     """Keep a prepared job's results and delete the job, in ``session``'s transaction (the
     caller holds the write lock and commits)."""
-    version = _lock(session, work.version_id)
-    submission = session.get(Submission, version.submission_id)
+    version, submission = _lock(session, work.version_id)
     current = submission.current_version_id == version.id
     has_problems = False
     # Plain statements on the connection, and the session's copies set to match: changed objects
@@ -183,12 +182,14 @@ _JOB_VERSION = (
     .where(_VERSIONS.c.id == bindparam("version_id"))
 )
 
-# The XML was read before the lock; only entity updates read it again (loaded then, if ever).
+# The version with its submission, in one round trip. The XML was read before the lock; only
+# entity updates read it again (loaded then, if ever).
 _LOCK_VERSION = (
-    select(SubmissionVersion)
+    select(SubmissionVersion, Submission)
+    .join(Submission, Submission.id == SubmissionVersion.submission_id)
     .options(defer(SubmissionVersion.xml))
     .where(SubmissionVersion.id == bindparam("version_id"))
-    .with_for_update()
+    .with_for_update(of=SubmissionVersion)
 )
 _SUBMISSIONS = Submission.__table__
 _PLACE = (
@@ -240,10 +241,11 @@ def _finish(db: Database, job_id: int) -> None:
         session.commit()
 
 
-def _lock(session: Session, version_id: int) -> SubmissionVersion:
+def _lock(session: Session, version_id: int) -> tuple[SubmissionVersion, Submission]:
     """The version, locked against a second worker on another job for it (PostgreSQL; SQLite's
-    write lock already serialises)."""
-    return session.scalars(_LOCK_VERSION, {"version_id": version_id}).one()
+    write lock already serialises), and its submission."""
+    version, submission = session.execute(_LOCK_VERSION, {"version_id": version_id}).one()
+    return version, submission
 
 
 def _unchecked_files(session: Session, version_id: int) -> list:
