@@ -24,7 +24,7 @@ from werkzeug.datastructures import Authorization
 
 from .. import errors
 from ..models import User
-from ..services import digest_nonces, sessions, throttle, users
+from ..services import digest_nonces, sessions, throttle
 from ..services.users import REALM
 
 NONCE_TTL = 600
@@ -110,10 +110,9 @@ def _digest_user(reader, session, secret: str, auth: Authorization) -> User:
         raise Unauthorized(errors.AUTH_FAILED())
     # A pair with recent wrong passwords claims its try first; a clean one (every phone, nearly
     # always) only reads, and claims afterwards if this password is wrong.
-    claimed = throttle.has_recent_failures(reader, address, name)
+    user, claimed = throttle.user_and_record(reader, address, name)
     if claimed:
         throttle.claim(session, address, name)
-    user = users.get_user(reader, name)
     expected = digest_response(user.digest_ha1, request.method, auth) if user else ""
     if (
         user is None

@@ -207,3 +207,34 @@ def test_a_phones_sign_in_writes_nothing_and_reads_outside_any_transaction(
     finally:
         event.remove(db.engine, "begin", begun)
         event.remove(db.engine, "commit", commit)
+
+
+def test_a_phones_sign_in_is_one_read(settings, make_user, publish, db):
+    """Collect signs every request with Digest: the user and the throttle record of the pair
+    (address, name) are read together, so a preflight costs one statement; after wrong passwords
+    the pair's record is still found and the good password then forgives it."""
+    publish("household")
+    make_user("thu")
+    client = create_app(settings.but(process_inline=False), db=db).test_client()
+    statements: list[str] = []
+
+    def run(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    phone = CollectClient(flask_sender(client), "http://localhost", "thu", "correct horse")
+    assert phone.preflight().status == 204
+    event.listen(db.engine, "before_cursor_execute", run)
+    try:
+        statements.clear()
+        assert phone.preflight().status == 204
+        assert len(statements) == 1, statements
+        wrong = CollectClient(flask_sender(client), "http://localhost", "thu", "wrong horse")
+        assert wrong.preflight().status == 401
+        statements.clear()
+        assert phone.preflight().status == 204  # claims its try, then is forgiven: writes
+        assert any(s.lstrip().upper().startswith("UPDATE") for s in statements), statements
+        statements.clear()
+        assert phone.preflight().status == 204  # the record is clean again: one read
+        assert len(statements) == 1, statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", run)
