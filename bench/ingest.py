@@ -42,6 +42,7 @@ How to run (from the repository, after ``pip install -e .``)
     python bench/ingest.py                       # SQLite in a temp dir, ~90 s
     python bench/ingest.py --seconds 20          # longer, steadier numbers
     python bench/ingest.py --database-url postgresql+psycopg://user:pw@127.0.0.1/khudan_bench
+    python bench/ingest.py --only xml            # one scenario (xml or photo)
     python bench/ingest.py --keep                # keep the temp dir (server log, database)
 
 A PostgreSQL database must be empty (the script adds the user ``bench`` and publishes a form).
@@ -687,6 +688,16 @@ def report(rows: list[Row], sqlite: bool, client_cpu: float, wall: float) -> boo
 # -- Main -------------------------------------------------------------------------------------------
 
 
+def existing_tables(database_url: str) -> list[str]:
+    from sqlalchemy import create_engine, inspect
+
+    engine = create_engine(database_url)
+    try:
+        return sorted(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--database-url", help="e.g. a PostgreSQL URL (default: SQLite, temp dir)")
@@ -696,10 +707,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--photos", type=int, default=2000, help="distinct pictures made beforehand (default 2000)"
     )
+    parser.add_argument(
+        "--only",
+        choices=("xml", "photo"),
+        help="run one scenario: XML only, or with a photo (default: both)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir and print its path")
     args = parser.parse_args(argv)
     levels = [int(c) for c in args.clients.split(",") if c.strip()]
 
+    if args.database_url and (tables := existing_tables(args.database_url)):
+        print(
+            f"{args.database_url} already holds tables ({', '.join(tables[:3])}, …): the "
+            "benchmark needs an empty database (it adds a user and publishes a form). Drop and "
+            "create it again, e.g. psql -c 'DROP DATABASE khudan_bench' -c 'CREATE DATABASE "
+            "khudan_bench'.",
+            file=sys.stderr,
+        )
+        return 2
     tmp = Path(tempfile.mkdtemp(prefix="khudan-bench-"))
     env = server_env(tmp, args.database_url)
     sqlite = env["KHUDAN_DATABASE_URL"].startswith("sqlite")
@@ -711,14 +736,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print(f"setting up in {tmp} ...", flush=True)
         setup(tmp, env)
-        photos = make_photos(args.photos)
-        size = sum(map(len, photos)) // len(photos) // 1000
-        # khudan's runs and the durable endpoint's draw the pictures each from its own counter, so
-        # every photo khudan is sent is one it has not stored yet.
-        scenarios = [
-            ("xml", Bodies(None), Bodies(None)),
-            (f"xml+{size}KB jpg", Bodies(photos), Bodies(photos)),
-        ]
+        scenarios = []
+        if args.only != "photo":
+            scenarios.append(("xml", Bodies(None), Bodies(None)))
+        if args.only != "xml":
+            photos = make_photos(args.photos)
+            size = sum(map(len, photos)) // len(photos) // 1000
+            # khudan's runs and the durable endpoint's draw the pictures each from its own
+            # counter, so every photo khudan is sent is one it has not stored yet.
+            scenarios.append((f"xml+{size}KB jpg", Bodies(photos), Bodies(photos)))
         port = free_port()
         queue = QueueReader(env["KHUDAN_DATABASE_URL"])
         with log_path.open("wb") as log:
