@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Select, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -134,7 +134,6 @@ def ingest(
                 # A new submission, by far the most common POST, does not look for itself
                 # first: when it is a resend, a unique constraint says so and the next attempt looks.
                 outcome = _record(session, incoming, look_first=attempt > 0)
-                jobs.enqueue(session, outcome.queued)
                 if before_commit is not None:
                     before_commit(session)
                 session.commit()
@@ -172,39 +171,51 @@ def _target(session: Session, info: SubmissionInfo) -> tuple[int, int, form_cach
 
 
 def _record(session: Session, new: _Incoming, look_first: bool) -> Outcome:
+    """The rows of the POST and a job for each version it gave work to (the outbox)."""
     info = new.info
     existing = _version_by_instance(session, new.form_pk, info.instance_id) if look_first else None
     if existing is not None:
-        return _record_resend(session, new, existing)
+        outcome = _record_resend(session, new, existing)
+        jobs.enqueue(session, outcome.queued)
+        return outcome
     # Blob rows first: look-ups before the first INSERT keep SQLite's write lock short.
     blob_ids = {
         name: blobs.row_for(session, item, content_type).id
         for name, (item, content_type) in new.stored.items()
     }
     if info.deprecated_id:
-        return _record_edit(session, new, blob_ids)
+        outcome = _record_edit(session, new, blob_ids)
+        jobs.enqueue(session, outcome.queued)
+        return outcome
+    return _record_new(session, new, blob_ids)
 
+
+def _record_new(session: Session, new: _Incoming, blob_ids: dict[str, int]) -> Outcome:
+    """A new submission: its row, its first version (current), the version's job and its files.
+    The unique (form, instance_id) constraint speaks here on a race."""
+    info = new.info
     now = utcnow()
-    # The unique (form, instance_id) constraint speaks here on a race.
-    submission_id = (
-        session.connection()
-        .execute(
-            _INSERT_SUBMISSION,
-            {
-                "form_pk": new.form_pk,
-                "instance_id": info.instance_id,
-                "submitter_id": new.client.user_id,
-                "review_state": ReviewState.RECEIVED.value,
-                "created_at": now,
-                **new.answers.place(),
-            },
+    params = {
+        "form_pk": new.form_pk,
+        "instance_id": info.instance_id,
+        "submitter_id": new.client.user_id,
+        "review_state": ReviewState.RECEIVED.value,
+        "created_at": now,
+        **new.answers.place(),
+    }
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        # One round trip instead of four: the rows refer to each other, which PostgreSQL
+        # checks at the end of the statement.
+        params.update(_version_params(new, now), **jobs.due(now))
+        submission_id, version_id = connection.execute(_INSERT_NEW, params).one()
+    else:
+        submission_id = connection.execute(_INSERT_SUBMISSION, params).scalar_one()
+        version_id = _insert_version(session, new, submission_id, now)
+        connection.execute(
+            _SET_CURRENT, {"submission_pk": submission_id, "current_version_id": version_id}
         )
-        .scalar_one()
-    )
-    version_id = _insert_version(session, new, submission_id, now)
-    session.connection().execute(
-        _SET_CURRENT, {"submission_pk": submission_id, "current_version_id": version_id}
-    )
+        jobs.enqueue(session, [version_id])
     if new.referenced:
         session.execute(
             insert(Attachment),
@@ -223,28 +234,25 @@ def _record(session: Session, new: _Incoming, look_first: bool) -> Outcome:
 
 
 def _insert_version(session: Session, new: _Incoming, submission_id: int, now) -> int:
+    params = {"submission_id": submission_id, **_version_params(new, now)}
+    return session.connection().execute(_INSERT_VERSION, params).scalar_one()
+
+
+def _version_params(new: _Incoming, now) -> dict:
     info = new.info
-    return (
-        session.connection()
-        .execute(
-            _INSERT_VERSION,
-            {
-                "submission_id": submission_id,
-                "form_pk": new.form_pk,
-                "form_version_id": new.form_version_id,
-                "instance_id": info.instance_id,
-                "deprecated_id": info.deprecated_id,
-                "instance_name": info.instance_name,
-                "xml": new.xml,
-                "xml_sha256": new.xml_sha,
-                "submitter_id": new.client.user_id,
-                "device_id": new.client.device_id,
-                "user_agent": new.client.user_agent,
-                "created_at": now,
-            },
-        )
-        .scalar_one()
-    )
+    return {
+        "form_pk": new.form_pk,
+        "form_version_id": new.form_version_id,
+        "instance_id": info.instance_id,
+        "deprecated_id": info.deprecated_id,
+        "instance_name": info.instance_name,
+        "xml": new.xml,
+        "xml_sha256": new.xml_sha,
+        "submitter_id": new.client.user_id,
+        "device_id": new.client.device_id,
+        "user_agent": new.client.user_agent,
+        "created_at": now,
+    }
 
 
 def _after_edit(session: Session, new: _Incoming, submission_id: int, before) -> None:
@@ -393,6 +401,57 @@ _VERSIONS = SubmissionVersion.__table__
 _INSERT_SUBMISSION = insert(_SUBMISSIONS).returning(_SUBMISSIONS.c.id)
 _INSERT_VERSION = insert(_VERSIONS).returning(_VERSIONS.c.id)
 _SET_CURRENT = update(_SUBMISSIONS).where(_SUBMISSIONS.c.id == bindparam("submission_pk"))
+
+
+def _insert_new() -> Select:
+    """PostgreSQL: a new submission, its first version as its current one, and the version's
+    job, in one statement (data-modifying CTEs). The version's id is drawn from its sequence
+    first so that the submission can point at it."""
+    place = ("province_code", "commune_code", "area_code", "period", "household_code")
+    submission_columns = ("form_pk", "instance_id", "submitter_id", "review_state", "created_at")
+    version_columns = (
+        "form_pk",
+        "form_version_id",
+        "instance_id",
+        "deprecated_id",
+        "instance_name",
+        "xml",
+        "xml_sha256",
+        "submitter_id",
+        "device_id",
+        "user_agent",
+        "created_at",
+    )
+
+    def bound(table, names):
+        return [bindparam(name, type_=table.c[name].type) for name in names]
+
+    sequence = func.pg_get_serial_sequence(_VERSIONS.name, "id")
+    drawn = select(func.nextval(sequence).label("id")).cte("drawn")
+    submission_names = (*submission_columns, *place)
+    added = (
+        insert(_SUBMISSIONS)
+        .from_select(
+            [*submission_names, "current_version_id"],
+            select(*bound(_SUBMISSIONS, submission_names), drawn.c.id),
+        )
+        .returning(_SUBMISSIONS.c.id, _SUBMISSIONS.c.current_version_id)
+        .cte("added")
+    )
+    version = (
+        insert(_VERSIONS)
+        .from_select(
+            ["id", "submission_id", *version_columns],
+            select(added.c.current_version_id, added.c.id, *bound(_VERSIONS, version_columns)),
+        )
+        .returning(_VERSIONS.c.id)
+        .cte("version")
+    )
+    job = jobs.enqueue_from(version.c.id).cte("job")
+    return select(added.c.id, added.c.current_version_id).add_cte(version, job)
+
+
+_INSERT_NEW = _insert_new()
 _VERSION_BY_INSTANCE = select(_VERSIONS.c.id).where(
     _VERSIONS.c.form_pk == bindparam("form_pk"),
     _VERSIONS.c.instance_id == bindparam("instance_id"),

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, Update, bindparam, func, insert, or_, select, update
+from sqlalchemy import Insert, Integer, Update, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..db import Database
@@ -50,20 +50,26 @@ def backoff(attempts: int) -> dt.timedelta:
 _INSERT = insert(Job.__table__)  # built once: ingest's path is counted in statements and ms
 
 
+def due(now: dt.datetime) -> dict:
+    """The values of a new job, due at once."""
+    return {"state": JobState.PENDING.value, "attempts": 0, "run_after": now, "created_at": now}
+
+
 def enqueue(session: Session, version_ids: list[int]) -> None:
     """Add a job per version, in the caller's transaction (the outbox)."""
-    now = utcnow()
+    values = due(utcnow())
     for version_id in version_ids:
-        session.connection().execute(
-            _INSERT,
-            {
-                "version_id": version_id,
-                "state": JobState.PENDING.value,
-                "attempts": 0,
-                "run_after": now,
-                "created_at": now,
-            },
-        )
+        session.connection().execute(_INSERT, {"version_id": version_id, **values})
+
+
+def enqueue_from(version_ids) -> Insert:
+    """An INSERT of a job per value of the column ``version_ids`` (a CTE's, in the statement
+    that inserts the versions), with :func:`due`'s values as bound parameters."""
+    names = ("state", "attempts", "run_after", "created_at")
+    return insert(_JOBS).from_select(
+        ["version_id", *names],
+        select(version_ids, *(bindparam(name, type_=_JOBS.c[name].type) for name in names)),
+    )
 
 
 @dataclass(frozen=True, slots=True)

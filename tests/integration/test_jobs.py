@@ -559,3 +559,42 @@ def test_report_files_note_the_submissions_still_being_processed(
     assert note in found
     jobs.drain(work)
     assert note not in lines()
+
+
+def test_a_new_submission_its_version_and_its_job_are_written_together(phone, db, work):
+    """The outbox in as few round trips as the database allows: on PostgreSQL the submission,
+    its first version (its current one) and the version's job are one INSERT; SQLite, where
+    a statement costs no round trip, writes them one by one. Either way the rows point at each
+    other, the job runs, and the next submission gets its own."""
+    writes: list[str] = []
+
+    def keep(conn, cursor, statement, *args) -> None:
+        if not statement.lstrip().upper().startswith("SELECT"):
+            writes.append(" ".join(statement.split()).upper())
+
+    phone.preflight()
+    event.listen(db.engine, "before_cursor_execute", keep)
+    try:
+        assert [r.status for r in phone.submit(household(80, None))] == [201]
+    finally:
+        event.remove(db.engine, "before_cursor_execute", keep)
+    tables = ("INTO SUBMISSIONS ", "INTO SUBMISSION_VERSIONS ", "INTO JOBS ")
+    inserting = [w for w in writes if any(table in w for table in tables)]
+    if db.engine.dialect.name == "postgresql":
+        assert len(inserting) == 1, writes
+        assert all(table in inserting[0] for table in tables)
+        assert not any(w.startswith("UPDATE SUBMISSIONS ") for w in writes), writes
+    else:
+        assert len(inserting) == 3, writes
+    assert [r.status for r in phone.submit(household(81, None))] == [201]
+    with db.session() as s:
+        rows = s.execute(
+            select(Submission.id, Submission.current_version_id, SubmissionVersion.submission_id)
+            .join(SubmissionVersion, SubmissionVersion.id == Submission.current_version_id)
+            .order_by(Submission.id)
+        ).all()
+        queued = s.scalars(select(Job.version_id).order_by(Job.version_id)).all()
+    assert len(rows) == 2 and all(sid == owner for sid, _version, owner in rows)
+    assert queued == [version for _sid, version, _owner in rows]
+    assert jobs.drain(work) == 2
+    assert count(db, PovertyFact) == 2
