@@ -73,8 +73,7 @@ def process_many(
         return None
     with db.write_lock(), db.session() as session:
         db.lazy_commit(session)  # lost to a power cut, the results go with the jobs' deletion
-        for work in prepared:
-            write(session, work)
+        write_all(session, prepared)
         following = then(session) if then is not None else None
         session.commit()
     return following
@@ -133,35 +132,50 @@ def prepare(
 
 
 def write(session: Session, work: Work) -> None:
-    """Keep a prepared job's results and delete the job, in ``session``'s transaction (the
-    caller holds the write lock and commits)."""
-    version, submission = _lock(session, work.version_id)
-    current = submission.current_version_id == version.id
-    has_problems = False
+    """:func:`write_all` of one job."""
+    write_all(session, [work])
+
+
+def write_all(session: Session, works: list[Work]) -> None:
+    """Keep prepared jobs' results and delete the jobs, in ``session``'s transaction (the caller
+    holds the write lock and commits). What every job writes alike (its version locked, marked
+    processed, the submission's place, the job deleted) is one statement for them all: on
+    PostgreSQL each statement is a round trip."""
+    locked = _lock(session, [work.version_id for work in works])
     # Plain statements on the connection, and the session's copies set to match: changed objects
     # would be flushed by the ORM (and ORM-enabled DML would flush first and search the session),
     # a millisecond a job under the write lock the other workers wait for.
     connection = session.connection()
-    if version.processed_at is None:
-        if current:
-            has_problems = _derive(session, work, version)
-            latitude, longitude = work.point or (None, None)
-            connection.execute(
-                _PLACE,
-                {"submission_id": submission.id, "latitude": latitude, "longitude": longitude},
-            )
-            set_committed_value(submission, "latitude", latitude)
-            set_committed_value(submission, "longitude", longitude)
-        now = utcnow()
-        connection.execute(_PROCESSED, {"version_id": version.id, "now": now})
-        set_committed_value(version, "processed_at", now)
-    blob_ids = _claim_files(session, work.version_id, work.files)
-    photos.remember(session, work.incoming, blob_ids)
-    has_problems |= photos.check(session, work.incoming, submission.id, work.version_id, blob_ids)
-    flag = has_problems and current
-    if flag and connection.execute(_HAS_ISSUES, {"submission_id": submission.id}).rowcount:
-        set_committed_value(submission, "review_state", ReviewState.HAS_ISSUES.value)
-    connection.execute(_DELETE_JOB, {"job_id": work.job_id})
+    now = utcnow()
+    places, processed = [], []
+    for work in works:
+        version, submission = locked[work.version_id]
+        current = submission.current_version_id == version.id
+        has_problems = False
+        if version.processed_at is None:  # a second job of the version does only what is left
+            if current:
+                has_problems = _derive(session, work, version)
+                latitude, longitude = work.point or (None, None)
+                places.append(
+                    {"submission_id": submission.id, "latitude": latitude, "longitude": longitude}
+                )
+                set_committed_value(submission, "latitude", latitude)
+                set_committed_value(submission, "longitude", longitude)
+            processed.append(version.id)
+            set_committed_value(version, "processed_at", now)
+        blob_ids = _claim_files(session, work.version_id, work.files)
+        photos.remember(session, work.incoming, blob_ids)
+        has_problems |= photos.check(
+            session, work.incoming, submission.id, work.version_id, blob_ids
+        )
+        flag = has_problems and current
+        if flag and connection.execute(_HAS_ISSUES, {"submission_id": submission.id}).rowcount:
+            set_committed_value(submission, "review_state", ReviewState.HAS_ISSUES.value)
+    if places:
+        connection.execute(_PLACE, places)
+    if processed:
+        connection.execute(_PROCESSED, {"ids": processed, "now": now})
+    connection.execute(_DELETE_JOBS, {"ids": [work.job_id for work in works]})
 
 
 _VERSIONS, _FORM_VERSIONS = SubmissionVersion.__table__, FormVersion.__table__
@@ -182,13 +196,14 @@ _JOB_VERSION = (
     .where(_VERSIONS.c.id == bindparam("version_id"))
 )
 
-# The version with its submission, in one round trip. The XML was read before the lock; only
-# entity updates read it again (loaded then, if ever).
-_LOCK_VERSION = (
+# The versions with their submissions, in one round trip, locked in the order of their ids. The
+# XML was read before the lock; only entity updates read it again (loaded then, if ever).
+_LOCK_VERSIONS = (
     select(SubmissionVersion, Submission)
     .join(Submission, Submission.id == SubmissionVersion.submission_id)
     .options(defer(SubmissionVersion.xml))
-    .where(SubmissionVersion.id == bindparam("version_id"))
+    .where(SubmissionVersion.id.in_(bindparam("version_ids", expanding=True)))
+    .order_by(SubmissionVersion.id)
     .with_for_update(of=SubmissionVersion)
 )
 _SUBMISSIONS = Submission.__table__
@@ -199,7 +214,7 @@ _PLACE = (
 )
 _PROCESSED = (
     update(_VERSIONS)
-    .where(_VERSIONS.c.id == bindparam("version_id"))
+    .where(_VERSIONS.c.id.in_(bindparam("ids", expanding=True)))
     .values(processed_at=bindparam("now"))
 )
 _HAS_ISSUES = (
@@ -210,7 +225,7 @@ _HAS_ISSUES = (
     )
     .values(review_state=ReviewState.HAS_ISSUES.value)
 )
-_DELETE_JOB = delete(Job.__table__).where(Job.__table__.c.id == bindparam("job_id"))
+_DELETE_JOBS = delete(Job.__table__).where(Job.__table__.c.id.in_(bindparam("ids", expanding=True)))
 _UNCHECKED_FILES = (
     select(Attachment.name, Blob.storage_key, Blob.sha256, Blob.md5, Blob.size)
     .join(Blob, Blob.id == Attachment.blob_id)
@@ -241,11 +256,18 @@ def _finish(db: Database, job_id: int) -> None:
         session.commit()
 
 
-def _lock(session: Session, version_id: int) -> tuple[SubmissionVersion, Submission]:
-    """The version, locked against a second worker on another job for it (PostgreSQL; SQLite's
-    write lock already serialises), and its submission."""
-    version, submission = session.execute(_LOCK_VERSION, {"version_id": version_id}).one()
-    return version, submission
+def _lock(
+    session: Session, version_ids: list[int]
+) -> dict[int, tuple[SubmissionVersion, Submission]]:
+    """The versions, locked against a second worker on another job for one of them (PostgreSQL;
+    SQLite's write lock already serialises), each with its submission. A version deleted since
+    its job was prepared fails the batch (its job, run again, finds it gone)."""
+    rows = session.execute(_LOCK_VERSIONS, {"version_ids": sorted(set(version_ids))}).all()
+    locked = {version.id: (version, submission) for version, submission in rows}
+    missing = set(version_ids) - locked.keys()
+    if missing:
+        raise LookupError(f"submission versions {sorted(missing)} are gone")
+    return locked
 
 
 def _unchecked_files(session: Session, version_id: int) -> list:

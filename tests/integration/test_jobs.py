@@ -249,6 +249,42 @@ def test_jobs_run_together_give_what_they_give_one_by_one(phone, db, work):
     assert problems(db, ids[2]) == []
 
 
+def test_jobs_run_together_share_the_statements_every_job_makes(phone, db, work):
+    """Locking the versions, marking them processed, placing their submissions on the map and
+    deleting the jobs is one statement for a batch, not one a job (a round trip each on
+    PostgreSQL); each version still gets its own marker, place and facts."""
+    for n in range(4):
+        assert [r.status for r in phone.submit(household(90 + n, None), None)] == [201]
+    claimed = jobs.claim_many(db, "w")
+    assert len(claimed) == 4
+    statements: list[str] = []
+
+    def keep(conn, cursor, statement, *args) -> None:
+        statements.append(" ".join(statement.split()).upper())
+
+    event.listen(db.engine, "before_cursor_execute", keep)
+    try:
+        assert jobs.run_many(work, claimed) == (4, [])
+    finally:
+        event.remove(db.engine, "before_cursor_execute", keep)
+
+    def made(start: str) -> int:
+        return sum(s.startswith(start) for s in statements)
+
+    assert made("DELETE FROM JOBS") == 1
+    assert made("UPDATE SUBMISSION_VERSIONS SET PROCESSED_AT") == 1
+    assert made("UPDATE SUBMISSIONS SET LATITUDE") == 1
+    assert sum(s.startswith("SELECT") and "FOR UPDATE" in s for s in statements) <= 1
+    with db.session() as s:
+        rows = s.execute(
+            select(SubmissionVersion.processed_at, Submission.latitude).join(
+                Submission, Submission.current_version_id == SubmissionVersion.id
+            )
+        ).all()
+    assert len(rows) == 4 and all(done and lat == 13.7721 for done, lat in rows)
+    assert count(db, Job) == 0 and count(db, PovertyFact) == 4
+
+
 def test_a_failing_job_among_others_is_retried_alone(phone, db, work, monkeypatch):
     for n in range(3):
         assert [r.status for r in phone.submit(household(70 + n, None), None)] == [201]
