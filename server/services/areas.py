@@ -18,6 +18,7 @@ from .. import errors
 from ..messages import _
 from ..models import Area, Role, User
 from ..textfold import fold, folded
+from . import batch_reads
 from .scope import UNSCOPED_ROLES
 
 OFFICIAL_CSV = Path(__file__).resolve().parent.parent / "data" / "vn_admin_units_2025.csv"
@@ -408,7 +409,10 @@ def commune_type(session: Session, commune_code: str | None) -> str | None:
     way took four times as long)."""
     if not commune_code:
         return None
-    return session.connection().execute(_COMMUNE_KIND, {"code": commune_code}).scalar()
+    return batch_reads.once(
+        ("commune kind", commune_code),
+        lambda: session.connection().execute(_COMMUNE_KIND, {"code": commune_code}).scalar(),
+    )
 
 
 _AREAS = Area.__table__

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from ..domain.checks import Issue
 from ..models import ReviewState, Submission, SubmissionProblem
+from . import batch_reads
 from .scope import Scope
 
 DUPLICATE = "duplicate-household"
@@ -40,7 +41,9 @@ def scope(
     province, commune, area = (place.get(k) for k in ("province_code", "commune_code", "area_code"))
     if submitter_id is None or not (province or commune or area):
         return []  # decided without a query: most forms ask no area
-    found = Scope.of_user_id(session, submitter_id)
+    found = batch_reads.once(
+        ("scope", submitter_id), lambda: Scope.of_user_id(session, submitter_id)
+    )
     if found is None:
         return []
     username, allowed = found

@@ -34,7 +34,7 @@ from ..models import (
 from ..models.base import utcnow
 from ..xforms import entities as declared
 from ..xforms.safexml import parse_stored
-from . import entities
+from . import batch_reads, entities
 
 PATH = "/meta/entity"
 
@@ -118,7 +118,10 @@ def _apply(
         return []
     names = {d.list_name for d in decls}
     if not approved:  # a plain read: no flush, no objects (a job's write asks it every time)
-        waiting = session.connection().execute(_WAITING, {"names": list(names)}).all()
+        waiting = batch_reads.once(
+            ("lists waiting", frozenset(names)),
+            lambda: session.connection().execute(_WAITING, {"names": list(names)}).all(),
+        )
         if len(waiting) == len(names):
             return []  # nothing to do now (the usual case on processing): the XML is not read
     named = {

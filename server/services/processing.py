@@ -44,7 +44,7 @@ from ..xforms.answers import Answers, read_answers
 from ..xforms.safexml import XmlLimits
 from ..xforms.submission import read_submission
 from ..xforms.validate import validate
-from . import areas, checks, entity_updates, facts, form_cache, photos
+from . import areas, batch_reads, checks, entity_updates, facts, form_cache, photos
 
 T = TypeVar("T")
 
@@ -63,19 +63,20 @@ def process_many(
     all. If any fails, none is kept (the caller runs each alone then, so that only the failing
     one is retried). ``then(session)`` runs last in that transaction (a worker claims its next
     jobs there); its result is returned (None when no transaction was needed)."""
-    prepared = []
-    for n, (job_id, version_id) in enumerate(jobs):
-        if n:
-            pause()
-        prepared.append(prepare(db, storage, job_id, version_id, policy, limits))
-    prepared = [work for work in prepared if work is not None]
-    if not prepared:
-        return None
-    with db.write_lock(), db.session() as session:
-        db.lazy_commit(session)  # lost to a power cut, the results go with the jobs' deletion
-        write_all(session, prepared)
-        following = then(session) if then is not None else None
-        session.commit()
+    with batch_reads.batch():  # the reference rows every job reads, read once
+        prepared = []
+        for n, (job_id, version_id) in enumerate(jobs):
+            if n:
+                pause()
+            prepared.append(prepare(db, storage, job_id, version_id, policy, limits))
+        prepared = [work for work in prepared if work is not None]
+        if not prepared:
+            return None
+        with db.write_lock(), db.session() as session:
+            db.lazy_commit(session)  # lost to a power cut, the results go with the jobs' deletion
+            write_all(session, prepared)
+            following = then(session) if then is not None else None
+            session.commit()
     return following
 
 
@@ -297,10 +298,14 @@ def _choice_media(
     registry (whether the area is the collector's own is the scope check's job)."""
     if not schema.choice_files:  # only forms whose choices come from files pay for reading them
         return {}
-    media = form_cache.media(session, storage, version_pk, schema.choice_files)
-    if areas.AREAS_MEDIA in schema.choice_files:
-        media[areas.AREAS_MEDIA] = areas.registry_csv(session)
-    return media
+
+    def read() -> dict[str, bytes]:
+        media = form_cache.media(session, storage, version_pk, schema.choice_files)
+        if areas.AREAS_MEDIA in schema.choice_files:
+            media[areas.AREAS_MEDIA] = areas.registry_csv(session)
+        return media
+
+    return batch_reads.once(("choice media", version_pk), read)
 
 
 def _validate(root, fields: list[dict], media: dict, answers: Answers, received) -> list:

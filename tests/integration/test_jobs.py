@@ -37,6 +37,7 @@ from khudan.models import (
     Submission,
     SubmissionProblem,
     SubmissionVersion,
+    UserArea,
 )
 from khudan.models.base import utcnow
 from khudan.services import forms, jobs, processing
@@ -283,6 +284,47 @@ def test_jobs_run_together_share_the_statements_every_job_makes(phone, db, work)
         ).all()
     assert len(rows) == 4 and all(done and lat == 13.7721 for done, lat in rows)
     assert count(db, Job) == 0 and count(db, PovertyFact) == 4
+
+
+def test_a_batch_reads_the_rows_its_jobs_share_once(phone, db, work):
+    """The form's media, the sender's areas, the commune's kind and the entity lists waiting for
+    approval are read once for the four jobs of a batch (each a round trip on PostgreSQL), and
+    read again by the next batch, which sees a change made in between."""
+    for n in range(8):
+        assert [r.status for r in phone.submit(household(100 + n, None), None)] == [201]
+    statements: list[str] = []
+
+    def keep(conn, cursor, statement, *args) -> None:
+        statements.append(" ".join(statement.split()).upper())
+
+    def reads() -> dict[str, int]:
+        shared = {
+            "media": "FROM FORM_MEDIA",
+            "areas": "FROM USERS LEFT OUTER JOIN USER_AREAS",
+            "kind": "SELECT AREAS.KIND FROM AREAS",
+            "lists": "FROM ENTITY_LISTS WHERE",
+        }
+        found = {
+            k: sum(s.startswith("SELECT") and v in s for s in statements) for k, v in shared.items()
+        }
+        statements.clear()
+        return found
+
+    event.listen(db.engine, "before_cursor_execute", keep)
+    try:
+        assert jobs.run_many(work, jobs.claim_many(db, "w")) == (4, [])
+        assert reads() == {"media": 1, "areas": 1, "kind": 1, "lists": 1}
+        with db.session() as s:  # the collector loses the province: the next batch sees it
+            s.execute(update(UserArea).values(area_code="01"))
+            s.commit()
+        assert jobs.run_many(work, jobs.claim_many(db, "w")) == (4, [])
+        assert reads() == {"media": 1, "areas": 1, "kind": 1, "lists": 1}
+    finally:
+        event.remove(db.engine, "before_cursor_execute", keep)
+    with db.session() as s:
+        ids = s.scalars(select(Submission.id).order_by(Submission.id)).all()
+    assert [r for r, _ in problems(db, ids[0])] == []
+    assert [r for r, _ in problems(db, ids[-1])] == ["out-of-scope"]
 
 
 def test_a_failing_job_among_others_is_retried_alone(phone, db, work, monkeypatch):

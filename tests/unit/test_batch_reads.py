@@ -1,0 +1,41 @@
+"""The reads a batch of jobs shares: remembered within the batch only, per thread."""
+
+from __future__ import annotations
+
+import threading
+
+from khudan.services import batch_reads
+
+
+def test_outside_a_batch_every_read_is_made():
+    calls = []
+    for _ in range(3):
+        assert batch_reads.once("k", lambda: calls.append(1) or len(calls)) == len(calls)
+    assert len(calls) == 3
+
+
+def test_within_a_batch_a_key_is_read_once_and_the_next_batch_reads_again():
+    calls = []
+
+    def read() -> int:
+        calls.append(1)
+        return len(calls)
+
+    with batch_reads.batch():
+        assert [batch_reads.once("k", read) for _ in range(3)] == [1, 1, 1]
+        assert batch_reads.once("other", read) == 2
+        assert batch_reads.once("none", lambda: None) is None  # None is remembered too
+        assert batch_reads.once("none", read) is None
+    with batch_reads.batch():
+        assert batch_reads.once("k", read) == 3
+    assert batch_reads.once("k", read) == 4
+
+
+def test_another_threads_batch_is_its_own():
+    seen = []
+    with batch_reads.batch():
+        batch_reads.once("k", lambda: "mine")
+        thread = threading.Thread(target=lambda: seen.append(batch_reads.once("k", lambda: "its")))
+        thread.start()
+        thread.join()
+    assert seen == ["its"]
