@@ -4,7 +4,8 @@ Every job of a batch asks again for the same few reference rows: its form versio
 sender's areas, its commune's kind, which entity lists wait for approval. Within a batch (up to
 four jobs run together, well within a second: ``services.processing``) each is read once: its jobs
 see those rows as they were when the batch began, as if they had run at once; the next batch reads
-them again. No job changes them. On PostgreSQL each read is a round trip.
+them again. No job changes them. The batch also reads ahead, for all its jobs at once, what each
+job reads first (``remember``). On PostgreSQL each read is a round trip.
 Outside a batch (a request, a command) nothing is remembered. Values kept here are shared by the
 batch's jobs: callers must not change them.
 """
@@ -39,3 +40,11 @@ def once(key: Hashable, read: Callable[[], T]) -> T:
     if key not in kept:
         kept[key] = read()
     return kept[key]
+
+
+def remember(key: Hashable, value: object) -> None:
+    """Within a batch, what :func:`once` gives for ``key`` (read ahead for several jobs at once);
+    outside a batch, nothing."""
+    kept = _CURRENT.get()
+    if kept is not None:
+        kept[key] = value

@@ -64,6 +64,8 @@ def process_many(
     one is retried). ``then(session)`` runs last in that transaction (a worker claims its next
     jobs there); its result is returned (None when no transaction was needed)."""
     with batch_reads.batch():  # the reference rows every job reads, read once
+        if len(jobs) > 1:
+            _read_ahead(db, [version_id for _, version_id in jobs])
         prepared = []
         for n, (job_id, version_id) in enumerate(jobs):
             if n:
@@ -107,14 +109,19 @@ def prepare(
     """Everything of a job that only reads (the other workers can write meanwhile); None when
     its version is gone (the job is deleted then)."""
     with db.reader() as session:
-        row = session.connection().execute(_JOB_VERSION, {"version_id": version_id}).first()
+        row = batch_reads.once(
+            ("job version", version_id),
+            lambda: session.connection().execute(_JOB_VERSION, {"version_id": version_id}).first(),
+        )
         if row is None:  # deleted with its submission: nothing left to do
             _finish(db, job_id)
             return None
         xml, created_at, form_version_id, md5, form_id, submitter_id, submission_id = row
         schema = form_cache.schema(session, form_version_id, md5)
         media = _choice_media(session, storage, form_version_id, schema)
-        files = _unchecked_files(session, version_id)
+        files = batch_reads.once(
+            ("unchecked files", version_id), lambda: _unchecked_files(session, version_id)
+        )
         received = _aware(created_at)
         info = read_submission(xml, limits)
         answers = read_answers(info.root, schema.fields)
@@ -182,16 +189,23 @@ def write_all(session: Session, works: list[Work]) -> None:
 _VERSIONS, _FORM_VERSIONS = SubmissionVersion.__table__, FormVersion.__table__
 # A job's statements, built once. What it reads first: only the columns it needs (a form version's row also holds
 # its XForm, XLSForm and schema, which the schema cache already has).
+_JOB_VERSION_COLUMNS = (
+    _VERSIONS.c.xml,
+    _VERSIONS.c.created_at,
+    _VERSIONS.c.form_version_id,
+    _FORM_VERSIONS.c.md5,
+    Form.__table__.c.form_id,
+    _VERSIONS.c.submitter_id,
+    _VERSIONS.c.submission_id,
+)
+_JOB_VERSIONS = (
+    select(_VERSIONS.c.id, *_JOB_VERSION_COLUMNS)
+    .join(_FORM_VERSIONS, _FORM_VERSIONS.c.id == _VERSIONS.c.form_version_id)
+    .join(Form.__table__, Form.__table__.c.id == _VERSIONS.c.form_pk)
+    .where(_VERSIONS.c.id.in_(bindparam("version_ids", expanding=True)))
+)
 _JOB_VERSION = (
-    select(
-        _VERSIONS.c.xml,
-        _VERSIONS.c.created_at,
-        _VERSIONS.c.form_version_id,
-        _FORM_VERSIONS.c.md5,
-        Form.__table__.c.form_id,
-        _VERSIONS.c.submitter_id,
-        _VERSIONS.c.submission_id,
-    )
+    select(*_JOB_VERSION_COLUMNS)
     .join(_FORM_VERSIONS, _FORM_VERSIONS.c.id == _VERSIONS.c.form_version_id)
     .join(Form.__table__, Form.__table__.c.id == _VERSIONS.c.form_pk)
     .where(_VERSIONS.c.id == bindparam("version_id"))
@@ -233,6 +247,17 @@ _UNCHECKED_FILES = (
     .where(Attachment.version_id == bindparam("version_id"), Attachment.checked_at.is_(None))
     .order_by(Attachment.name)
 )
+_UNCHECKED_FILES_OF = (
+    select(
+        Attachment.version_id, Attachment.name, Blob.storage_key, Blob.sha256, Blob.md5, Blob.size
+    )
+    .join(Blob, Blob.id == Attachment.blob_id)
+    .where(
+        Attachment.version_id.in_(bindparam("version_ids", expanding=True)),
+        Attachment.checked_at.is_(None),
+    )
+    .order_by(Attachment.version_id, Attachment.name)
+)
 _UNCHECKED_BLOBS = select(Attachment.id, Attachment.name, Attachment.blob_id).where(
     Attachment.version_id == bindparam("version_id"),
     Attachment.name.in_(bindparam("names", expanding=True)),
@@ -269,6 +294,22 @@ def _lock(
     if missing:
         raise LookupError(f"submission versions {sorted(missing)} are gone")
     return locked
+
+
+def _read_ahead(db: Database, version_ids: list[int]) -> None:
+    """What each job of a batch reads first (its version and its unchecked files), for all of
+    them in two statements, kept for :func:`prepare` (``batch_reads``). A file that arrives
+    later (a resend filling it in) is left to its own job, as when each job reads its own."""
+    with db.reader() as session:
+        connection = session.connection()
+        params = {"version_ids": sorted(set(version_ids))}
+        rows = {row.id: row[1:] for row in connection.execute(_JOB_VERSIONS, params)}
+        files: dict[int, list] = {version_id: [] for version_id in version_ids}
+        for version_id, name, *stored in connection.execute(_UNCHECKED_FILES_OF, params):
+            files[version_id].append((name, tuple(stored)))
+    for version_id in version_ids:
+        batch_reads.remember(("job version", version_id), rows.get(version_id))
+        batch_reads.remember(("unchecked files", version_id), files[version_id])
 
 
 def _unchecked_files(session: Session, version_id: int) -> list:

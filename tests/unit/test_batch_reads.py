@@ -39,3 +39,13 @@ def test_another_threads_batch_is_its_own():
         thread.start()
         thread.join()
     assert seen == ["its"]
+
+
+def test_what_a_batch_read_ahead_is_what_once_gives_and_nothing_outside():
+    batch_reads.remember("k", "ahead")  # outside a batch: not kept
+    assert batch_reads.once("k", lambda: "read") == "read"
+    with batch_reads.batch():
+        batch_reads.remember("k", "ahead")
+        batch_reads.remember("gone", None)
+        assert batch_reads.once("k", lambda: "read") == "ahead"
+        assert batch_reads.once("gone", lambda: "read") is None
