@@ -189,26 +189,22 @@ def write_all(session: Session, works: list[Work]) -> None:
 _VERSIONS, _FORM_VERSIONS = SubmissionVersion.__table__, FormVersion.__table__
 # A job's statements, built once. What it reads first: only the columns it needs (a form version's row also holds
 # its XForm, XLSForm and schema, which the schema cache already has).
-_JOB_VERSION_COLUMNS = (
-    _VERSIONS.c.xml,
-    _VERSIONS.c.created_at,
-    _VERSIONS.c.form_version_id,
-    _FORM_VERSIONS.c.md5,
-    Form.__table__.c.form_id,
-    _VERSIONS.c.submitter_id,
-    _VERSIONS.c.submission_id,
-)
-_JOB_VERSIONS = (
-    select(_VERSIONS.c.id, *_JOB_VERSION_COLUMNS)
+_JOB_ROWS = (
+    select(
+        _VERSIONS.c.xml,
+        _VERSIONS.c.created_at,
+        _VERSIONS.c.form_version_id,
+        _FORM_VERSIONS.c.md5,
+        Form.__table__.c.form_id,
+        _VERSIONS.c.submitter_id,
+        _VERSIONS.c.submission_id,
+    )
     .join(_FORM_VERSIONS, _FORM_VERSIONS.c.id == _VERSIONS.c.form_version_id)
     .join(Form.__table__, Form.__table__.c.id == _VERSIONS.c.form_pk)
-    .where(_VERSIONS.c.id.in_(bindparam("version_ids", expanding=True)))
 )
-_JOB_VERSION = (
-    select(*_JOB_VERSION_COLUMNS)
-    .join(_FORM_VERSIONS, _FORM_VERSIONS.c.id == _VERSIONS.c.form_version_id)
-    .join(Form.__table__, Form.__table__.c.id == _VERSIONS.c.form_pk)
-    .where(_VERSIONS.c.id == bindparam("version_id"))
+_JOB_VERSION = _JOB_ROWS.where(_VERSIONS.c.id == bindparam("version_id"))
+_JOB_VERSIONS = _JOB_ROWS.add_columns(_VERSIONS.c.id).where(  # the id last: read ahead
+    _VERSIONS.c.id.in_(bindparam("version_ids", expanding=True))
 )
 
 # The versions with their submissions, in one round trip, locked in the order of their ids. The
@@ -242,12 +238,6 @@ _HAS_ISSUES = (
 )
 _DELETE_JOBS = delete(Job.__table__).where(Job.__table__.c.id.in_(bindparam("ids", expanding=True)))
 _UNCHECKED_FILES = (
-    select(Attachment.name, Blob.storage_key, Blob.sha256, Blob.md5, Blob.size)
-    .join(Blob, Blob.id == Attachment.blob_id)
-    .where(Attachment.version_id == bindparam("version_id"), Attachment.checked_at.is_(None))
-    .order_by(Attachment.name)
-)
-_UNCHECKED_FILES_OF = (
     select(
         Attachment.version_id, Attachment.name, Blob.storage_key, Blob.sha256, Blob.md5, Blob.size
     )
@@ -303,9 +293,9 @@ def _read_ahead(db: Database, version_ids: list[int]) -> None:
     with db.reader() as session:
         connection = session.connection()
         params = {"version_ids": sorted(set(version_ids))}
-        rows = {row.id: row[1:] for row in connection.execute(_JOB_VERSIONS, params)}
+        rows = {row.id: row[:-1] for row in connection.execute(_JOB_VERSIONS, params)}
         files: dict[int, list] = {version_id: [] for version_id in version_ids}
-        for version_id, name, *stored in connection.execute(_UNCHECKED_FILES_OF, params):
+        for version_id, name, *stored in connection.execute(_UNCHECKED_FILES, params):
             files[version_id].append((name, tuple(stored)))
     for version_id in version_ids:
         batch_reads.remember(("job version", version_id), rows.get(version_id))
@@ -314,8 +304,9 @@ def _read_ahead(db: Database, version_ids: list[int]) -> None:
 
 def _unchecked_files(session: Session, version_id: int) -> list:
     """(name, (storage key, sha256, md5, size)) of the version's files not checked yet."""
-    rows = session.connection().execute(_UNCHECKED_FILES, {"version_id": version_id}).all()
-    return [(name, (key, sha, md5, size)) for name, key, sha, md5, size in rows]
+    params = {"version_ids": [version_id]}
+    rows = session.connection().execute(_UNCHECKED_FILES, params).all()
+    return [(name, tuple(stored)) for _version_id, name, *stored in rows]
 
 
 def _claim_files(session: Session, version_id: int, names: tuple[str, ...]) -> dict[str, int]:
