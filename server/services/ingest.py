@@ -18,6 +18,7 @@ so that SQLite's single write lock is held as briefly as possible (see bench/ing
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -176,18 +177,17 @@ def _record(session: Session, new: _Incoming, look_first: bool) -> Outcome:
     existing = _version_by_instance(session, new.form_pk, info.instance_id) if look_first else None
     if existing is not None:
         outcome = _record_resend(session, new, existing)
-        jobs.enqueue(session, outcome.queued)
-        return outcome
-    # Blob rows first: look-ups before the first INSERT keep SQLite's write lock short.
-    blob_ids = {
-        name: blobs.row_for(session, item, content_type).id
-        for name, (item, content_type) in new.stored.items()
-    }
-    if info.deprecated_id:
+    else:
+        # Blob rows first: look-ups before the first INSERT keep SQLite's write lock short.
+        blob_ids = {
+            name: blobs.row_for(session, item, content_type).id
+            for name, (item, content_type) in new.stored.items()
+        }
+        if not info.deprecated_id:
+            return _record_new(session, new, blob_ids)  # its job is written with its rows
         outcome = _record_edit(session, new, blob_ids)
-        jobs.enqueue(session, outcome.queued)
-        return outcome
-    return _record_new(session, new, blob_ids)
+    jobs.enqueue(session, outcome.queued)
+    return outcome
 
 
 def _record_new(session: Session, new: _Incoming, blob_ids: dict[str, int]) -> Outcome:
@@ -207,8 +207,10 @@ def _record_new(session: Session, new: _Incoming, blob_ids: dict[str, int]) -> O
     if connection.dialect.name == "postgresql":
         # One round trip instead of four: the rows refer to each other, which PostgreSQL
         # checks at the end of the statement.
-        params.update(_version_params(new, now), **jobs.due(now))
-        submission_id, version_id = connection.execute(_INSERT_NEW, params).one()
+        version = _version_params(new, now)
+        statement = _insert_new(tuple(params), tuple(version))
+        params.update(version, **jobs.due(now))
+        submission_id, version_id = connection.execute(statement, params).one()
     else:
         submission_id = connection.execute(_INSERT_SUBMISSION, params).scalar_one()
         version_id = _insert_version(session, new, submission_id, now)
@@ -403,37 +405,23 @@ _INSERT_VERSION = insert(_VERSIONS).returning(_VERSIONS.c.id)
 _SET_CURRENT = update(_SUBMISSIONS).where(_SUBMISSIONS.c.id == bindparam("submission_pk"))
 
 
-def _insert_new() -> Select:
+@functools.cache
+def _insert_new(submission_columns: tuple[str, ...], version_columns: tuple[str, ...]) -> Select:
     """PostgreSQL: a new submission, its first version as its current one, and the version's
-    job, in one statement (data-modifying CTEs). The version's id is drawn from its sequence
-    first so that the submission can point at it."""
-    place = ("province_code", "commune_code", "area_code", "period", "household_code")
-    submission_columns = ("form_pk", "instance_id", "submitter_id", "review_state", "created_at")
-    version_columns = (
-        "form_pk",
-        "form_version_id",
-        "instance_id",
-        "deprecated_id",
-        "instance_name",
-        "xml",
-        "xml_sha256",
-        "submitter_id",
-        "device_id",
-        "user_agent",
-        "created_at",
-    )
+    job, in one statement (data-modifying CTEs), for the columns :func:`_record_new` sets (built
+    once). The version's id is drawn from its sequence first so that the submission can point at
+    it."""
 
     def bound(table, names):
         return [bindparam(name, type_=table.c[name].type) for name in names]
 
     sequence = func.pg_get_serial_sequence(_VERSIONS.name, "id")
     drawn = select(func.nextval(sequence).label("id")).cte("drawn")
-    submission_names = (*submission_columns, *place)
     added = (
         insert(_SUBMISSIONS)
         .from_select(
-            [*submission_names, "current_version_id"],
-            select(*bound(_SUBMISSIONS, submission_names), drawn.c.id),
+            [*submission_columns, "current_version_id"],
+            select(*bound(_SUBMISSIONS, submission_columns), drawn.c.id),
         )
         .returning(_SUBMISSIONS.c.id, _SUBMISSIONS.c.current_version_id)
         .cte("added")
@@ -451,7 +439,6 @@ def _insert_new() -> Select:
     return select(added.c.id, added.c.current_version_id).add_cte(version, job)
 
 
-_INSERT_NEW = _insert_new()
 _VERSION_BY_INSTANCE = select(_VERSIONS.c.id).where(
     _VERSIONS.c.form_pk == bindparam("form_pk"),
     _VERSIONS.c.instance_id == bindparam("instance_id"),

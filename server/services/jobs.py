@@ -65,7 +65,7 @@ def enqueue(session: Session, version_ids: list[int]) -> None:
 def enqueue_from(version_ids) -> Insert:
     """An INSERT of a job per value of the column ``version_ids`` (a CTE's, in the statement
     that inserts the versions), with :func:`due`'s values as bound parameters."""
-    names = ("state", "attempts", "run_after", "created_at")
+    names = tuple(due(utcnow()))
     return insert(_JOBS).from_select(
         ["version_id", *names],
         select(version_ids, *(bindparam(name, type_=_JOBS.c[name].type) for name in names)),

@@ -84,7 +84,7 @@ def process_many(
 
 @dataclass(slots=True)
 class Work:
-    """A job's results worked out before the write lock, for :func:`write` to keep."""
+    """A job's results worked out before the write lock, for :func:`write_all` to keep."""
 
     job_id: int
     version_id: int
@@ -137,11 +137,6 @@ def prepare(
     point = photos.first_geopoint(info.root, schema.fields)  # where the map page puts it
     names = tuple(name for name, _ in files)
     return Work(job_id, version_id, form_id, md5, answers, issues, derived, incoming, point, names)
-
-
-def write(session: Session, work: Work) -> None:
-    """:func:`write_all` of one job."""
-    write_all(session, [work])
 
 
 def write_all(session: Session, works: list[Work]) -> None:

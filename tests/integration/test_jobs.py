@@ -458,7 +458,7 @@ def test_a_file_arriving_while_a_job_runs_is_left_to_its_own_job(phone, db, work
     )
     assert [r.status for r in phone.submit(xml, {"house.jpg": photo(8)})] == [201]
     with db.write_lock(), db.session() as session:
-        processing.write(session, work_of_first)
+        processing.write_all(session, [work_of_first])
         session.commit()
     with db.session() as s:
         assert s.scalars(select(Attachment.checked_at)).one() is None
