@@ -9,7 +9,8 @@ import threading
 import time
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Engine, Insert, Table, create_engine, event, inspect, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -213,6 +214,15 @@ def serialise(session: Session, *key: object) -> None:
             text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
             {"key": "/".join(str(part) for part in key)},
         )
+
+
+def insert_new(session: Session, table: Table) -> Insert:
+    """An INSERT that leaves out rows whose key is taken (ON CONFLICT DO NOTHING), for the
+    database ``session`` runs on; with RETURNING it says which rows it wrote."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(
+        table
+    ).on_conflict_do_nothing()
 
 
 def alembic_config(url: str | None = None):

@@ -20,6 +20,7 @@ import datetime as dt
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import BinaryIO
 from xml.etree.ElementTree import Element
 
@@ -69,11 +70,20 @@ class Policy:
 
 
 @dataclass(frozen=True, slots=True)
+class Unchecked:
+    """A file of the version no job has checked yet, as the read before the job found it."""
+
+    stored: Stored
+    content_type: str  # what its blob records (the type its name suggested, when it came)
+    known: bool  # its bytes were looked at before (they have a PhotoMeta row)
+
+
+@dataclass(frozen=True, slots=True)
 class Incoming:
-    """What the checks need from one POST, worked out before the transaction."""
+    """What the checks need from one version, worked out before the transaction."""
 
     found: dict[str, PhotoInfo]  # file name -> what a file not seen before turned out to be
-    content_types: dict[str, str]  # file name -> the type to record on its blob
+    retype: dict[str, str]  # file name -> the type its bytes say, where its blob records another
     paths: dict[str, str]  # file name -> the field it answers
     household: tuple[str | None, str | None]  # (commune, household code) when the form asks them
     geopoint: tuple[float, float] | None  # the first geopoint answer of the form
@@ -82,41 +92,30 @@ class Incoming:
 
 
 def prepare(
-    db,
     storage: Storage,
-    files: dict[str, tuple[Stored, BinaryIO | None]],
+    files: dict[str, Unchecked],
     root: Element,
     fields: list[dict],
     answers: Answers,
     policy: Policy,
     received: dt.datetime,
 ) -> Incoming:
-    """Look at every stored file of the POST that is new to khudan; write its thumbnails."""
-    known: set[str] = set()
-    if files:
-        with db.reader() as session:
-            known = set(
-                session.scalars(
-                    select(Blob.sha256)
-                    .join(PhotoMeta, PhotoMeta.blob_id == Blob.id)
-                    .where(Blob.sha256.in_({s.sha256 for s, _ in files.values()}))
-                )
-            )
+    """Look at every file of the version that is new to khudan; write its thumbnails."""
     found: dict[str, PhotoInfo] = {}
-    content_types: dict[str, str] = {}
+    retype: dict[str, str] = {}
     by_sha: dict[str, PhotoInfo] = {}
-    for name, (stored, stream) in files.items():
-        if stored.sha256 in known:
-            content_types[name] = blobs.content_type_for(name)  # the blob row exists already
+    for name, file in files.items():
+        if file.known:
             continue
-        info = by_sha.get(stored.sha256)
+        info = by_sha.get(file.stored.sha256)
         if info is None:
-            info = by_sha[stored.sha256] = _look(storage, stored, stream, policy)
+            info = by_sha[file.stored.sha256] = _look(storage, file.stored, policy)
         found[name] = info
-        content_types[name] = content_type(name, info)
+        if (kind := content_type(name, info)) != file.content_type:
+            retype[name] = kind
     return Incoming(
         found=found,
-        content_types=content_types,
+        retype=retype,
         paths=file_paths(root, set(files)),
         household=(answers.get("commune") or None, answers.place()["household_code"]),
         geopoint=first_geopoint(root, fields),
@@ -134,21 +133,23 @@ def content_type(name: str, info: PhotoInfo) -> str:
     return "application/octet-stream" if named.startswith("image/") else named
 
 
-def remember(session: Session, incoming: Incoming, blob_ids: dict[str, int]) -> None:
-    """Keep what was learnt about new blobs (another job may have kept it first). A new file was
-    recorded with the type its name suggests; now its bytes say what it is (a file named .jpg
-    that is no image becomes application/octet-stream)."""
+def remember(
+    session: Session, incoming: Incoming, blob_ids: dict[str, int]
+) -> dict[int, SimpleNamespace]:
+    """Keep what was learnt about new blobs (another job may have kept it first) and return
+    what this job kept (blob id -> the PhotoMeta columns, so that :func:`check` need not read
+    them back). A new file was recorded with the type its name suggests; now its bytes say what
+    it is (a file named .jpg that is no image becomes application/octet-stream)."""
     new = {blob_ids[n]: info for n, info in incoming.found.items() if n in blob_ids}
     if not new:
-        return
-    have = _known(session, new)
-    for name, content_type in incoming.content_types.items():
-        blob_id = blob_ids.get(name)
-        if blob_id in new and blob_id not in have:
+        return {}
+    kept = _keep(session, new)
+    for name, content_type in incoming.retype.items():
+        if blob_ids.get(name) in kept:
             session.connection().execute(
-                _CONTENT_TYPE, {"blob_id": blob_id, "content_type": content_type}
+                _CONTENT_TYPE, {"blob_id": blob_ids[name], "content_type": content_type}
             )
-    _keep(session, new, have)
+    return kept
 
 
 # A job's writes, built once and sent as plain statements: ORM-enabled ones would flush the
@@ -174,51 +175,52 @@ def backfill(db, storage: Storage, policy: Policy, progress=None) -> int:
             .order_by(Blob.id)
         ).all()
     for done, (blob_id, sha256, key) in enumerate(rows, start=1):
-        info = _look(storage, Stored(key, sha256, "", 0), None, policy)
+        info = _look(storage, Stored(key, sha256, "", 0), policy)
         with db.write_lock(), db.session() as session:
-            _keep(session, {blob_id: info}, _known(session, [blob_id]))
+            _keep(session, {blob_id: info})
             session.commit()
         if progress:
             progress(done, len(rows))
     return len(rows)
 
 
-def _known(session: Session, blob_ids: Iterable[int]) -> set[int]:
-    """Those of these blobs that have their ``PhotoMeta`` already (read under the write lock)."""
-    return set(session.scalars(select(PhotoMeta.blob_id).where(PhotoMeta.blob_id.in_(blob_ids))))
-
-
-def _keep(session: Session, new: dict[int, PhotoInfo], have: set[int]) -> None:
-    """A ``PhotoMeta`` row (and hash bands) for each new blob not in ``have`` (kept already)."""
-    rows, bands = [], []
-    for blob_id, info in new.items():
-        if blob_id in have:
-            continue
-        taken = info.taken_at
-        rows.append(
-            {
-                "blob_id": blob_id,
-                "kind": info.kind,
-                "verdict": info.verdict.value,
-                "width": info.width,
-                "height": info.height,
-                "orientation": info.orientation,
-                "taken_at": taken.replace(tzinfo=None) if taken else None,
-                "taken_offset": _offset(taken),
-                "latitude": info.latitude,
-                "longitude": info.longitude,
-                "dhash": _signed(info.dhash) if info.dhash is not None else None,
-                "detail": info.detail,
-            }
-        )
-        if info.dhash is not None:
-            bands += [
-                {"blob_id": blob_id, "band": i, "value": v} for i, v in hash_bands(info.dhash)
-            ]
-    if rows:
-        session.connection().execute(insert(PhotoMeta.__table__), rows)
+def _keep(session: Session, new: dict[int, PhotoInfo]) -> dict[int, SimpleNamespace]:
+    """A ``PhotoMeta`` row (and hash bands) for each new blob that has none yet (another job
+    may have kept it first: its row stands); returns the rows kept here."""
+    rows = {blob_id: _meta_row(blob_id, info) for blob_id, info in new.items()}
+    inserted = session.connection().execute(
+        db.insert_new(session, PhotoMeta.__table__).returning(PhotoMeta.__table__.c.blob_id),
+        list(rows.values()),
+    )
+    kept = {blob_id: rows[blob_id] for blob_id in inserted.scalars()}
+    bands = [
+        {"blob_id": blob_id, "band": i, "value": v}
+        for blob_id in kept
+        if new[blob_id].dhash is not None
+        for i, v in hash_bands(new[blob_id].dhash)
+    ]
     if bands:
         session.connection().execute(insert(PhotoHashBand.__table__), bands)
+    return {blob_id: SimpleNamespace(**row) for blob_id, row in kept.items()}
+
+
+def _meta_row(blob_id: int, info: PhotoInfo) -> dict:
+    """The PhotoMeta columns of a file, as stored and as read back."""
+    taken = info.taken_at
+    return {
+        "blob_id": blob_id,
+        "kind": info.kind,
+        "verdict": info.verdict.value,
+        "width": info.width,
+        "height": info.height,
+        "orientation": info.orientation,
+        "taken_at": taken.replace(tzinfo=None) if taken else None,
+        "taken_offset": _offset(taken),
+        "latitude": info.latitude,
+        "longitude": info.longitude,
+        "dhash": _signed(info.dhash) if info.dhash is not None else None,
+        "detail": info.detail,
+    }
 
 
 def check(
@@ -227,13 +229,18 @@ def check(
     submission_id: int,
     version_id: int,
     blob_ids: dict[str, int],
+    kept: dict[int, SimpleNamespace],
 ) -> bool:
     """Record the problems of these files on the version, and on the other submissions a reused
-    photo is also in; True when this version got any."""
+    photo is also in; True when this version got any. ``kept``: the PhotoMeta rows this job
+    wrote (the others are read)."""
     if not blob_ids:
         return False
-    rows = session.connection().execute(_METAS, {"blob_ids": list(blob_ids.values())})
-    metas = {m.blob_id: m for m in rows}
+    metas = dict(kept)
+    if unread := [blob_id for blob_id in blob_ids.values() if blob_id not in metas]:
+        metas.update(
+            (m.blob_id, m) for m in session.connection().execute(_METAS, {"blob_ids": unread})
+        )
     found: list[Problem] = []
     for name, blob_id in blob_ids.items():
         meta = metas.get(blob_id)
@@ -602,14 +609,10 @@ def _offset(when: dt.datetime | None) -> str | None:
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
-def _look(storage: Storage, stored: Stored, stream: BinaryIO | None, policy: Policy) -> PhotoInfo:
-    """Inspect one new file (from the upload's own temporary file when it can seek, else from
-    storage) and store its thumbnails."""
-    if stream is not None and _can_seek(stream):
-        info = photos.inspect(stream, policy.pixel_limit, THUMBNAIL_SIZES)
-    else:
-        with storage.open(stored.key) as original, _seekable(original) as copy:
-            info = photos.inspect(copy, policy.pixel_limit, THUMBNAIL_SIZES)
+def _look(storage: Storage, stored: Stored, policy: Policy) -> PhotoInfo:
+    """Inspect one new file and store its thumbnails."""
+    with storage.open(stored.key) as original, _seekable(original) as copy:
+        info = photos.inspect(copy, policy.pixel_limit, THUMBNAIL_SIZES)
     for size, data in info.thumbnails.items():
         storage.put_derived(derived_key(stored.sha256, f"{size}.jpg"), data)
     return dataclasses.replace(info, thumbnails={})

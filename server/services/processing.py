@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, select, tuple_, update
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -33,6 +33,7 @@ from ..models import (
     Form,
     FormVersion,
     Job,
+    PhotoMeta,
     ReviewState,
     Submission,
     SubmissionVersion,
@@ -128,10 +129,9 @@ def prepare(
         outside = checks.scope(session, submitter_id, answers.place(), answers.paths)
         source = facts.Source(submission_id, version_id, created_at, out_of_scope=bool(outside))
         derived = facts.derive(session, form_id, answers, source)
-    stored = {name: (Stored(key, sha, md5, size), None) for name, (key, sha, md5, size) in files}
     # The slow part: decode, EXIF, hashes, thumbnails of new files.
     incoming = photos.prepare(
-        db, storage, stored, info.root, schema.fields, answers, policy, received
+        storage, dict(files), info.root, schema.fields, answers, policy, received
     )
     issues = _validate(info.root, schema.fields, media, answers, received) + outside
     point = photos.first_geopoint(info.root, schema.fields)  # where the map page puts it
@@ -150,6 +150,7 @@ def write_all(session: Session, works: list[Work]) -> None:
     # a millisecond a job under the write lock the other workers wait for.
     connection = session.connection()
     now = utcnow()
+    claimed = _claim_files(session, works, now)
     places, processed = [], []
     for work in works:
         version, submission = locked[work.version_id]
@@ -166,10 +167,10 @@ def write_all(session: Session, works: list[Work]) -> None:
                 set_committed_value(submission, "longitude", longitude)
             processed.append(version.id)
             set_committed_value(version, "processed_at", now)
-        blob_ids = _claim_files(session, work.version_id, work.files)
-        photos.remember(session, work.incoming, blob_ids)
+        blob_ids = claimed.get(work.version_id, {})
+        kept = photos.remember(session, work.incoming, blob_ids)
         has_problems |= photos.check(
-            session, work.incoming, submission.id, work.version_id, blob_ids
+            session, work.incoming, submission.id, work.version_id, blob_ids, kept
         )
         flag = has_problems and current
         if flag and connection.execute(_HAS_ISSUES, {"submission_id": submission.id}).rowcount:
@@ -232,27 +233,37 @@ _HAS_ISSUES = (
     .values(review_state=ReviewState.HAS_ISSUES.value)
 )
 _DELETE_JOBS = delete(Job.__table__).where(Job.__table__.c.id.in_(bindparam("ids", expanding=True)))
-_UNCHECKED_FILES = (
+_UNCHECKED_FILES = (  # with what a photo's job needs to know of each before it looks
     select(
-        Attachment.version_id, Attachment.name, Blob.storage_key, Blob.sha256, Blob.md5, Blob.size
+        Attachment.version_id,
+        Attachment.name,
+        Blob.storage_key,
+        Blob.sha256,
+        Blob.md5,
+        Blob.size,
+        Blob.content_type,
+        PhotoMeta.blob_id.is_not(None).label("known"),
     )
     .join(Blob, Blob.id == Attachment.blob_id)
+    .outerjoin(PhotoMeta, PhotoMeta.blob_id == Blob.id)
     .where(
         Attachment.version_id.in_(bindparam("version_ids", expanding=True)),
         Attachment.checked_at.is_(None),
     )
     .order_by(Attachment.version_id, Attachment.name)
 )
-_UNCHECKED_BLOBS = select(Attachment.id, Attachment.name, Attachment.blob_id).where(
-    Attachment.version_id == bindparam("version_id"),
-    Attachment.name.in_(bindparam("names", expanding=True)),
-    Attachment.blob_id.is_not(None),
-    Attachment.checked_at.is_(None),
-)
-_CHECKED = (
-    update(Attachment.__table__)
-    .where(Attachment.__table__.c.id.in_(bindparam("ids", expanding=True)))
+_ATTACHMENTS = Attachment.__table__
+_CLAIM_FILES = (
+    update(_ATTACHMENTS)
+    .where(
+        tuple_(_ATTACHMENTS.c.version_id, _ATTACHMENTS.c.name).in_(
+            bindparam("pairs", expanding=True)
+        ),
+        _ATTACHMENTS.c.blob_id.is_not(None),
+        _ATTACHMENTS.c.checked_at.is_(None),
+    )
     .values(checked_at=bindparam("now"))
+    .returning(_ATTACHMENTS.c.version_id, _ATTACHMENTS.c.name, _ATTACHMENTS.c.blob_id)
 )
 
 
@@ -290,32 +301,38 @@ def _read_ahead(db: Database, version_ids: list[int]) -> None:
         params = {"version_ids": sorted(set(version_ids))}
         rows = {row.id: row[:-1] for row in connection.execute(_JOB_VERSIONS, params)}
         files: dict[int, list] = {version_id: [] for version_id in version_ids}
-        for version_id, name, *stored in connection.execute(_UNCHECKED_FILES, params):
-            files[version_id].append((name, tuple(stored)))
+        for version_id, name, *file in connection.execute(_UNCHECKED_FILES, params):
+            files[version_id].append((name, _unchecked(*file)))
     for version_id in version_ids:
         batch_reads.remember(("job version", version_id), rows.get(version_id))
         batch_reads.remember(("unchecked files", version_id), files[version_id])
 
 
 def _unchecked_files(session: Session, version_id: int) -> list:
-    """(name, (storage key, sha256, md5, size)) of the version's files not checked yet."""
+    """(name, photos.Unchecked) of the version's files not checked yet."""
     params = {"version_ids": [version_id]}
     rows = session.connection().execute(_UNCHECKED_FILES, params).all()
-    return [(name, tuple(stored)) for _version_id, name, *stored in rows]
+    return [(name, _unchecked(*file)) for _version_id, name, *file in rows]
 
 
-def _claim_files(session: Session, version_id: int, names: tuple[str, ...]) -> dict[str, int]:
-    """Of the files this job inspected (``names``), those still unchecked (name -> blob id),
-    marked checked in this transaction: another job for the version, after this one commits,
-    leaves them alone. A file that arrived since (a resend filling it in) is left to its own
-    job, which inspects it."""
-    if not names:
+def _unchecked(key, sha256, md5, size, content_type, known) -> photos.Unchecked:
+    return photos.Unchecked(Stored(key, sha256, md5, size), content_type, bool(known))
+
+
+def _claim_files(session: Session, works: list[Work], now: dt.datetime) -> dict[int, dict]:
+    """Of the files the jobs inspected, those still unchecked (version id -> name -> blob id),
+    marked checked in this transaction, in one statement for the batch: another job for a
+    version, after this one commits, leaves them alone. A file that arrived since (a resend
+    filling it in) is left to its own job, which inspects it."""
+    pairs = [(work.version_id, name) for work in works for name in work.files]
+    if not pairs:
         return {}
-    connection = session.connection()
-    rows = connection.execute(_UNCHECKED_BLOBS, {"version_id": version_id, "names": names}).all()
-    if rows:
-        connection.execute(_CHECKED, {"ids": [r.id for r in rows], "now": utcnow()})
-    return {r.name: r.blob_id for r in rows}
+    claimed: dict[int, dict[str, int]] = {}
+    for version_id, name, blob_id in session.connection().execute(
+        _CLAIM_FILES, {"pairs": pairs, "now": now}
+    ):
+        claimed.setdefault(version_id, {})[name] = blob_id
+    return claimed
 
 
 def _choice_media(

@@ -330,6 +330,65 @@ def test_a_batch_reads_the_rows_its_jobs_share_once(phone, db, work):
     assert [r for r, _ in problems(db, ids[-1])] == ["out-of-scope"]
 
 
+def test_a_batch_of_new_photos_is_kept_without_reading_it_back(phone, db, work):
+    """Four households each with a new photo: the batch claims their files in one statement,
+    writes each photo's metadata without first asking whether it exists (ON CONFLICT) nor
+    reading it back for the checks, and leaves the blob's type alone when the bytes are what
+    the name said; what it keeps is what a reading would find. A fifth household sending the
+    first one's photo again is checked against the stored row: reused."""
+    for n in range(4):
+        files = {"house.jpg": photo(60 + n)}
+        assert [r.status for r in phone.submit(household(60 + n), files)] == [201]
+    statements: list[str] = []
+
+    def keep(conn, cursor, statement, *args) -> None:
+        statements.append(" ".join(statement.split()).upper())
+
+    event.listen(db.engine, "before_cursor_execute", keep)
+    try:
+        assert jobs.run_many(work, jobs.claim_many(db, "w")) == (4, [])
+    finally:
+        event.remove(db.engine, "before_cursor_execute", keep)
+
+    def made(start: str, having: str = "") -> int:
+        return sum(s.startswith(start) and having in s for s in statements)
+
+    assert made("UPDATE ATTACHMENTS SET CHECKED_AT") == 1
+    assert made("SELECT", "FROM ATTACHMENTS WHERE") == 0  # the claim returns what it marked
+    assert made("SELECT", "FROM PHOTO_META WHERE") == 0  # neither asked first nor read back
+    assert made("SELECT", "FROM BLOBS JOIN PHOTO_META") == 0  # known or not: read ahead
+    assert made("INSERT INTO PHOTO_META") == 4
+    assert made("UPDATE BLOBS SET CONTENT_TYPE") == 0
+    with db.session() as s:
+        metas = s.scalars(select(PhotoMeta).order_by(PhotoMeta.blob_id)).all()
+        assert [(m.kind, m.verdict, m.width, m.height) for m in metas] == [
+            ("jpeg", "ok", 640, 480)
+        ] * 4
+        assert len({m.dhash for m in metas}) == 4
+        types = s.scalars(select(Blob.content_type).join(PhotoMeta)).all()
+        assert types == ["image/jpeg"] * 4
+        assert s.scalar(select(func.count()).where(Attachment.checked_at.is_(None))) == 0
+    assert [problems(db, i) for i in range(1, 5)] == [[]] * 4
+
+    files = {"house.jpg": photo(60)}
+    assert [r.status for r in phone.submit(household(64), files)] == [201]
+    assert jobs.drain(work) == 1
+    assert [rule for rule, _ in problems(db, 5)] == ["photo-reused"]
+    assert [rule for rule, _ in problems(db, 1)] == ["photo-reused"]
+
+
+def test_a_file_named_as_a_photo_that_is_none_gets_the_type_its_bytes_say(phone, db, work):
+    """The request records a blob with the type its name suggests; the job, having looked at
+    the bytes, corrects it once."""
+    files = {"house.jpg": b"%PDF-1.4 not a picture at all" * 20}
+    assert [r.status for r in phone.submit(household(70), files)] == [201]
+    assert jobs.drain(work) == 1
+    with db.session() as s:
+        blob = s.scalars(select(Blob).join(PhotoMeta)).one()
+        assert blob.content_type == "application/octet-stream"
+    assert [rule for rule, _ in problems(db, 1)] == ["photo-not-image"]
+
+
 def test_a_failing_job_among_others_is_retried_alone(phone, db, work, monkeypatch):
     for n in range(3):
         assert [r.status for r in phone.submit(household(70 + n, None), None)] == [201]
