@@ -209,11 +209,19 @@ def serialise(session: Session, *key: object) -> None:
     second wait and then see the first. SQLite already runs one writer at a time
     (``Database.write_lock``). (One household sent twice needs no lock: its facts' unique key
     makes the second transaction fail and be retried whole.)"""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-            {"key": "/".join(str(part) for part in key)},
-        )
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    name = "/".join(str(part) for part in key)
+    # Held until the transaction ends: a second call in it (the next job of a batch) is a round
+    # trip for nothing.
+    transaction = session.get_transaction()
+    held = session.info.get("serialised")
+    if held is None or held[0] is not transaction:
+        held = session.info["serialised"] = (transaction, set())
+    if name in held[1]:
+        return
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": name})
+    held[1].add(name)
 
 
 def insert_new(session: Session, table: Table) -> Insert:

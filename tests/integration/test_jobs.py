@@ -359,6 +359,8 @@ def test_a_batch_of_new_photos_is_kept_without_reading_it_back(phone, db, work):
     assert made("SELECT", "FROM BLOBS JOIN PHOTO_META") == 0  # known or not: read ahead
     assert made("INSERT INTO PHOTO_META") == 4
     assert made("UPDATE BLOBS SET CONTENT_TYPE") == 0
+    postgres = db.engine.dialect.name == "postgresql"
+    assert made("SELECT PG_ADVISORY_XACT_LOCK") == postgres  # held until the commit: once
     with db.session() as s:
         metas = s.scalars(select(PhotoMeta).order_by(PhotoMeta.blob_id)).all()
         assert [(m.kind, m.verdict, m.width, m.height) for m in metas] == [
@@ -372,7 +374,14 @@ def test_a_batch_of_new_photos_is_kept_without_reading_it_back(phone, db, work):
 
     files = {"house.jpg": photo(60)}
     assert [r.status for r in phone.submit(household(64), files)] == [201]
-    assert jobs.drain(work) == 1
+    statements.clear()
+    event.listen(db.engine, "before_cursor_execute", keep)
+    try:
+        assert jobs.drain(work) == 1
+    finally:
+        event.remove(db.engine, "before_cursor_execute", keep)
+    assert made("SELECT PG_ADVISORY_XACT_LOCK") == postgres  # a new transaction waits again
+    assert made("SELECT", "FROM PHOTO_META WHERE") == 1  # a known photo's row is read
     assert [rule for rule, _ in problems(db, 5)] == ["photo-reused"]
     assert [rule for rule, _ in problems(db, 1)] == ["photo-reused"]
 
