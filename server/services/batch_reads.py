@@ -42,6 +42,15 @@ def once(key: Hashable, read: Callable[[], T]) -> T:
     return kept[key]
 
 
+def take(key: Hashable, read: Callable[[], T]) -> T:
+    """What was remembered for ``key`` (read ahead), forgotten once taken, or else ``read()``:
+    for rows a job goes on to change, so that the next job reads them as changed."""
+    kept = _CURRENT.get()
+    if kept is not None and key in kept:
+        return kept.pop(key)
+    return read()
+
+
 def remember(key: Hashable, value: object) -> None:
     """Within a batch, what :func:`once` gives for ``key`` (read ahead for several jobs at once);
     outside a batch, nothing."""

@@ -40,7 +40,7 @@ from ..models import (
 from ..models.facts import INDICATORS
 from ..xforms.answers import Answers, read_answers
 from ..xforms.submission import read_submission
-from . import areas
+from . import areas, batch_reads
 
 DOMAIN_OF_FORM = {
     "poverty_review": "poverty",
@@ -160,10 +160,47 @@ class Derived:
 
     problems: list[Problem]
     keep: Callable[[Session], list[Problem]] | None = None
+    household: tuple[type, str] | None = None  # (model, household key) whose facts keep reads
+
+    @classmethod
+    def keeping(cls, problems, model, a: Answers, period, household_code, source, values):
+        """Facts to keep as one row of ``model`` for (period, household)."""
+        key = _household_key(a, household_code)
+        return cls(
+            problems,
+            functools.partial(_keep, model, a, period, household_code, source, values),
+            (model, key) if key else None,
+        )
 
     def write(self, session: Session) -> list[Problem]:
         """Keep the facts in ``session``; every problem found, in deriving and in keeping."""
         return self.problems + (self.keep(session) if self.keep else [])
+
+
+def read_ahead(session: Session, derived: list[Derived]) -> None:
+    """The facts the households of a batch of jobs have, in one statement per kind of fact
+    instead of one a job (a round trip each on PostgreSQL), kept for their jobs to take
+    (``batch_reads``): a job that writes a household's facts leaves the next job of the same
+    household (any period: poverty facts are linked across periods) to read them again. Read
+    in the transaction that writes them."""
+    wanted: dict[type, set[str]] = {}
+    for d in derived:
+        if d.household is not None:
+            model, key = d.household
+            wanted.setdefault(model, set()).add(key)
+    for model, keys in wanted.items():
+        found: dict[str, list] = {key: [] for key in keys}
+        for row in session.scalars(_facts_of_many(model), {"keys": sorted(keys)}):
+            found[row.household_key].append(row)
+        for key, rows in found.items():
+            batch_reads.remember(("facts", model, key), rows)
+
+
+def _household_key(a: Answers, household_code: str | None) -> str | None:
+    """The household's key, "<commune code>/<household code>"; None when either is missing."""
+    if not household_code or not a.get("commune"):
+        return None
+    return f"{a.get('commune')}/{household_code}"
 
 
 def derive(session: Session, form_id: str, answers: Answers, source: Source) -> Derived:
@@ -285,9 +322,8 @@ def _poverty(session: Session, a: Answers, source: Source) -> Derived:
         "local_standard_id": local.id if local else None,
         "local_class": poverty.classify(income, count, kind, local).value if local else None,
     }
-    return Derived(
-        problems,
-        functools.partial(_keep, PovertyFact, a, period, a.get("household_code"), source, values),
+    return Derived.keeping(
+        problems, PovertyFact, a, period, a.get("household_code"), source, values
     )
 
 
@@ -300,11 +336,8 @@ def _cultural_family(session: Session, a: Answers, source: Source) -> Derived:
         "disqualified_by": list(result.disqualified_by),
         "meeting_result": a.get("meeting_result") or None,
     }
-    return Derived(
-        [],
-        functools.partial(
-            _keep, CulturalFamilyFact, a, a.get("year"), a.get("household_code"), source, values
-        ),
+    return Derived.keeping(
+        [], CulturalFamilyFact, a, a.get("year"), a.get("household_code"), source, values
     )
 
 
@@ -317,17 +350,8 @@ def _satisfaction(session: Session, a: Answers, source: Source) -> Derived:
         "not_satisfied": list(result.not_satisfied),
         "agree": result.agree,
     }
-    return Derived(
-        [],
-        functools.partial(
-            _keep,
-            SatisfactionFact,
-            a,
-            a.get("period"),
-            a.get("respondent_household"),
-            source,
-            values,
-        ),
+    return Derived.keeping(
+        [], SatisfactionFact, a, a.get("period"), a.get("respondent_household"), source, values
     )
 
 
@@ -351,7 +375,8 @@ def _keep(
     so a phone that resends an old review late does not overwrite a newer one. ``session`` comes
     last: the rest is bound when the facts are derived (``Derived.keep``), the session when
     they are written."""
-    if not household_code or not a.get("commune"):
+    key = _household_key(a, household_code)
+    if key is None:
         return [
             _problem(
                 a,
@@ -362,9 +387,13 @@ def _keep(
                 "Household code or commune is missing; the household is not counted.",
             )
         ]
-    key = f"{a.get('commune')}/{household_code}"
     # A poverty fact is linked to the household's other periods: read them all at once.
-    household = session.scalars(_facts_of(model), {"period": period, "key": key}).all()
+    household = batch_reads.take(
+        ("facts", model, key),
+        lambda: session.scalars(_facts_of(model), {"period": period, "key": key}).all(),
+    )
+    if model is not PovertyFact:  # read ahead for every period; only poverty links them
+        household = [r for r in household if r.period == period]
     row = next((r for r in household if r.period == period), None)
     alone = not household  # the household's first fact: nothing to link or compare
     if row is None:
@@ -408,6 +437,13 @@ def _set_columns(row) -> dict:
         for attr in sa_inspect(type(row)).column_attrs
         if attr.key in state
     }
+
+
+@functools.cache
+def _facts_of_many(model):
+    """The facts of several households, of every period, in order of household and period."""
+    where = model.household_key.in_(bindparam("keys", expanding=True))
+    return select(model).where(where).order_by(model.household_key, model.period)
 
 
 @functools.cache

@@ -151,6 +151,8 @@ def write_all(session: Session, works: list[Work]) -> None:
     connection = session.connection()
     now = utcnow()
     claimed = _claim_files(session, works, now)
+    if len(works) > 1:
+        facts.read_ahead(session, [work.derived for work in works])
     places, processed = [], []
     for work in works:
         version, submission = locked[work.version_id]

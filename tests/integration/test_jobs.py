@@ -398,6 +398,63 @@ def test_a_file_named_as_a_photo_that_is_none_gets_the_type_its_bytes_say(phone,
     assert [rule for rule, _ in problems(db, 1)] == ["photo-not-image"]
 
 
+def test_a_batch_reads_its_households_facts_in_one_statement(phone, db, work):
+    """Four households: their facts (none yet) are read together, not one statement a job."""
+    for n in range(4):
+        assert [r.status for r in phone.submit(household(110 + n, None), None)] == [201]
+    statements: list[str] = []
+
+    def keep(conn, cursor, statement, *args) -> None:
+        statements.append(" ".join(statement.split()).upper())
+
+    event.listen(db.engine, "before_cursor_execute", keep)
+    try:
+        assert jobs.run_many(work, jobs.claim_many(db, "w")) == (4, [])
+    finally:
+        event.remove(db.engine, "before_cursor_execute", keep)
+    assert sum(s.startswith("SELECT") and "FROM POVERTY_FACTS" in s for s in statements) == 1
+    assert count(db, PovertyFact) == 4
+
+
+def test_one_household_twice_in_a_batch_sees_what_the_first_job_wrote(phone, db, work, caplog):
+    """The facts read ahead for a batch are taken once: a second job of the same household (the
+    next period, or the same period sent again) reads them as the first job left them, so the
+    periods are linked and the later review wins, without the batch failing on the unique key."""
+    body = household(120, None)
+    sends = [
+        body,
+        body.replace(b"<period>2025<", b"<period>2026<").replace(b"900a-0000", b"900b-0000"),
+        household(121, None),
+        household(121, None)
+        .replace(b"<income_per_capita>1200000<", b"<income_per_capita>5200000<")
+        .replace(b"900a-0000", b"900c-0000"),
+    ]
+    for xml in sends:
+        assert [r.status for r in phone.submit(xml, None)] == [201]
+    claimed = jobs.claim_many(db, "w")
+    assert len(claimed) == 4
+    with caplog.at_level("INFO", logger="khudan.services.jobs"):
+        assert jobs.run_many(work, claimed) == (4, [])
+    assert "failed" not in caplog.text
+    with db.session() as s:
+        rows = s.execute(
+            select(
+                PovertyFact.household_code,
+                PovertyFact.period,
+                PovertyFact.poverty_class,
+                PovertyFact.prev_class,
+                PovertyFact.income_per_capita,
+            ).order_by(PovertyFact.household_code, PovertyFact.period)
+        ).all()
+    first_class = rows[0].poverty_class
+    assert [(r.household_code, r.period, r.prev_class) for r in rows] == [
+        ("NC-T01-120", "2025", None),
+        ("NC-T01-120", "2026", first_class),
+        ("NC-T01-121", "2025", None),
+    ]
+    assert rows[2].income_per_capita == 5_200_000  # the later of the two reviews
+
+
 def test_a_failing_job_among_others_is_retried_alone(phone, db, work, monkeypatch):
     for n in range(3):
         assert [r.status for r in phone.submit(household(70 + n, None), None)] == [201]

@@ -49,3 +49,13 @@ def test_what_a_batch_read_ahead_is_what_once_gives_and_nothing_outside():
         batch_reads.remember("gone", None)
         assert batch_reads.once("k", lambda: "read") == "ahead"
         assert batch_reads.once("gone", lambda: "read") is None
+
+
+def test_what_is_taken_is_given_once_then_read_again():
+    """``take``: rows a job goes on to change; the next job of the batch reads them anew."""
+    with batch_reads.batch():
+        batch_reads.remember("k", ["ahead"])
+        assert batch_reads.take("k", lambda: ["read"]) == ["ahead"]
+        assert batch_reads.take("k", lambda: ["read"]) == ["read"]
+        assert batch_reads.take("never", lambda: ["read"]) == ["read"]
+    assert batch_reads.take("k", lambda: ["outside"]) == ["outside"]
