@@ -68,7 +68,7 @@ import tempfile
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -476,6 +476,51 @@ def process_tree_cpu(pid: int) -> float | None:
     return total
 
 
+@dataclass(frozen=True)
+class Cpu:
+    """CPU seconds: the server's process tree, a PostgreSQL server on this machine (its
+    processes are not the server's children) and this script (the load generator)."""
+
+    server: float
+    database: float
+    client: float
+
+    @classmethod
+    def now(cls, pid: int) -> Cpu | None:
+        server = process_tree_cpu(pid)
+        if server is None:
+            return None
+        return cls(server, _postgres_cpu(), time.process_time())
+
+    def since(self, start: Cpu | None, per: int) -> Cpu | None:
+        """What was spent since ``start``, per one of ``per`` (submissions, requests)."""
+        if start is None or per <= 0:
+            return None
+        return Cpu(
+            (self.server - start.server) / per,
+            (self.database - start.database) / per,
+            (self.client - start.client) / per,
+        )
+
+    @property
+    def total(self) -> float:
+        return self.server + self.database + self.client
+
+
+def _postgres_cpu() -> float:
+    """CPU seconds of the processes named postgres on this machine (0 when there are none)."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if "(postgres)" in text:
+            fields = text.rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 # -- The queue, read from the server's database -------------------------------------------------------
 
 
@@ -562,6 +607,9 @@ class Row:
     processing: Processing = field(default_factory=Processing)
     paced: Processing | None = None  # at half the accepted rate (8 clients)
     paced_rate: float = 0.0
+    # CPU a submission cost from our run's start until the queue was empty, and a durable request
+    cost: Cpu | None = None
+    durable_cost: Cpu | None = None
 
     @property
     def processed_ratio(self) -> float:
@@ -622,6 +670,14 @@ def print_table(rows: list[Row]) -> None:
         )
 
 
+def _cpu_parts(cpu: Cpu) -> str:
+    database = f" + PostgreSQL {1000 * cpu.database:.1f}" if cpu.database >= 0.00005 else ""
+    return (
+        f"server {1000 * cpu.server:.1f}{database} + load generator {1000 * cpu.client:.1f} "
+        f"= {1000 * cpu.total:.1f} ms"
+    )
+
+
 def report(rows: list[Row], sqlite: bool, client_cpu: float, wall: float) -> bool:
     print()
     print_table(rows)
@@ -635,6 +691,13 @@ def report(rows: list[Row], sqlite: bool, client_cpu: float, wall: float) -> boo
             else ""
         )
         print(f"per-submission cost, {r.scenario} @ {r.clients}: {1000 / r.rate:.2f} ms wall{cpu}")
+        if r.cost is not None and r.durable_cost is not None and r.cost.total > 0:
+            print(
+                f"CPU a submission, {r.scenario} @ {r.clients}, until processed: "
+                f"{_cpu_parts(r.cost)}; a durable request: {_cpu_parts(r.durable_cost)}; "
+                f"ratio {r.durable_cost.total / r.cost.total:.2f} (what processed/s can reach "
+                "against the durable endpoint when both keep the CPUs as busy)"
+            )
     print(f"load generator CPU: {client_cpu:.1f} s over {wall:.1f} s wall ({os.cpu_count()} CPUs)")
     for r in rows:
         for name, res in (("ours", r.ours), ("durable", r.durable)):
@@ -758,23 +821,41 @@ def main(argv: list[str] | None = None) -> int:
             for name, bodies, durable_bodies in scenarios:
                 for n in levels:
                     queue.wait_empty()
+                    d0 = Cpu.now(proc.pid)
                     first, first_s = run_clients(
                         port, "/bench/durable", durable_bodies, n, args.warmup, args.seconds / 2
                     )
+                    d1 = Cpu.now(proc.pid)
                     mark = queue.mark()
                     before = process_tree_cpu(proc.pid)
+                    start = Cpu.now(proc.pid)
                     ours, ours_s = run_clients(
                         port, "/submission", bodies, n, args.warmup, args.seconds
                     )
                     after = process_tree_cpu(proc.pid)
                     processing = queue.since(mark, queue.wait_empty())
+                    end = Cpu.now(proc.pid)
                     cpu = after - before if before is not None and after is not None else None
                     total = ours.total
+                    d2 = Cpu.now(proc.pid)
                     second, second_s = run_clients(
                         port, "/bench/durable", durable_bodies, n, args.warmup, args.seconds / 2
                     )
+                    d3 = Cpu.now(proc.pid)
                     durable, durable_s = first.joined(second), first_s + second_s
                     row = Row(name, n, ours, ours_s, durable, durable_s, cpu, total, processing)
+                    if end is not None:
+                        row.cost = end.since(start, processing.count)
+                    if None not in (d0, d1, d2, d3):
+                        spent = Cpu(
+                            *(
+                                b - a + d - c
+                                for a, b, c, d in zip(
+                                    astuple(d0), astuple(d1), astuple(d2), astuple(d3), strict=True
+                                )
+                            )
+                        )
+                        row.durable_cost = spent.since(Cpu(0, 0, 0), durable.total)
                     rows.append(row)
                     print(
                         f"  {name} @ {n}: {row.rate:.1f} subs/s, processed "
