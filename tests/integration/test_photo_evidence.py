@@ -263,6 +263,40 @@ def test_a_broken_or_hostile_image_is_kept_and_flagged_never_opened_inline(
     assert get(client, admin, "uuid:b1", "house.jpg", "?size=320").status_code == 404
 
 
+def test_several_files_of_one_submission_are_each_recorded_once(collector, household, db, storage):
+    """A house photo, two members' photos (one the house photo's bytes again) and a file named
+    .jpg that is none: the job keeps a row for each distinct content in one go, thumbnails the
+    pictures and retypes only the one whose bytes are no image."""
+    house, member, fake = photo(31), photo(32), HTML
+    body = household_xml(
+        "uuid:m1",
+        house_photo="house.jpg",
+        members=(("An", "an.jpg"), ("Bình", "binh.jpg"), ("Chi", "chi.jpg")),
+    )
+    files = {"house.jpg": house, "an.jpg": member, "binh.jpg": house, "chi.jpg": fake}
+    assert [r.status for r in collector.submit(body, files)] == [201]
+    assert [(m.kind, m.verdict) for m in (meta(db, house), meta(db, member))] == [
+        ("jpeg", "ok"),
+        ("jpeg", "ok"),
+    ]
+    assert meta(db, fake).verdict == "not-image"
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(PhotoMeta)) == 3
+        shas = [sha(house), sha(member), sha(fake)]
+        types = dict(
+            s.execute(select(Blob.sha256, Blob.content_type).where(Blob.sha256.in_(shas))).all()
+        )
+    assert types == {
+        sha(house): "image/jpeg",
+        sha(member): "image/jpeg",
+        sha(fake): "application/octet-stream",
+    }
+    for data in (house, member):
+        with storage.open(derived_key(sha(data), "320.jpg")) as fh:
+            assert Image.open(fh).size == (320, 240)
+    assert rules(db, "uuid:m1") == ["photo-not-image"]
+
+
 def test_an_audio_answer_is_not_flagged_as_not_an_image(collector, household, db):
     send(collector, "uuid:a1", {"note.m4a": b"\x00\x00\x00\x20ftypM4A fake audio"})
     assert rules(db, "uuid:a1") == []
