@@ -1,10 +1,13 @@
 """Photo checks at ingest: what each file really is, thumbnails, and the problems a supervisor sees.
 
-Work is split around the ingest transaction so that SQLite's write lock is held briefly:
-- ``prepare`` runs before it: each file not seen before (by SHA-256) is opened once with Pillow
-  (``khudan.photos``), its 320 px and 1280 px thumbnails are written to storage as derived files,
-  and what it is becomes a ``PhotoInfo``. A resent photo is already known and costs one SELECT.
-- ``remember`` (in the transaction) keeps a ``PhotoMeta`` row per new blob.
+Work is split around the job's write transaction so that the write lock is held briefly:
+- ``prepare`` runs before it: each file not seen before (no ``PhotoMeta`` row for its bytes, as
+  the job's first read found) is opened once with Pillow (``khudan.photos``), its thumbnails (320
+  px; 1280 px unless it is an upright JPEG within that) are written to storage as derived files,
+  and what it is becomes a ``PhotoInfo``.
+  A resent photo is already known and is not opened again.
+- ``remember`` (in the transaction) keeps a ``PhotoMeta`` row per new blob, unless another job
+  kept one first (``ON CONFLICT DO NOTHING``), and says which rows it wrote.
 - ``check`` (in the transaction) turns the facts into problems on the submission version: not an
   image, a decompression bomb, unreadable, taken far from the household's geopoint, taken long
   before the visit, or the same photo (same bytes, or a dHash at most 4 bits away) in another
