@@ -214,6 +214,7 @@ def serialise(session: Session, *key: object) -> None:
     name = "/".join(str(part) for part in key)
     # Held until the transaction ends: a second call in it (the next job of a batch) is a round
     # trip for nothing.
+    session.connection()  # begins the transaction the lock is held for, if none has begun
     transaction = session.get_transaction()
     held = session.info.get("serialised")
     if held is None or held[0] is not transaction:

@@ -89,3 +89,31 @@ def test_one_house_photographed_for_two_households_at_once_flags_both(phones, db
         ],
     )
     assert rules(db, "uuid:race-p1") == rules(db, "uuid:race-p2") == ["photo-reused"]
+
+
+def test_the_lock_is_asked_for_once_a_transaction(db):
+    """khudan.db.serialise: the advisory lock is held until the transaction ends, so a second
+    call in it asks nothing; the next transaction, even one that has run no statement yet when
+    it calls, asks again. SQLite needs no lock and asks nothing."""
+    from sqlalchemy import event
+
+    from khudan.db import serialise
+
+    asked: list[str] = []
+
+    def keep(conn, cursor, statement, *args) -> None:
+        if "pg_advisory_xact_lock" in statement:
+            asked.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", keep)
+    try:
+        with db.session() as session:
+            serialise(session, "photo-reuse")  # the transaction's first statement
+            session.commit()
+            serialise(session, "photo-reuse")  # the next one's first: asked again
+            serialise(session, "photo-reuse")
+            serialise(session, "another")
+            session.rollback()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", keep)
+    assert len(asked) == (3 if db.engine.dialect.name == "postgresql" else 0)
