@@ -9,6 +9,7 @@ never dropped, when they keep failing.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import re
@@ -75,6 +76,21 @@ def admin(queued_app, make_user) -> dict:
 @pytest.fixture
 def work(settings, db, storage) -> jobs.Context:
     return jobs.Context.of(settings, db, storage)
+
+
+@contextlib.contextmanager
+def recorded(db):
+    """The statements sent to the database within the block, whitespace folded, upper case."""
+    statements: list[str] = []
+
+    def keep(conn, cursor, statement, *args) -> None:
+        statements.append(" ".join(statement.split()).upper())
+
+    event.listen(db.engine, "before_cursor_execute", keep)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", keep)
 
 
 def household(n: int, photo_name: str | None = "house.jpg") -> bytes:
@@ -258,16 +274,8 @@ def test_jobs_run_together_share_the_statements_every_job_makes(phone, db, work)
         assert [r.status for r in phone.submit(household(90 + n, None), None)] == [201]
     claimed = jobs.claim_many(db, "w")
     assert len(claimed) == 4
-    statements: list[str] = []
-
-    def keep(conn, cursor, statement, *args) -> None:
-        statements.append(" ".join(statement.split()).upper())
-
-    event.listen(db.engine, "before_cursor_execute", keep)
-    try:
+    with recorded(db) as statements:
         assert jobs.run_many(work, claimed) == (4, [])
-    finally:
-        event.remove(db.engine, "before_cursor_execute", keep)
 
     def made(start: str) -> int:
         return sum(s.startswith(start) for s in statements)
@@ -293,12 +301,8 @@ def test_a_batch_reads_the_rows_its_jobs_share_once(phone, db, work):
     unchecked files are read ahead for the four in one statement each."""
     for n in range(8):
         assert [r.status for r in phone.submit(household(100 + n, None), None)] == [201]
-    statements: list[str] = []
 
-    def keep(conn, cursor, statement, *args) -> None:
-        statements.append(" ".join(statement.split()).upper())
-
-    def reads() -> dict[str, int]:
+    def reads(statements: list[str]) -> dict[str, int]:
         shared = {
             "media": "FROM FORM_MEDIA",
             "areas": "FROM USERS LEFT OUTER JOIN USER_AREAS",
@@ -307,23 +311,20 @@ def test_a_batch_reads_the_rows_its_jobs_share_once(phone, db, work):
             "versions": "JOIN FORM_VERSIONS ON FORM_VERSIONS.ID = SUBMISSION_VERSIONS.FORM_VERSION_ID",
             "files": "FROM ATTACHMENTS JOIN BLOBS",
         }
-        found = {
+        return {
             k: sum(s.startswith("SELECT") and v in s for s in statements) for k, v in shared.items()
         }
-        statements.clear()
-        return found
 
-    event.listen(db.engine, "before_cursor_execute", keep)
-    try:
+    once = {k: 1 for k in ("media", "areas", "kind", "lists", "versions", "files")}
+    with recorded(db) as statements:
         assert jobs.run_many(work, jobs.claim_many(db, "w")) == (4, [])
-        assert reads() == {k: 1 for k in ("media", "areas", "kind", "lists", "versions", "files")}
-        with db.session() as s:  # the collector loses the province: the next batch sees it
-            s.execute(update(UserArea).values(area_code="01"))
-            s.commit()
+    assert reads(statements) == once
+    with db.session() as s:  # the collector loses the province: the next batch sees it
+        s.execute(update(UserArea).values(area_code="01"))
+        s.commit()
+    with recorded(db) as statements:
         assert jobs.run_many(work, jobs.claim_many(db, "w")) == (4, [])
-        assert reads() == {k: 1 for k in ("media", "areas", "kind", "lists", "versions", "files")}
-    finally:
-        event.remove(db.engine, "before_cursor_execute", keep)
+    assert reads(statements) == once
     with db.session() as s:
         ids = s.scalars(select(Submission.id).order_by(Submission.id)).all()
     assert [r for r, _ in problems(db, ids[0])] == []
@@ -339,16 +340,8 @@ def test_a_batch_of_new_photos_is_kept_without_reading_it_back(phone, db, work):
     for n in range(4):
         files = {"house.jpg": photo(60 + n)}
         assert [r.status for r in phone.submit(household(60 + n), files)] == [201]
-    statements: list[str] = []
-
-    def keep(conn, cursor, statement, *args) -> None:
-        statements.append(" ".join(statement.split()).upper())
-
-    event.listen(db.engine, "before_cursor_execute", keep)
-    try:
+    with recorded(db) as statements:
         assert jobs.run_many(work, jobs.claim_many(db, "w")) == (4, [])
-    finally:
-        event.remove(db.engine, "before_cursor_execute", keep)
 
     def made(start: str, having: str = "") -> int:
         return sum(s.startswith(start) and having in s for s in statements)
@@ -374,12 +367,8 @@ def test_a_batch_of_new_photos_is_kept_without_reading_it_back(phone, db, work):
 
     files = {"house.jpg": photo(60)}
     assert [r.status for r in phone.submit(household(64), files)] == [201]
-    statements.clear()
-    event.listen(db.engine, "before_cursor_execute", keep)
-    try:
+    with recorded(db) as statements:
         assert jobs.drain(work) == 1
-    finally:
-        event.remove(db.engine, "before_cursor_execute", keep)
     assert made("SELECT PG_ADVISORY_XACT_LOCK") == postgres  # a new transaction waits again
     assert made("SELECT", "FROM PHOTO_META WHERE") == 1  # a known photo's row is read
     assert [rule for rule, _ in problems(db, 5)] == ["photo-reused"]
@@ -402,16 +391,8 @@ def test_a_batch_reads_its_households_facts_in_one_statement(phone, db, work):
     """Four households: their facts (none yet) are read together, not one statement a job."""
     for n in range(4):
         assert [r.status for r in phone.submit(household(110 + n, None), None)] == [201]
-    statements: list[str] = []
-
-    def keep(conn, cursor, statement, *args) -> None:
-        statements.append(" ".join(statement.split()).upper())
-
-    event.listen(db.engine, "before_cursor_execute", keep)
-    try:
+    with recorded(db) as statements:
         assert jobs.run_many(work, jobs.claim_many(db, "w")) == (4, [])
-    finally:
-        event.remove(db.engine, "before_cursor_execute", keep)
     assert sum(s.startswith("SELECT") and "FROM POVERTY_FACTS" in s for s in statements) == 1
     assert count(db, PovertyFact) == 4
 
@@ -772,18 +753,10 @@ def test_a_new_submission_its_version_and_its_job_are_written_together(phone, db
     its first version (its current one) and the version's job are one INSERT; SQLite, where
     a statement costs no round trip, writes them one by one. Either way the rows point at each
     other, the job runs, and the next submission gets its own."""
-    writes: list[str] = []
-
-    def keep(conn, cursor, statement, *args) -> None:
-        if not statement.lstrip().upper().startswith("SELECT"):
-            writes.append(" ".join(statement.split()).upper())
-
     phone.preflight()
-    event.listen(db.engine, "before_cursor_execute", keep)
-    try:
+    with recorded(db) as statements:
         assert [r.status for r in phone.submit(household(80, None))] == [201]
-    finally:
-        event.remove(db.engine, "before_cursor_execute", keep)
+    writes = [s for s in statements if not s.startswith("SELECT")]
     tables = ("INTO SUBMISSIONS ", "INTO SUBMISSION_VERSIONS ", "INTO JOBS ")
     inserting = [w for w in writes if any(table in w for table in tables)]
     if db.engine.dialect.name == "postgresql":
