@@ -27,6 +27,6 @@ def durable():
     stored = [runtime.storage.put_stream(f.stream) for f in request.files.values()]
     with runtime.db.session() as session:
         for item in stored:
-            blobs.row_for(session, item, "application/octet-stream")
+            blobs.id_for(session, item, "application/octet-stream")
         session.commit()
     return Response("ok", status=201, content_type="text/plain")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
 import threading
 import time
 from pathlib import Path
 
-from sqlalchemy import Engine, Insert, Table, create_engine, event, inspect, text
+from sqlalchemy import Column, Engine, Insert, Table, create_engine, event, inspect, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -225,13 +226,18 @@ def serialise(session: Session, *key: object) -> None:
     held[1].add(name)
 
 
-def insert_new(session: Session, table: Table) -> Insert:
+def insert_new(session: Session, table: Table, *returning: Column) -> Insert:
     """An INSERT that leaves out rows whose key is taken (ON CONFLICT DO NOTHING), for the
-    database ``session`` runs on; with RETURNING it says which rows it wrote."""
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(
-        table
-    ).on_conflict_do_nothing()
+    database ``session`` runs on; with ``returning`` columns it says which rows it wrote. Built
+    once per database, table and columns."""
+    return _insert_new(session.get_bind().dialect.name, table, returning)
+
+
+@functools.cache
+def _insert_new(dialect: str, table: Table, returning: tuple[Column, ...]) -> Insert:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table).on_conflict_do_nothing()
+    return statement.returning(*returning) if returning else statement
 
 
 def alembic_config(url: str | None = None):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import mimetypes
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from .. import db
 from ..models import Blob
 from ..storage import Stored
 
@@ -41,3 +42,26 @@ def row_for(session: Session, stored: Stored, content_type: str) -> Blob:
         session.add(blob)
         session.flush()
     return blob
+
+
+def id_for(session: Session, stored: Stored, content_type: str) -> int:
+    """The id of the row for stored bytes, written if new: one statement for bytes not seen
+    before (``INSERT … ON CONFLICT DO NOTHING RETURNING``), a second to find the row of bytes
+    stored before (or by a transaction that committed them meanwhile: PostgreSQL makes this one
+    wait for it)."""
+    row = {
+        "sha256": stored.sha256,
+        "md5": stored.md5,
+        "size": stored.size,
+        "content_type": content_type,
+        "storage_key": stored.key,
+    }
+    connection = session.connection()
+    written = connection.execute(db.insert_new(session, _BLOBS, _BLOBS.c.id), row).scalar()
+    if written is not None:
+        return written
+    return connection.execute(_ID_OF, {"sha256": stored.sha256}).scalar_one()
+
+
+_BLOBS = Blob.__table__
+_ID_OF = select(_BLOBS.c.id).where(_BLOBS.c.sha256 == bindparam("sha256"))

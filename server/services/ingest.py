@@ -140,7 +140,7 @@ def ingest(
                 session.commit()
                 return outcome
             except IntegrityError:
-                # Another request stored the same submission (or the same file) first.
+                # Another request stored the same submission first.
                 session.rollback()
                 if attempt == RETRIES - 1:
                     raise
@@ -178,9 +178,9 @@ def _record(session: Session, new: _Incoming, look_first: bool) -> Outcome:
     if existing is not None:
         outcome = _record_resend(session, new, existing)
     else:
-        # Blob rows first: look-ups before the first INSERT keep SQLite's write lock short.
+        # Blob rows first (the attachments name them): one INSERT each for bytes not seen before.
         blob_ids = {
-            name: blobs.row_for(session, item, content_type).id
+            name: blobs.id_for(session, item, content_type)
             for name, (item, content_type) in new.stored.items()
         }
         if not info.deprecated_id:
@@ -360,7 +360,7 @@ def _fill(session: Session, version_id: int, new: _Incoming) -> int:
             session.add(slot)
         if slot.blob_id is None and name in new.stored:
             item, content_type = new.stored[name]
-            slot.blob_id = blobs.row_for(session, item, content_type).id
+            slot.blob_id = blobs.id_for(session, item, content_type)
             slot.received_at = utcnow()
             filled += 1
     session.flush()

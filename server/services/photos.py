@@ -192,7 +192,7 @@ def _keep(session: Session, new: dict[int, PhotoInfo]) -> dict[int, SimpleNamesp
     may have kept it first: its row stands); returns the rows kept here."""
     rows = {blob_id: _meta_row(blob_id, info) for blob_id, info in new.items()}
     inserted = session.connection().execute(
-        db.insert_new(session, PhotoMeta.__table__).returning(PhotoMeta.__table__.c.blob_id),
+        db.insert_new(session, PhotoMeta.__table__, PhotoMeta.__table__.c.blob_id),
         list(rows.values()),
     )
     kept = {blob_id: rows[blob_id] for blob_id in inserted.scalars()}

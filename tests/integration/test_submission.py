@@ -95,6 +95,41 @@ def test_resending_identical_xml_stores_nothing_twice_and_fills_missing_files(
     assert count(db, Submission) == 1 and count(db, Blob) == 2  # the photo, villages.csv
 
 
+def test_a_new_file_is_one_statement_and_known_bytes_keep_their_row(collector, household, db):
+    """A photo khudan has never seen is one INSERT (it says the row's id); the same bytes in a
+    second submission find the row the first wrote: one row, both attachments on it."""
+    from sqlalchemy import event
+
+    from khudan.models import Attachment
+
+    house = jpeg(color=(9, 8, 7))
+    statements: list[str] = []
+
+    def keep(conn, cursor, statement, *args) -> None:
+        statements.append(" ".join(statement.split()).upper())
+
+    collector.preflight()
+    event.listen(db.engine, "before_cursor_execute", keep)
+    try:
+        first = collector.submit(
+            household_xml("uuid:b1", house_photo="house.jpg"), {"house.jpg": house}
+        )
+    finally:
+        event.remove(db.engine, "before_cursor_execute", keep)
+    assert [r.status for r in first] == [201]
+    assert sum(s.startswith("INSERT INTO BLOBS") for s in statements) == 1
+    assert not [s for s in statements if "FROM BLOBS WHERE BLOBS.SHA256" in s]  # no look first
+    second = collector.submit(
+        household_xml("uuid:b2", code="HH-02", house_photo="house.jpg"), {"house.jpg": house}
+    )
+    assert [r.status for r in second] == [201]
+    with db.session() as s:
+        ids = s.scalars(select(Blob.id).where(Blob.sha256 == sha(house))).all()
+        assert len(ids) == 1
+        on = s.scalars(select(Attachment.blob_id).where(Attachment.name == "house.jpg")).all()
+    assert on == ids * 2
+
+
 def test_an_arrived_file_is_never_replaced_by_a_resend(collector, household, db):
     xml = household_xml("uuid:r2", house_photo="house.jpg")
     original = jpeg(color=(1, 2, 3))
