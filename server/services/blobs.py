@@ -27,23 +27,6 @@ def content_type_for(name: str) -> str:
     return _TYPES.get(ext) or mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
-def row_for(session: Session, stored: Stored, content_type: str) -> Blob:
-    """The row for stored bytes, created if new. A concurrent insert of the same content raises
-    IntegrityError at commit; the caller's retry then finds this row."""
-    blob = session.scalar(select(Blob).where(Blob.sha256 == stored.sha256))
-    if blob is None:
-        blob = Blob(
-            sha256=stored.sha256,
-            md5=stored.md5,
-            size=stored.size,
-            content_type=content_type,
-            storage_key=stored.key,
-        )
-        session.add(blob)
-        session.flush()
-    return blob
-
-
 def id_for(session: Session, stored: Stored, content_type: str) -> int:
     """The id of the row for stored bytes, written if new: one statement for bytes not seen
     before (``INSERT … ON CONFLICT DO NOTHING RETURNING``), a second to find the row of bytes

@@ -94,7 +94,7 @@ def save(
         session.flush()
         keep = {n: b for n, b in inherited.items() if n in info.media_expected}
         keep.update(
-            {n: blobs.row_for(session, s, blobs.content_type_for(n)).id for n, s in stored.items()}
+            {n: blobs.id_for(session, s, blobs.content_type_for(n)) for n, s in stored.items()}
         )
         session.execute(delete(DraftMedia).where(DraftMedia.draft_id == draft.id))
         for name, blob_id in sorted(keep.items()):
@@ -377,8 +377,8 @@ def receive_test(
         have = {a.name for a in row.files}
         for name, (item, ctype) in stored.items():
             if name not in have:
-                blob = blobs.row_for(session, item, ctype or blobs.content_type_for(name))
-                row.files.append(DraftTestAttachment(name=name, blob_id=blob.id))
+                blob_id = blobs.id_for(session, item, ctype or blobs.content_type_for(name))
+                row.files.append(DraftTestAttachment(name=name, blob_id=blob_id))
                 have.add(name)
         binary = {f["path"] for f in draft.fields if f["type"] == "binary"}
         referenced = _referenced_files(info.root, binary)

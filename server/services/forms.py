@@ -521,13 +521,13 @@ def _set_media(session: Session, version: FormVersion, stored: dict) -> bool:
     current = {m.filename: m for m in _media_rows(session, version)}
     changed = False
     for name, item in stored.items():
-        blob = blobs.row_for(session, item, blobs.content_type_for(name))
+        blob_id = blobs.id_for(session, item, blobs.content_type_for(name))
         row = current.get(name)
         if row is None:
-            session.add(FormMedia(form_version_id=version.id, filename=name, blob_id=blob.id))
+            session.add(FormMedia(form_version_id=version.id, filename=name, blob_id=blob_id))
             changed = True
-        elif row.blob_id != blob.id:
-            row.blob_id = blob.id
+        elif row.blob_id != blob_id:
+            row.blob_id = blob_id
             row.updated_at = utcnow()
             changed = True
     return changed
