@@ -219,8 +219,8 @@ def _record_new(session: Session, new: _Incoming, blob_ids: dict[str, int]) -> O
         )
         jobs.enqueue(session, [version_id])
     if new.referenced:
-        session.execute(
-            insert(Attachment),
+        connection.execute(
+            _INSERT_ATTACHMENTS,
             [
                 {
                     "version_id": version_id,
@@ -336,7 +336,7 @@ def _record_edit(session: Session, new: _Incoming, blob_ids: dict[str, int]) -> 
             }
         )
     if rows:
-        session.execute(insert(Attachment), rows)
+        session.connection().execute(_INSERT_ATTACHMENTS, rows)
     missing = [r["name"] for r in rows if r["blob_id"] is None]
     return Outcome(
         old.submission_id, info.instance_id, "edited", missing, len(blob_ids), [version_id]
@@ -402,6 +402,8 @@ _SUBMISSIONS = Submission.__table__
 _VERSIONS = SubmissionVersion.__table__
 _INSERT_SUBMISSION = insert(_SUBMISSIONS).returning(_SUBMISSIONS.c.id)
 _INSERT_VERSION = insert(_VERSIONS).returning(_VERSIONS.c.id)
+# A plain INSERT: the ORM's bulk insert would flush the session and build its own statement.
+_INSERT_ATTACHMENTS = insert(Attachment.__table__)
 _SET_CURRENT = update(_SUBMISSIONS).where(_SUBMISSIONS.c.id == bindparam("submission_pk"))
 
 
