@@ -492,15 +492,15 @@ class Cpu:
             return None
         return cls(server, _postgres_cpu(), time.process_time())
 
-    def since(self, start: Cpu | None, per: int) -> Cpu | None:
-        """What was spent since ``start``, per one of ``per`` (submissions, requests)."""
-        if start is None or per <= 0:
-            return None
-        return Cpu(
-            (self.server - start.server) / per,
-            (self.database - start.database) / per,
-            (self.client - start.client) / per,
-        )
+    def __sub__(self, other: Cpu) -> Cpu:
+        return Cpu(*(a - b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
+    def __add__(self, other: Cpu) -> Cpu:
+        return Cpu(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
+    def per(self, count: int) -> Cpu | None:
+        """Each part shared out over ``count`` (submissions, requests); None for none."""
+        return Cpu(*(a / count for a in astuple(self))) if count > 0 else None
 
     @property
     def total(self) -> float:
@@ -827,35 +827,27 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     d1 = Cpu.now(proc.pid)
                     mark = queue.mark()
-                    before = process_tree_cpu(proc.pid)
                     start = Cpu.now(proc.pid)
                     ours, ours_s = run_clients(
                         port, "/submission", bodies, n, args.warmup, args.seconds
                     )
-                    after = process_tree_cpu(proc.pid)
+                    after = Cpu.now(proc.pid)
                     processing = queue.since(mark, queue.wait_empty())
                     end = Cpu.now(proc.pid)
-                    cpu = after - before if before is not None and after is not None else None
-                    total = ours.total
                     d2 = Cpu.now(proc.pid)
                     second, second_s = run_clients(
                         port, "/bench/durable", durable_bodies, n, args.warmup, args.seconds / 2
                     )
                     d3 = Cpu.now(proc.pid)
                     durable, durable_s = first.joined(second), first_s + second_s
-                    row = Row(name, n, ours, ours_s, durable, durable_s, cpu, total, processing)
-                    if end is not None:
-                        row.cost = end.since(start, processing.count)
-                    if None not in (d0, d1, d2, d3):
-                        spent = Cpu(
-                            *(
-                                b - a + d - c
-                                for a, b, c, d in zip(
-                                    astuple(d0), astuple(d1), astuple(d2), astuple(d3), strict=True
-                                )
-                            )
-                        )
-                        row.durable_cost = spent.since(Cpu(0, 0, 0), durable.total)
+                    known = None not in (d0, d1, start, after, end, d2, d3)
+                    cpu = (after - start).server if known else None
+                    row = Row(
+                        name, n, ours, ours_s, durable, durable_s, cpu, ours.total, processing
+                    )
+                    if known:
+                        row.cost = (end - start).per(processing.count)
+                        row.durable_cost = ((d1 - d0) + (d3 - d2)).per(durable.total)
                     rows.append(row)
                     print(
                         f"  {name} @ {n}: {row.rate:.1f} subs/s, processed "
