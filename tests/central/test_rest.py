@@ -158,7 +158,9 @@ def test_review_and_comments_as_pyodk_sends_them(client, households, central_log
     assert bogus.status_code == 422
     with db.session() as s:
         reviews = s.scalars(
-            select(AuditEvent.details).where(AuditEvent.action == "submission.review")
+            select(AuditEvent.details)
+            .where(AuditEvent.action == "submission.review")
+            .order_by(AuditEvent.id)
         ).all()
     assert [d["to"] for d in reviews] == ["approved", "rejected", "hasIssues", "received"]
 
