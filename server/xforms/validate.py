@@ -125,10 +125,17 @@ def validate(
 class _Node:
     field: Mapping
     item: Node  # what the form's expressions see
-    path: str  # with repeat indexes: /data/member[2]/m_age
-    present: bool
     parent: _Node | None
+    base: str  # the parent's path, or /data for the top level (its own path is built if needed)
+    index: int = 0  # 1, 2...: the instance of a repeat
     relevant: bool | None = None  # None: not known (an expression the server cannot evaluate)
+
+    @property
+    def path(self) -> str:
+        """With repeat indexes: /data/member[2]/m_age (only an issue needs it)."""
+        base = self.base if self.parent is None else self.parent.path
+        name = self.field["name"]
+        return f"{base}/{name}[{self.index}]" if self.index else f"{base}/{name}"
 
 
 @dataclass(slots=True)
@@ -137,33 +144,50 @@ class _Model:
     nodes: list[_Node] = field(default_factory=list)
 
 
-def _model(submission: Element, fields: Sequence[Mapping]) -> _Model:
-    children: dict[str, list[Mapping]] = {}
+# The fields under each group path, by schema (the form cache keeps one list of fields a form
+# version, so this is worked out once a form version, not for every submission).
+_Plan = dict[str, list[tuple[str, str, Mapping]]]
+_PLANS: dict[int, tuple[Sequence[Mapping], _Plan]] = {}
+
+
+def _plan(fields: Sequence[Mapping]) -> _Plan:
+    known = _PLANS.get(id(fields))
+    if known is not None and known[0] is fields:
+        return known[1]
+    plan: _Plan = {}
     for f in fields:
-        children.setdefault(f["path"].rsplit("/", 1)[0], []).append(f)
+        plan.setdefault(f["path"].rsplit("/", 1)[0], []).append((f["name"], f["kind"], f))
+    if len(_PLANS) >= 64:
+        _PLANS.clear()
+    _PLANS[id(fields)] = (fields, plan)  # the list is kept, so its id is not reused
+    return plan
+
+
+def _model(submission: Element, fields: Sequence[Mapping]) -> _Model:
+    plan = _plan(fields)
     top = fields[0]["path"].split("/")[1]
+    base = f"/{top}"
     model = _Model(Node(None, None))
+    nodes = model.nodes
 
     def walk(source: Element | None, path: str, out: Node, parent: _Node | None) -> None:
         by_name: dict[str, list[Element]] = {}
         for c in source if source is not None else ():
             if isinstance(c.tag, str) and not (c.attrib and _is_template(c)):
                 by_name.setdefault(local(c.tag), []).append(c)
-        display = parent.path if parent is not None else f"/{top}"
-        for f in children.get(path, ()):
-            name, kind = f["name"], f["kind"]
+        for name, kind, f in plan.get(path, ()):
             found = by_name.get(name, ())
             if kind == "repeat":
                 for index, instance in enumerate(found, start=1):
                     item = Node(name, out)
-                    node = _Node(f, item, f"{display}/{name}[{index}]", True, parent)
-                    model.nodes.append(node)
+                    node = _Node(f, item, parent, base, index)
+                    nodes.append(node)
                     walk(instance, f["path"], item, node)
                 continue
             source_node = found[0] if found else None
             item = Node(name, out)
-            node = _Node(f, item, f"{display}/{name}", source_node is not None, parent)
-            model.nodes.append(node)
+            node = _Node(f, item, parent, base)
+            nodes.append(node)
             if kind == "group":
                 walk(source_node, f["path"], item, node)
             elif source_node is None:
@@ -173,7 +197,7 @@ def _model(submission: Element, fields: Sequence[Mapping]) -> _Model:
             else:
                 item.text = source_node.text or ""
 
-    walk(submission, f"/{top}", Node(top, model.root), None)
+    walk(submission, base, Node(top, model.root), None)
     return model
 
 
