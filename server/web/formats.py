@@ -11,6 +11,7 @@ from babel.dates import format_datetime
 from babel.numbers import format_decimal
 
 from . import bp
+from .i18n import _
 
 VIETNAM = dt.timezone(dt.timedelta(hours=7), "ICT")
 LOCALE = "vi_VN"
@@ -38,3 +39,21 @@ def pct(rate: float | None) -> str:
     if rate is None:
         return "—"
     return format_decimal(round(rate * 100, 2), format="#,##0.00", locale=LOCALE) + " %"
+
+
+@bp.app_template_filter("duration")
+def duration(seconds: int | None) -> str:
+    """How long something has waited, to the two largest units a person reads: ``45 giây``,
+    ``12 phút``, ``3 giờ 5 phút``, ``2 ngày 4 giờ`` (in the page's language)."""
+    if seconds is None:
+        return "—"
+    minutes, secs = divmod(max(0, int(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return _("{d} ngày {h} giờ", d=number(days), h=hours)
+    if hours:
+        return _("{h} giờ {m} phút", h=hours, m=minutes)
+    if minutes:
+        return _("{m} phút", m=minutes)
+    return _("{s} giây", s=secs)
