@@ -231,9 +231,7 @@ def worker(ctx: Context, threads: int, drain: bool, retry_parked: bool) -> None:
     SIGTERM). Any number of these, on any machine sharing the database and the storage."""
     db = ctx.db
     if retry_parked:
-        with db.write_lock(), db.session() as session:
-            again = jobs.retry_parked(session)
-            session.commit()
+        again = jobs.retry_parked(db, None)
         click.echo(f"{again} parked job(s) will be tried again")
     work = jobs.Context.of(ctx.settings, db, ctx.storage)
     if drain:

@@ -184,6 +184,7 @@ def init_app(app: Flask) -> None:
         entities,
         form_drafts,
         forms,
+        queue,
         reports,
         sessions,
         submission_exports,

@@ -30,7 +30,7 @@ from ..models import Job, JobState, SubmissionVersion
 from ..models.base import utcnow
 from ..storage import Storage
 from ..xforms.safexml import XmlLimits
-from . import entity_updates, photos, processing
+from . import audit, entity_updates, photos, processing
 
 log = logging.getLogger(__name__)
 
@@ -467,10 +467,15 @@ def parked(session: Session, limit: int = 100) -> list[ParkedJob]:
     return [ParkedJob(*row) for row in rows]
 
 
-def retry_parked(session: Session) -> int:
-    """Give every parked job another round of tries (after the cause was fixed)."""
-    return session.execute(
-        update(Job)
-        .where(Job.state == JobState.PARKED.value)
-        .values(state=JobState.PENDING.value, attempts=0, run_after=utcnow())
-    ).rowcount
+def retry_parked(db: Database, actor_id: int | None) -> int:
+    """Give every parked job another round of tries (after the cause was fixed), and say who did
+    it in the audit log (``actor_id`` None: the command line). How many jobs."""
+    with db.write_lock(), db.session() as session:
+        again = session.execute(
+            update(Job)
+            .where(Job.state == JobState.PARKED.value)
+            .values(state=JobState.PENDING.value, attempts=0, run_after=utcnow())
+        ).rowcount
+        audit.record(session, actor_id, "jobs.retry_parked", None, jobs=again)
+        session.commit()
+    return again

@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, url_for
 
 from ..runtime import current
-from ..services import audit, jobs
+from ..services import jobs
 from . import bp
 from .auth import ADMIN, current_user, login_required
 from .i18n import _
@@ -26,10 +26,7 @@ def queue_page():
 @login_required(*ADMIN)
 def queue_retry():
     runtime = current()
-    with runtime.db.write_lock(), runtime.db.session() as session:
-        again = jobs.retry_parked(session)
-        audit.record(session, current_user().id, "jobs.retry_parked", None, jobs=again)
-        session.commit()
+    again = jobs.retry_parked(runtime.db, current_user().id)
     runtime.queue.wake()
     flash(_("Đã cho {n} việc thử lại.", n=again), "ok")
     return redirect(url_for("web.queue"), 303)

@@ -358,6 +358,9 @@ ROWS = [
     # audit
     Row("GET", "/audit", "/audit?action=user.login", ADMIN),
     Row("GET", "/audit/login-failures", "/audit/login-failures", ADMIN),
+    # the work queue (retrying with nothing parked changes nothing)
+    Row("GET", "/queue", "/queue", ADMIN),
+    Row("POST", "/queue/retry", "/queue/retry", ADMIN),
     # forms
     Row("GET", "/forms", "/forms", LOGGED_IN, check=counts_own_submissions),
     Row("POST", "/forms", "/forms?publish=true", DESIGNERS, upload=poverty_xlsx_upload),

@@ -505,11 +505,7 @@ def test_a_job_that_keeps_failing_is_parked_shown_and_tried_again(
     phone, db, work, monkeypatch, admin, queued_app, settings
 ):
     phone.submit(household(6), {"house.jpg": photo(6)})
-
-    def broken(*args, **kwargs):
-        raise ValueError("storage unreachable")
-
-    monkeypatch.setattr(processing.photos, "prepare", broken)
+    monkeypatch.setattr(processing.photos, "prepare", _broken_storage)
     for _ in range(jobs.MAX_ATTEMPTS):
         with db.session() as s:
             s.execute(update(Job).values(run_after=utcnow()))
@@ -537,6 +533,61 @@ def test_a_job_that_keeps_failing_is_parked_shown_and_tried_again(
     assert r.exit_code == 0, r.output
     assert "1 parked job(s) will be tried again" in r.output and "1 job(s) done" in r.output
     assert count(db, Job) == 0 and count(db, PovertyFact) == 1
+    audit = queued_app.test_client().get("/api/v1/audit?action=jobs.retry_parked", headers=admin)
+    assert [(e["actor"], e["details"]) for e in audit.json["items"]] == [(None, {"jobs": 1})]
+
+
+def test_the_queue_api_shows_what_waits_and_retries_the_parked(
+    phone, db, work, monkeypatch, admin, queued_app, make_user
+):
+    phone.submit(household(9), {"house.jpg": photo(9)})
+    monkeypatch.setattr(processing.photos, "prepare", _broken_storage)
+    for _ in range(jobs.MAX_ATTEMPTS):  # parked after its last try
+        with db.session() as s:
+            s.execute(update(Job).values(run_after=utcnow()))
+            s.commit()
+        jobs.drain(work)
+    phone.submit(household(10), {"house.jpg": photo(10)})  # waits, queued two hours ago
+    with db.session() as s:
+        s.execute(
+            update(Job)
+            .where(Job.state == JobState.PENDING.value)
+            .values(created_at=utcnow() - dt.timedelta(hours=2, minutes=5))
+        )
+        s.commit()
+    api = queued_app.test_client()
+
+    queue = api.get("/api/v1/queue", headers=admin).json
+    assert (queue["pending"], queue["parked"]) == (1, 1)
+    assert 7500 <= queue["oldest_seconds"] < 7560
+    [parked] = queue["parked_jobs"]
+    assert parked["instance_id"] == "uuid:fa22d4b7-ce38-4004-900a-000000000009"
+    assert (parked["attempts"], parked["error"]) == (
+        jobs.MAX_ATTEMPTS,
+        "ValueError: storage unreachable",
+    )
+    page = logged_in(queued_app, "admin1").get("/app/queue").text
+    assert "2 giờ 5 phút" in page and "ValueError: storage unreachable" in page
+
+    make_user("lan", "supervisor", areas=("52",))
+    supervisor = api.post("/api/v1/sessions", json={"username": "lan", "password": PASSWORD})
+    bearer = {"Authorization": f"Bearer {supervisor.json['token']}"}
+    assert api.get("/api/v1/queue", headers=bearer).status_code == 403
+    assert api.post("/api/v1/queue/retry", headers=bearer).status_code == 403
+    assert api.get("/api/v1/queue").status_code == 401
+
+    monkeypatch.undo()  # the cause is fixed
+    assert api.post("/api/v1/queue/retry", headers=admin).json == {"retried": 1}
+    events = api.get("/api/v1/audit?action=jobs.retry_parked", headers=admin).json["items"]
+    assert [(e["actor"], e["details"]) for e in events] == [("admin1", {"jobs": 1})]
+    assert jobs.drain(work) == 2
+    assert count(db, PovertyFact) == 2
+    queue = api.get("/api/v1/queue", headers=admin).json
+    assert queue == {"pending": 0, "oldest_seconds": None, "parked": 0, "parked_jobs": []}
+
+
+def _broken_storage(*args, **kwargs):
+    raise ValueError("storage unreachable")
 
 
 def test_a_file_sent_later_gets_a_job_of_its_own_and_is_checked_once(phone, db, work):
