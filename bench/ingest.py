@@ -768,7 +768,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per scenario")
     parser.add_argument("--clients", default="1,8", help="concurrency levels (default 1,8)")
     parser.add_argument(
-        "--photos", type=int, default=2000, help="distinct pictures made beforehand (default 2000)"
+        "--photos", type=int, default=4000, help="distinct pictures made beforehand (default 4000)"
     )
     parser.add_argument(
         "--only",
