@@ -11,6 +11,9 @@ class ParkedJobSchema(Schema):
     job_id = fields.Integer(required=True)
     submission_id = fields.Integer(required=True)
     instance_id = fields.String(required=True)
+    instance_name = fields.String(
+        allow_none=True, metadata={"description": "the form's instance name, as Collect lists it"}
+    )
     attempts = fields.Integer(required=True)
     error = fields.String(allow_none=True, metadata={"description": "the last try's error"})
     created_at = UtcDateTime(required=True, metadata={"description": "when the job was queued"})

@@ -443,6 +443,7 @@ class ParkedJob:
     job_id: int
     submission_id: int
     instance_id: str
+    instance_name: str | None  # what Collect lists the submission as ("NC-T01-017 - Lò Văn A")
     attempts: int
     error: str | None
     created_at: dt.datetime
@@ -455,6 +456,7 @@ def parked(session: Session, limit: int = 100) -> list[ParkedJob]:
             Job.id,
             SubmissionVersion.submission_id,
             SubmissionVersion.instance_id,
+            SubmissionVersion.instance_name,
             Job.attempts,
             Job.error,
             Job.created_at,

@@ -50,7 +50,7 @@ def test_an_admin_sees_a_parked_job_and_has_it_tried_again(live, page_as):
     expect(page.locator("#queue-oldest .value")).to_have_text("—")  # nothing else waits
     row = page.locator("table.parked tbody tr")
     expect(row).to_contain_text(ERROR)
-    expect(row.get_by_role("link", name=instance_id)).to_be_visible()
+    expect(row.get_by_role("link", name="HH-Q1 - Nguyễn Văn An")).to_be_visible()
     screenshot(page, "queue-desktop")
 
     page.get_by_role("button", name="Sửa xong nguyên nhân: thử lại tất cả").click()

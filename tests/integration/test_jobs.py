@@ -562,6 +562,7 @@ def test_the_queue_api_shows_what_waits_and_retries_the_parked(
     assert 7500 <= queue["oldest_seconds"] < 7560
     [parked] = queue["parked_jobs"]
     assert parked["instance_id"] == "uuid:fa22d4b7-ce38-4004-900a-000000000009"
+    assert parked["instance_name"] == "NC-T01-017 - Nguyễn Văn Hải"  # as the XML names it
     assert (parked["attempts"], parked["error"]) == (
         jobs.MAX_ATTEMPTS,
         "ValueError: storage unreachable",
