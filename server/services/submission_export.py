@@ -56,6 +56,7 @@ MAIN_HEADERS = {
         "submitter",
         "submitted_at",
         "review_state",
+        "processed_at",
         "province_code",
         "commune_code",
         "area_code",
@@ -66,6 +67,7 @@ MAIN_HEADERS = {
         "Người gửi",
         "Thời điểm gửi (UTC)",
         "Trạng thái duyệt",
+        "Xử lý xong lúc (UTC)",
         "Mã tỉnh",
         "Mã xã",
         "Mã thôn",
@@ -76,6 +78,7 @@ MAIN_HEADERS = {
         "Submitted by",
         "Submitted at (UTC)",
         "Review state",
+        "Processed at (UTC)",
         "Province code",
         "Commune code",
         "Area code",
@@ -244,6 +247,7 @@ def rows(
             User.username,
             Submission.created_at,
             Submission.review_state,
+            SubmissionVersion.processed_at,
             Submission.province_code,
             Submission.commune_code,
             Submission.area_code,
@@ -256,12 +260,13 @@ def rows(
     )
     # Closed (and PostgreSQL's server-side cursor with it) even when the reader stops early.
     with db.session() as session, closing(session.execute(query)) as result:
-        for done, (sid, key, who, at, state, province, commune, area, xml) in enumerate(
+        for done, (sid, key, who, at, state, checked, province, commune, area, xml) in enumerate(
             result, start=1
         ):
             answers, repeats = flatten(parse_stored(xml), key, repeat_paths)
-            when = at if typed else _iso(at)
-            fixed = [sid, key, who, when, states.get(state, state), province, commune, area]
+            when, checked = (at, checked) if typed else (_iso(at), _iso(checked))
+            state = states.get(state, state)
+            fixed = [sid, key, who, when, state, checked, province, commune, area]
             yield 0, fixed + [conv(v) if (v := answers.get(p)) else None for p, conv in main]
             for r in repeats:
                 table = index[r.table]

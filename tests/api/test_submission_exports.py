@@ -12,18 +12,21 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from collect import CollectClient, flask_sender
 from factories import domain_sample, jpeg
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from khudan.app import create_app
 from khudan.models import AuditEvent
-from khudan.services import forms
+from khudan.services import forms, jobs
 
 FORMS = Path(__file__).resolve().parents[2] / "forms"
 PHOTO = jpeg(width=320, height=240, color=(200, 120, 40))
 H1 = "uuid:fa22d4b7-ce38-4004-900a-b698b0fd8ee7"
 H2 = "uuid:08ac4fdd-e12d-43d4-bd99-605082c28f66"
 URL = "/api/v1/forms/poverty_review/submissions"
+PASSWORD = "correct horse"
 
 
 @pytest.fixture
@@ -64,12 +67,13 @@ def test_xlsx_main_sheet_and_a_repeat_sheet_linked_to_its_parent(client, login, 
     book = load_workbook(io.BytesIO(r.data))
     assert book.sheetnames == ["poverty_review", "member"]
     main = sheet(book, "poverty_review")
-    assert main[0][:11] == (
+    assert main[0][:12] == (
         "submission_id",
         "instance_id",
         "submitter",
         "submitted_at",
         "review_state",
+        "processed_at",
         "province_code",
         "commune_code",
         "area_code",
@@ -89,6 +93,7 @@ def test_xlsx_main_sheet_and_a_repeat_sheet_linked_to_its_parent(client, login, 
     assert h1["household-ethnic_minority"] == "no"  # values, not labels, by default
     assert h1["house_photo"] == "house.jpg"
     assert h1["submitted_at"].year >= 2026  # a date and time cell
+    assert h1["processed_at"] >= h1["submitted_at"]  # its checks and facts are done
     assert (h2["instance_id"], h2["review_state"]) == (H2, "hasIssues")
 
     members = table(sheet(book, "member"))
@@ -101,6 +106,26 @@ def test_xlsx_main_sheet_and_a_repeat_sheet_linked_to_its_parent(client, login, 
     assert first[1]["m_name"] == "Trần Thị Lan" and first[1]["m_sex"] == "nu"
     assert first[1]["m_birth_year"] == 1983
     assert {m["PARENT_KEY"] for m in members[5:]} == {H2}
+
+
+def test_a_submission_still_being_processed_has_no_processed_at(
+    settings, db, storage, registry, make_user, client, login
+):
+    """Its review state and problems are not known yet: the file says so, row by row."""
+    forms.publish_xlsform(db, storage, FORMS / "poverty_review.xlsx", validate=False)
+    queued = create_app(settings.but(process_inline=False), db=db, storage=storage)
+    make_user("thu", "collector", areas=("52",))
+    phone = CollectClient(flask_sender(queued.test_client()), "http://localhost", "thu", PASSWORD)
+    assert [r.status for r in phone.submit(domain_sample("pov1.xml"))] == [201]
+    admin = login()
+    [row] = csv_rows(get(client, admin, f"{URL}.csv").data)
+    assert (row["instance_id"], row["processed_at"]) == (H1, "")
+    book = load_workbook(io.BytesIO(get(client, admin, f"{URL}.xlsx?labels=vi").data))
+    [row] = table(sheet(book, "poverty_review"))
+    assert row["Xử lý xong lúc (UTC)"] is None and row["Trạng thái duyệt"] == "Đã nhận"
+    assert jobs.drain(jobs.Context.of(settings, db, storage)) == 1
+    [row] = csv_rows(get(client, admin, f"{URL}.csv").data)
+    assert row["processed_at"].endswith("Z") and row["processed_at"] >= row["submitted_at"]
 
 
 def test_labels_vi_and_en_give_choice_labels_and_question_headers(client, login, households):
@@ -319,10 +344,10 @@ def test_no_header_twice_when_questions_are_named_like_the_fixed_columns(client,
             assert len(set(header)) == len(header), (labels, name, header)
     values = load_workbook(io.BytesIO(get(client, admin, f"{CLASH}.xlsx").data))
     assert sheet(values, "export_clash")[0][2] == "submitter"
-    assert sheet(values, "export_clash")[0][8:10] == ("submitter (submitter)", "phone")
+    assert sheet(values, "export_clash")[0][9:11] == ("submitter (submitter)", "phone")
     assert sheet(values, "item")[0] == ("PARENT_KEY", "KEY", "index", "index (index)")
     vi = load_workbook(io.BytesIO(get(client, admin, f"{CLASH}.xlsx?labels=vi").data))
-    assert sheet(vi, "export_clash")[0][8:11] == (
+    assert sheet(vi, "export_clash")[0][9:12] == (
         "Người gửi (submitter)",
         "Mã phiếu (phone)",
         "Số tiền",
