@@ -28,7 +28,9 @@ class QueueSchema(Schema):
         allow_none=True,
         metadata={"description": "how long the oldest pending job has waited; null: none waits"},
     )
-    parked = fields.Integer(required=True, metadata={"description": "jobs parked after 8 tries"})
+    parked = fields.Integer(
+        required=True, metadata={"description": "jobs parked after failing on every try"}
+    )
     parked_jobs = fields.List(
         fields.Nested(ParkedJobSchema),
         required=True,
