@@ -194,6 +194,13 @@ class ListQuerySchema(Schema):
     since = UtcDateTime(load_default=None)
     until = UtcDateTime(load_default=None)
     has_problems = fields.Boolean(load_default=None)
+    processing = fields.Boolean(
+        load_default=None,
+        metadata={
+            "description": "true: its checks and facts are still being worked out after the 201 "
+            "(its problems and review state are not known yet); false: done"
+        },
+    )
     q = fields.String(
         load_default=None,
         validate=validate.Length(min=1, max=100),

@@ -61,6 +61,7 @@ class Submissions(Resource):
             since=q["since"],
             until=q["until"],
             has_problems=q["has_problems"],
+            processing=q["processing"],
             text=q["q"],
             sort=q["sort"],
             page=q["page"],

@@ -35,7 +35,7 @@ PER_PAGE = 50
 # Review states as the pages name them, in the order a submission usually goes through them.
 STATE_LABELS = service.STATE_LABELS
 WAITING = "waiting"
-FILTERS = ("form", "period", "area", "review_state", "has_problems", "q")
+FILTERS = ("form", "period", "area", "review_state", "has_problems", "processing", "q")
 
 
 @bp.app_template_global()
@@ -133,6 +133,7 @@ def queue_filters(args: dict) -> service.Filters:
         review_states=activity.WAITING if waiting else (),
         submitter=q["submitter"],
         has_problems=q["has_problems"],
+        processing=q["processing"],
         text=q["q"],
         sort=q["sort"],
         page=q["page"],

@@ -720,6 +720,36 @@ def test_reports_say_how_many_submissions_are_not_processed_yet(
     assert 'id="unprocessed"' not in page.get("/app/results?kind=poverty&period=2025").text
 
 
+def test_submissions_still_being_processed_can_be_listed_apart(phone, db, work, admin, queued_app):
+    """A supervisor about to approve "no problems" must be able to leave out those not checked."""
+    phone.submit(household(11))
+    phone.submit(household(12))
+    [first, second] = jobs.claim_many(db, "w")
+    assert jobs.run_many(work, [first]) == (1, [])  # one checked, the other still waits
+    with db.session() as s:
+        done, waiting = (
+            s.scalar(
+                select(SubmissionVersion.submission_id).where(
+                    SubmissionVersion.id == job.version_id
+                )
+            )
+            for job in (first, second)
+        )
+    api = queued_app.test_client()
+
+    def listed(query: str) -> list[int]:
+        r = api.get(f"/api/v1/submissions?{query}", headers=admin)
+        assert r.status_code == 200, r.json
+        return [item["id"] for item in r.json["items"]]
+
+    assert listed("processing=true") == [waiting]
+    assert listed("processing=false") == [done]
+    assert sorted(listed("")) == sorted([done, waiting])
+    page = logged_in(queued_app, "admin1").get("/app/review?review_state=&processing=true").text
+    assert f"/app/submissions/{waiting}" in page and f"/app/submissions/{done}" not in page
+    assert '<option value="true" selected>Đang xử lý</option>' in page
+
+
 def test_official_tables_note_the_submissions_still_being_processed(
     phone, db, work, admin, queued_app
 ):
