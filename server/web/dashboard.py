@@ -52,6 +52,7 @@ def dashboard():
         poverty=poverty["total"],
         culture=culture["total"],
         waiting=sum(states[s] for s in activity.WAITING),
+        unprocessed=poverty["unprocessed"] + culture["unprocessed"],
         states=states,
         place=tops[0] if len(tops) == 1 else None,
         rows=[(n, culture_by_code.get(n["code"])) for n in nodes],

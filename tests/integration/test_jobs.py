@@ -715,9 +715,13 @@ def test_reports_say_how_many_submissions_are_not_processed_yet(
     page = logged_in(queued_app, "lan")
     text = page.get("/app/results?kind=poverty&period=2025").text
     assert "1 phiếu trong phạm vi này đang được xử lý" in text
+    dashboard = page.get("/app/?period=2025").text  # its figures, with a link to those waiting
+    assert "1 phiếu trong phạm vi này đang được xử lý" in dashboard
+    assert "processing=true" in dashboard
     jobs.drain(work)
     assert api.get("/api/v1/reports/poverty?period=2025", headers=admin).json["unprocessed"] == 0
     assert 'id="unprocessed"' not in page.get("/app/results?kind=poverty&period=2025").text
+    assert 'id="unprocessed"' not in page.get("/app/?period=2025").text
 
 
 def test_submissions_still_being_processed_can_be_listed_apart(phone, db, work, admin, queued_app):
