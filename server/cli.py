@@ -292,10 +292,18 @@ def status(ctx: Context) -> None:
                 "submissions": session.scalar(select(func.count()).select_from(Submission)),
             }
             queue = jobs.status(session)
+            stuck = jobs.parked(session, limit=PARKED_SHOWN) if queue.parked else []
         click.echo("Holds:         " + ", ".join(f"{n} {what}" for what, n in counts.items()))
         click.echo(f"Queue:         {_queue_line(queue)}")
+        for job in stuck:  # what failed, so that its cause can be fixed before a retry
+            click.echo(f"  parked: {job.instance_name or job.instance_id}: {job.error or '?'}")
+        if queue.parked > len(stuck):
+            click.echo(f"  … and {queue.parked - len(stuck)} more (Hàng đợi, GET /api/v1/queue)")
     finally:
         db.dispose()
+
+
+PARKED_SHOWN = 5  # parked jobs `khudan status` names
 
 
 def _queue_line(queue) -> str:

@@ -528,6 +528,7 @@ def test_a_job_that_keeps_failing_is_parked_shown_and_tried_again(
     assert "ValueError: storage unreachable" in text and 'id="queue-parked"' in text
     status = CliRunner().invoke(main, ["status"], env=env)
     assert "0 job(s) waiting; 1 parked after repeated failures" in status.output
+    assert "  parked: NC-T01-017 - Nguyễn Văn Hải: ValueError: storage unreachable" in status.output
     monkeypatch.undo()
     r = CliRunner().invoke(main, ["worker", "--retry-parked", "--drain"], env=env)
     assert r.exit_code == 0, r.output
