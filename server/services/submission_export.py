@@ -56,7 +56,6 @@ MAIN_HEADERS = {
         "submitter",
         "submitted_at",
         "review_state",
-        "processed_at",
         "province_code",
         "commune_code",
         "area_code",
@@ -67,7 +66,6 @@ MAIN_HEADERS = {
         "Người gửi",
         "Thời điểm gửi (UTC)",
         "Trạng thái duyệt",
-        "Xử lý xong lúc (UTC)",
         "Mã tỉnh",
         "Mã xã",
         "Mã thôn",
@@ -78,11 +76,17 @@ MAIN_HEADERS = {
         "Submitted by",
         "Submitted at (UTC)",
         "Review state",
-        "Processed at (UTC)",
         "Province code",
         "Commune code",
         "Area code",
     ],
+}
+# The main table's last column, after the questions (as ODK Central puts its own): when the
+# submission's checks and facts were done, empty while it is still being processed.
+LAST_HEADERS = {
+    "values": ["processed_at"],
+    "vi": ["Xử lý xong lúc (UTC)"],
+    "en": ["Processed at (UTC)"],
 }
 REPEAT_HEADERS = {
     "values": ["PARENT_KEY", "KEY", "index"],
@@ -216,10 +220,12 @@ def headers(export: Export, table: int) -> list[str]:
     names = [c.name if language == "values" else pick(c.label, language) or c.name for c in columns]
     # A header twice (two questions labelled alike, or one named like a fixed column) would
     # make the columns ambiguous: such questions get their name in brackets.
-    seen = Counter(names) + Counter(fixed)
+    last = LAST_HEADERS[language] if table == 0 else []
+    seen = Counter(names) + Counter(fixed) + Counter(last)
     return [
         *fixed,
         *(f"{n} ({c.name})" if seen[n] > 1 else n for n, c in zip(names, columns, strict=True)),
+        *last,
     ]
 
 
@@ -266,8 +272,9 @@ def rows(
             answers, repeats = flatten(parse_stored(xml), key, repeat_paths)
             when, checked = (at, checked) if typed else (_iso(at), _iso(checked))
             state = states.get(state, state)
-            fixed = [sid, key, who, when, state, checked, province, commune, area]
-            yield 0, fixed + [conv(v) if (v := answers.get(p)) else None for p, conv in main]
+            fixed = [sid, key, who, when, state, province, commune, area]
+            values = [conv(v) if (v := answers.get(p)) else None for p, conv in main]
+            yield 0, [*fixed, *values, checked]
             for r in repeats:
                 table = index[r.table]
                 values = r.values
