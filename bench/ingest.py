@@ -457,10 +457,14 @@ def stop_server(proc: subprocess.Popen) -> None:
             proc.wait(timeout=10)
 
 
-def process_tree_cpu(pid: int) -> float | None:
-    """CPU seconds (user + system) of a process and its live children, from /proc (Linux)."""
+JOB_THREAD = "khudan-jobs"  # what server/services/jobs.py names its worker threads
+
+
+def process_tree_cpu(pid: int) -> tuple[float, float] | None:
+    """CPU seconds (user + system) of a process and its live children, from /proc (Linux), and
+    the part of them that its threads named ``JOB_THREAD`` used."""
     tick = os.sysconf("SC_CLK_TCK")
-    total, todo, seen = 0.0, [pid], 0
+    total, jobs, todo, seen = 0.0, 0.0, [pid], 0
     while todo and seen < 64:
         p = todo.pop()
         seen += 1
@@ -472,8 +476,15 @@ def process_tree_cpu(pid: int) -> float | None:
             if p == pid:
                 return None
             continue
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            try:
+                if (task / "comm").read_text().strip() == JOB_THREAD:
+                    fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+                    jobs += (int(fields[11]) + int(fields[12])) / tick
+            except (OSError, IndexError, ValueError):  # a thread that ended meanwhile
+                continue
         todo += [int(k) for k in kids]
-    return total
+    return total, jobs
 
 
 @dataclass(frozen=True)
@@ -482,15 +493,16 @@ class Cpu:
     processes are not the server's children) and this script (the load generator)."""
 
     server: float
+    jobs: float  # the part of ``server`` its job threads used
     database: float
     client: float
 
     @classmethod
     def now(cls, pid: int) -> Cpu | None:
-        server = process_tree_cpu(pid)
-        if server is None:
+        tree = process_tree_cpu(pid)
+        if tree is None:
             return None
-        return cls(server, _postgres_cpu(), time.process_time())
+        return cls(*tree, _postgres_cpu(), time.process_time())
 
     def __sub__(self, other: Cpu) -> Cpu:
         return Cpu(*(a - b for a, b in zip(astuple(self), astuple(other), strict=True)))
@@ -672,9 +684,10 @@ def print_table(rows: list[Row]) -> None:
 
 def _cpu_parts(cpu: Cpu) -> str:
     database = f" + PostgreSQL {1000 * cpu.database:.1f}" if cpu.database >= 0.00005 else ""
+    jobs = f" (of it jobs {1000 * cpu.jobs:.1f})" if cpu.jobs >= 0.00005 else ""
     return (
-        f"server {1000 * cpu.server:.1f}{database} + load generator {1000 * cpu.client:.1f} "
-        f"= {1000 * cpu.total:.1f} ms"
+        f"server {1000 * cpu.server:.1f}{jobs}{database} + load generator "
+        f"{1000 * cpu.client:.1f} = {1000 * cpu.total:.1f} ms"
     )
 
 

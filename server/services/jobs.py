@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Insert, Integer, Update, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
@@ -38,6 +39,7 @@ LEASE = dt.timedelta(minutes=5)  # far above a job's time: a photo takes well un
 MAX_ATTEMPTS = 8  # then parked: 1+2+4+…+128 s of back-off, about four minutes in all
 POLL_SECONDS = 1.0  # a worker with nothing to do looks again after this (or when woken)
 NICENESS = 10  # worker threads beside the requests yield the CPU to them (see Workers)
+THREAD_NAME = "khudan-jobs"  # the operating system's name of a worker thread
 MAX_YIELD_SECONDS = 0.25  # the longest a worker thread waits for this process's requests
 CLAIM_BATCH = 4  # jobs a worker claims at once when that many are due
 BACKLOG_CHECK_SECONDS = 600  # how often an idle process looks for held entity updates to force
@@ -342,6 +344,8 @@ class Workers:
     def _loop(self) -> None:
         with contextlib.suppress(AttributeError, OSError):  # Linux: a thread has its own niceness
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
+        with contextlib.suppress(OSError):  # and its own name: `top -H`, `ps -L` show the jobs
+            Path(f"/proc/self/task/{threading.get_native_id()}/comm").write_text(THREAD_NAME)
         name = worker_name()
         first = threading.current_thread().name == "khudan-worker-0"
         next_backlog = time.monotonic()

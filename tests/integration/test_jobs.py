@@ -651,6 +651,28 @@ def test_worker_threads_run_each_job_once(phone, db, work):
         assert len(rows) == len(set(rows))
 
 
+def test_worker_threads_carry_their_name_for_top_and_ps(work):
+    """`top -H` and `ps -L` show which threads of an app process run the jobs (the benchmark
+    reads their CPU by that name)."""
+
+    def named() -> int:
+        names = []
+        for comm in Path("/proc/self/task").glob("*/comm"):
+            with contextlib.suppress(OSError):  # a thread that ended meanwhile
+                names.append(comm.read_text().strip())
+        return names.count(jobs.THREAD_NAME)
+
+    before = named()
+    workers = jobs.Workers(work, 2).start()
+    try:
+        deadline = time.monotonic() + 5
+        while named() < before + 2:
+            assert time.monotonic() < deadline, "the worker threads were not named"
+            time.sleep(0.01)
+    finally:
+        workers.stop()
+
+
 def test_worker_threads_let_the_requests_of_their_process_go_first(phone, db, work, monkeypatch):
     assert [r.status for r in phone.submit(household(9), {"house.jpg": photo(9)})] == [201]
     monkeypatch.setattr(jobs, "MAX_YIELD_SECONDS", 1.5)
