@@ -160,7 +160,7 @@ def write_all(session: Session, works: list[Work]) -> None:
         has_problems = False
         if version.processed_at is None:  # a second job of the version does only what is left
             if current:
-                has_problems = _derive(session, work, version)
+                has_problems = _derive(session, work, version, submission)
                 latitude, longitude = work.point or (None, None)
                 places.append(
                     {"submission_id": submission.id, "latitude": latitude, "longitude": longitude}
@@ -361,7 +361,9 @@ def _validate(root, fields: list[dict], media: dict, answers: Answers, received)
     return issues + domain_checks.check(answers.values, answers.repeats, answers.paths, issues)
 
 
-def _derive(session: Session, work: Work, version: SubmissionVersion) -> bool:
+def _derive(
+    session: Session, work: Work, version: SubmissionVersion, submission: Submission
+) -> bool:
     """Facts and problems of the submission's current version; True when a problem was found
     (a "not checked" note alone is not a problem)."""
     found = [
@@ -377,7 +379,10 @@ def _derive(session: Session, work: Work, version: SubmissionVersion) -> bool:
     ]
     # After the facts: the entities take the household's class from them.
     found += entity_updates.on_processed(session, version, work.md5)
-    if version.deprecated_id:  # an edit is never approved, whatever the fact said before
-        facts.set_approved(session, work.form_id, version.submission_id, False)
+    # The facts' copy of "approved" is the review state now: an edit is not approved, whatever
+    # the fact said before, unless a reviewer approved it (or a new review) while the job waited.
+    approved = submission.review_state == ReviewState.APPROVED.value
+    if approved or version.deprecated_id:
+        facts.set_approved(session, work.form_id, version.submission_id, approved)
     photos.add_problems(session, version.id, found)
     return any(getattr(p, "checked", True) for p in found)

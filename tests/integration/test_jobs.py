@@ -777,6 +777,46 @@ def test_submissions_still_being_processed_can_be_listed_apart(phone, db, work, 
     assert '<option value="true" selected>Đang xử lý</option>' in page
 
 
+def test_a_submission_approved_while_its_job_waited_counts_as_approved(
+    phone, db, work, admin, queued_app
+):
+    """The facts keep a copy of "approved" for the reports' approved-only figures: a review
+    approved before its checks ran must not be written as not approved by its job."""
+    phone.submit(household(13))
+    api = queued_app.test_client()
+    [item] = api.get("/api/v1/submissions", headers=admin).json["items"]
+    assert item["processing"] is True
+    r = api.patch(
+        f"/api/v1/submissions/{item['id']}", json={"review_state": "approved"}, headers=admin
+    )
+    assert r.status_code == 200, r.json
+    assert jobs.drain(work) == 1
+    with db.session() as s:
+        assert s.scalars(select(PovertyFact.approved)).all() == [True]
+    report = api.get("/api/v1/reports/poverty?period=2025&area=52&depth=0", headers=admin).json
+    assert report["areas"][0]["approved"]["reviewed"] == 1
+
+    def edit(n: int, of: int) -> None:
+        """Edit ``of`` (household 13's previous version) as Collect sends it."""
+        previous = f"uuid:fa22d4b7-ce38-4004-900a-{of:012d}"
+        meta = {"<instanceID>": f"<deprecatedID>{previous}</deprecatedID><instanceID>"}
+        xml = poverty_household("NC-T01-013", f"uuid:fa22d4b7-ce38-4004-900a-{n:012d}", **meta)
+        assert [r.status for r in phone.submit(xml, {"house.jpg": photo(13)})] == [201]
+
+    def fact_approved() -> list[bool]:
+        with db.session() as s:
+            return s.scalars(select(PovertyFact.approved)).all()
+
+    edit(113, of=13)  # an edit is not approved, whatever its fact said before...
+    assert jobs.drain(work) == 1 and fact_approved() == [False]
+    edit(213, of=113)  # ...unless a reviewer approved it while its job waited
+    r = api.patch(
+        f"/api/v1/submissions/{item['id']}", json={"review_state": "approved"}, headers=admin
+    )
+    assert r.status_code == 200, r.json
+    assert jobs.drain(work) == 1 and fact_approved() == [True]
+
+
 def test_official_tables_note_the_submissions_still_being_processed(
     phone, db, work, admin, queued_app
 ):
