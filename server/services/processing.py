@@ -46,6 +46,7 @@ from ..xforms.safexml import XmlLimits
 from ..xforms.submission import read_submission
 from ..xforms.validate import validate
 from . import areas, batch_reads, checks, entity_updates, facts, form_cache, photos
+from .submissions import recount_household
 
 T = TypeVar("T")
 
@@ -379,8 +380,12 @@ def _derive(
     ]
     # After the facts: the entities take the household's class from them.
     found += entity_updates.on_processed(session, version, work.md5)
-    # The facts' copy of "approved" is the review state now: an edit is not approved, whatever
-    # the fact said before, unless a reviewer approved it (or a new review) while the job waited.
+    # The facts follow the review state as it is now, whatever happened while the job waited:
+    # a rejected submission does not count (the household's facts come from its latest other
+    # submission, or none); an edit is not approved, whatever the fact said before, unless a
+    # reviewer approved it (or a new review).
+    if submission.review_state == ReviewState.REJECTED.value:
+        recount_household(session, submission)
     approved = submission.review_state == ReviewState.APPROVED.value
     if approved or version.deprecated_id:
         facts.set_approved(session, work.form_id, version.submission_id, approved)

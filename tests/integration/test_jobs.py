@@ -817,6 +817,42 @@ def test_a_submission_approved_while_its_job_waited_counts_as_approved(
     assert jobs.drain(work) == 1 and fact_approved() == [True]
 
 
+def test_a_submission_rejected_while_its_job_waited_does_not_count(
+    phone, db, work, admin, queued_app
+):
+    """A rejected submission stops counting at once: its job, run later, must not make it the
+    household's figures."""
+    phone.submit(household(14))
+    api = queued_app.test_client()
+    [item] = api.get("/api/v1/submissions", headers=admin).json["items"]
+    change = {"review_state": "rejected", "comment": "Sai hộ"}
+    r = api.patch(f"/api/v1/submissions/{item['id']}", json=change, headers=admin)
+    assert r.status_code == 200, r.json
+    assert jobs.drain(work) == 1
+    report = api.get("/api/v1/reports/poverty?period=2025&area=52&depth=0", headers=admin).json
+    assert report["areas"][0]["all"]["reviewed"] == 0
+
+    # A household reviewed before: a second review rejected while its job waited leaves the
+    # household's figures to the first.
+    phone.submit(household(15))
+    assert jobs.drain(work) == 1
+    again = poverty_household("NC-T01-015", "uuid:fa22d4b7-ce38-4004-900a-000000000115")
+    phone.submit(again)
+    items = api.get("/api/v1/submissions?processing=true", headers=admin).json["items"]
+    [second] = [i["id"] for i in items]
+    r = api.patch(f"/api/v1/submissions/{second}", json=change, headers=admin)
+    assert r.status_code == 200, r.json
+    assert jobs.drain(work) == 1
+    with db.session() as s:
+        counted = s.execute(select(PovertyFact.household_key, PovertyFact.submission_id)).all()
+        first = s.scalar(
+            select(Submission.id).where(
+                Submission.instance_id == "uuid:fa22d4b7-ce38-4004-900a-000000000015"
+            )
+        )
+    assert counted == [("21607/NC-T01-015", first)]
+
+
 def test_official_tables_note_the_submissions_still_being_processed(
     phone, db, work, admin, queued_app
 ):
