@@ -772,9 +772,13 @@ def test_submissions_still_being_processed_can_be_listed_apart(phone, db, work, 
     assert listed("processing=true") == [waiting]
     assert listed("processing=false") == [done]
     assert sorted(listed("")) == sorted([done, waiting])
-    page = logged_in(queued_app, "admin1").get("/app/review?review_state=&processing=true").text
+    pages = logged_in(queued_app, "admin1")
+    page = pages.get("/app/review?review_state=&processing=true").text
     assert f"/app/submissions/{waiting}" in page and f"/app/submissions/{done}" not in page
     assert '<option value="true" selected>Đang xử lý</option>' in page
+    # Its own page tells a reviewer that its checks are not done yet.
+    assert 'id="review-processing"' in pages.get(f"/app/submissions/{waiting}").text
+    assert 'id="review-processing"' not in pages.get(f"/app/submissions/{done}").text
 
 
 def test_a_submission_approved_while_its_job_waited_counts_as_approved(
