@@ -207,14 +207,17 @@ _JOB_VERSIONS = _JOB_ROWS.add_columns(_VERSIONS.c.id).where(  # the id last: rea
 )
 
 # The versions with their submissions, in one round trip, locked in the order of their ids. The
-# XML was read before the lock; only entity updates read it again (loaded then, if ever).
+# XML was read before the lock; only entity updates read it again (loaded then, if ever). The
+# submissions are locked too: a review changing one waits for the job's commit (or the job reads
+# the review's state), so the facts follow the review state a reviewer set while the job ran; and
+# the job takes the submission before the facts, in the order a review does (no deadlock).
 _LOCK_VERSIONS = (
     select(SubmissionVersion, Submission)
     .join(Submission, Submission.id == SubmissionVersion.submission_id)
     .options(defer(SubmissionVersion.xml))
     .where(SubmissionVersion.id.in_(bindparam("version_ids", expanding=True)))
     .order_by(SubmissionVersion.id)
-    .with_for_update(of=SubmissionVersion)
+    .with_for_update(of=(SubmissionVersion, Submission))
 )
 _SUBMISSIONS = Submission.__table__
 _PLACE = (

@@ -41,7 +41,7 @@ from khudan.models import (
     UserArea,
 )
 from khudan.models.base import utcnow
-from khudan.services import forms, jobs, processing
+from khudan.services import facts, forms, jobs, processing
 from khudan.storage.base import derived_key
 
 FORMS = Path(__file__).resolve().parents[2] / "forms"
@@ -855,6 +855,49 @@ def test_a_submission_rejected_while_its_job_waited_does_not_count(
             )
         )
     assert counted == [("21607/NC-T01-015", first)]
+
+
+def test_a_review_given_while_its_job_writes_waits_for_the_job(
+    phone, db, work, admin, queued_app, monkeypatch
+):
+    """The job holds its submission from its first write to its commit: a review given in that
+    time waits, then finds the facts the job wrote and sets their copy of "approved" (without
+    the lock, on PostgreSQL, the review updated facts not written yet, and the job's commit then
+    wrote them as not approved)."""
+    phone.submit(household(16))
+    with db.session() as s:
+        submission_id = s.scalar(select(Submission.id))
+    writing, release = threading.Event(), threading.Event()
+    write = facts.Derived.write
+
+    def slow_write(self, session):
+        found = write(self, session)
+        writing.set()
+        assert release.wait(10)
+        return found
+
+    monkeypatch.setattr(facts.Derived, "write", slow_write)
+    worker = threading.Thread(target=jobs.drain, args=(work,))
+    worker.start()
+    assert writing.wait(10)
+    answers = []
+
+    def approve() -> None:
+        change = {"review_state": "approved"}
+        client = queued_app.test_client()
+        answers.append(
+            client.patch(f"/api/v1/submissions/{submission_id}", json=change, headers=admin)
+        )
+
+    reviewer = threading.Thread(target=approve)
+    reviewer.start()
+    time.sleep(0.3)  # the review is under way (and waits for the job) before the job commits
+    release.set()
+    worker.join(10)
+    reviewer.join(10)
+    assert [r.status_code for r in answers] == [200]
+    with db.session() as s:
+        assert s.scalars(select(PovertyFact.approved)).all() == [True]
 
 
 def test_official_tables_note_the_submissions_still_being_processed(
