@@ -385,8 +385,8 @@ def _derive(
     found += entity_updates.on_processed(session, version, work.md5)
     # The facts follow the review state as it is now, whatever happened while the job waited:
     # a rejected submission does not count (the household's facts come from its latest other
-    # submission, or none); an edit is not approved, whatever the fact said before, unless a
-    # reviewer approved it (or a new review).
+    # submission, or none); an edit is not approved, whatever the fact said before; a new or
+    # edited submission that a reviewer approved while its job waited is.
     if submission.review_state == ReviewState.REJECTED.value:
         recount_household(session, submission)
     approved = submission.review_state == ReviewState.APPROVED.value
