@@ -32,14 +32,7 @@ class Queue(Resource):
         with current().db.session() as session:
             state = jobs.status(session)
             stuck = jobs.parked(session)
-        return QueueSchema().dump(
-            {
-                "pending": state.pending,
-                "oldest_seconds": state.oldest_seconds,
-                "parked": state.parked,
-                "parked_jobs": [asdict(job) for job in stuck],
-            }
-        )
+        return QueueSchema().dump({**asdict(state), "parked_jobs": [asdict(j) for j in stuck]})
 
 
 @ns.route("/retry")
