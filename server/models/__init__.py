@@ -8,7 +8,7 @@ from .drafts import DraftMedia, DraftTestAttachment, DraftTestSubmission, FormDr
 from .entities import Entity, EntityBacklog, EntityList, EntityVersion
 from .facts import CulturalFamilyFact, PovertyFact, SatisfactionFact
 from .forms import Form, FormMedia, FormState, FormVersion
-from .jobs import Job, JobState
+from .jobs import Job, JobState, in_flight
 from .photos import PhotoHashBand, PhotoMeta
 from .problems import SubmissionProblem
 from .sessions import ApiSession, DigestNonce, LoginFailure, LoginThrottle
@@ -53,4 +53,5 @@ __all__ = [
     "SubmissionVersion",
     "User",
     "UserArea",
+    "in_flight",
 ]

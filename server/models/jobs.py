@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, exists
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, created_at, intpk
@@ -37,3 +37,12 @@ class Job(Base):
     locked_by: Mapped[str | None] = mapped_column(String(200))
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[created_at]
+
+
+def in_flight(current_version_id):
+    """The one meaning of "still being processed" (the API's ``processing`` and the review queue's
+    filter, the exports' empty ``processed_at``, the reports' ``unprocessed``): the submission's
+    current version has a job, waiting, running or parked. A version edited away no longer counts
+    (its checks change no figure); a later photo of the current version does (its check may still
+    find a reused photo)."""
+    return exists().where(Job.version_id == current_version_id)

@@ -27,6 +27,7 @@ from types import SimpleNamespace
 from sqlalchemy import (
     Integer,
     Row,
+    and_,
     bindparam,
     case,
     cast,
@@ -143,15 +144,22 @@ def poverty_summary(
 def unprocessed(
     session: Session, scope: Scope, domain: str, period: str, area_code: str | None
 ) -> int:
-    """Submissions of the domain's forms in the scope, period and area whose work after the 201
-    (checks and facts) is not done yet: waiting, running, or parked after failures. They are not
-    in the figures yet, and every report says how many there are. Reads the small jobs table."""
+    """Submissions of the domain's forms in the scope, period and area still being processed
+    (``models.in_flight``: their current version's job waits, runs or is parked). Their figures
+    are not in the report yet, and every report says how many there are. Starts from the small
+    jobs table."""
     form_ids = [f for f, d in DOMAIN_OF_FORM.items() if d == domain]
     query = (
         select(func.count(func.distinct(Submission.id)))
         .select_from(Job)
         .join(SubmissionVersion, SubmissionVersion.id == Job.version_id)
-        .join(Submission, Submission.id == SubmissionVersion.submission_id)
+        .join(  # by the primary key, the version current
+            Submission,
+            and_(
+                Submission.id == SubmissionVersion.submission_id,
+                Submission.current_version_id == SubmissionVersion.id,
+            ),
+        )
         .join(Form, Form.id == Submission.form_pk)
         .where(Form.form_id.in_(form_ids), Submission.period == period, scope.clause(Submission))
     )

@@ -33,7 +33,15 @@ from sqlalchemy.orm import Session
 from .. import errors
 from ..db import Database
 from ..formulas import csv_writer
-from ..models import Attachment, Blob, FormVersion, Submission, SubmissionVersion, User
+from ..models import (
+    Attachment,
+    Blob,
+    FormVersion,
+    Submission,
+    SubmissionVersion,
+    User,
+    in_flight,
+)
 from ..storage import Storage
 from ..xforms.safexml import parse_stored
 from ..xforms.schema import read_choice_labels
@@ -82,7 +90,8 @@ MAIN_HEADERS = {
     ],
 }
 # The main table's last column, after the questions (as ODK Central puts its own): when the
-# submission's checks and facts were done, empty while it is still being processed.
+# submission's checks and facts were done, empty while it is still being processed
+# (``models.in_flight``).
 LAST_HEADERS = {
     "values": ["processed_at"],
     "vi": ["Xử lý xong lúc (UTC)"],
@@ -254,6 +263,7 @@ def rows(
             Submission.created_at,
             Submission.review_state,
             SubmissionVersion.processed_at,
+            in_flight(Submission.current_version_id),
             Submission.province_code,
             Submission.commune_code,
             Submission.area_code,
@@ -266,10 +276,10 @@ def rows(
     )
     # Closed (and PostgreSQL's server-side cursor with it) even when the reader stops early.
     with db.session() as session, closing(session.execute(query)) as result:
-        for done, (sid, key, who, at, state, checked, province, commune, area, xml) in enumerate(
-            result, start=1
-        ):
+        for done, row in enumerate(result, start=1):
+            sid, key, who, at, state, checked, processing, province, commune, area, xml = row
             answers, repeats = flatten(parse_stored(xml), key, repeat_paths)
+            checked = None if processing else checked  # a later photo's check still to run
             when, checked = (at, checked) if typed else (_iso(at), _iso(checked))
             state = states.get(state, state)
             fixed = [sid, key, who, when, state, province, commune, area]

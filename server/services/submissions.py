@@ -33,6 +33,7 @@ from ..models import (
     SubmissionProblem,
     SubmissionVersion,
     User,
+    in_flight,
 )
 from ..models.base import utcnow
 from ..textfold import fold, folded
@@ -83,7 +84,7 @@ class Filters:
     since: dt.datetime | None = None
     until: dt.datetime | None = None
     has_problems: bool | None = None
-    processing: bool | None = None  # its current version's job waits, runs or is parked
+    processing: bool | None = None  # still being processed (``models.in_flight``)
     text: str | None = None  # in the instance name (household code and head) or the code
     sort: str = "-created_at"
     page: int = 1
@@ -145,7 +146,7 @@ def filtered(session: Session, user: User, f: Filters):
         problem = exists().where(SubmissionProblem.version_id == Submission.current_version_id)
         query = query.where(problem if f.has_problems else ~problem)
     if f.processing is not None:
-        waiting = exists().where(Job.version_id == Submission.current_version_id)
+        waiting = in_flight(Submission.current_version_id)
         query = query.where(waiting if f.processing else ~waiting)
     if f.text:  # without marks and case: "hai" finds "Nguyễn Văn Hải"
         wanted = fold(f.text)

@@ -10,6 +10,7 @@ never dropped, when they keep failing.
 from __future__ import annotations
 
 import contextlib
+import csv
 import datetime as dt
 import io
 import re
@@ -779,6 +780,54 @@ def test_submissions_still_being_processed_can_be_listed_apart(phone, db, work, 
     # Its own page tells a reviewer that its checks are not done yet.
     assert 'id="review-processing"' in pages.get(f"/app/submissions/{waiting}").text
     assert 'id="review-processing"' not in pages.get(f"/app/submissions/{done}").text
+
+
+def test_every_view_of_what_is_in_flight_agrees(phone, db, work, admin, queued_app):
+    """One meaning of "still being processed" (``models.in_flight``) for the API, the review
+    queue's filter, the reports and the exports: a later photo of a processed submission is in
+    flight (its check may still find a reused photo); a version edited away is not (the edit's
+    figures are in the report)."""
+    late = household(15)
+    assert [r.status for r in phone.submit(late)] == [201]  # the photo is still missing
+    assert jobs.drain(work) == 1
+    assert [r.status for r in phone.submit(late, {"house.jpg": photo(15)})] == [201]
+    # Household 16, sent and then edited before a worker ran either: the edit's job runs first.
+    assert [r.status for r in phone.submit(household(16))] == [201]
+    previous = "uuid:fa22d4b7-ce38-4004-900a-000000000016"
+    meta = {"<instanceID>": f"<deprecatedID>{previous}</deprecatedID><instanceID>"}
+    edit = poverty_household("NC-T01-016", "uuid:fa22d4b7-ce38-4004-900a-000000000116", **meta)
+    assert [r.status for r in phone.submit(edit, {"house.jpg": photo(16)})] == [201]
+    with db.session() as s:
+        ids = dict(s.execute(select(Submission.instance_id, Submission.id)).all())
+        edited, late_one = ids[previous], ids["uuid:fa22d4b7-ce38-4004-900a-000000000015"]
+        edit_job = s.scalar(
+            select(Job.id)
+            .join(Submission, Submission.current_version_id == Job.version_id)
+            .where(Submission.id == edited)
+        )
+    assert jobs.run_many(work, jobs.claim_many(db, "w", job_id=edit_job)) == (1, [])
+    assert count(db, Job) == 2  # the late photo's and the edited-away version's
+
+    api = queued_app.test_client()
+
+    def listed(query: str) -> dict[int, bool]:
+        r = api.get(f"/api/v1/submissions?{query}", headers=admin)
+        assert r.status_code == 200, r.json
+        return {item["id"]: item["processing"] for item in r.json["items"]}
+
+    assert listed("") == {late_one: True, edited: False}
+    assert listed("processing=true") == {late_one: True}
+    assert listed("processing=false") == {edited: False}
+    report = api.get("/api/v1/reports/poverty?period=2025", headers=admin).json
+    assert report["unprocessed"] == 1
+    r = api.get("/api/v1/forms/poverty_review/submissions.csv", headers=admin)
+    rows = csv.DictReader(io.StringIO(r.get_data().decode("utf-8-sig"), newline=""))
+    processed = {row["instance_id"]: row["processed_at"] for row in rows}
+    assert processed[previous].endswith("Z")
+    assert processed["uuid:fa22d4b7-ce38-4004-900a-000000000015"] == ""
+    assert jobs.drain(work) == 2
+    assert listed("processing=true") == {}
+    assert api.get("/api/v1/reports/poverty?period=2025", headers=admin).json["unprocessed"] == 0
 
 
 def test_a_submission_approved_while_its_job_waited_counts_as_approved(
