@@ -206,17 +206,20 @@ _JOB_VERSIONS = _JOB_ROWS.add_columns(_VERSIONS.c.id).where(  # the id last: rea
     _VERSIONS.c.id.in_(bindparam("version_ids", expanding=True))
 )
 
-# The versions with their submissions, in one round trip, locked in the order of their ids. The
-# XML was read before the lock; only entity updates read it again (loaded then, if ever). The
-# submissions are locked too: a review changing one waits for the job's commit (or the job reads
-# the review's state), so the facts follow the review state a reviewer set while the job ran; and
-# the job takes the submission before the facts, in the order a review does (no deadlock).
+# The versions with their submissions, in one round trip. The XML was read before the lock; only
+# entity updates read it again (loaded then, if ever). The submissions are locked too: a review
+# changing one waits for the job's commit (or the job reads the review's state), so the facts
+# follow the review state a reviewer set while the job ran; and the job takes the submission
+# before the facts, in the order a review does. Locked in the submissions' order, then the
+# versions': two batches with versions of the same submissions wait for each other, where in
+# the versions' order one could hold a submission's older version and the other's newer and each
+# wait for the other's submission (a deadlock on PostgreSQL).
 _LOCK_VERSIONS = (
     select(SubmissionVersion, Submission)
     .join(Submission, Submission.id == SubmissionVersion.submission_id)
     .options(defer(SubmissionVersion.xml))
     .where(SubmissionVersion.id.in_(bindparam("version_ids", expanding=True)))
-    .order_by(SubmissionVersion.id)
+    .order_by(Submission.id, SubmissionVersion.id)
     .with_for_update(of=(SubmissionVersion, Submission))
 )
 _SUBMISSIONS = Submission.__table__

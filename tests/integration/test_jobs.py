@@ -13,6 +13,7 @@ import contextlib
 import csv
 import datetime as dt
 import io
+import logging
 import re
 import threading
 import time
@@ -947,6 +948,51 @@ def test_a_review_given_while_its_job_writes_waits_for_the_job(
     assert [r.status_code for r in answers] == [200]
     with db.session() as s:
         assert s.scalars(select(PovertyFact.approved)).all() == [True]
+
+
+def test_batches_holding_two_submissions_in_crossing_order_do_not_deadlock(phone, db, work, caplog):
+    """Two workers' batches can hold versions of the same two submissions, one the first
+    submission's older version and the second's newer, the other the reverse. Each batch locks
+    its submissions in the submissions' order, so one waits for the other (in the versions'
+    order, on PostgreSQL, each took one submission and waited for the other's: a deadlock, one
+    batch aborted and its jobs run again one by one)."""
+    for n in (17, 18):
+        assert [r.status for r in phone.submit(household(n))] == [201]
+    for n in (17, 18):
+        previous = f"uuid:fa22d4b7-ce38-4004-900a-{n:012d}"
+        meta = {"<instanceID>": f"<deprecatedID>{previous}</deprecatedID><instanceID>"}
+        xml = poverty_household(
+            f"NC-T01-{n:03d}", f"uuid:fa22d4b7-ce38-4004-900a-{n + 100:012d}", **meta
+        )
+        assert [r.status for r in phone.submit(xml)] == [201]
+    with db.session() as s:
+        # v1 (of 17), v2 (of 18), v3 (17 edited), v4 (18 edited)
+        v1, v2, v3, v4 = s.scalars(select(Job.version_id).order_by(Job.version_id)).all()
+    claimed = {job.version_id: job for job in jobs.claim_many(db, "w")}
+    caplog.set_level(logging.INFO)
+    first, second = [claimed[v1], claimed[v4]], [claimed[v2], claimed[v3]]
+    results = []
+
+    def batch(claims) -> None:
+        results.append(jobs.run_many(work, claims))
+
+    # A review holds the fourth version's row: the first batch locks 17, then waits for it.
+    with db.write_lock(), db.session() as holder:
+        holder.execute(
+            select(SubmissionVersion.id).where(SubmissionVersion.id == v4).with_for_update()
+        )
+        a = threading.Thread(target=batch, args=(first,))
+        a.start()
+        time.sleep(0.5)
+        b = threading.Thread(target=batch, args=(second,))
+        b.start()
+        time.sleep(0.5)  # the second batch waits too: for 17 (its versions' order: 18 first)
+        holder.commit()
+    a.join(30)
+    b.join(30)
+    assert results == [(2, []), (2, [])]
+    assert "together failed" not in caplog.text
+    assert count(db, Job) == 0
 
 
 def test_official_tables_note_the_submissions_still_being_processed(
