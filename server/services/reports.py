@@ -142,13 +142,12 @@ def poverty_summary(
 
 
 def unprocessed(
-    session: Session, scope: Scope, domain: str, period: str, area_code: str | None
+    session: Session, scope: Scope, domain: str | None, period: str, area_code: str | None
 ) -> int:
-    """Submissions of the domain's forms in the scope, period and area still being processed
-    (``models.in_flight``: their current version's job waits, runs or is parked). Their figures
-    are not in the report yet, and every report says how many there are. Starts from the small
-    jobs table."""
-    form_ids = [f for f, d in DOMAIN_OF_FORM.items() if d == domain]
+    """Submissions of the domain's forms (``None``: of every form, as the review queue lists
+    them) in the scope, period and area still being processed (``models.in_flight``: their
+    current version's job waits, runs or is parked). Their figures are not in the report yet,
+    and every report says how many there are. Starts from the small jobs table."""
     query = (
         select(func.count(func.distinct(Submission.id)))
         .select_from(Job)
@@ -160,9 +159,11 @@ def unprocessed(
                 Submission.current_version_id == SubmissionVersion.id,
             ),
         )
-        .join(Form, Form.id == Submission.form_pk)
-        .where(Form.form_id.in_(form_ids), Submission.period == period, scope.clause(Submission))
+        .where(Submission.period == period, scope.clause(Submission))
     )
+    if domain is not None:
+        form_ids = [f for f, d in DOMAIN_OF_FORM.items() if d == domain]
+        query = query.join(Form, Form.id == Submission.form_pk).where(Form.form_id.in_(form_ids))
     if area_code:
         query = query.where(area_clause(session, Submission, area_code))
     return session.scalar(query) or 0

@@ -38,6 +38,7 @@ def dashboard():
         scope = Scope.of(session, user)
         poverty = reports.poverty_summary(session, scope, period, area, depth=1)
         culture = reports.cultural_family_summary(session, scope, period, area, depth=1)
+        unprocessed = reports.unprocessed(session, scope, None, period, area)  # what the link lists
         states = activity.review_counts(session, user, area)
         collectors = activity.collectors(session, user, area)
         crumbs = ancestry(session, user, area)
@@ -52,7 +53,7 @@ def dashboard():
         poverty=poverty["total"],
         culture=culture["total"],
         waiting=sum(states[s] for s in activity.WAITING),
-        unprocessed=poverty["unprocessed"] + culture["unprocessed"],
+        unprocessed=unprocessed,
         states=states,
         place=tops[0] if len(tops) == 1 else None,
         rows=[(n, culture_by_code.get(n["code"])) for n in nodes],

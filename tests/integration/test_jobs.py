@@ -23,7 +23,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 from collect import CollectClient, flask_sender
-from factories import photo, poverty_household
+from factories import domain_sample, photo, poverty_household
 from sqlalchemy import event, func, select, update
 from stored import count
 
@@ -746,6 +746,24 @@ def test_reports_say_how_many_submissions_are_not_processed_yet(
     jobs.drain(work)
     assert api.get("/api/v1/reports/poverty?period=2025", headers=admin).json["unprocessed"] == 0
     assert 'id="unprocessed"' not in page.get("/app/results?kind=poverty&period=2025").text
+    assert 'id="unprocessed"' not in page.get("/app/?period=2025").text
+
+
+def test_the_dashboard_counts_what_its_link_lists(phone, db, storage, work, queued_app, make_user):
+    """The dashboard's "N phiếu … đang được xử lý" links to the review queue's processing filter:
+    both count every form's submissions in flight, a satisfaction survey's among them."""
+    forms.publish_xlsform(db, storage, FORMS / "satisfaction_survey.xlsx", validate=False)
+    phone.submit(household(19))
+    survey = domain_sample("sat.xml", **{"<period>2026</period>": "<period>2025</period>"})
+    assert [r.status for r in phone.submit(survey)] == [201]
+    make_user("lan", "supervisor", areas=("21607",))
+    page = logged_in(queued_app, "lan")
+    dashboard = page.get("/app/?period=2025").text
+    assert "2 phiếu trong phạm vi này đang được xử lý" in dashboard
+    link = re.search(r'id="unprocessed"><a href="([^"]+)"', dashboard).group(1)
+    listed = page.get(link.replace("&amp;", "&")).text
+    assert len(set(re.findall(r'href="/app/submissions/(\d+)\?', listed))) == 2
+    jobs.drain(work)
     assert 'id="unprocessed"' not in page.get("/app/?period=2025").text
 
 
