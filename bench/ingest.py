@@ -546,6 +546,9 @@ class Processing:
     lag_p95: float = float("nan")
     drain: float = 0.0  # seconds the queue took to empty after the load stopped
     parked: int = 0
+    # Versions per second processed after the last receipt: the jobs with the cores to themselves,
+    # as on a worker machine of its own (NaN when too few were left for a figure)
+    alone: float = float("nan")
 
 
 class QueueReader:
@@ -592,7 +595,10 @@ class QueueReader:
         if not rows:
             return Processing(drain=drain, parked=parked or 0)
         lags = sorted((done - got).total_seconds() for got, done in rows)
-        span = (max(done for _, done in rows) - min(got for got, _ in rows)).total_seconds()
+        last_receipt, last_done = max(got for got, _ in rows), max(done for _, done in rows)
+        span = (last_done - min(got for got, _ in rows)).total_seconds()
+        after = sum(1 for _, done in rows if done > last_receipt)
+        tail = (last_done - last_receipt).total_seconds()
         return Processing(
             count=len(rows),
             rate=len(rows) / max(span, 1e-9),
@@ -600,7 +606,11 @@ class QueueReader:
             lag_p95=lags[min(len(lags) - 1, int(0.95 * len(lags)))],
             drain=drain,
             parked=parked or 0,
+            alone=after / tail if after >= ALONE_MIN and tail >= 0.5 else float("nan"),
         )
+
+
+ALONE_MIN = 50  # versions processed after the load stopped, for a "jobs alone" rate
 
 
 # -- Report -----------------------------------------------------------------------------------------
@@ -710,6 +720,13 @@ def report(rows: list[Row], sqlite: bool, client_cpu: float, wall: float) -> boo
                 f"{_cpu_parts(r.cost)}; a durable request: {_cpu_parts(r.durable_cost)}; "
                 f"ratio {r.durable_cost.total / r.cost.total:.2f} (what processed/s can reach "
                 "against the durable endpoint when both keep the CPUs as busy)"
+            )
+        if r.processing.alone == r.processing.alone and r.durable_rate:  # not NaN
+            print(
+                f"jobs alone, {r.scenario} @ {r.clients}: {r.processing.alone:.0f} processed/s "
+                "after the last 201, the cores theirs (a worker machine like this one would "
+                f"process about as much): {r.processing.alone / r.durable_rate:.2f} of the "
+                "durable endpoint"
             )
     print(f"load generator CPU: {client_cpu:.1f} s over {wall:.1f} s wall ({os.cpu_count()} CPUs)")
     for r in rows:
